@@ -1,0 +1,122 @@
+package protocols
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// Encoder appends a compact binary encoding; protocols use it to persist
+// their state through sim.Env.Store.
+type Encoder struct{ B []byte }
+
+// Uvarint appends an unsigned integer.
+func (e *Encoder) Uvarint(v uint64) { e.B = binary.AppendUvarint(e.B, v) }
+
+// Varint appends a signed integer.
+func (e *Encoder) Varint(v int64) { e.B = binary.AppendVarint(e.B, v) }
+
+// String appends a length-prefixed string.
+func (e *Encoder) String(s string) { e.Uvarint(uint64(len(s))); e.B = append(e.B, s...) }
+
+// Bytes appends a length-prefixed byte string.
+func (e *Encoder) Bytes(b []byte) { e.Uvarint(uint64(len(b))); e.B = append(e.B, b...) }
+
+// Bool appends a boolean.
+func (e *Encoder) Bool(v bool) {
+	if v {
+		e.B = append(e.B, 1)
+	} else {
+		e.B = append(e.B, 0)
+	}
+}
+
+// Request appends a client request.
+func (e *Encoder) Request(r *Request) {
+	e.Varint(int64(r.Client))
+	e.Varint(r.Seq)
+	e.String(string(r.Op.Kind))
+	e.String(r.Op.Key)
+	e.String(r.Op.Value)
+	e.String(r.Op.Expect)
+}
+
+// Decoder reads what Encoder wrote. The first error sticks and later reads
+// return zero values, so callers check Err once at the end.
+type Decoder struct {
+	B   []byte
+	Err error
+}
+
+var errShort = errors.New("protocols: truncated encoding")
+
+// Uvarint reads an unsigned integer.
+func (d *Decoder) Uvarint() uint64 {
+	if d.Err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.B)
+	if n <= 0 {
+		d.Err = errShort
+		return 0
+	}
+	d.B = d.B[n:]
+	return v
+}
+
+// Varint reads a signed integer.
+func (d *Decoder) Varint() int64 {
+	if d.Err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.B)
+	if n <= 0 {
+		d.Err = errShort
+		return 0
+	}
+	d.B = d.B[n:]
+	return v
+}
+
+// String reads a string.
+func (d *Decoder) String() string { return string(d.Bytes()) }
+
+// Bytes reads a byte string (a copy).
+func (d *Decoder) Bytes() []byte {
+	n := d.Uvarint()
+	if d.Err != nil {
+		return nil
+	}
+	if uint64(len(d.B)) < n {
+		d.Err = errShort
+		return nil
+	}
+	out := append([]byte(nil), d.B[:n]...)
+	d.B = d.B[n:]
+	return out
+}
+
+// Bool reads a boolean.
+func (d *Decoder) Bool() bool {
+	if d.Err != nil {
+		return false
+	}
+	if len(d.B) == 0 {
+		d.Err = errShort
+		return false
+	}
+	v := d.B[0] != 0
+	d.B = d.B[1:]
+	return v
+}
+
+// Request reads a client request.
+func (d *Decoder) Request() Request {
+	var r Request
+	r.Client = NodeIDOf(d.Varint())
+	r.Seq = d.Varint()
+	r.Op.Kind = OpKind(d.String())
+	r.Op.Key = d.String()
+	r.Op.Value = d.String()
+	r.Op.Expect = d.String()
+	return r
+}

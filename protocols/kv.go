@@ -1,0 +1,213 @@
+package protocols
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/synod-dev/synod/sim"
+)
+
+// OpKind is a key-value operation.
+type OpKind string
+
+// The key-value operations.
+const (
+	OpGet    OpKind = "get"
+	OpPut    OpKind = "put"
+	OpAppend OpKind = "append"
+	OpCAS    OpKind = "cas" // compare-and-set: Value replaces Expect
+	OpNoop   OpKind = "noop"
+)
+
+// Op is one key-value operation.
+type Op struct {
+	Kind   OpKind `json:"kind"`
+	Key    string `json:"key,omitempty"`
+	Value  string `json:"value,omitempty"`
+	Expect string `json:"expect,omitempty"`
+}
+
+func (o Op) String() string {
+	switch o.Kind {
+	case OpGet:
+		return "get " + o.Key
+	case OpPut:
+		return "put " + o.Key + "=" + o.Value
+	case OpAppend:
+		return "append " + o.Key + "+=" + o.Value
+	case OpCAS:
+		return "cas " + o.Key + " " + o.Expect + "->" + o.Value
+	}
+	return string(o.Kind)
+}
+
+// Request is a client's request: operation Op, identified by (Client, Seq)
+// so that a protocol can apply a retried request exactly once.
+type Request struct {
+	Client sim.NodeID `json:"client"`
+	Seq    int64      `json:"seq"`
+	Op     Op         `json:"op"`
+}
+
+// MessageType implements sim.Message.
+func (*Request) MessageType() string { return "client.Request" }
+
+// Describe renders "c1#4 put k1=v".
+func (r *Request) Describe() string {
+	return r.Client.String() + "#" + strconv.FormatInt(r.Seq, 10) + " " + r.Op.String()
+}
+
+// Status is the outcome a node reports to a client.
+type Status string
+
+// Response statuses.
+const (
+	// StatusOK: the operation was applied (exactly once); Value etc. hold
+	// its result.
+	StatusOK Status = "ok"
+	// StatusNotLeader: this node will not handle it; try Leader (0: unknown).
+	// The operation was not applied through this request.
+	StatusNotLeader Status = "not_leader"
+	// StatusFail: the operation definitely did not take effect (for example
+	// a transaction aborted); the client reports it as failed.
+	StatusFail Status = "fail"
+)
+
+// Response answers a Request.
+type Response struct {
+	Client sim.NodeID `json:"client"`
+	Seq    int64      `json:"seq"`
+	Status Status     `json:"status"`
+	Leader sim.NodeID `json:"leader,omitempty"`
+	// Value is the value read by get, or the value before cas.
+	Value string `json:"value,omitempty"`
+	// Found reports whether the key existed (get, cas).
+	Found bool `json:"found,omitempty"`
+	// Swapped reports whether cas replaced the value.
+	Swapped bool   `json:"swapped,omitempty"`
+	Err     string `json:"err,omitempty"`
+}
+
+// MessageType implements sim.Message.
+func (*Response) MessageType() string { return "client.Response" }
+
+// Describe renders "c1#4 ok value=x".
+func (r *Response) Describe() string {
+	s := r.Client.String() + "#" + strconv.FormatInt(r.Seq, 10) + " " + string(r.Status)
+	switch {
+	case r.Status == StatusNotLeader && r.Leader != 0:
+		s += " leader=" + r.Leader.String()
+	case r.Status == StatusOK && (r.Found || r.Value != ""):
+		s += " value=" + strconv.Quote(r.Value)
+	}
+	if r.Swapped {
+		s += " swapped"
+	}
+	return s
+}
+
+// KV is the replicated key-value state machine every replication protocol
+// applies commands to, in log order. It remembers the last request applied
+// for each client and its response, so a retried request is answered from
+// that table instead of being applied twice (exactly-once semantics). The
+// table is part of the state and of every snapshot.
+type KV struct {
+	Data map[string]string       `json:"data"`
+	Last map[sim.NodeID]*Applied `json:"last"`
+}
+
+// Applied is the deduplication entry of one client.
+type Applied struct {
+	Seq      int64    `json:"seq"`
+	Response Response `json:"response"`
+}
+
+// NewKV returns an empty store.
+func NewKV() *KV { return &KV{Data: map[string]string{}, Last: map[sim.NodeID]*Applied{}} }
+
+// Duplicate returns the cached response if req was already applied.
+func (kv *KV) Duplicate(req *Request) (*Response, bool) {
+	if a, ok := kv.Last[req.Client]; ok && req.Seq <= a.Seq {
+		r := a.Response
+		if req.Seq < a.Seq {
+			// An older request of a client that has moved on: its answer is
+			// gone, and the client no longer waits for it.
+			r = Response{Client: req.Client, Seq: req.Seq, Status: StatusFail, Err: "stale request"}
+		}
+		return &r, true
+	}
+	return nil, false
+}
+
+// Apply applies req once and returns its response; a request applied before
+// gets its first response again. A no-op changes nothing.
+func (kv *KV) Apply(req *Request) *Response {
+	if req.Op.Kind == OpNoop {
+		return &Response{Client: req.Client, Seq: req.Seq, Status: StatusOK}
+	}
+	if r, dup := kv.Duplicate(req); dup {
+		return r
+	}
+	r := Response{Client: req.Client, Seq: req.Seq, Status: StatusOK}
+	op := req.Op
+	old, found := kv.Data[op.Key]
+	switch op.Kind {
+	case OpGet:
+		r.Value, r.Found = old, found
+	case OpPut:
+		kv.Data[op.Key] = op.Value
+	case OpAppend:
+		kv.Data[op.Key] = old + op.Value
+	case OpCAS:
+		r.Value, r.Found = old, found
+		if old == op.Expect {
+			kv.Data[op.Key] = op.Value
+			r.Swapped = true
+		}
+	default:
+		r.Status, r.Err = StatusFail, fmt.Sprintf("unknown operation %q", op.Kind)
+	}
+	if req.Client != 0 {
+		kv.Last[req.Client] = &Applied{Seq: req.Seq, Response: r}
+	}
+	return &r
+}
+
+// Encode serializes the store deterministically (for snapshots).
+func (kv *KV) Encode() []byte {
+	b, err := json.Marshal(kv)
+	if err != nil {
+		panic(fmt.Sprintf("protocols: encode KV: %v", err))
+	}
+	return b
+}
+
+// DecodeKV restores a store serialized by Encode.
+func DecodeKV(b []byte) (*KV, error) {
+	kv := NewKV()
+	if err := json.Unmarshal(b, kv); err != nil {
+		return nil, fmt.Errorf("decode KV snapshot: %v", err)
+	}
+	if kv.Data == nil {
+		kv.Data = map[string]string{}
+	}
+	if kv.Last == nil {
+		kv.Last = map[sim.NodeID]*Applied{}
+	}
+	return kv, nil
+}
+
+// Keys returns the stored keys, sorted.
+func (kv *KV) Keys() []string {
+	keys := make([]string, 0, len(kv.Data))
+	for k := range kv.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// NodeIDOf converts an integer read back from storage into a node id.
+func NodeIDOf(v int64) sim.NodeID { return sim.NodeID(v) }

@@ -1,0 +1,349 @@
+package protocols
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/synod-dev/synod/sim"
+)
+
+// Workload configures the clients that drive a cluster.
+type Workload struct {
+	// Clients is the number of clients, c1..cC.
+	Clients int `json:"clients" yaml:"clients"`
+	// Mode is "closed" (each client waits for an answer, thinks, then sends
+	// the next operation) or "open" (operations arrive at Rate per second per
+	// client and queue behind the one in flight; latency counts the wait).
+	Mode string `json:"mode" yaml:"mode"`
+	// Rate is arrivals per second per client in open mode.
+	Rate float64 `json:"rate,omitempty" yaml:"rate"`
+	// Think is the pause between operations in closed mode.
+	Think sim.Time `json:"think" yaml:"think"`
+	// Keys is the size of the key space (k0..k{Keys-1}).
+	Keys int `json:"keys" yaml:"keys"`
+	// Mix weighs the operations.
+	Mix Mix `json:"mix" yaml:"mix"`
+	// Timeout is how long one attempt waits for an answer before the
+	// client tries another node (same sequence number).
+	Timeout sim.Time `json:"timeout" yaml:"timeout"`
+	// OpTimeout is when the client gives up on an operation; its outcome is
+	// then unknown unless every attempt was refused.
+	OpTimeout sim.Time `json:"op_timeout" yaml:"op_timeout"`
+	// Stop is when clients stop starting operations (zero: the run's
+	// duration minus OpTimeout, so that operations can finish).
+	Stop sim.Time `json:"stop,omitempty" yaml:"stop"`
+	// MaxOps bounds operations per client (zero: no bound).
+	MaxOps int `json:"max_ops,omitempty" yaml:"max_ops"`
+}
+
+// Mix gives the relative weights of the operations.
+type Mix struct {
+	Get    float64 `json:"get" yaml:"get"`
+	Put    float64 `json:"put" yaml:"put"`
+	Append float64 `json:"append" yaml:"append"`
+	CAS    float64 `json:"cas" yaml:"cas"`
+}
+
+// DefaultWorkload is three closed-loop clients on five keys.
+func DefaultWorkload() Workload {
+	return Workload{Clients: 3, Mode: "closed", Think: 5 * sim.Millisecond, Keys: 5,
+		Mix:     Mix{Get: 0.4, Put: 0.3, Append: 0.2, CAS: 0.1},
+		Timeout: 100 * sim.Millisecond, OpTimeout: 1 * sim.Second}
+}
+
+// Validate checks the workload and names the offending field.
+func (w *Workload) Validate() error {
+	if w.Clients < 0 || w.Clients > sim.MaxClients {
+		return fmt.Errorf("clients: %d is outside 0..%d", w.Clients, sim.MaxClients)
+	}
+	switch w.Mode {
+	case "closed":
+	case "open":
+		if !(w.Rate > 0) || math.IsInf(w.Rate, 0) {
+			return fmt.Errorf("rate: %v must be positive in open mode", w.Rate)
+		}
+	default:
+		return fmt.Errorf("mode: %q is not closed or open", w.Mode)
+	}
+	if w.Keys < 1 {
+		return fmt.Errorf("keys: %d must be at least 1", w.Keys)
+	}
+	for _, f := range []struct {
+		n string
+		v float64
+	}{{"mix.get", w.Mix.Get}, {"mix.put", w.Mix.Put}, {"mix.append", w.Mix.Append}, {"mix.cas", w.Mix.CAS}} {
+		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%s: %v must be a finite non-negative weight", f.n, f.v)
+		}
+	}
+	if w.Mix.Get+w.Mix.Put+w.Mix.Append+w.Mix.CAS <= 0 {
+		return fmt.Errorf("mix: all weights are zero")
+	}
+	if w.Timeout <= 0 {
+		return fmt.Errorf("timeout: %v must be positive", w.Timeout)
+	}
+	if w.OpTimeout < w.Timeout {
+		return fmt.Errorf("op_timeout: %v is shorter than timeout %v", w.OpTimeout, w.Timeout)
+	}
+	if w.Think < 0 || w.Stop < 0 {
+		return fmt.Errorf("think and stop must not be negative")
+	}
+	if w.MaxOps < 0 {
+		return fmt.Errorf("max_ops: %d is negative", w.MaxOps)
+	}
+	return nil
+}
+
+// OpStatus is how an operation ended, as its client saw it.
+type OpStatus string
+
+// Operation outcomes.
+const (
+	OpOK      OpStatus = "ok"      // answered: the result is known
+	OpFailed  OpStatus = "failed"  // definitely did not take effect
+	OpUnknown OpStatus = "unknown" // timed out: it may or may not have taken effect
+	OpPending OpStatus = "pending" // still in flight
+)
+
+// OpRecord is one client operation in the history.
+type OpRecord struct {
+	Client sim.NodeID `json:"client"`
+	Seq    int64      `json:"seq"`
+	Op     Op         `json:"op"`
+	// Call is when the operation was invoked (for open loops: when it
+	// arrived); Return when its answer came, or TimeMax if it never did.
+	Call   sim.Time `json:"call"`
+	Return sim.Time `json:"return"`
+	Status OpStatus `json:"status"`
+	// Value, Found and Swapped are the result of an answered operation.
+	Value    string `json:"value,omitempty"`
+	Found    bool   `json:"found,omitempty"`
+	Swapped  bool   `json:"swapped,omitempty"`
+	Attempts int    `json:"attempts"`
+	// Err explains a failure.
+	Err string `json:"err,omitempty"`
+}
+
+// Latency is Return-Call for answered operations.
+func (r *OpRecord) Latency() sim.Time { return r.Return - r.Call }
+
+// HistoryClient is a client process that records its operations.
+type HistoryClient interface {
+	sim.Process
+	// History returns the operations so far; operations still in flight
+	// are reported as pending.
+	History() []OpRecord
+}
+
+// KVClient is the key-value workload's client: it issues operations to the
+// node it believes leads, follows redirections, retries on time-outs with
+// the same sequence number, and records every operation.
+type KVClient struct {
+	w        *Workload
+	stop     sim.Time
+	leader   sim.NodeID
+	seq      int64
+	cur      int // index in history of the operation in flight, or -1
+	attempt  sim.TimerID
+	maybe    bool // an attempt of the current operation may have been applied
+	deadline sim.Time
+	arrivals []sim.Time // open loop: arrival times queued behind cur
+	history  []OpRecord
+	lastSeen map[string]string
+}
+
+// NewKVClient returns a client for the workload; stop is when it stops
+// starting operations.
+func NewKVClient(w *Workload, stop sim.Time) *KVClient {
+	return &KVClient{w: w, stop: stop, cur: -1, lastSeen: map[string]string{}}
+}
+
+// History implements HistoryClient.
+func (c *KVClient) History() []OpRecord { return c.history }
+
+// Inspect shows the client's state.
+func (c *KVClient) Inspect() sim.View {
+	v := sim.View{Role: "client", Leader: c.leader}
+	if c.cur >= 0 {
+		r := c.history[c.cur]
+		v.Fields = append(v.Fields, sim.Field{Name: "in flight", Value: fmt.Sprintf("#%d %v (attempt %d)", r.Seq, r.Op, r.Attempts)})
+	}
+	v.Fields = append(v.Fields, sim.Field{Name: "ops", Value: strconv.Itoa(len(c.history))})
+	return v
+}
+
+// Start schedules the first operation.
+func (c *KVClient) Start(env *sim.Env) {
+	r := env.Rand()
+	if c.w.Mode == "open" {
+		c.scheduleArrival(env)
+		return
+	}
+	env.SetTimer(sim.Time(r.Int64N(int64(c.w.Think)+int64(sim.Millisecond))), "next", 0)
+}
+
+func (c *KVClient) scheduleArrival(env *sim.Env) {
+	gap := sim.Time(env.Rand().ExpFloat64() / c.w.Rate * float64(sim.Second))
+	env.SetTimer(gap, "arrive", 0)
+}
+
+func (c *KVClient) canStart(env *sim.Env) bool {
+	if c.w.MaxOps > 0 && len(c.history) >= c.w.MaxOps {
+		return false
+	}
+	return c.stop <= 0 || env.Now() < c.stop
+}
+
+// Timer handles think time, open-loop arrivals and attempt time-outs.
+func (c *KVClient) Timer(env *sim.Env, t sim.Timer) {
+	switch t.Name {
+	case "next":
+		if c.cur < 0 && c.canStart(env) {
+			c.begin(env, env.Now())
+		}
+	case "arrive":
+		if !c.canStart(env) {
+			return
+		}
+		c.arrivals = append(c.arrivals, env.Now())
+		c.scheduleArrival(env)
+		if c.cur < 0 {
+			c.begin(env, c.arrivals[0])
+			c.arrivals = c.arrivals[1:]
+		}
+	case "attempt":
+		if c.cur < 0 || c.history[c.cur].Seq != t.Arg {
+			return
+		}
+		c.maybe = true // the request may sit in some log
+		if env.Now() >= c.deadline {
+			c.finish(env, OpUnknown, nil, "timed out")
+			return
+		}
+		c.leader = c.nextNode(env, c.leader)
+		c.send(env)
+	case "retry":
+		if c.cur >= 0 && c.history[c.cur].Seq == t.Arg {
+			c.send(env)
+		}
+	}
+}
+
+// begin starts a new operation invoked at call.
+func (c *KVClient) begin(env *sim.Env, call sim.Time) {
+	c.seq++
+	op := c.pick(env)
+	c.history = append(c.history, OpRecord{Client: env.ID(), Seq: c.seq, Op: op, Call: call, Return: sim.TimeMax, Status: OpPending})
+	c.cur = len(c.history) - 1
+	c.maybe = false
+	c.deadline = env.Now() + c.w.OpTimeout
+	if c.leader == 0 {
+		nodes := env.Nodes()
+		c.leader = nodes[env.Rand().IntN(len(nodes))]
+	}
+	c.send(env)
+}
+
+func (c *KVClient) send(env *sim.Env) {
+	r := &c.history[c.cur]
+	r.Attempts++
+	env.CancelTimer(c.attempt)
+	env.Send(c.leader, &Request{Client: env.ID(), Seq: r.Seq, Op: r.Op})
+	c.attempt = env.SetTimer(c.w.Timeout, "attempt", r.Seq)
+}
+
+func (c *KVClient) pick(env *sim.Env) Op {
+	r := env.Rand()
+	m := c.w.Mix
+	key := "k" + strconv.Itoa(r.IntN(c.w.Keys))
+	val := env.ID().String() + "." + strconv.FormatInt(c.seq, 10)
+	x := r.Float64() * (m.Get + m.Put + m.Append + m.CAS)
+	switch {
+	case x < m.Get:
+		return Op{Kind: OpGet, Key: key}
+	case x < m.Get+m.Put:
+		return Op{Kind: OpPut, Key: key, Value: val}
+	case x < m.Get+m.Put+m.Append:
+		return Op{Kind: OpAppend, Key: key, Value: val + ";"}
+	}
+	return Op{Kind: OpCAS, Key: key, Expect: c.lastSeen[key], Value: val}
+}
+
+func (c *KVClient) nextNode(env *sim.Env, after sim.NodeID) sim.NodeID {
+	nodes := env.Nodes()
+	for i, n := range nodes {
+		if n == after {
+			return nodes[(i+1)%len(nodes)]
+		}
+	}
+	return nodes[0]
+}
+
+// Receive handles a node's response.
+func (c *KVClient) Receive(env *sim.Env, from sim.NodeID, m sim.Message) {
+	resp, ok := m.(*Response)
+	if !ok || c.cur < 0 || resp.Seq != c.history[c.cur].Seq {
+		return // a late answer to an operation already finished
+	}
+	switch resp.Status {
+	case StatusOK:
+		c.leader = from
+		c.finish(env, OpOK, resp, "")
+	case StatusNotLeader:
+		if resp.Leader != 0 && resp.Leader != from {
+			c.leader = resp.Leader
+			c.send(env)
+			return
+		}
+		// No hint: try the next node after a short pause, so a leaderless
+		// cluster is not flooded.
+		c.leader = c.nextNode(env, from)
+		env.CancelTimer(c.attempt)
+		c.attempt = env.SetTimer(c.w.Timeout, "attempt", c.history[c.cur].Seq)
+		env.SetTimer(c.w.Timeout/10+sim.Millisecond, "retry", c.history[c.cur].Seq)
+	case StatusFail:
+		st := OpFailed
+		if c.maybe {
+			st = OpUnknown
+		}
+		c.finish(env, st, resp, resp.Err)
+	}
+}
+
+func (c *KVClient) finish(env *sim.Env, st OpStatus, resp *Response, why string) {
+	r := &c.history[c.cur]
+	r.Status = st
+	r.Err = why
+	if st != OpUnknown {
+		r.Return = env.Now()
+	}
+	if resp != nil && st == OpOK {
+		r.Value, r.Found, r.Swapped = resp.Value, resp.Found, resp.Swapped
+		switch r.Op.Kind {
+		case OpGet:
+			c.lastSeen[r.Op.Key] = resp.Value
+		case OpPut:
+			c.lastSeen[r.Op.Key] = r.Op.Value
+		case OpCAS:
+			if resp.Swapped {
+				c.lastSeen[r.Op.Key] = r.Op.Value
+			} else {
+				c.lastSeen[r.Op.Key] = resp.Value
+			}
+		}
+	}
+	env.CancelTimer(c.attempt)
+	c.cur = -1
+	if c.w.Mode == "open" {
+		if len(c.arrivals) > 0 && c.canStart(env) {
+			call := c.arrivals[0]
+			c.arrivals = c.arrivals[1:]
+			c.begin(env, call)
+		}
+		return
+	}
+	if c.canStart(env) {
+		env.SetTimer(c.w.Think, "next", 0)
+	}
+}

@@ -1,0 +1,134 @@
+package sim
+
+import (
+	"fmt"
+)
+
+// Env is a process's window on the world: the only way it acts. One Env
+// belongs to each node and client slot for the whole run and outlives
+// crashes; the Process value does not.
+type Env struct {
+	st        *state
+	id        NodeID
+	idx       int
+	p         Process
+	rng       *Rand
+	store     *Storage
+	up        bool
+	started   bool
+	starting  bool
+	paused    bool
+	held      []Event
+	epoch     uint32
+	timers    map[EventID]struct{}
+	persisted bool
+	// The local clock runs at rate against true time; base pairs are where
+	// the rate last changed.
+	rate      float64
+	baseTrue  Time
+	baseLocal Time
+}
+
+// ID is this process's id.
+func (e *Env) ID() NodeID { return e.id }
+
+// Nodes returns the ids of every node slot in the run, n1..nN. The slice is
+// shared: do not modify it.
+func (e *Env) Nodes() []NodeID { return e.st.nodeIDs }
+
+// Now is the process's local clock. It equals simulated time unless the
+// process's clock drifts.
+func (e *Env) Now() Time {
+	if e.rate == 1 && e.baseTrue == 0 && e.baseLocal == 0 {
+		return e.st.now
+	}
+	return e.baseLocal + Time(float64(e.st.now-e.baseTrue)*e.rate)
+}
+
+// Rand is this process's own seeded random stream.
+func (e *Env) Rand() *Rand { return e.rng }
+
+// Send sends msg to another process through the network model: it may be
+// delayed, lost, duplicated or cut off by a partition.
+func (e *Env) Send(to NodeID, msg Message) { e.st.send(e, to, msg) }
+
+// SetTimer asks for a Timer call after d on the local clock. The timer dies
+// with a crash.
+func (e *Env) SetTimer(d Time, name string, arg int64) TimerID {
+	if d < 0 {
+		panic(fmt.Sprintf("%v set timer %s with negative duration %v", e.id, name, d))
+	}
+	st := e.st
+	st.stats.TimersSet++
+	at := st.now + e.toTrue(d)
+	id := st.nextID
+	st.push(Event{Kind: KindTimer, At: at, To: e.id, Timer: Timer{ID: id, Name: name, Arg: arg}, epoch: e.epoch})
+	e.timers[id] = struct{}{}
+	st.rec.effect(Effect{Kind: EffectTimer, ID: id, At: at, Name: name, Arg: arg})
+	return id
+}
+
+// CancelTimer cancels a pending timer. Canceling a timer that already fired
+// or was canceled does nothing.
+func (e *Env) CancelTimer(id TimerID) {
+	if _, ok := e.timers[id]; !ok {
+		return
+	}
+	delete(e.timers, id)
+	e.st.canceled[id] = struct{}{}
+	e.st.stats.TimersCanceled++
+	e.st.rec.effect(Effect{Kind: EffectCancel, ID: id})
+}
+
+// Store persists value under key in stable storage. It survives crashes.
+// Messages sent after a Store in the same step leave after the configured
+// fsync delay.
+func (e *Env) Store(key string, value []byte) {
+	e.mustStore("Store")
+	e.store.put(key, value)
+	e.persisted = true
+	e.st.stats.Persists++
+	e.st.stats.PersistBytes += int64(len(value))
+	e.st.rec.effect(Effect{Kind: EffectStore, Name: key, Arg: int64(len(value))})
+}
+
+// Delete removes key from stable storage.
+func (e *Env) Delete(key string) {
+	e.mustStore("Delete")
+	if e.store.del(key) {
+		e.persisted = true
+		e.st.stats.Persists++
+		e.st.rec.effect(Effect{Kind: EffectDelete, Name: key})
+	}
+}
+
+// Load returns a copy of what is stored under key.
+func (e *Env) Load(key string) ([]byte, bool) {
+	e.mustStore("Load")
+	return e.store.Get(key)
+}
+
+// Keys lists stored keys with the prefix, sorted.
+func (e *Env) Keys(prefix string) []string {
+	e.mustStore("Keys")
+	return e.store.Keys(prefix)
+}
+
+func (e *Env) mustStore(op string) {
+	if e.store == nil {
+		panic(fmt.Sprintf("%v called %s: clients have no stable storage", e.id, op))
+	}
+}
+
+// Tracing reports whether notes are recorded; check it before building an
+// expensive note.
+func (e *Env) Tracing() bool { return e.st.recording }
+
+// Logf records a note in the trace ("became leader in term 3"). Notes cost
+// nothing when no trace or observer is attached.
+func (e *Env) Logf(format string, args ...any) {
+	if !e.st.recording {
+		return
+	}
+	e.st.rec.effect(Effect{Kind: EffectNote, Name: fmt.Sprintf(format, args...)})
+}

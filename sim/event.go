@@ -1,0 +1,216 @@
+package sim
+
+import "fmt"
+
+// EventKind says what an event does.
+type EventKind uint8
+
+// The kinds of events a run is made of.
+const (
+	// KindStart starts (or restarts) a node or client: its Start method runs.
+	KindStart EventKind = iota + 1
+	// KindDeliver delivers a message between nodes, or a reply to a client.
+	KindDeliver
+	// KindRequest delivers a client's request to a node.
+	KindRequest
+	// KindTimer fires a timer a process set.
+	KindTimer
+	// KindFault applies a fault action (crash, partition, heal, ...).
+	KindFault
+)
+
+var kindNames = [...]string{"", "start", "deliver", "request", "timer", "fault"}
+
+// String names the kind as traces spell it.
+func (k EventKind) String() string {
+	if int(k) < len(kindNames) && k > 0 {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// ParseEventKind is the inverse of EventKind.String.
+func ParseEventKind(s string) (EventKind, bool) {
+	for i, n := range kindNames {
+		if n == s && i > 0 {
+			return EventKind(i), true
+		}
+	}
+	return 0, false
+}
+
+// EventID identifies a pending event. IDs are given out in insertion order,
+// so they are deterministic, and they break ties between events due at the
+// same simulated time.
+type EventID uint64
+
+// TimerID identifies a timer; it is the EventID of the timer's fire event.
+type TimerID = EventID
+
+// Timer is what a process gets back when its timer fires: the name and
+// argument it set the timer with.
+type Timer struct {
+	ID   TimerID
+	Name string
+	Arg  int64
+}
+
+// Event is one pending or processed event.
+type Event struct {
+	ID   EventID
+	At   Time
+	Kind EventKind
+	// From and To: sender and receiver of a delivery or request; To alone is
+	// the process of a start or timer event.
+	From, To NodeID
+	Msg      Message
+	Timer    Timer
+	Fault    *Fault
+	// Dup marks a copy made by the network's duplication.
+	Dup bool
+	// Sent is when a message left its sender.
+	Sent Time
+	// epoch is the receiving process's incarnation when a timer was set:
+	// timers of an earlier incarnation died with the crash.
+	epoch uint32
+}
+
+// Describe renders the event on one line: "t=120ms n1->n2 Vote term=3".
+// It is the one renderer used by traces' human forms, the TUI's event log,
+// error messages and docs.
+func (e *Event) Describe() string {
+	switch e.Kind {
+	case KindDeliver, KindRequest:
+		dup := ""
+		if e.Dup {
+			dup = " (dup)"
+		}
+		return fmt.Sprintf("t=%v %v->%v %s%s", e.At, e.From, e.To, Describe(e.Msg), dup)
+	case KindTimer:
+		if e.Timer.Arg != 0 {
+			return fmt.Sprintf("t=%v %v timer %s(%d)", e.At, e.To, e.Timer.Name, e.Timer.Arg)
+		}
+		return fmt.Sprintf("t=%v %v timer %s", e.At, e.To, e.Timer.Name)
+	case KindStart:
+		return fmt.Sprintf("t=%v %v start", e.At, e.To)
+	case KindFault:
+		return fmt.Sprintf("t=%v fault %v", e.At, e.Fault)
+	}
+	return fmt.Sprintf("t=%v %v", e.At, e.Kind)
+}
+
+// queue is a binary min-heap of pending events ordered by (At, ID). Events
+// live in a slab and are referenced by slot so that sifting moves 24 bytes,
+// and freed slots are reused so the steady state allocates nothing.
+type queue struct {
+	heap []qent
+	slab []Event
+	free []int32
+}
+
+type qent struct {
+	at   Time
+	id   EventID
+	slot int32
+}
+
+func (q *queue) less(i, j int) bool {
+	a, b := &q.heap[i], &q.heap[j]
+	if a.at != b.at {
+		return a.at < b.at
+	}
+	return a.id < b.id
+}
+
+func (q *queue) len() int { return len(q.heap) }
+
+func (q *queue) push(ev Event) {
+	var slot int32
+	if n := len(q.free); n > 0 {
+		slot = q.free[n-1]
+		q.free = q.free[:n-1]
+		q.slab[slot] = ev
+	} else {
+		slot = int32(len(q.slab))
+		q.slab = append(q.slab, ev)
+	}
+	q.heap = append(q.heap, qent{at: ev.At, id: ev.ID, slot: slot})
+	q.up(len(q.heap) - 1)
+}
+
+// peek returns the slot of the earliest event.
+func (q *queue) peek() int32 { return q.heap[0].slot }
+
+// pop removes the earliest event and returns it.
+func (q *queue) pop() Event {
+	slot := q.heap[0].slot
+	n := len(q.heap) - 1
+	q.heap[0] = q.heap[n]
+	q.heap = q.heap[:n]
+	if n > 0 {
+		q.down(0)
+	}
+	return q.take(slot)
+}
+
+func (q *queue) take(slot int32) Event {
+	ev := q.slab[slot]
+	q.slab[slot] = Event{}
+	q.free = append(q.free, slot)
+	return ev
+}
+
+// remove deletes the event at heap position i and returns it.
+func (q *queue) remove(i int) Event {
+	slot := q.heap[i].slot
+	n := len(q.heap) - 1
+	if i != n {
+		q.heap[i] = q.heap[n]
+		q.heap = q.heap[:n]
+		q.down(i)
+		q.up(i)
+	} else {
+		q.heap = q.heap[:n]
+	}
+	return q.take(slot)
+}
+
+// find returns the heap position of the event with the given id, or -1.
+func (q *queue) find(id EventID) int {
+	for i := range q.heap {
+		if q.heap[i].id == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func (q *queue) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !q.less(i, p) {
+			break
+		}
+		q.heap[i], q.heap[p] = q.heap[p], q.heap[i]
+		i = p
+	}
+}
+
+func (q *queue) down(i int) {
+	n := len(q.heap)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && q.less(r, l) {
+			m = r
+		}
+		if !q.less(m, i) {
+			break
+		}
+		q.heap[i], q.heap[m] = q.heap[m], q.heap[i]
+		i = m
+	}
+}

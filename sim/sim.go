@@ -1,0 +1,711 @@
+// Package sim is synod's deterministic discrete-event simulator: a virtual
+// clock, one event queue ordered by (time, insertion sequence), seeded random
+// streams, a network and fault model, node lifecycle with stable storage,
+// invariant hooks, traces and replay. It knows nothing of any protocol: it
+// runs Process values and lets checkers and observers look at them.
+//
+// A run is a pure function of its Config, its Factory and the manual choices
+// made through the control API (Deliver, Drop, Duplicate, Inject): the same
+// inputs give the same events, byte for byte, on any machine.
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime/debug"
+	"slices"
+)
+
+// Config is everything that determines a run, apart from the processes'
+// code and options.
+type Config struct {
+	Seed     uint64 `json:"seed"`
+	Nodes    int    `json:"nodes"`
+	Clients  int    `json:"clients"`
+	Duration Time   `json:"duration"`
+	// EventsMax bounds the run; zero means DefaultEventsMax.
+	EventsMax int64            `json:"events_max,omitempty"`
+	Network   NetworkConfig    `json:"network"`
+	Faults    []ScheduledFault `json:"faults,omitempty"`
+	Nemesis   *NemesisConfig   `json:"nemesis,omitempty"`
+	// FsyncDelay delays messages a process sends after it persisted in the
+	// same step, as a disk write would.
+	FsyncDelay Time `json:"fsync_delay,omitempty"`
+	// CheckEvery runs the checkers after every N-th event; zero means 1.
+	CheckEvery int `json:"check_every,omitempty"`
+	// KeepGoing records violations and continues instead of stopping at the
+	// first one.
+	KeepGoing bool `json:"keep_going,omitempty"`
+	// Down lists nodes that do not start with the run (spares a protocol
+	// may add later; a restart fault starts them).
+	Down []NodeID `json:"down,omitempty"`
+}
+
+// DefaultEventsMax bounds a run when Config.EventsMax is zero.
+const DefaultEventsMax = 100_000_000
+
+// Validate checks the configuration and names the offending field.
+func (c *Config) Validate() error {
+	if c.Nodes < 1 || c.Nodes > MaxNodes {
+		return fmt.Errorf("nodes: %d is outside 1..%d", c.Nodes, MaxNodes)
+	}
+	if c.Clients < 0 || c.Clients > MaxClients {
+		return fmt.Errorf("clients: %d is outside 0..%d", c.Clients, MaxClients)
+	}
+	if c.Duration < 0 {
+		return fmt.Errorf("duration: %v is negative", c.Duration)
+	}
+	if c.EventsMax < 0 {
+		return fmt.Errorf("events_max: %d is negative", c.EventsMax)
+	}
+	if c.FsyncDelay < 0 {
+		return fmt.Errorf("fsync_delay: %v is negative", c.FsyncDelay)
+	}
+	if c.CheckEvery < 0 {
+		return fmt.Errorf("check_every: %d is negative", c.CheckEvery)
+	}
+	if err := c.Network.Validate(c.Nodes); err != nil {
+		return fmt.Errorf("network.%v", err)
+	}
+	for i := range c.Faults {
+		if c.Faults[i].At < 0 {
+			return fmt.Errorf("faults[%d].at: %v is negative", i, c.Faults[i].At)
+		}
+		if err := c.Faults[i].Validate(c.Nodes); err != nil {
+			return fmt.Errorf("faults[%d].%v", i, err)
+		}
+	}
+	if c.Nemesis != nil {
+		if err := c.Nemesis.Validate(c.Nodes); err != nil {
+			return fmt.Errorf("nemesis.%v", err)
+		}
+	}
+	for i, id := range c.Down {
+		if err := checkNode(id, c.Nodes, false); err != nil {
+			return fmt.Errorf("down[%d]: %v", i, err)
+		}
+	}
+	return nil
+}
+
+// Stats counts what happened in a run.
+type Stats struct {
+	Events           int64 `json:"events"`
+	Sent             int64 `json:"sent"`
+	Delivered        int64 `json:"delivered"`
+	Duplicated       int64 `json:"duplicated"`
+	DroppedLoss      int64 `json:"dropped_loss"`
+	DroppedPartition int64 `json:"dropped_partition"`
+	DroppedCrashed   int64 `json:"dropped_crashed"`
+	DroppedManual    int64 `json:"dropped_manual"`
+	ClientMessages   int64 `json:"client_messages"`
+	TimersSet        int64 `json:"timers_set"`
+	TimersFired      int64 `json:"timers_fired"`
+	TimersCanceled   int64 `json:"timers_canceled"`
+	Persists         int64 `json:"persists"`
+	PersistBytes     int64 `json:"persist_bytes"`
+	Crashes          int64 `json:"crashes"`
+	Restarts         int64 `json:"restarts"`
+	Pauses           int64 `json:"pauses"`
+	Faults           int64 `json:"faults"`
+}
+
+// Dropped is the total of messages lost for any reason.
+func (s *Stats) Dropped() int64 {
+	return s.DroppedLoss + s.DroppedPartition + s.DroppedCrashed + s.DroppedManual
+}
+
+// Violation is an invariant a checker found broken.
+type Violation struct {
+	Index   int64  `json:"index"`
+	Time    Time   `json:"time"`
+	Checker string `json:"checker"`
+	Message string `json:"message"`
+}
+
+func (v Violation) String() string {
+	return fmt.Sprintf("event %d at %v: %s: %s", v.Index, v.Time, v.Checker, v.Message)
+}
+
+// Checker is an invariant checked over the true state of the run after
+// events. Checkers live outside the protocols and may keep state of their
+// own (it is checkpointed with the run). Check must not change the run.
+type Checker interface {
+	Name() string
+	Check(s *Sim, ev *Event) error
+}
+
+// Observer sees every processed event with its effects (traces, the TUI,
+// statistics). Observers are not part of the run's state.
+type Observer interface {
+	Observe(s *Sim, r *Record)
+}
+
+// PanicError reports a panic inside a process's handler: the run stops and
+// synod reports it with the seed, the event and the protocol's stack.
+type PanicError struct {
+	Seed  uint64
+	Index int64
+	Time  Time
+	Node  NodeID
+	Event string
+	Value string
+	Stack string
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("panic in %v at event %d (t=%v, seed %d) handling %s: %s", e.Node, e.Index, e.Time, e.Seed, e.Event, e.Value)
+}
+
+// Stop reasons.
+const (
+	StopDuration  = "duration reached"
+	StopDrained   = "no events left"
+	StopEventsMax = "events bound reached"
+	StopViolation = "invariant violated"
+	StopPanic     = "protocol panicked"
+)
+
+// Sim is one simulated run. It is not safe for concurrent use; separate
+// Sims share nothing and may run in parallel goroutines.
+type Sim struct {
+	st        *state
+	observers []Observer
+}
+
+// state is everything a checkpoint copies.
+type state struct {
+	cfg        Config
+	factory    Factory
+	now        Time
+	nextID     EventID
+	index      int64
+	q          queue
+	canceled   map[EventID]struct{}
+	procs      []*Env
+	nodes      int
+	net        *network
+	nemRng     *Rand
+	stats      Stats
+	checkers   []Checker
+	violations []Violation
+	sinceCheck int
+	stopped    string
+	err        error
+	choices    []Choice
+	rec        Record
+	cur        Event
+	recording  bool
+	nodeIDs    []NodeID
+}
+
+// New builds a run. Nothing happens until Step or Run.
+func New(cfg Config, f Factory) (*Sim, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if f.Node == nil {
+		return nil, errors.New("factory: Node is nil")
+	}
+	if cfg.Clients > 0 && f.Client == nil {
+		return nil, errors.New("factory: Client is nil but clients > 0")
+	}
+	if cfg.EventsMax == 0 {
+		cfg.EventsMax = DefaultEventsMax
+	}
+	if cfg.CheckEvery == 0 {
+		cfg.CheckEvery = 1
+	}
+	st := &state{cfg: cfg, factory: f, nodes: cfg.Nodes, canceled: map[EventID]struct{}{}}
+	st.net = newNetwork(cfg.Network, cfg.Nodes, cfg.Clients, cfg.Seed)
+	down := map[NodeID]bool{}
+	for _, id := range cfg.Down {
+		down[id] = true
+	}
+	for i := 1; i <= cfg.Nodes; i++ {
+		id := NodeID(i)
+		st.nodeIDs = append(st.nodeIDs, id)
+		st.procs = append(st.procs, &Env{st: st, id: id, idx: i - 1, rng: NewRand(cfg.Seed, "node/"+id.String()), store: newStorage(), rate: 1})
+	}
+	for i := 1; i <= cfg.Clients; i++ {
+		id := ClientID(i)
+		st.procs = append(st.procs, &Env{st: st, id: id, idx: cfg.Nodes + i - 1, rng: NewRand(cfg.Seed, "client/"+id.String()), rate: 1})
+	}
+	for _, e := range st.procs {
+		if !down[e.id] {
+			st.push(Event{Kind: KindStart, To: e.id})
+		}
+	}
+	for i := range cfg.Faults {
+		f := cfg.Faults[i].Fault
+		f.Source = "schedule"
+		st.push(Event{Kind: KindFault, At: cfg.Faults[i].At, Fault: &f})
+	}
+	if n := cfg.Nemesis; n != nil {
+		st.nemRng = NewRand(cfg.Seed, "nemesis")
+		if n.DriftMax > 0 {
+			for _, e := range st.procs[:cfg.Nodes] {
+				e.rate = 1 + (st.nemRng.Float64()*2-1)*n.DriftMax
+			}
+		}
+		for k, kind := range nemesisKinds {
+			if every := n.every(kind); every > 0 {
+				st.scheduleNemesis(k, 0)
+			}
+		}
+		if n.HealAt > 0 {
+			st.push(Event{Kind: KindFault, At: n.HealAt, Fault: &Fault{Kind: FaultHealAll, Source: "nemesis"}})
+		}
+	}
+	return &Sim{st: st}, nil
+}
+
+// AddChecker adds an invariant checker; it runs after every CheckEvery-th event.
+func (s *Sim) AddChecker(c Checker) { s.st.checkers = append(s.st.checkers, c) }
+
+// AddObserver adds an observer of every event. Observers make the simulator
+// record each event's effects, which costs time: runs without observers
+// allocate nothing per event in the core loop.
+func (s *Sim) AddObserver(o Observer) {
+	s.observers = append(s.observers, o)
+	s.st.recording = true
+}
+
+// push schedules an event, giving it the next id.
+func (st *state) push(ev Event) EventID {
+	ev.ID = st.nextID
+	st.nextID++
+	st.q.push(ev)
+	return ev.ID
+}
+
+// Now is the current simulated time.
+func (s *Sim) Now() Time { return s.st.now }
+
+// Index is the number of events processed so far, which is also the index
+// the next event will get.
+func (s *Sim) Index() int64 { return s.st.index }
+
+// Config returns the run's configuration (with defaults filled in).
+func (s *Sim) Config() Config { return s.st.cfg }
+
+// Stats returns the counters so far.
+func (s *Sim) Stats() Stats { st := s.st.stats; st.Events = s.st.index; return st }
+
+// Violations returns the invariant violations found so far.
+func (s *Sim) Violations() []Violation { return s.st.violations }
+
+// Stopped returns why the run stopped, or "" if it can go on.
+func (s *Sim) Stopped() string { return s.st.stopped }
+
+// Err returns the panic that stopped the run, if any.
+func (s *Sim) Err() error { return s.st.err }
+
+// Choices returns the manual choices made so far, in order.
+func (s *Sim) Choices() []Choice { return s.st.choices }
+
+// Nodes returns the ids of the nodes, n1..nN.
+func (s *Sim) Nodes() []NodeID { return s.st.nodeIDs }
+
+// proc returns the Env of a process, or nil.
+func (st *state) proc(id NodeID) *Env {
+	switch {
+	case id > 0 && int(id) <= st.nodes:
+		return st.procs[id-1]
+	case id < 0 && int(-id) <= st.cfg.Clients:
+		return st.procs[st.nodes+int(-id)-1]
+	}
+	return nil
+}
+
+// Process returns the live process with the given id, or nil if it is down.
+func (s *Sim) Process(id NodeID) Process {
+	if e := s.st.proc(id); e != nil {
+		return e.p
+	}
+	return nil
+}
+
+// Inspect returns the process's own view of its state; ok is false when the
+// process is down or offers no view.
+func (s *Sim) Inspect(id NodeID) (v View, ok bool) {
+	if in, ok := s.Process(id).(Inspector); ok {
+		return in.Inspect(), true
+	}
+	return View{}, false
+}
+
+// Storage returns a node's stable storage (read-only for callers), crashed
+// nodes included.
+func (s *Sim) Storage(id NodeID) *Storage {
+	if e := s.st.proc(id); e != nil {
+		return e.store
+	}
+	return nil
+}
+
+// Up reports whether the process is running (not crashed).
+func (s *Sim) Up(id NodeID) bool { e := s.st.proc(id); return e != nil && e.up }
+
+// Paused reports whether the process is paused.
+func (s *Sim) Paused(id NodeID) bool { e := s.st.proc(id); return e != nil && e.paused }
+
+// Drift returns the clock rate of a process (1 is exact).
+func (s *Sim) Drift(id NodeID) float64 {
+	if e := s.st.proc(id); e != nil {
+		return e.rate
+	}
+	return 1
+}
+
+// Blocked reports whether messages from one node cannot reach another now
+// (a partition or a one-way cut).
+func (s *Sim) Blocked(from, to NodeID) bool {
+	f, t := s.st.proc(from), s.st.proc(to)
+	if f == nil || t == nil {
+		return false
+	}
+	return s.st.net.blocked(f.idx, t.idx)
+}
+
+// Group returns the partition group of a node (all zero when unpartitioned).
+func (s *Sim) Group(id NodeID) int {
+	if id < 1 || int(id) > s.st.nodes {
+		return 0
+	}
+	return s.st.net.group[id-1]
+}
+
+// Partitioned reports whether any partition or cut is in force.
+func (s *Sim) Partitioned() bool { return s.st.net.partitioned() }
+
+// Step processes the next event. It returns false when the run has stopped.
+func (s *Sim) Step() bool {
+	st := s.st
+	for st.stopped == "" {
+		if st.q.len() == 0 {
+			st.stopped = StopDrained
+			return false
+		}
+		if st.cfg.Duration > 0 && st.q.heap[0].at > st.cfg.Duration {
+			if st.now < st.cfg.Duration {
+				st.now = st.cfg.Duration
+			}
+			st.stopped = StopDuration
+			return false
+		}
+		if st.index >= st.cfg.EventsMax {
+			st.stopped = StopEventsMax
+			return false
+		}
+		// The event lives in the state, not on the heap: handlers may
+		// take its address, and a local would escape and allocate.
+		st.cur = st.q.pop()
+		if st.skip(&st.cur) {
+			continue
+		}
+		s.process(&st.cur)
+		return true
+	}
+	return false
+}
+
+// skip reports whether a popped event is void: a canceled timer, a timer
+// of an earlier incarnation, or an event held for a paused process.
+func (st *state) skip(ev *Event) bool {
+	switch ev.Kind {
+	case KindTimer:
+		if _, ok := st.canceled[ev.ID]; ok {
+			delete(st.canceled, ev.ID)
+			return true
+		}
+		e := st.proc(ev.To)
+		if e.epoch != ev.epoch || !e.up {
+			return true
+		}
+		delete(e.timers, ev.ID)
+		if e.paused {
+			e.timers[ev.ID] = struct{}{}
+			e.held = append(e.held, *ev)
+			return true
+		}
+	case KindStart:
+		e := st.proc(ev.To)
+		return e.epoch != ev.epoch || e.up
+	case KindDeliver, KindRequest:
+		if e := st.proc(ev.To); e.up && e.paused {
+			e.held = append(e.held, *ev)
+			return true
+		}
+	}
+	return false
+}
+
+// process runs one event: it advances the clock, gives the event its index,
+// dispatches it, and runs checkers and observers.
+func (s *Sim) process(ev *Event) {
+	st := s.st
+	if ev.At > st.now {
+		st.now = ev.At
+	}
+	idx := st.index
+	st.index++
+	if st.recording {
+		st.rec.reset(idx, ev)
+	}
+	switch ev.Kind {
+	case KindStart:
+		e := st.proc(ev.To)
+		e.up = true
+		e.started = true
+		e.starting = false
+		var p Process
+		if ev.To.IsClient() {
+			p = st.factory.Client(ev.To)
+		} else {
+			p = st.factory.Node(ev.To)
+		}
+		e.p = p
+		e.timers = map[EventID]struct{}{}
+		st.dispatch(e, ev)
+	case KindDeliver, KindRequest:
+		e := st.proc(ev.To)
+		f := st.proc(ev.From)
+		switch {
+		case !e.up:
+			st.stats.DroppedCrashed++
+			st.rec.outcome("lost: " + ev.To.String() + " is down")
+		case st.net.blocked(f.idx, e.idx):
+			st.stats.DroppedPartition++
+			st.rec.outcome("lost: partition")
+		default:
+			st.stats.Delivered++
+			st.dispatch(e, ev)
+		}
+	case KindTimer:
+		st.stats.TimersFired++
+		st.dispatch(st.proc(ev.To), ev)
+	case KindFault:
+		st.stats.Faults++
+		st.applyFault(ev)
+	}
+	if len(st.checkers) > 0 && st.err == nil {
+		st.sinceCheck++
+		if st.sinceCheck >= st.cfg.CheckEvery {
+			st.sinceCheck = 0
+			s.check(idx, ev)
+		}
+	}
+	if st.recording {
+		for _, o := range s.observers {
+			o.Observe(s, &st.rec)
+		}
+	}
+}
+
+// Check runs every checker now, whatever CheckEvery says, and returns the
+// number of new violations.
+func (s *Sim) Check() int {
+	n := len(s.st.violations)
+	s.check(s.st.index-1, &Event{})
+	return len(s.st.violations) - n
+}
+
+func (s *Sim) check(idx int64, ev *Event) {
+	st := s.st
+	for _, c := range st.checkers {
+		if err := s.runChecker(c, ev); err != nil {
+			v := Violation{Index: idx, Time: st.now, Checker: c.Name(), Message: err.Error()}
+			st.violations = append(st.violations, v)
+			if st.recording {
+				st.rec.violations = append(st.rec.violations, v)
+			}
+			if !st.cfg.KeepGoing {
+				st.stopped = StopViolation
+				return
+			}
+		}
+	}
+}
+
+func (s *Sim) runChecker(c Checker, ev *Event) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("checker panicked: %v", r)
+		}
+	}()
+	return c.Check(s, ev)
+}
+
+// dispatch calls the process's handler for ev, catching a panic.
+func (st *state) dispatch(e *Env, ev *Event) {
+	defer func() {
+		if r := recover(); r != nil {
+			st.err = &PanicError{Seed: st.cfg.Seed, Index: st.index - 1, Time: st.now, Node: e.id,
+				Event: ev.Describe(), Value: fmt.Sprint(r), Stack: string(debug.Stack())}
+			st.stopped = StopPanic
+			st.rec.outcome("panic: " + fmt.Sprint(r))
+		}
+	}()
+	e.persisted = false
+	switch ev.Kind {
+	case KindStart:
+		e.p.Start(e)
+	case KindDeliver, KindRequest:
+		e.p.Receive(e, ev.From, ev.Msg)
+	case KindTimer:
+		e.p.Timer(e, ev.Timer)
+	}
+}
+
+// send carries a message from e to the process to through the network model.
+func (st *state) send(e *Env, to NodeID, msg Message) {
+	t := st.proc(to)
+	if t == nil {
+		panic(fmt.Sprintf("%v sent %s to %v, which does not exist", e.id, Describe(msg), to))
+	}
+	if msg == nil {
+		panic(fmt.Sprintf("%v sent a nil message to %v", e.id, to))
+	}
+	kind := KindDeliver
+	if e.id.IsClient() {
+		kind = KindRequest
+	}
+	if e.id.IsClient() || to.IsClient() {
+		st.stats.ClientMessages++
+	} else {
+		st.stats.Sent++
+	}
+	depart := st.now
+	if e.persisted {
+		depart += st.cfg.FsyncDelay
+	}
+	if t == e {
+		id := st.push(Event{Kind: kind, At: depart, From: e.id, To: to, Msg: msg, Sent: st.now})
+		st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: depart, Msg: msg})
+		return
+	}
+	net := st.net
+	if net.blocked(e.idx, t.idx) {
+		st.stats.DroppedPartition++
+		st.rec.effect(Effect{Kind: EffectDrop, To: to, Msg: msg, Name: "partition"})
+		return
+	}
+	li := e.idx*net.procs + t.idx
+	link := &net.links[li]
+	r := net.linkRand(e.idx, t.idx)
+	if r.Chance(link.Loss) {
+		st.stats.DroppedLoss++
+		st.rec.effect(Effect{Kind: EffectDrop, To: to, Msg: msg, Name: "loss"})
+		return
+	}
+	at := st.arrival(li, depart, link, r)
+	id := st.push(Event{Kind: kind, At: at, From: e.id, To: to, Msg: msg, Sent: st.now})
+	st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: at, Msg: msg})
+	if r.Chance(link.Duplicate) {
+		st.stats.Duplicated++
+		at := st.arrival(li, depart, link, r)
+		id := st.push(Event{Kind: kind, At: at, From: e.id, To: to, Msg: msg, Sent: st.now, Dup: true})
+		st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: at, Msg: msg, Dup: true})
+	}
+}
+
+func (st *state) arrival(li int, depart Time, link *Link, r *Rand) Time {
+	at := depart + link.Latency.Sample(r)
+	if st.net.fifo {
+		if at < st.net.last[li] {
+			at = st.net.last[li]
+		}
+		st.net.last[li] = at
+	}
+	return at
+}
+
+// Pending returns the events waiting in the queue, earliest first, without
+// canceled or dead timers. Held events of paused processes are not pending.
+func (s *Sim) Pending() []Event {
+	st := s.st
+	out := make([]Event, 0, st.q.len())
+	for _, qe := range st.q.heap {
+		ev := st.q.slab[qe.slot]
+		if ev.Kind == KindTimer {
+			if _, ok := st.canceled[ev.ID]; ok {
+				continue
+			}
+			if e := st.proc(ev.To); e.epoch != ev.epoch || !e.up {
+				continue
+			}
+		}
+		out = append(out, ev)
+	}
+	slices.SortFunc(out, func(a, b Event) int {
+		if a.At != b.At {
+			if a.At < b.At {
+				return -1
+			}
+			return 1
+		}
+		if a.ID < b.ID {
+			return -1
+		}
+		return 1
+	})
+	return out
+}
+
+// Held returns the events held for a paused process, in order.
+func (s *Sim) Held(id NodeID) []Event {
+	if e := s.st.proc(id); e != nil {
+		return append([]Event(nil), e.held...)
+	}
+	return nil
+}
+
+// NextAt returns the time of the next pending event, or TimeMax.
+func (s *Sim) NextAt() Time {
+	if s.st.q.len() == 0 {
+		return TimeMax
+	}
+	return s.st.q.heap[0].at
+}
+
+// RunUntil processes events due at or before t, then moves the clock to t.
+// It returns false if the run stopped.
+func (s *Sim) RunUntil(t Time) bool {
+	for s.st.stopped == "" && s.st.q.len() > 0 && s.st.q.heap[0].at <= t {
+		s.Step()
+	}
+	if s.st.stopped != "" {
+		return false
+	}
+	if t > s.st.now && (s.st.cfg.Duration == 0 || t <= s.st.cfg.Duration) {
+		s.st.now = t
+	}
+	return true
+}
+
+// RunWhile steps while cond holds, at most max events (max <= 0: no bound).
+// It returns the number of events processed.
+func (s *Sim) RunWhile(cond func(*Sim) bool, max int64) int64 {
+	var n int64
+	for (max <= 0 || n < max) && cond(s) && s.Step() {
+		n++
+	}
+	return n
+}
+
+// Run processes events until the run stops, and returns why it stopped.
+func (s *Sim) Run() string {
+	for s.Step() {
+	}
+	return s.st.stopped
+}
+
+// timeout converts a local-clock duration of process e to true time.
+func (e *Env) toTrue(d Time) Time {
+	if e.rate == 1 {
+		return d
+	}
+	return Time(math.Round(float64(d) / e.rate))
+}
