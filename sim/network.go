@@ -160,11 +160,11 @@ func checkNode(id NodeID, nodes int, zeroOK bool) error {
 type network struct {
 	procs int // nodes + clients
 	nodes int
-	links []Link   // procs*procs, from-major
-	rng   []*Rand  // per-link streams, made lazily
-	last  []Time   // last delivery time per link, for FIFO
-	group []int    // partition group per node; all zero means no partition
-	cut   []bool   // procs*procs one-way cuts (from-major): from's messages do not reach to
+	links []Link  // procs*procs, from-major
+	rng   []*Rand // per-link streams, made lazily
+	last  []Time  // last delivery time per link, for FIFO
+	group []int   // partition group per node; all zero means no partition
+	cut   []bool  // procs*procs one-way cuts (from-major): from's messages do not reach to
 	fifo  bool
 	seed  uint64
 	base  NetworkConfig
