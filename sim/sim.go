@@ -172,7 +172,17 @@ const (
 type Sim struct {
 	st        *state
 	observers []Observer
+	faultObs  []FaultObserver
 }
+
+// FaultObserver sees every fault as it is applied (nemesis ticks resolved to
+// the concrete fault), without making the simulator record every event.
+type FaultObserver interface {
+	ObserveFault(s *Sim, index int64, f *Fault)
+}
+
+// AddFaultObserver adds an observer of faults.
+func (s *Sim) AddFaultObserver(o FaultObserver) { s.faultObs = append(s.faultObs, o) }
 
 // state is everything a checkpoint copies.
 type state struct {
@@ -489,6 +499,11 @@ func (s *Sim) process(ev *Event) {
 	case KindFault:
 		st.stats.Faults++
 		st.applyFault(ev)
+		if ev.Fault.Kind != faultNemesis {
+			for _, o := range s.faultObs {
+				o.ObserveFault(s, idx, ev.Fault)
+			}
+		}
 	}
 	if len(st.checkers) > 0 && st.err == nil {
 		st.sinceCheck++

@@ -1,0 +1,79 @@
+// Command synod runs, replays and inspects deterministic simulations of
+// consensus protocols.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	_ "github.com/synod-dev/synod/protocols/all"
+)
+
+// exitError carries an exit status: 1 for a violation found, 2 for bad
+// usage or bad input.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+func usageErr(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}
+
+func inputErr(err error) error { return &exitError{code: 2, err: err} }
+
+// errFound is returned when a run found a violation; the summary was printed.
+var errFound = &exitError{code: 1, err: errors.New("")}
+
+func main() {
+	os.Exit(execute(os.Args[1:]))
+}
+
+func execute(args []string) int {
+	root := newRoot()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err.Error() != "" {
+			fmt.Fprintln(os.Stderr, "synod:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "synod:", err)
+	return 2
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "synod",
+		Short: "synod: a deterministic simulator for consensus protocols",
+		Long: `synod runs Raft, Paxos, two-phase commit and friends in a deterministic
+discrete-event simulation with seeded faults: the same seed gives the same
+run, byte for byte.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageErr("%v (see synod %s --help)", err, c.Name())
+	})
+	root.AddCommand(newRunCmd(), newReplayCmd(), newProtocolsCmd())
+	for _, extra := range extraCommands {
+		root.AddCommand(extra())
+	}
+	return root
+}
+
+// extraCommands lets other files of this command register subcommands.
+var extraCommands []func() *cobra.Command
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/synod-dev/synod/protocols/scenario"
+)
+
+func newRunCmd() *cobra.Command {
+	var sf scenarioFlags
+	var asJSON bool
+	var traceFile, linHTML string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run a simulated cluster and print a summary",
+		Long: `Run a whole simulated cluster and print a summary: events, simulated and
+wall time, messages, client operations, latency quantiles, invariant
+violations and the linearizability verdict.
+
+Exit status: 0 fine, 1 an invariant or linearizability violation (or a
+protocol panic), 2 bad usage or bad input.`,
+		Example: `  synod run --protocol raft --nodes 5 --seed 42 --duration 10s
+  synod run --scenario testdata/scenarios/core/pb-partition.yaml --json
+  synod run --seed 7 --trace out.jsonl && synod replay out.jsonl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sc, err := sf.load(cmd)
+			if err != nil {
+				return err
+			}
+			opts := scenario.RunOptions{}
+			var tf *os.File
+			if traceFile != "" {
+				tf, err = os.Create(traceFile)
+				if err != nil {
+					return inputErr(fmt.Errorf("--trace: %v", err))
+				}
+				defer tf.Close()
+				opts.Trace = tf
+			}
+			start := time.Now()
+			res, err := scenario.Run(sc, opts)
+			if err != nil {
+				return inputErr(err)
+			}
+			res.SetWall(time.Since(start))
+			if tf != nil {
+				if err := tf.Close(); err != nil {
+					return inputErr(fmt.Errorf("--trace: %v", err))
+				}
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				b, _ := json.MarshalIndent(res, "", "  ")
+				fmt.Fprintln(out, string(b))
+			} else {
+				printSummary(out, res)
+			}
+			if linHTML != "" {
+				if err := res.WriteLinHTML(linHTML); err != nil {
+					return inputErr(fmt.Errorf("--lin-html: %v", err))
+				}
+				if !asJSON {
+					fmt.Fprintf(out, "linearizability visualization written to %s\n", linHTML)
+				}
+			}
+			if res.Failed() {
+				fmt.Fprintf(cmd.ErrOrStderr(), "replay: %s\n", replayCommand(sc, sf.file))
+				fmt.Fprintf(cmd.ErrOrStderr(), "watch:  %s\n", tuiCommand(sc, sf.file, res))
+				return errFound
+			}
+			return nil
+		},
+	}
+	sf.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the summary as one JSON object")
+	cmd.Flags().StringVar(&traceFile, "trace", "", "write the full trace (JSON lines) to this file")
+	cmd.Flags().StringVar(&linHTML, "lin-html", "", "write porcupine's linearizability visualization (HTML) to this file")
+	return cmd
+}
+
+func tuiCommand(sc *scenario.Scenario, file string, res *scenario.Result) string {
+	at := ""
+	if res.FirstViolation != nil {
+		at = fmt.Sprintf(" --at %d", res.FirstViolation.Index)
+	} else if res.Panic != nil {
+		at = fmt.Sprintf(" --at %d", res.Panic.Index)
+	}
+	if file != "" {
+		return fmt.Sprintf("go run ./cmd/synod tui --scenario %s --seed %d%s", file, sc.Seed, at)
+	}
+	return fmt.Sprintf("go run ./cmd/synod tui --protocol %s --nodes %d --seed %d --duration %v%s", sc.Protocol, sc.Nodes, sc.Seed, sc.Duration, at)
+}
+
+func printSummary(w io.Writer, r *scenario.Result) {
+	fmt.Fprintf(w, "synod run: protocol %s, %d nodes, seed %d\n", r.Protocol, r.Nodes, r.Seed)
+	fmt.Fprintf(w, "  events        %d in %.3fs simulated, %.3fs wall (%.0f events/s)\n", r.Events, r.SimSeconds, r.WallSeconds, r.EventsPerSecond)
+	fmt.Fprintf(w, "  messages      sent %d, delivered %d, dropped %d, duplicated %d\n", r.MessagesSent, r.MessagesDeliv, r.MessagesDropped, r.MessagesDup)
+	fmt.Fprintf(w, "  client ops    ok %d, failed %d, timed out (unknown) %d\n", r.OpsOK, r.OpsFailed, r.OpsUnknown)
+	fmt.Fprintf(w, "  latency       p50 %.2fms, p90 %.2fms, p99 %.2fms (simulated)\n", r.LatencyP50, r.LatencyP90, r.LatencyP99)
+	if r.FirstViolation != nil {
+		fmt.Fprintf(w, "  invariants    %d violation(s); first at event %d (t=%v): %s: %s\n", r.Violations, r.FirstViolation.Index, r.FirstViolation.Time, r.FirstViolation.Checker, r.FirstViolation.Message)
+	} else {
+		fmt.Fprintf(w, "  invariants    0 violations\n")
+	}
+	fmt.Fprintf(w, "  linearizable  %s\n", r.Linearizable)
+	fmt.Fprintf(w, "  stopped       %s\n", r.Stopped)
+	if r.Panic != nil {
+		fmt.Fprintf(w, "  PANIC         %v\n%s\n", r.Panic, r.Panic.Stack)
+	}
+}

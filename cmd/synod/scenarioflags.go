@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/synod-dev/synod/protocols/scenario"
+	"github.com/synod-dev/synod/sim"
+)
+
+// scenarioFlags are the flags every command that builds a run shares.
+// Flags override the scenario file's values.
+type scenarioFlags struct {
+	file      string
+	protocol  string
+	nodes     int
+	seed      uint64
+	duration  string
+	clients   int
+	loss      float64
+	dup       float64
+	faults    []string
+	keepGoing bool
+	noLin     bool
+}
+
+func (f *scenarioFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.file, "scenario", "", "scenario file (YAML); default: the embedded default scenario")
+	fl.StringVar(&f.protocol, "protocol", "", "protocol to run (see synod protocols)")
+	fl.IntVar(&f.nodes, "nodes", 0, "number of nodes (1..64)")
+	fl.Uint64Var(&f.seed, "seed", 0, "root random seed")
+	fl.StringVar(&f.duration, "duration", "", "simulated duration, e.g. 10s")
+	fl.IntVar(&f.clients, "clients", 0, "number of clients")
+	fl.Float64Var(&f.loss, "loss", 0, "message loss probability on every link [0,1]")
+	fl.Float64Var(&f.dup, "duplicate", 0, "message duplication probability on every link [0,1]")
+	fl.StringArrayVar(&f.faults, "fault", nil, `scheduled fault, repeatable, e.g. --fault "2s crash n3"`)
+	fl.BoolVar(&f.keepGoing, "keep-going", false, "record invariant violations and keep running")
+	fl.BoolVar(&f.noLin, "no-lin", false, "skip the linearizability check")
+}
+
+// load builds the scenario: the file (or the default), then the flags.
+func (f *scenarioFlags) load(cmd *cobra.Command) (*scenario.Scenario, error) {
+	var sc *scenario.Scenario
+	var err error
+	changed := cmd.Flags().Changed
+	switch {
+	case f.file != "":
+		sc, err = scenario.Load(f.file)
+	case changed("protocol"):
+		sc, err = scenario.Parse([]byte("# flags\nprotocol: "+f.protocol+"\n"), "--protocol")
+	default:
+		sc, err = scenario.LoadDefault()
+	}
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	if changed("protocol") && f.protocol != sc.Protocol {
+		sc.Protocol = f.protocol
+		sc.RawOpts = nil
+		sc.ResetOptions()
+	}
+	if changed("nodes") {
+		sc.Nodes = f.nodes
+	}
+	if changed("seed") {
+		sc.Seed = f.seed
+	}
+	if changed("duration") {
+		d, err := sim.ParseTime(f.duration)
+		if err != nil {
+			return nil, usageErr("--duration: %v", err)
+		}
+		sc.Duration = d
+	}
+	if changed("clients") {
+		sc.Workload.Clients = f.clients
+	}
+	if changed("loss") {
+		sc.Network.Loss = f.loss
+	}
+	if changed("duplicate") {
+		sc.Network.Duplicate = f.dup
+	}
+	if changed("fault") {
+		sc.Faults = append(sc.Faults, f.faults...)
+	}
+	if f.keepGoing {
+		sc.Checks.KeepGoing = true
+	}
+	if f.noLin {
+		no := false
+		sc.Checks.Linearizability = &no
+	}
+	if err := sc.Revalidate(); err != nil {
+		if e, ok := err.(*scenario.Error); ok && e.Field != "" {
+			return nil, usageErr("%v (after applying flags)", err)
+		}
+		return nil, inputErr(err)
+	}
+	return sc, nil
+}
+
+func replayCommand(sc *scenario.Scenario, file string) string {
+	if file != "" {
+		return fmt.Sprintf("go run ./cmd/synod run --scenario %s --seed %d", file, sc.Seed)
+	}
+	return fmt.Sprintf("go run ./cmd/synod run --protocol %s --nodes %d --seed %d --duration %v", sc.Protocol, sc.Nodes, sc.Seed, sc.Duration)
+}

@@ -1,0 +1,363 @@
+// Package scenario reads scenario files, builds runs from them and runs
+// them: the one place where a protocol, its options, the network and fault
+// model, the workload and the checks come together. The CLI, the TUI, the
+// reports and the tests all build runs here, so a scenario means the same
+// thing everywhere.
+package scenario
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/sim"
+)
+
+// Scenario is a scenario file: everything that determines a run.
+type Scenario struct {
+	Protocol string   `yaml:"protocol" json:"protocol"`
+	Nodes    int      `yaml:"nodes" json:"nodes"`
+	Seed     uint64   `yaml:"seed" json:"seed"`
+	Duration sim.Time `yaml:"duration" json:"duration"`
+	// Options are the protocol's own options, decoded strictly into the
+	// protocol's options struct.
+	Options yaml.Node         `yaml:"options" json:"-"`
+	RawOpts json.RawMessage   `yaml:"-" json:"options,omitempty"`
+	Network sim.NetworkConfig `yaml:"network" json:"network"`
+	// Faults is the scripted schedule, one "TIME FAULT" string each.
+	Faults     []string           `yaml:"faults" json:"faults,omitempty"`
+	Nemesis    *sim.NemesisConfig `yaml:"nemesis" json:"nemesis,omitempty"`
+	Workload   protocols.Workload `yaml:"workload" json:"workload"`
+	Checks     Checks             `yaml:"checks" json:"checks"`
+	FsyncDelay sim.Time           `yaml:"fsync_delay" json:"fsync_delay,omitempty"`
+	Down       []sim.NodeID       `yaml:"down" json:"down,omitempty"`
+	EventsMax  int64              `yaml:"events_max" json:"events_max,omitempty"`
+
+	// File names the scenario's source for error messages.
+	File string `yaml:"-" json:"-"`
+	root *yaml.Node
+	opts any
+}
+
+// Checks says what is checked.
+type Checks struct {
+	// Linearizability checks the client history with porcupine (for
+	// protocols that replicate the key-value store). Default true.
+	Linearizability *bool `yaml:"linearizability" json:"linearizability,omitempty"`
+	// LinBudget bounds porcupine's search (wall-clock; default 10s).
+	LinBudget sim.Time `yaml:"lin_budget" json:"lin_budget,omitempty"`
+	// Every runs the invariant checkers after every N-th event (default 1).
+	Every int `yaml:"every" json:"every,omitempty"`
+	// KeepGoing records violations and continues instead of stopping.
+	KeepGoing bool `yaml:"keep_going" json:"keep_going,omitempty"`
+	// Invariants, when set, keeps only the named checkers.
+	Invariants []string `yaml:"invariants" json:"invariants,omitempty"`
+}
+
+// Default returns the default scenario for a protocol: 5 nodes, 10
+// simulated seconds, a LAN-like network, three clients, no faults.
+func Default(protocol string) *Scenario {
+	return &Scenario{
+		Protocol: protocol, Nodes: 5, Seed: 1, Duration: 10 * sim.Second,
+		Network:  sim.NetworkConfig{Latency: sim.DefaultLatency},
+		Workload: protocols.DefaultWorkload(),
+		File:     "(defaults)",
+	}
+}
+
+// Error is a problem in a scenario, located by file, line and field.
+type Error struct {
+	File  string
+	Line  int
+	Field string
+	Msg   string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		b.WriteString(":" + strconv.Itoa(e.Line))
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString("field " + strconv.Quote(e.Field) + ": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Load reads and checks a scenario file.
+func Load(path string) (*Scenario, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", errors.Unwrap(err))}
+	}
+	return Parse(data, path)
+}
+
+// MaxFileSize bounds a scenario file.
+const MaxFileSize = 1 << 20
+
+var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
+
+// Parse reads a scenario from YAML. Unknown fields are errors; every error
+// names the file, the line and the field. It never panics.
+func Parse(data []byte, file string) (sc *Scenario, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			sc, err = nil, &Error{File: file, Msg: fmt.Sprintf("cannot parse: %v", r)}
+		}
+	}()
+	if len(data) > MaxFileSize {
+		return nil, &Error{File: file, Msg: fmt.Sprintf("file is %d bytes, over the %d-byte bound", len(data), MaxFileSize)}
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(file, 0, err)
+	}
+	if root.Kind == 0 || len(root.Content) == 0 {
+		return nil, &Error{File: file, Line: 1, Msg: "empty scenario (want at least \"protocol: NAME\")"}
+	}
+	doc := root.Content[0]
+	if doc.Kind != yaml.MappingNode {
+		return nil, &Error{File: file, Line: doc.Line, Msg: "a scenario is a mapping of fields (protocol: ..., nodes: ...)"}
+	}
+	sc = Default("")
+	sc.File = file
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(sc); err != nil {
+		return nil, yamlError(file, 0, err)
+	}
+	sc.File = file
+	sc.root = doc
+	if err := sc.resolve(); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// yamlError turns a yaml error into one clear located error.
+func yamlError(file string, lineOffset int, err error) error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if te, ok := err.(*yaml.TypeError); ok && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	line := 0
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	field := ""
+	if m := regexp.MustCompile(`field (\S+) not found in type \S+`).FindStringSubmatch(msg); m != nil {
+		field = m[1]
+		msg = "unknown field"
+	}
+	msg = regexp.MustCompile(`cannot unmarshal !!(\w+) `+"`"+`([^`+"`"+`]*)`+"`"+` into (\S+)`).ReplaceAllString(msg, "$2 is not a valid $3")
+	if line > 0 {
+		line += lineOffset
+	}
+	return &Error{File: file, Line: line, Field: field, Msg: msg}
+}
+
+// resolve checks the scenario and decodes the protocol's options.
+func (sc *Scenario) resolve() error {
+	if sc.Protocol == "" {
+		return sc.errAt("protocol", "missing (run `synod protocols` for the list)")
+	}
+	spec, err := protocols.Lookup(sc.Protocol)
+	if err != nil {
+		return sc.errAt("protocol", err.Error())
+	}
+	if spec.Options != nil {
+		sc.opts = spec.Options()
+		switch {
+		case sc.Options.Kind != 0:
+			text, err := yaml.Marshal(&sc.Options)
+			if err != nil {
+				return sc.errAt("options", err.Error())
+			}
+			dec := yaml.NewDecoder(bytes.NewReader(text))
+			dec.KnownFields(true)
+			if err := dec.Decode(sc.opts); err != nil && err.Error() != "EOF" {
+				e := yamlError(sc.File, sc.Options.Line-1, err).(*Error)
+				if e.Field != "" {
+					e.Field = "options." + e.Field
+				}
+				return e
+			}
+		case len(sc.RawOpts) > 0:
+			d := json.NewDecoder(bytes.NewReader(sc.RawOpts))
+			d.DisallowUnknownFields()
+			if err := d.Decode(sc.opts); err != nil {
+				return sc.errAt("options", err.Error())
+			}
+		}
+		raw, err := json.Marshal(sc.opts)
+		if err != nil {
+			return sc.errAt("options", err.Error())
+		}
+		sc.RawOpts = raw
+	} else if sc.Options.Kind != 0 {
+		return sc.errAt("options", fmt.Sprintf("protocol %s has no options", sc.Protocol))
+	}
+	if spec.Client == nil {
+		if err := sc.Workload.Validate(); err != nil {
+			return sc.errPath("workload." + err.Error())
+		}
+	}
+	if sc.Checks.Every < 0 {
+		return sc.errAt("checks.every", fmt.Sprintf("%d is negative", sc.Checks.Every))
+	}
+	cfg, err := sc.SimConfig()
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return sc.errPath(err.Error())
+	}
+	return nil
+}
+
+// errPath makes an error from "path: message", locating the path's line.
+func (sc *Scenario) errPath(s string) error {
+	path, msg, ok := strings.Cut(s, ": ")
+	if !ok {
+		return &Error{File: sc.File, Msg: s}
+	}
+	return sc.errAt(path, msg)
+}
+
+var indexed = regexp.MustCompile(`^(\w+)\[(\d+)\]$`)
+
+// errAt makes an error for a field path ("network.latency.min",
+// "faults[2]"), with the line of that field in the file when known.
+func (sc *Scenario) errAt(path, msg string) error {
+	return &Error{File: sc.File, Line: lineOf(sc.root, path), Field: path, Msg: msg}
+}
+
+// lineOf finds the line of a dotted field path in a YAML tree (0: unknown).
+func lineOf(n *yaml.Node, path string) int {
+	if n == nil {
+		return 0
+	}
+	line := n.Line
+	for _, part := range strings.Split(path, ".") {
+		idx := -1
+		if m := indexed.FindStringSubmatch(part); m != nil {
+			part = m[1]
+			idx, _ = strconv.Atoi(m[2])
+		}
+		if n.Kind != yaml.MappingNode {
+			return line
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == part {
+				line = n.Content[i].Line
+				next = n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+		if idx >= 0 {
+			if n.Kind != yaml.SequenceNode || idx >= len(n.Content) {
+				return line
+			}
+			n = n.Content[idx]
+			line = n.Line
+		}
+	}
+	return line
+}
+
+// ProtocolOptions returns the decoded options value (a pointer to the
+// protocol's options struct), or nil.
+func (sc *Scenario) ProtocolOptions() any { return sc.opts }
+
+// SimConfig builds the simulator configuration.
+func (sc *Scenario) SimConfig() (sim.Config, error) {
+	cfg := sim.Config{
+		Seed: sc.Seed, Nodes: sc.Nodes, Duration: sc.Duration, EventsMax: sc.EventsMax,
+		Network: sc.Network, Nemesis: sc.Nemesis, FsyncDelay: sc.FsyncDelay,
+		CheckEvery: sc.Checks.Every, KeepGoing: sc.Checks.KeepGoing, Down: sc.Down,
+	}
+	if spec, err := protocols.Lookup(sc.Protocol); err == nil && spec.Client == nil {
+		cfg.Clients = sc.Workload.Clients
+	} else if err == nil {
+		cfg.Clients = sc.Workload.Clients
+	}
+	for i, s := range sc.Faults {
+		f, err := sim.ParseScheduledFault(s)
+		if err != nil {
+			return cfg, sc.errAt(fmt.Sprintf("faults[%d]", i), err.Error())
+		}
+		cfg.Faults = append(cfg.Faults, f)
+	}
+	return cfg, nil
+}
+
+// JSON encodes the scenario for a trace header, with the options resolved.
+func (sc *Scenario) JSON() json.RawMessage {
+	b, err := json.Marshal(sc)
+	if err != nil {
+		panic(fmt.Sprintf("scenario: encode: %v", err))
+	}
+	return b
+}
+
+// FromJSON decodes a scenario written by JSON (a trace header's "run").
+func FromJSON(data []byte, file string) (*Scenario, error) {
+	sc := Default("")
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	if err := d.Decode(sc); err != nil {
+		return nil, &Error{File: file, Line: 1, Field: "run", Msg: err.Error()}
+	}
+	sc.File = file
+	if err := sc.resolve(); err != nil {
+		if e, ok := err.(*Error); ok {
+			e.Line = 1
+			e.Field = "run." + e.Field
+		}
+		return nil, err
+	}
+	return sc, nil
+}
+
+// Clone returns a deep copy, for overriding fields.
+func (sc *Scenario) Clone() *Scenario {
+	c, err := FromJSON(sc.JSON(), sc.File)
+	if err != nil {
+		panic(fmt.Sprintf("scenario: clone of a valid scenario failed: %v", err))
+	}
+	c.root = sc.root
+	return c
+}
+
+// ResetOptions drops the protocol options (after the protocol changed):
+// the new protocol's defaults apply.
+func (sc *Scenario) ResetOptions() {
+	sc.opts = nil
+	sc.RawOpts = nil
+	sc.Options = yaml.Node{}
+}
+
+// Revalidate re-checks the scenario after fields were changed (by flags).
+func (sc *Scenario) Revalidate() error {
+	sc.Options = yaml.Node{}
+	return sc.resolve()
+}
