@@ -148,7 +148,9 @@ func containsChoice(cs []Choice, c Choice) bool {
 }
 
 // Deliver processes a pending event now, out of turn (a recorded choice).
-func (t *Timeline) Deliver(id EventID) error { return t.branch(func() error { return t.s.Deliver(id) }) }
+func (t *Timeline) Deliver(id EventID) error {
+	return t.branch(func() error { return t.s.Deliver(id) })
+}
 
 // Drop loses a pending message (a recorded choice).
 func (t *Timeline) Drop(id EventID) error { return t.branch(func() error { return t.s.Drop(id) }) }
