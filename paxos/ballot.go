@@ -77,6 +77,6 @@ func quorumSizes(n, q1, q2 int) (int, int, error) {
 type voters uint64
 
 func (v voters) add(id sim.NodeID) voters { return v | 1<<(uint(id)-1) }
-func (v voters) has(id sim.NodeID) bool    { return v&(1<<(uint(id)-1)) != 0 }
-func (v voters) count() int                { return bits.OnesCount64(uint64(v)) }
-func (v voters) reached(q int) bool        { return v.count() >= q }
+func (v voters) has(id sim.NodeID) bool   { return v&(1<<(uint(id)-1)) != 0 }
+func (v voters) count() int               { return bits.OnesCount64(uint64(v)) }
+func (v voters) reached(q int) bool       { return v.count() >= q }
