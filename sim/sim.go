@@ -391,18 +391,26 @@ func (s *Sim) Group(id NodeID) int {
 func (s *Sim) Partitioned() bool { return s.st.net.partitioned() }
 
 // Step processes the next event. It returns false when the run has stopped.
-func (s *Sim) Step() bool {
+func (s *Sim) Step() bool { return s.stepBefore(TimeMax) }
+
+// stepBefore processes the next event if it is due at or before limit. It
+// returns false when the run stopped or the next event is later than limit.
+func (s *Sim) stepBefore(limit Time) bool {
 	st := s.st
 	for st.stopped == "" {
 		if st.q.len() == 0 {
 			st.stopped = StopDrained
 			return false
 		}
-		if st.cfg.Duration > 0 && st.q.heap[0].at > st.cfg.Duration {
+		next := st.q.heap[0].at
+		if st.cfg.Duration > 0 && next > st.cfg.Duration {
 			if st.now < st.cfg.Duration {
 				st.now = st.cfg.Duration
 			}
 			st.stopped = StopDuration
+			return false
+		}
+		if next > limit {
 			return false
 		}
 		if st.index >= st.cfg.EventsMax {
@@ -688,8 +696,7 @@ func (s *Sim) NextAt() Time {
 // RunUntil processes events due at or before t, then moves the clock to t.
 // It returns false if the run stopped.
 func (s *Sim) RunUntil(t Time) bool {
-	for s.st.stopped == "" && s.st.q.len() > 0 && s.st.q.heap[0].at <= t {
-		s.Step()
+	for s.stepBefore(t) {
 	}
 	if s.st.stopped != "" {
 		return false
