@@ -110,7 +110,7 @@ func (r *recorder) Receive(env *Env, from NodeID, m Message) {
 	}
 }
 func (r *recorder) Timer(env *Env, t Timer) { r.fired = append(r.fired, env.Now()) }
-func (r *recorder) Inspect() View        { return View{Role: "recorder"} }
+func (r *recorder) Inspect() View           { return View{Role: "recorder"} }
 
 // sender sends one note per timer tick to a fixed target.
 type sender struct {
@@ -119,7 +119,7 @@ type sender struct {
 	n     int
 }
 
-func (s *sender) Start(env *Env) { env.SetTimer(s.every, "send", 0) }
+func (s *sender) Start(env *Env)                { env.SetTimer(s.every, "send", 0) }
 func (s *sender) Receive(*Env, NodeID, Message) {}
 func (s *sender) Timer(env *Env, t Timer) {
 	s.n++
@@ -249,7 +249,7 @@ type ticker struct {
 	local Time
 }
 
-func (k *ticker) Start(env *Env)                   { env.SetTimer(100*Millisecond, "tick", 0) }
+func (k *ticker) Start(env *Env)                { env.SetTimer(100*Millisecond, "tick", 0) }
 func (k *ticker) Receive(*Env, NodeID, Message) {}
 func (k *ticker) Timer(env *Env, t Timer) {
 	k.n++
@@ -417,7 +417,7 @@ func TestManualChoicesReplay(t *testing.T) {
 
 type bomb struct{}
 
-func (bomb) Start(env *Env) { env.SetTimer(Millisecond, "boom", 0) }
+func (bomb) Start(env *Env)                { env.SetTimer(Millisecond, "boom", 0) }
 func (bomb) Receive(*Env, NodeID, Message) {}
 func (bomb) Timer(env *Env, t Timer) {
 	var m map[string]int
@@ -477,7 +477,7 @@ func TestCheckEvery(t *testing.T) {
 
 type counting struct{ n int }
 
-func (c *counting) Name() string               { return "counting" }
+func (c *counting) Name() string             { return "counting" }
 func (c *counting) Check(*Sim, *Event) error { c.n++; return nil }
 
 func TestNemesisHealsAndStops(t *testing.T) {
