@@ -31,3 +31,16 @@ func TestMultiPaxosLeaderCrash(t *testing.T) {
 	t.Logf("ok=%d other=%d stats=%+v", ok, other, c.s.Stats())
 	require.Greater(t, ok, 100)
 }
+
+func TestMultiPaxosNemesisQuick(t *testing.T) {
+	for seed := uint64(1); seed <= 30; seed++ {
+		c := newCluster(t, clusterOpts{seed: seed, clients: 3, duration: 6 * sim.Second,
+			net: sim.NetworkConfig{Latency: sim.Latency{Dist: "exponential", Min: sim.Millisecond, Mean: 3 * sim.Millisecond, Max: 200 * sim.Millisecond}, Loss: 0.1, Duplicate: 0.05},
+			nemesis: &sim.NemesisConfig{CrashEvery: 500 * sim.Millisecond, PartitionEvery: 700 * sim.Millisecond, CutEvery: 900 * sim.Millisecond,
+				Downtime: 300 * sim.Millisecond, DriftMax: 0.05, HealAt: 4 * sim.Second}})
+		c.s.Run()
+		c.requireSafe("seed " + itoa(int64(seed)))
+		ok, other := c.ops()
+		t.Logf("seed %d ok=%d other=%d stats=%+v", seed, ok, other, c.s.Stats())
+	}
+}
