@@ -58,7 +58,7 @@ func (c *oneRequest) Start(env *sim.Env) {
 	env.Send(1, &protocols.Request{Client: env.ID(), Seq: 1, Op: protocols.Op{Kind: protocols.OpPut, Key: "x", Value: "1"}})
 }
 func (c *oneRequest) Receive(env *sim.Env, from sim.NodeID, m sim.Message) { c.done = true }
-func (c *oneRequest) Timer(*sim.Env, sim.Timer)                              {}
+func (c *oneRequest) Timer(*sim.Env, sim.Timer)                            {}
 
 // Paxos Made Simple §2.2-2.3: with one proposer and no failures, a value is
 // chosen after prepare, promise, accept and accepted: 4 message delays and
