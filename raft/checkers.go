@@ -1,0 +1,298 @@
+package raft
+
+import (
+	"fmt"
+
+	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/sim"
+)
+
+// Checkers returns the invariant checkers of Figure 3 of the Raft paper,
+// run after every event over the true state of the nodes. They are
+// incremental: each looks only at the node the event touched (all nodes
+// when events were skipped), and at what changed since it last looked.
+// Crashed nodes' stable storage is covered through the restarted node,
+// which is checked in full against everything seen before.
+func Checkers(c protocols.Cluster) []sim.Checker {
+	return []sim.Checker{
+		&electionSafety{leaders: map[int64]sim.NodeID{}},
+		&leaderAppendOnly{},
+		&logMatching{seen: map[indexTerm]entrySeen{}},
+		&leaderCompleteness{verified: map[int64]bool{}},
+		&stateMachineSafety{},
+	}
+}
+
+// scope finds the nodes an event may have changed.
+type scope struct {
+	last int64
+	buf  []sim.NodeID
+}
+
+func (sc *scope) nodes(s *sim.Sim, ev *sim.Event) []sim.NodeID {
+	idx := s.Index()
+	contiguous := idx == sc.last+1
+	sc.last = idx
+	sc.buf = sc.buf[:0]
+	switch {
+	case contiguous && ev.To > 0 && ev.Kind != sim.KindFault:
+		sc.buf = append(sc.buf, ev.To)
+	case contiguous && ev.Kind == sim.KindFault:
+	default:
+		sc.buf = append(sc.buf, s.Nodes()...)
+	}
+	return sc.buf
+}
+
+func node(s *sim.Sim, id sim.NodeID) *Node {
+	n, _ := s.Process(id).(*Node)
+	return n
+}
+
+// electionSafety: at most one leader per term, over the whole run (§5.2).
+type electionSafety struct {
+	sc      scope
+	leaders map[int64]sim.NodeID
+}
+
+func (*electionSafety) Name() string { return "raft.ElectionSafety" }
+
+func (c *electionSafety) Check(s *sim.Sim, ev *sim.Event) error {
+	for _, id := range c.sc.nodes(s, ev) {
+		n := node(s, id)
+		if n == nil || n.role != Leader {
+			continue
+		}
+		if l, ok := c.leaders[n.term]; ok && l != id {
+			return fmt.Errorf("two leaders in term %d: %v and %v", n.term, l, id)
+		}
+		c.leaders[n.term] = id
+	}
+	return nil
+}
+
+// leaderAppendOnly: a leader never overwrites or deletes entries in its
+// log; it only appends (§5.3).
+type leaderAppendOnly struct {
+	sc   scope
+	seen [sim.MaxNodes + 1]leaderSeen
+}
+
+type leaderSeen struct {
+	n              *Node
+	term           int64
+	last, lastTerm int64
+}
+
+func (*leaderAppendOnly) Name() string { return "raft.LeaderAppendOnly" }
+
+func (c *leaderAppendOnly) Check(s *sim.Sim, ev *sim.Event) error {
+	for _, id := range c.sc.nodes(s, ev) {
+		n := node(s, id)
+		r := &c.seen[id]
+		if n == nil || n.role != Leader {
+			*r = leaderSeen{}
+			continue
+		}
+		if r.n == n && r.term == n.term {
+			if n.log.last() < r.last {
+				return fmt.Errorf("leader %v of term %d shrank its log from %d to %d", id, n.term, r.last, n.log.last())
+			}
+			if t, ok := n.log.term(r.last); ok && t != r.lastTerm {
+				return fmt.Errorf("leader %v of term %d changed entry %d from term %d to %d", id, n.term, r.last, r.lastTerm, t)
+			}
+		}
+		*r = leaderSeen{n: n, term: n.term, last: n.log.last(), lastTerm: n.log.lastTerm()}
+	}
+	return nil
+}
+
+// logMatching: if two logs hold an entry with the same index and term, the
+// logs are identical up to it (§5.3). Checked inductively: every (index,
+// term) pair ever seen has one command and one previous term, everywhere.
+type logMatching struct {
+	sc    scope
+	seen  map[indexTerm]entrySeen
+	nodes [sim.MaxNodes + 1]logSeen
+}
+
+type indexTerm struct{ index, term int64 }
+
+type entrySeen struct {
+	prevTerm int64 // -1: unknown (the entry followed a snapshot)
+	cmd      uint64
+	node     sim.NodeID
+}
+
+type logSeen struct {
+	n       *Node
+	gen     uint64
+	checked int64
+}
+
+func (*logMatching) Name() string { return "raft.LogMatching" }
+
+func (c *logMatching) Check(s *sim.Sim, ev *sim.Event) error {
+	for _, id := range c.sc.nodes(s, ev) {
+		n := node(s, id)
+		if n == nil {
+			continue
+		}
+		r := &c.nodes[id]
+		from := r.checked + 1
+		if r.n != n || r.gen != n.log.gen {
+			from = n.log.snapIndex + 1
+		}
+		from = max(from, n.log.snapIndex+1)
+		for i := from; i <= n.log.last(); i++ {
+			e := n.log.at(i)
+			prev, ok := n.log.term(i - 1)
+			if !ok {
+				prev = -1
+			}
+			k := indexTerm{i, e.Term}
+			cur := entrySeen{prevTerm: prev, cmd: digest(0, i, e), node: id}
+			old, found := c.seen[k]
+			if !found {
+				c.seen[k] = cur
+				continue
+			}
+			if old.cmd != cur.cmd {
+				return fmt.Errorf("entry %d of term %d differs: %v has %s, %v had another command", i, e.Term, id, e.Command(), old.node)
+			}
+			if old.prevTerm >= 0 && prev >= 0 && old.prevTerm != prev {
+				return fmt.Errorf("entry %d of term %d follows term %d on %v but term %d on %v", i, e.Term, prev, id, old.prevTerm, old.node)
+			}
+			if old.prevTerm < 0 && prev >= 0 {
+				old.prevTerm = prev
+				c.seen[k] = old
+			}
+		}
+		*r = logSeen{n: n, gen: n.log.gen, checked: n.log.last()}
+	}
+	return nil
+}
+
+// leaderCompleteness: an entry committed in a term is in the log of every
+// leader of a later term (§5.4). Committed entries are learnt from the
+// nodes' commit indexes; every new leader is checked against all of them,
+// and every live leader against each newly committed entry.
+type leaderCompleteness struct {
+	sc        scope
+	committed []int64 // committed[i]: term of the entry committed at i (0: unknown, compacted)
+	verified  map[int64]bool
+	nodes     [sim.MaxNodes + 1]logSeen
+}
+
+func (*leaderCompleteness) Name() string { return "raft.LeaderCompleteness" }
+
+func (c *leaderCompleteness) Check(s *sim.Sim, ev *sim.Event) error {
+	if len(c.committed) == 0 {
+		c.committed = append(c.committed, 0)
+	}
+	for _, id := range c.sc.nodes(s, ev) {
+		n := node(s, id)
+		if n == nil {
+			continue
+		}
+		lo := int64(len(c.committed))
+		r := &c.nodes[id]
+		from := r.checked + 1
+		if r.n != n || r.gen != n.log.gen {
+			from = 1
+		}
+		*r = logSeen{n: n, gen: n.log.gen, checked: n.commit}
+		for i := max(n.log.snapIndex+1, from); i <= n.commit; i++ {
+			t := n.log.mustTerm(i)
+			if i < int64(len(c.committed)) {
+				if c.committed[i] != 0 && c.committed[i] != t {
+					return fmt.Errorf("%v committed term %d at %d, but term %d was committed there", id, t, i, c.committed[i])
+				}
+				if c.committed[i] == 0 {
+					c.committed[i] = t
+				}
+				continue
+			}
+			for int64(len(c.committed)) < i {
+				c.committed = append(c.committed, 0)
+			}
+			c.committed = append(c.committed, t)
+		}
+		for int64(len(c.committed)) <= n.commit {
+			c.committed = append(c.committed, 0)
+		}
+		if n.role == Leader && !c.verified[n.term] {
+			c.verified[n.term] = true
+			if err := c.contains(id, n, 1); err != nil {
+				return err
+			}
+		}
+		if hi := int64(len(c.committed)); hi > lo {
+			for _, l := range s.Nodes() {
+				ln := node(s, l)
+				if ln != nil && ln.role == Leader {
+					if err := c.contains(l, ln, lo); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// contains checks that leader n holds the committed entries from lo on
+// whose term is not above its own.
+func (c *leaderCompleteness) contains(id sim.NodeID, n *Node, lo int64) error {
+	for i := max(lo, n.log.snapIndex+1); i < int64(len(c.committed)); i++ {
+		want := c.committed[i]
+		if want == 0 || want > n.term {
+			continue
+		}
+		if got, ok := n.log.term(i); !ok || got != want {
+			return fmt.Errorf("leader %v of term %d lacks committed entry %d of term %d (has term %d, last %d)", id, n.term, i, want, got, n.log.last())
+		}
+	}
+	return nil
+}
+
+// stateMachineSafety: no two nodes apply different commands at one index
+// (§5.4.3). Each node keeps a running digest of the commands it applied;
+// digests at one index must agree across nodes and restarts.
+type stateMachineSafety struct {
+	sc      scope
+	digests []uint64 // by index; 0: not seen yet
+	nodes   [sim.MaxNodes + 1]logSeen
+}
+
+func (*stateMachineSafety) Name() string { return "raft.StateMachineSafety" }
+
+func (c *stateMachineSafety) Check(s *sim.Sim, ev *sim.Event) error {
+	for _, id := range c.sc.nodes(s, ev) {
+		n := node(s, id)
+		if n == nil {
+			continue
+		}
+		r := &c.nodes[id]
+		from := r.checked + 1
+		if r.n != n {
+			from = n.log.snapIndex
+		}
+		from = max(from, n.log.snapIndex)
+		for i := from; i <= n.applied; i++ {
+			d := n.digestAt(i)
+			for int64(len(c.digests)) <= i {
+				c.digests = append(c.digests, 0)
+			}
+			switch c.digests[i] {
+			case 0:
+				c.digests[i] = d
+			case d:
+			default:
+				return fmt.Errorf("%v applied a different history up to index %d than another node did", id, i)
+			}
+		}
+		*r = logSeen{n: n, checked: n.applied}
+	}
+	return nil
+}

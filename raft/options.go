@@ -1,0 +1,170 @@
+package raft
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/synod-dev/synod/sim"
+)
+
+// Read modes: how a leader answers a get.
+const (
+	// ReadsLog sends every read through the log like a write (the default:
+	// linearizable without any timing assumption, at the cost of a log entry).
+	ReadsLog = "log"
+	// ReadsReadIndex answers a read once the leader has confirmed, with one
+	// heartbeat round acknowledged by a quorum, that it still led when the
+	// read arrived, and has applied up to its commit index of that moment
+	// (Raft thesis §6.4).
+	ReadsReadIndex = "read_index"
+	// ReadsLease answers reads locally while the leader holds a lease derived
+	// from heartbeat acknowledgements. It RELIES ON BOUNDED CLOCK DRIFT: a
+	// drift beyond Options.LeaseDriftBound can return stale reads (thesis §6.4.1).
+	ReadsLease = "lease"
+)
+
+// Options configure a Raft cluster. Every node of a run shares one Options
+// value; scenario files fill it from their `options:` mapping.
+type Options struct {
+	// ElectionTimeoutMin and ElectionTimeoutMax bound the randomized election
+	// timeout, drawn anew from the node's own random stream at every reset.
+	ElectionTimeoutMin sim.Time `json:"election_timeout_min" yaml:"election_timeout_min"`
+	ElectionTimeoutMax sim.Time `json:"election_timeout_max" yaml:"election_timeout_max"`
+	// HeartbeatInterval is how often a leader sends AppendEntries to every
+	// follower; zero means half of ElectionTimeoutMin.
+	HeartbeatInterval sim.Time `json:"heartbeat_interval" yaml:"heartbeat_interval"`
+	// EntriesPerMessageMax bounds the entries one AppendEntries carries.
+	EntriesPerMessageMax int `json:"entries_per_message_max" yaml:"entries_per_message_max"`
+	// InflightMessagesMax bounds the AppendEntries a leader pipelines to one
+	// follower before it waits for acknowledgements.
+	InflightMessagesMax int `json:"inflight_messages_max" yaml:"inflight_messages_max"`
+	// PreVote runs a pre-election round before a real one, so a node that
+	// cannot win does not raise terms (etcd's PreVote; thesis §9.6).
+	PreVote bool `json:"pre_vote" yaml:"pre_vote"`
+	// CheckQuorum makes a leader step down when it has not heard from a
+	// quorum within an election timeout, and makes followers ignore vote
+	// requests while they hear from a leader (etcd's CheckQuorum).
+	CheckQuorum bool `json:"check_quorum" yaml:"check_quorum"`
+	// Reads is "log", "read_index" or "lease".
+	Reads string `json:"reads" yaml:"reads"`
+	// LeaseDriftBound is the clock drift the lease tolerates: a leader's
+	// lease lasts ElectionTimeoutMin*(1-b)/(1+b) from the send time of the
+	// acknowledged heartbeat round. Only used with reads: lease.
+	LeaseDriftBound float64 `json:"lease_drift_bound" yaml:"lease_drift_bound"`
+	// SnapshotEntries compacts the log into a snapshot once this many
+	// applied entries follow the last snapshot; zero disables snapshots.
+	SnapshotEntries int `json:"snapshot_entries" yaml:"snapshot_entries"`
+	// Membership lists single-server configuration changes, proposed in
+	// order by whichever node leads once its clock passes At and the
+	// previous change has committed.
+	Membership []Change `json:"membership,omitempty" yaml:"membership"`
+}
+
+// Change adds or removes one server.
+type Change struct {
+	At     sim.Time   `json:"at" yaml:"at"`
+	Add    sim.NodeID `json:"add,omitempty" yaml:"add"`
+	Remove sim.NodeID `json:"remove,omitempty" yaml:"remove"`
+}
+
+func (c Change) String() string {
+	if c.Add != 0 {
+		return "add " + c.Add.String()
+	}
+	return "remove " + c.Remove.String()
+}
+
+// DefaultOptions are the options a scenario starts from.
+func DefaultOptions() *Options {
+	return &Options{
+		ElectionTimeoutMin:   150 * sim.Millisecond,
+		ElectionTimeoutMax:   300 * sim.Millisecond,
+		EntriesPerMessageMax: 64,
+		InflightMessagesMax:  8,
+		Reads:                ReadsLog,
+		LeaseDriftBound:      0.1,
+		SnapshotEntries:      1000,
+	}
+}
+
+// heartbeat is the heartbeat interval with its default applied.
+func (o *Options) heartbeat() sim.Time {
+	if o.HeartbeatInterval > 0 {
+		return o.HeartbeatInterval
+	}
+	return o.ElectionTimeoutMin / 2
+}
+
+// leaseDuration is how long after sending an acknowledged heartbeat round a
+// leader may still answer reads alone, on its own clock. Followers do not
+// vote for ElectionTimeoutMin after hearing from the leader on their clocks;
+// with rates within [1-b, 1+b] the leader's measure of that is at least
+// ElectionTimeoutMin*(1-b)/(1+b).
+func (o *Options) leaseDuration() sim.Time {
+	b := o.LeaseDriftBound
+	return sim.Time(float64(o.ElectionTimeoutMin) * (1 - b) / (1 + b))
+}
+
+// Validate checks the options against a cluster of the given size.
+func (o *Options) Validate(nodes int, members []sim.NodeID) error {
+	if o.ElectionTimeoutMin <= 0 {
+		return fmt.Errorf("options.election_timeout_min: %v must be positive", o.ElectionTimeoutMin)
+	}
+	if o.ElectionTimeoutMax < o.ElectionTimeoutMin {
+		return fmt.Errorf("options.election_timeout_max: %v is below election_timeout_min %v", o.ElectionTimeoutMax, o.ElectionTimeoutMin)
+	}
+	if o.HeartbeatInterval < 0 || o.heartbeat() >= o.ElectionTimeoutMin {
+		return fmt.Errorf("options.heartbeat_interval: %v must be positive and below election_timeout_min %v", o.heartbeat(), o.ElectionTimeoutMin)
+	}
+	if o.heartbeat() <= 0 {
+		return fmt.Errorf("options.heartbeat_interval: %v must be positive", o.heartbeat())
+	}
+	if o.EntriesPerMessageMax < 1 {
+		return fmt.Errorf("options.entries_per_message_max: %d must be at least 1", o.EntriesPerMessageMax)
+	}
+	if o.InflightMessagesMax < 1 {
+		return fmt.Errorf("options.inflight_messages_max: %d must be at least 1", o.InflightMessagesMax)
+	}
+	switch o.Reads {
+	case ReadsLog, ReadsReadIndex, ReadsLease:
+	default:
+		return fmt.Errorf("options.reads: %q is not log, read_index or lease", o.Reads)
+	}
+	if o.LeaseDriftBound < 0 || o.LeaseDriftBound >= 1 {
+		return fmt.Errorf("options.lease_drift_bound: %v is outside [0,1)", o.LeaseDriftBound)
+	}
+	if o.SnapshotEntries < 0 {
+		return fmt.Errorf("options.snapshot_entries: %d is negative", o.SnapshotEntries)
+	}
+	cur := slices.Clone(members)
+	for i, c := range o.Membership {
+		if (c.Add == 0) == (c.Remove == 0) {
+			return fmt.Errorf("options.membership[%d]: give exactly one of add and remove", i)
+		}
+		id := c.Add + c.Remove
+		if id < 1 || int(id) > nodes {
+			return fmt.Errorf("options.membership[%d]: %v is not a node of this %d-node run", i, id, nodes)
+		}
+		if c.Add != 0 {
+			if slices.Contains(cur, c.Add) {
+				return fmt.Errorf("options.membership[%d]: %v is already a member", i, c.Add)
+			}
+			cur = insertSorted(cur, c.Add)
+		} else {
+			j := slices.Index(cur, c.Remove)
+			if j < 0 {
+				return fmt.Errorf("options.membership[%d]: %v is not a member", i, c.Remove)
+			}
+			cur = slices.Delete(cur, j, j+1)
+			if len(cur) == 0 {
+				return fmt.Errorf("options.membership[%d]: removing %v leaves no members", i, c.Remove)
+			}
+		}
+	}
+	return nil
+}
+
+func insertSorted(ids []sim.NodeID, id sim.NodeID) []sim.NodeID {
+	i, _ := slices.BinarySearch(ids, id)
+	return slices.Insert(ids, i, id)
+}

@@ -1,0 +1,96 @@
+package raft
+
+import (
+	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/sim"
+)
+
+// read serves a get without a log entry (thesis §6.4), if it can: it
+// reports false when the read must go through the log instead.
+//
+// ReadIndex: the leader notes its commit index as the read's index, then
+// confirms with a heartbeat round acknowledged by a quorum that no other
+// leader had been elected when the read arrived, and answers once it has
+// applied up to the read's index. The commit index is only known to cover
+// every earlier leader's commitments once the leader has committed an
+// entry of its own term, so until then reads go through the log.
+//
+// Lease: while the lease holds the leader answers at once. The lease is
+// ONLY SAFE WITH BOUNDED CLOCK DRIFT (see Options.leaseDuration).
+func (n *Node) read(env *sim.Env, req *protocols.Request) bool {
+	if t, _ := n.log.term(n.commit); t != n.term {
+		return false
+	}
+	if n.opts.Reads == ReadsLease && env.Now() < n.leaseUntil && n.applied >= n.commit {
+		env.Send(req.Client, readKV(n.kv, req))
+		return true
+	}
+	n.newRound(env)
+	n.reads = append(n.reads, pendingRead{req: *req, index: n.commit, round: n.round})
+	for _, p := range n.peers {
+		pr := &n.prs[p]
+		if !n.maybeSendAppend(env, p) && pr.replicate {
+			n.sendHeartbeat(env, p, pr)
+		}
+	}
+	n.serveReads(env)
+	return true
+}
+
+// newRound starts a heartbeat round and remembers when it left.
+func (n *Node) newRound(env *sim.Env) {
+	n.round++
+	n.roundSent[n.round%roundRing] = env.Now()
+}
+
+// confirmedRound is the latest round a quorum of the configuration has
+// acknowledged (the leader acknowledges its own rounds).
+func (n *Node) confirmedRound() int64 {
+	s := n.scratch[:0]
+	for _, p := range n.config.Members {
+		if p == n.id {
+			s = append(s, n.round)
+		} else {
+			s = append(s, n.prs[p].ackRound)
+		}
+	}
+	r := quorumIndex(s)
+	n.scratch = s
+	return r
+}
+
+// serveReads answers the reads whose round is confirmed and whose index is
+// applied, in arrival order, and extends the lease.
+func (n *Node) serveReads(env *sim.Env) {
+	if n.role != Leader || (len(n.reads) == 0 && n.opts.Reads != ReadsLease) {
+		return
+	}
+	confirmed := n.confirmedRound()
+	if n.opts.Reads == ReadsLease && confirmed > 0 && confirmed > n.round-roundRing {
+		if until := n.roundSent[confirmed%roundRing] + n.opts.leaseDuration(); until > n.leaseUntil {
+			n.leaseUntil = until
+		}
+	}
+	k := 0
+	for _, r := range n.reads {
+		if r.round <= confirmed && r.index <= n.applied {
+			env.Send(r.req.Client, readKV(n.kv, &r.req))
+			continue
+		}
+		n.reads[k] = r
+		k++
+	}
+	clear(n.reads[k:])
+	n.reads = n.reads[:k]
+}
+
+// failReads tells the clients of pending reads that this node no longer
+// leads; they retry elsewhere.
+func (n *Node) failReads(env *sim.Env) {
+	for _, r := range n.reads {
+		env.Send(r.req.Client, &protocols.Response{Client: r.req.Client, Seq: r.req.Seq, Status: protocols.StatusNotLeader})
+	}
+	clear(n.reads)
+	n.reads = n.reads[:0]
+	n.leaseUntil = 0
+}

@@ -1,0 +1,177 @@
+package raft
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/sim"
+)
+
+// Stable storage layout. Every write goes through env.Store before the
+// node sends any message that depends on it (Figure 2: "updated on stable
+// storage before responding to RPCs").
+//
+//	hs                 currentTerm, votedFor
+//	snap               snapshot: index, term, digest, config, KV state
+//	log/<16 hex index> one entry per key, so an append writes only the new entries
+const (
+	keyHardState = "hs"
+	keySnapshot  = "snap"
+	logPrefix    = "log/"
+)
+
+// logKey renders log/<index in 16 hex digits> into the node's buffer;
+// sorted keys are then in index order.
+func (n *Node) logKey(i int64) string {
+	const hex = "0123456789abcdef"
+	b := n.keyBuf[:]
+	copy(b, logPrefix)
+	for k := 0; k < 16; k++ {
+		b[len(logPrefix)+15-k] = hex[(i>>(4*k))&0xf]
+	}
+	return string(b)
+}
+
+func parseLogKey(k string) (int64, error) {
+	v, err := strconv.ParseUint(k[len(logPrefix):], 16, 64)
+	return int64(v), err
+}
+
+// persistHardState writes currentTerm and votedFor.
+func (n *Node) persistHardState(env *sim.Env) {
+	n.enc.B = n.enc.B[:0]
+	n.enc.Varint(n.term)
+	n.enc.Varint(int64(n.vote))
+	env.Store(keyHardState, n.enc.B)
+}
+
+// persistEntries writes the entries lo..hi (inclusive).
+func (n *Node) persistEntries(env *sim.Env, lo, hi int64) {
+	for i := lo; i <= hi; i++ {
+		n.enc.B = n.enc.B[:0]
+		encodeEntry(&n.enc, n.log.at(i))
+		env.Store(n.logKey(i), n.enc.B)
+	}
+}
+
+// deleteEntries removes the stored entries lo..hi (inclusive).
+func (n *Node) deleteEntries(env *sim.Env, lo, hi int64) {
+	for i := lo; i <= hi; i++ {
+		env.Delete(n.logKey(i))
+	}
+}
+
+func encodeEntry(e *protocols.Encoder, en *Entry) {
+	e.Varint(en.Term)
+	e.Uvarint(uint64(en.Kind))
+	switch en.Kind {
+	case EntryCommand:
+		e.Request(&en.Req)
+	case EntryConfig:
+		encodeConfig(e, en.Config)
+	}
+}
+
+func decodeEntry(d *protocols.Decoder) Entry {
+	var en Entry
+	en.Term = d.Varint()
+	en.Kind = EntryKind(d.Uvarint())
+	switch en.Kind {
+	case EntryCommand:
+		en.Req = d.Request()
+	case EntryConfig:
+		en.Config = decodeConfig(d)
+	case EntryNoop:
+	default:
+		d.Err = fmt.Errorf("unknown entry kind %d", en.Kind)
+	}
+	return en
+}
+
+func encodeConfig(e *protocols.Encoder, c *Config) {
+	e.Uvarint(uint64(len(c.Members)))
+	for _, m := range c.Members {
+		e.Varint(int64(m))
+	}
+	e.Varint(int64(c.Version))
+	e.Varint(int64(c.Removed))
+}
+
+func decodeConfig(d *protocols.Decoder) *Config {
+	c := &Config{}
+	k := d.Uvarint()
+	if k > sim.MaxNodes {
+		d.Err = fmt.Errorf("config of %d members", k)
+		return c
+	}
+	for i := uint64(0); i < k; i++ {
+		c.Members = append(c.Members, sim.NodeID(d.Varint()))
+	}
+	c.Version = int(d.Varint())
+	c.Removed = sim.NodeID(d.Varint())
+	return c
+}
+
+// persistSnapshot writes the snapshot the node holds.
+func (n *Node) persistSnapshot(env *sim.Env) {
+	var e protocols.Encoder
+	e.Varint(n.log.snapIndex)
+	e.Varint(n.log.snapTerm)
+	e.Uvarint(n.snapDigest)
+	encodeConfig(&e, n.snapConfig)
+	e.Bytes(n.snapData)
+	env.Store(keySnapshot, e.B)
+}
+
+// restore rebuilds the persistent state from storage after a (re)start:
+// hard state, then snapshot, then the entries after it. Anything else is
+// volatile and starts afresh.
+func (n *Node) restore(env *sim.Env) {
+	if b, ok := env.Load(keyHardState); ok {
+		d := protocols.Decoder{B: b}
+		n.term = d.Varint()
+		n.vote = sim.NodeID(d.Varint())
+		if d.Err != nil {
+			panic(fmt.Sprintf("%v: corrupt hard state: %v", n.id, d.Err))
+		}
+	}
+	n.kv = protocols.NewKV()
+	n.snapConfig = &Config{Members: n.members}
+	if b, ok := env.Load(keySnapshot); ok {
+		d := protocols.Decoder{B: b}
+		n.log.snapIndex = d.Varint()
+		n.log.snapTerm = d.Varint()
+		n.snapDigest = d.Uvarint()
+		n.snapConfig = decodeConfig(&d)
+		n.snapData = d.Bytes()
+		if d.Err != nil {
+			panic(fmt.Sprintf("%v: corrupt snapshot: %v", n.id, d.Err))
+		}
+		kv, err := protocols.DecodeKV(n.snapData)
+		if err != nil {
+			panic(fmt.Sprintf("%v: %v", n.id, err))
+		}
+		n.kv = kv
+	}
+	keys := env.Keys(logPrefix)
+	n.log.entries = make([]Entry, 0, len(keys)+64)
+	for _, k := range keys {
+		i, err := parseLogKey(k)
+		if err != nil {
+			panic(fmt.Sprintf("%v: bad log key %q: %v", n.id, k, err))
+		}
+		if i != n.log.last()+1 {
+			panic(fmt.Sprintf("%v: stored log has a gap: key %d after last %d (snapshot %d)", n.id, i, n.log.last(), n.log.snapIndex))
+		}
+		b, _ := env.Load(k)
+		d := protocols.Decoder{B: b}
+		en := decodeEntry(&d)
+		if d.Err != nil {
+			panic(fmt.Sprintf("%v: corrupt entry %d: %v", n.id, i, d.Err))
+		}
+		n.log.append(en)
+	}
+	n.commit, n.applied = n.log.snapIndex, n.log.snapIndex
+	n.reloadConfig()
+}
