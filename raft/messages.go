@@ -26,10 +26,10 @@ const (
 // Entry is one log entry. Entries are shared between the logs of the nodes
 // and the messages of a run and are never modified once created.
 type Entry struct {
-	Term   int64         `json:"term"`
-	Kind   EntryKind     `json:"kind,omitempty"`
+	Term   int64             `json:"term"`
+	Kind   EntryKind         `json:"kind,omitempty"`
 	Req    protocols.Request `json:"req,omitzero"`
-	Config *Config       `json:"config,omitempty"`
+	Config *Config           `json:"config,omitempty"`
 }
 
 // Config is a cluster configuration: its voting members, and how many
@@ -177,14 +177,14 @@ func (m *AppendEntriesReply) Describe() string {
 // InstallSnapshot sends the leader's snapshot to a follower whose next
 // entry the leader has compacted away (§7).
 type InstallSnapshot struct {
-	Term      int64      `json:"term"`
-	Leader    sim.NodeID `json:"leader"`
-	Index     int64      `json:"index"`
-	LastTerm  int64      `json:"last_term"`
-	Config    *Config    `json:"config"`
-	Digest    uint64     `json:"digest"`
-	Data      []byte     `json:"data"`
-	Round     int64      `json:"round,omitempty"`
+	Term     int64      `json:"term"`
+	Leader   sim.NodeID `json:"leader"`
+	Index    int64      `json:"index"`
+	LastTerm int64      `json:"last_term"`
+	Config   *Config    `json:"config"`
+	Digest   uint64     `json:"digest"`
+	Data     []byte     `json:"data"`
+	Round    int64      `json:"round,omitempty"`
 }
 
 // MessageType implements sim.Message.
