@@ -1,0 +1,396 @@
+package twopc
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/synod-dev/synod/sim"
+)
+
+// pstate is a participant's state in one transaction.
+type pstate uint8
+
+const (
+	pWorking   pstate = iota + 1 // doing its part, locks held, free to abort
+	pPrepared                    // voted yes: uncertain, must wait for the outcome
+	pCommitted                   // committed: writes applied, locks released
+	pAborted                     // aborted: writes discarded, locks released
+)
+
+var pstateNames = [...]string{"", "working", "prepared", "committed", "aborted"}
+
+func (s pstate) String() string { return pstateNames[s] }
+
+// ptxn is a transaction a participant is working on or is uncertain about.
+type ptxn struct {
+	id    TxnID
+	parts []sim.NodeID
+	ops   []Op
+	state pstate
+	since sim.Time // local time the state began
+	work  sim.TimerID
+	query sim.TimerID
+	asked int // queries sent while uncertain
+}
+
+// recentMax bounds the decided transactions a view lists.
+const recentMax = 6
+
+// participant is a resource manager: it owns the accounts or keys of one
+// shard, locks them for transactions, votes, and applies outcomes. It
+// serves both two-phase commit and Paxos Commit; only where its vote and
+// its questions go differs.
+type participant struct {
+	idv      sim.NodeID
+	t        *topology
+	log      *wal
+	data     map[string]string
+	locks    map[string]TxnID
+	active   map[TxnID]*ptxn
+	outcomes map[TxnID]Outcome
+	recent   []TxnID
+	counts   [3]int64 // by Outcome
+}
+
+func newParticipant(id sim.NodeID, t *topology, log *wal) *participant {
+	return &participant{idv: id, t: t, log: log, data: map[string]string{}, locks: map[string]TxnID{},
+		active: map[TxnID]*ptxn{}, outcomes: map[TxnID]Outcome{}}
+}
+
+// recover rebuilds state from one log record, in log order.
+func (p *participant) recover(r *record) {
+	switch r.Kind {
+	case recPrepared:
+		tx := &ptxn{id: r.Txn, parts: r.Parts, ops: r.Ops, state: pPrepared, since: r.Time}
+		p.active[r.Txn] = tx
+		for _, op := range r.Ops {
+			p.locks[op.Key] = r.Txn
+		}
+	case recOutcome:
+		p.finish(r.Txn, r.Outcome)
+	}
+}
+
+// start runs after recovery: a prepared participant asks for the outcome
+// at once, since whatever it was waiting for may have been lost with it.
+func (p *participant) start(env *sim.Env) {
+	for _, id := range sortedIDs(p.active) {
+		tx := p.active[id]
+		env.Logf("recovered %v prepared: asking for the outcome", id)
+		p.ask(env, tx)
+	}
+}
+
+// value returns a key's committed value (accounts start at the initial
+// balance).
+func (p *participant) value(key string) string {
+	if v, ok := p.data[key]; ok {
+		return v
+	}
+	if p.t.opts.Workload == "bank" {
+		return strconv.FormatInt(p.t.opts.InitialBalance, 10)
+	}
+	return ""
+}
+
+// apply carries out committed ops on the data.
+func (p *participant) apply(ops []Op) {
+	for _, op := range ops {
+		switch op.Kind {
+		case OpAdd:
+			p.data[op.Key] = strconv.FormatInt(mustInt(p.value(op.Key))+op.Delta, 10)
+		case OpPut:
+			p.data[op.Key] = op.Value
+		}
+	}
+}
+
+// validate reports why the ops cannot commit, or "".
+func (p *participant) validate(ops []Op) string {
+	bal := map[string]int64{}
+	for _, op := range ops {
+		if p.t.owner(op.Key) != p.id() {
+			return fmt.Sprintf("%s is not on %v", op.Key, p.id())
+		}
+		if op.Kind != OpAdd {
+			continue
+		}
+		b, ok := bal[op.Key]
+		if !ok {
+			b = mustInt(p.value(op.Key))
+		}
+		b += op.Delta
+		if b < 0 {
+			return fmt.Sprintf("insufficient balance on %s: %d%+d < 0", op.Key, b-op.Delta, op.Delta)
+		}
+		bal[op.Key] = b
+	}
+	return ""
+}
+
+// id is the participant's node id; participants own keys by position.
+func (p *participant) id() sim.NodeID {
+	return p.idv
+}
+
+func mustInt(s string) int64 {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		panic(fmt.Sprintf("twopc: balance %q is not a number", s))
+	}
+	return v
+}
+
+// onPrepare starts work on a transaction: take the locks (no waiting: a
+// conflict is a no vote), work for WorkTime, then vote.
+func (p *participant) onPrepare(env *sim.Env, m *Prepare) {
+	if o := p.outcomes[m.Txn]; o != Unknown {
+		if o == Aborted {
+			p.sendVote(env, m.Txn, m.Parts, false, "already aborted")
+		}
+		return
+	}
+	if tx := p.active[m.Txn]; tx != nil {
+		if tx.state == pPrepared {
+			p.sendVote(env, m.Txn, m.Parts, true, "")
+		}
+		return
+	}
+	for _, op := range m.Ops {
+		if h, ok := p.locks[op.Key]; ok {
+			p.voteNo(env, m.Txn, m.Parts, fmt.Sprintf("lock conflict on %s held by %v", op.Key, h))
+			return
+		}
+	}
+	tx := &ptxn{id: m.Txn, parts: m.Parts, ops: m.Ops, state: pWorking, since: env.Now()}
+	p.active[m.Txn] = tx
+	for _, op := range m.Ops {
+		p.locks[op.Key] = m.Txn
+	}
+	if p.t.opts.WorkTime > 0 {
+		tx.work = env.SetTimer(p.t.opts.WorkTime, "work", int64(m.Txn))
+		return
+	}
+	p.finishWork(env, tx)
+}
+
+// finishWork validates and votes: yes only after the prepared state and
+// its locks are in stable storage.
+func (p *participant) finishWork(env *sim.Env, tx *ptxn) {
+	why := p.validate(tx.ops)
+	if why == "" && p.t.opts.VoteNo > 0 && env.Rand().Chance(p.t.opts.VoteNo) {
+		why = "chose to vote no (vote_no)"
+	}
+	if why != "" {
+		p.release(tx)
+		p.voteNo(env, tx.id, tx.parts, why)
+		return
+	}
+	p.log.append(env, &record{Kind: recPrepared, Txn: tx.id, Parts: tx.parts, Ops: tx.ops})
+	tx.state = pPrepared
+	tx.since = env.Now()
+	p.sendVote(env, tx.id, tx.parts, true, "")
+	tx.query = env.SetTimer(p.t.opts.QueryTimeout, "query", int64(tx.id))
+}
+
+// voteNo aborts the transaction here, durably (so that a late copy of the
+// Prepare can never get a yes), and votes no.
+func (p *participant) voteNo(env *sim.Env, id TxnID, parts []sim.NodeID, why string) {
+	env.Logf("voting no on %v: %s", id, why)
+	p.log.append(env, &record{Kind: recOutcome, Txn: id, Outcome: Aborted})
+	p.finish(id, Aborted)
+	p.sendVote(env, id, parts, false, why)
+}
+
+// sendVote sends the vote to the coordinator (2PC) or proposes it in this
+// participant's Paxos instance to every acceptor (Paxos Commit).
+func (p *participant) sendVote(env *sim.Env, id TxnID, parts []sim.NodeID, yes bool, why string) {
+	if !p.t.paxos {
+		env.Send(p.t.coord, &Vote{Txn: id, Yes: yes, Reason: why})
+		return
+	}
+	v := Aborted
+	if yes {
+		v = Committed
+	}
+	m := &Phase2a{Txn: id, Ballot: 0, Parts: parts, Insts: []instValue{{Inst: env.ID(), Value: v}}}
+	for _, a := range p.t.acceptors {
+		env.Send(a, m)
+	}
+}
+
+// onOutcome applies a decision learned from the coordinator, a leader or
+// another participant.
+func (p *participant) onOutcome(env *sim.Env, id TxnID, o Outcome, from sim.NodeID) {
+	if prev := p.outcomes[id]; prev != Unknown {
+		if prev != o {
+			panic(fmt.Sprintf("%v: %v already %v, now told %v by %v", env.ID(), id, prev, o, from))
+		}
+		return
+	}
+	tx := p.active[id]
+	if o == Committed && (tx == nil || tx.state != pPrepared) {
+		panic(fmt.Sprintf("%v: told by %v to commit %v, which it never prepared", env.ID(), from, id))
+	}
+	p.log.append(env, &record{Kind: recOutcome, Txn: id, Outcome: o})
+	if tx != nil {
+		env.CancelTimer(tx.work)
+		env.CancelTimer(tx.query)
+	}
+	p.finish(id, o)
+}
+
+// finish applies or discards a transaction's writes and releases its locks.
+func (p *participant) finish(id TxnID, o Outcome) {
+	if tx := p.active[id]; tx != nil {
+		if o == Committed {
+			p.apply(tx.ops)
+		}
+		p.release(tx)
+	}
+	if _, ok := p.outcomes[id]; !ok {
+		p.counts[o]++
+		p.recent = append(p.recent, id)
+		if len(p.recent) > recentMax {
+			p.recent = p.recent[1:]
+		}
+	}
+	p.outcomes[id] = o
+}
+
+func (p *participant) release(tx *ptxn) {
+	for _, op := range tx.ops {
+		if p.locks[op.Key] == tx.id {
+			delete(p.locks, op.Key)
+		}
+	}
+	delete(p.active, tx.id)
+}
+
+// onQuery answers another participant's question (cooperative
+// termination). A participant that has not voted aborts unilaterally: it
+// may, and the asker can then abort too.
+func (p *participant) onQuery(env *sim.Env, from sim.NodeID, q *Query) {
+	if o := p.outcomes[q.Txn]; o != Unknown {
+		env.Send(from, &QueryReply{Txn: q.Txn, Outcome: o})
+		return
+	}
+	if tx := p.active[q.Txn]; tx != nil && tx.state == pPrepared {
+		env.Send(from, &QueryReply{Txn: q.Txn, Outcome: Unknown})
+		return
+	}
+	env.Logf("%v asks about %v, on which this node has not voted: aborting it", from, q.Txn)
+	p.onOutcome(env, q.Txn, Aborted, env.ID())
+	env.Send(from, &QueryReply{Txn: q.Txn, Outcome: Aborted})
+}
+
+// ask sends the uncertain participant's question and re-arms its timer.
+func (p *participant) ask(env *sim.Env, tx *ptxn) {
+	tx.asked++
+	q := &Query{Txn: tx.id, Parts: tx.parts}
+	if p.t.paxos {
+		for _, a := range p.t.acceptors {
+			env.Send(a, q)
+		}
+	} else {
+		env.Send(p.t.coord, q)
+	}
+	if p.t.opts.Cooperative {
+		for _, o := range tx.parts {
+			if o != env.ID() {
+				env.Send(o, q)
+			}
+		}
+	}
+	env.CancelTimer(tx.query)
+	tx.query = env.SetTimer(p.t.opts.QueryTimeout, "query", int64(tx.id))
+}
+
+// timer handles the participant's timers.
+func (p *participant) timer(env *sim.Env, t sim.Timer) {
+	tx := p.active[TxnID(t.Arg)]
+	if tx == nil {
+		return
+	}
+	switch t.Name {
+	case "work":
+		if tx.state == pWorking {
+			p.finishWork(env, tx)
+		}
+	case "query":
+		if tx.state == pPrepared {
+			env.Logf("uncertain about %v for %v: asking", tx.id, env.Now()-tx.since)
+			p.ask(env, tx)
+		}
+	}
+}
+
+// view renders the participant for displays.
+func (p *participant) view(now sim.Time) sim.View {
+	v := sim.View{Role: "participant"}
+	keys := make([]string, 0, len(p.data))
+	for k := range p.data {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return keyIndex(a) - keyIndex(b) })
+	var kv []string
+	for _, k := range keys {
+		kv = append(kv, k+"="+p.data[k])
+	}
+	locks := make([]string, 0, len(p.locks))
+	for k, id := range p.locks {
+		locks = append(locks, k+":"+id.String())
+	}
+	slices.Sort(locks)
+	uncertain := 0
+	for _, tx := range p.active {
+		if tx.state == pPrepared {
+			uncertain++
+		}
+	}
+	v.Fields = []sim.Field{
+		{Name: "data", Value: strings.Join(kv, " ")},
+		{Name: "locks", Value: strings.Join(locks, " ")},
+		{Name: "uncertain", Value: strconv.Itoa(uncertain)},
+		{Name: "committed", Value: strconv.FormatInt(p.counts[Committed], 10)},
+		{Name: "aborted", Value: strconv.FormatInt(p.counts[Aborted], 10)},
+	}
+	tb := sim.Table{Title: "transactions", Columns: []string{"txn", "state", "parts", "ops", "locks", "for"}}
+	for _, id := range sortedIDs(p.active) {
+		tx := p.active[id]
+		st := tx.state.String()
+		if tx.state == pPrepared {
+			st = "prepared (uncertain)"
+		}
+		var held []string
+		for _, op := range tx.ops {
+			if p.locks[op.Key] == id {
+				held = append(held, op.Key)
+			}
+		}
+		tb.Rows = append(tb.Rows, []string{id.String(), st, partsString(tx.parts), opsString(tx.ops), strings.Join(held, ","), (now - tx.since).String()})
+	}
+	for i := len(p.recent) - 1; i >= 0; i-- {
+		id := p.recent[i]
+		st := pCommitted
+		if p.outcomes[id] == Aborted {
+			st = pAborted
+		}
+		tb.Rows = append(tb.Rows, []string{id.String(), st.String(), "", "", "", ""})
+	}
+	v.Tables = []sim.Table{tb}
+	return v
+}
+
+// sortedIDs returns a map's transaction ids in order, so that nothing
+// depends on map iteration order.
+func sortedIDs[V any](m map[TxnID]V) []TxnID {
+	ids := make([]TxnID, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
