@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -32,12 +33,14 @@ func inputErr(err error) error { return &exitError{code: 2, err: err} }
 var errFound = &exitError{code: 1, err: errors.New("")}
 
 func main() {
-	os.Exit(execute(os.Args[1:]))
+	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func execute(args []string) int {
+func execute(args []string, stdout, stderr io.Writer) int {
 	root := newRoot()
 	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	err := root.Execute()
 	if err == nil {
 		return 0
@@ -45,11 +48,11 @@ func execute(args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err.Error() != "" {
-			fmt.Fprintln(os.Stderr, "synod:", ee.err)
+			fmt.Fprintln(stderr, "synod:", ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintln(os.Stderr, "synod:", err)
+	fmt.Fprintln(stderr, "synod:", err)
 	return 2
 }
 

@@ -136,7 +136,13 @@ func Parse(data []byte, file string) (sc *Scenario, err error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(sc); err != nil {
-		return nil, yamlError(file, 0, err)
+		e := yamlError(file, 0, err).(*Error)
+		if e.Line == 0 {
+			// Errors from a value's own decoder (a duration, a node id)
+			// carry no line: find the scalar they quote.
+			e.Line, e.Field = locateScalar(doc, "", err.Error())
+		}
+		return nil, e
 	}
 	sc.File = file
 	sc.root = doc
@@ -282,6 +288,34 @@ func lineOf(n *yaml.Node, path string) int {
 		}
 	}
 	return line
+}
+
+// locateScalar finds the first scalar whose value the message mentions and
+// returns its line and field path.
+func locateScalar(n *yaml.Node, path, msg string) (int, string) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := n.Content[i].Value
+			if path != "" {
+				p = path + "." + p
+			}
+			if l, f := locateScalar(n.Content[i+1], p, msg); l > 0 {
+				return l, f
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if l, f := locateScalar(c, fmt.Sprintf("%s[%d]", path, i), msg); l > 0 {
+				return l, f
+			}
+		}
+	case yaml.ScalarNode:
+		if n.Value != "" && (strings.Contains(msg, strconv.Quote(n.Value)) || strings.Contains(msg, " "+n.Value+" ")) {
+			return n.Line, path
+		}
+	}
+	return 0, ""
 }
 
 // ProtocolOptions returns the decoded options value (a pointer to the

@@ -1,0 +1,174 @@
+package scenario_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/synod-dev/synod/protocols"
+	_ "github.com/synod-dev/synod/protocols/primarybackup"
+	"github.com/synod-dev/synod/protocols/scenario"
+	_ "github.com/synod-dev/synod/protocols/single"
+)
+
+func TestBadInputNamesFileLineField(t *testing.T) {
+	cases := []struct {
+		name, yaml, want string
+	}{
+		{"unknown protocol", "# x\nprotocol: zab\n", `bad.yaml:2: field "protocol": unknown protocol "zab"`},
+		{"unknown field", "# x\nprotocol: single\nnodez: 3\n", `bad.yaml:3: field "nodez": unknown field`},
+		{"nodes zero", "# x\nprotocol: single\nnodes: 0\n", `bad.yaml:3: field "nodes": 0 is outside 1..64`},
+		{"nodes big", "# x\nprotocol: single\nnodes: 65\n", `bad.yaml:3: field "nodes": 65 is outside 1..64`},
+		{"negative duration", "# x\nprotocol: single\nduration: -3s\n", `bad.yaml:3: `},
+		{"unparsable duration", "# x\nprotocol: single\nduration: soon\n", `bad.yaml:3: `},
+		{"probability", "# x\nprotocol: single\nnetwork:\n  latency: {dist: constant, min: 1ms}\n  loss: 1.5\n", `bad.yaml:5: field "network.loss": 1.5 is outside [0,1]`},
+		{"latency dist", "# x\nprotocol: single\nnetwork:\n  latency: {dist: gamma, min: 1ms}\n", `bad.yaml:4: field "network.latency.dist"`},
+		{"fault node", "# x\nprotocol: single\nnodes: 3\nfaults:\n  - 1s crash n1\n  - 2s crash n9\n", `bad.yaml:6: field "faults[1].node": node n9 does not exist`},
+		{"fault syntax", "# x\nprotocol: single\nfaults:\n  - 1s explode n1\n", `bad.yaml:4: field "faults[0]": "explode n1": "explode" is not a fault`},
+		{"fault time", "# x\nprotocol: single\nfaults:\n  - soon crash n1\n", `bad.yaml:4: field "faults[0]": time:`},
+		{"options unknown", "# x\nprotocol: primary-backup\noptions:\n  heartbeat: 10ms\n  colour: red\n", `bad.yaml:5: field "options.colour": unknown field`},
+		{"options on optionless", "# x\nprotocol: single\noptions: {a: 1}\n", `bad.yaml:3: field "options": protocol single has no options`},
+		{"workload mode", "# x\nprotocol: single\nworkload:\n  mode: sometimes\n", `bad.yaml:4: field "workload.mode": "sometimes" is not closed or open`},
+		{"nemesis", "# x\nprotocol: single\nnemesis:\n  loss_burst: 2\n", `bad.yaml:4: field "nemesis.loss_burst": 2 is outside [0,1]`},
+		{"not a mapping", "- a\n- b\n", `bad.yaml:1: a scenario is a mapping`},
+		{"empty", "", `bad.yaml:1: empty scenario`},
+		{"missing protocol", "# x\nnodes: 3\n", `field "protocol": missing`},
+		{"yaml syntax", "# x\nprotocol: [single\n", `bad.yaml:`},
+		{"wrong type", "# x\nprotocol: single\nnodes: many\n", `bad.yaml:3: `},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sc, err := scenario.Parse([]byte(c.yaml), "bad.yaml")
+			require.Error(t, err)
+			assert.Nil(t, sc)
+			assert.Contains(t, err.Error(), c.want)
+			assert.NotContains(t, err.Error(), "goroutine", "no stack traces in errors")
+		})
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := scenario.Load("testdata/nope.yaml")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "testdata/nope.yaml: cannot read")
+}
+
+// Every scenario file under testdata/scenarios/core and every example in
+// docs/scenarios.md is a file a test runs.
+func TestExampleScenariosRun(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/scenarios/core/*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+			require.True(t, bytes.HasPrefix(data, []byte("#")), "a scenario opens with a comment saying what it shows")
+			sc, err := scenario.Load(f)
+			require.NoError(t, err)
+			res, err := scenario.Run(sc, scenario.RunOptions{})
+			require.NoError(t, err)
+			assert.Greater(t, res.Events, int64(0))
+		})
+	}
+}
+
+func TestSingleServerIsLinearizable(t *testing.T) {
+	sc, err := scenario.Load("../../testdata/scenarios/core/single.yaml")
+	require.NoError(t, err)
+	for seed := uint64(1); seed <= 20; seed++ {
+		c := sc.Clone()
+		c.Seed = seed
+		require.NoError(t, c.Revalidate())
+		res, err := scenario.Run(c, scenario.RunOptions{})
+		require.NoError(t, err)
+		require.Equal(t, "ok", res.Linearizable, "seed %d; replay: go run ./cmd/synod run --scenario testdata/scenarios/core/single.yaml --seed %d", seed, seed)
+		require.Greater(t, res.OpsOK, 100)
+		require.False(t, res.Failed())
+	}
+}
+
+// The naive primary-backup store is caught losing writes and serving stale
+// reads: seed 1 of this scenario is a kept counterexample.
+func TestPrimaryBackupCaught(t *testing.T) {
+	sc, err := scenario.Load("../../testdata/scenarios/core/pb-partition.yaml")
+	require.NoError(t, err)
+	res, err := scenario.Run(sc, scenario.RunOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, "violation", res.Linearizable, "replay: go run ./cmd/synod run --scenario testdata/scenarios/core/pb-partition.yaml --seed 1")
+	assert.True(t, res.Failed())
+	html := filepath.Join(t.TempDir(), "lin.html")
+	require.NoError(t, res.WriteLinHTML(html))
+	b, err := os.ReadFile(html)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), "partition n1|n2,n3", "faults are annotated")
+}
+
+func TestTraceDeterministicThroughScenario(t *testing.T) {
+	sc, err := scenario.Load("../../testdata/scenarios/core/pb-partition.yaml")
+	require.NoError(t, err)
+	run := func(seed uint64) string {
+		c := sc.Clone()
+		c.Seed = seed
+		require.NoError(t, c.Revalidate())
+		var buf bytes.Buffer
+		_, err := scenario.Run(c, scenario.RunOptions{Trace: &buf})
+		require.NoError(t, err)
+		return buf.String()
+	}
+	a, b := run(5), run(5)
+	assert.Equal(t, a, b)
+	assert.NotEqual(t, a, run(6))
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	sc, err := scenario.Parse([]byte("# x\nprotocol: primary-backup\noptions: {heartbeat: 7ms}\nfaults: [1s crash n1]\n"), "x.yaml")
+	require.NoError(t, err)
+	back, err := scenario.FromJSON(sc.JSON(), "trace.jsonl")
+	require.NoError(t, err)
+	assert.Equal(t, string(sc.JSON()), string(back.JSON()))
+	assert.Contains(t, string(sc.JSON()), `"heartbeat":"7ms"`)
+}
+
+func TestUnknownOutcomeIsNotAPass(t *testing.T) {
+	// An operation whose answer never came may have been applied: a later
+	// read of its value is linearizable, and so is a read that misses it.
+	put := protocols.OpRecord{Client: -1, Seq: 1, Op: protocols.Op{Kind: protocols.OpPut, Key: "k", Value: "v"}, Call: 0, Status: protocols.OpUnknown}
+	got := protocols.OpRecord{Client: -2, Seq: 1, Op: protocols.Op{Kind: protocols.OpGet, Key: "k"}, Call: 10, Return: 20, Status: protocols.OpOK, Value: "v", Found: true}
+	miss := protocols.OpRecord{Client: -2, Seq: 2, Op: protocols.Op{Kind: protocols.OpGet, Key: "k"}, Call: 30, Return: 40, Status: protocols.OpOK}
+	assert.Equal(t, protocols.LinOK, protocols.CheckLinearizable([]protocols.OpRecord{put, got}, 100, 0).Result)
+	assert.Equal(t, protocols.LinOK, protocols.CheckLinearizable([]protocols.OpRecord{put, miss}, 100, 0).Result)
+	// But it cannot be applied and then un-applied.
+	assert.Equal(t, protocols.LinViolation, protocols.CheckLinearizable([]protocols.OpRecord{put, got, miss}, 100, 0).Result)
+	// A failed operation did not take effect.
+	failed := put
+	failed.Status = protocols.OpFailed
+	assert.Equal(t, protocols.LinViolation, protocols.CheckLinearizable([]protocols.OpRecord{failed, got}, 100, 0).Result)
+}
+
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("../../testdata/scenarios/*/*.yaml")
+	for _, file := range files {
+		if b, err := os.ReadFile(file); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("protocol: single\nnodes: 3\nfaults: [\"1s partition n1|n2,n3\"]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sc, err := scenario.Parse(data, "fuzz.yaml")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if _, err := scenario.Build(sc); err != nil && !strings.Contains(err.Error(), "fuzz.yaml") {
+			t.Fatalf("build error does not name the file: %v", err)
+		}
+	})
+}
