@@ -106,11 +106,13 @@ func (n *Node) storeSnapshot(env *sim.Env, idx int64, data []byte) {
 		}
 	}
 	k := idx - n.base + 1
-	if k >= int64(len(n.log)) {
-		n.log = n.log[:0]
-	} else {
-		n.log = append(n.log[:0:0], n.log[k:]...)
+	if k > int64(len(n.log)) {
+		k = int64(len(n.log))
 	}
+	// Reslicing keeps the steady state free of copies: append moves the
+	// live tail to a fresh array only when the old one is used up.
+	clear(n.log[:k])
+	n.log = n.log[k:]
 	n.snap, n.base = idx, idx+1
 	if env.Tracing() {
 		env.Logf("snapshot at slot %d", idx)
