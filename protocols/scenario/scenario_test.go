@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -11,9 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/synod-dev/synod/protocols"
-	_ "github.com/synod-dev/synod/protocols/primarybackup"
+	_ "github.com/synod-dev/synod/protocols/all"
 	"github.com/synod-dev/synod/protocols/scenario"
-	_ "github.com/synod-dev/synod/protocols/single"
 )
 
 func TestBadInputNamesFileLineField(t *testing.T) {
@@ -171,4 +171,21 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("build error does not name the file: %v", err)
 		}
 	})
+}
+
+// Every example in docs/scenarios.md is a file a test runs.
+func TestDocExamplesAreFiles(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/scenarios.md")
+	require.NoError(t, err)
+	re := regexp.MustCompile("(?s)<!-- example: (\\S+) -->\n```yaml\n(.*?)```")
+	ms := re.FindAllSubmatch(doc, -1)
+	require.NotEmpty(t, ms)
+	for _, m := range ms {
+		path := "../../" + string(m[1])
+		file, err := os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Equal(t, string(file), string(m[2]), "docs/scenarios.md differs from %s", m[1])
+		_, err = scenario.Load(path)
+		assert.NoError(t, err)
+	}
 }
