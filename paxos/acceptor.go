@@ -14,6 +14,11 @@ func (n *Node) onPrepare(env *sim.Env, from sim.NodeID, m *Prepare) {
 		return
 	}
 	n.promise(env, m.Ballot)
+	if n.role == roleFollower {
+		// A proposer is campaigning: give it an election time-out to
+		// finish before competing (like a Raft vote resetting the timer).
+		n.deadline = env.Now() + n.timeout
+	}
 	env.Send(from, n.promiseFor(m.Ballot, m.From))
 }
 

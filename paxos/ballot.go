@@ -39,7 +39,7 @@ func (b Ballot) String() string {
 
 // next returns the smallest ballot of node id above b.
 func (b Ballot) next(id sim.NodeID) Ballot {
-	nb := Ballot{Round: b.Round, Node: id}
+	nb := Ballot{Round: max(b.Round, 1), Node: id}
 	if !b.Less(nb) {
 		nb.Round++
 	}

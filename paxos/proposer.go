@@ -100,6 +100,9 @@ func (n *Node) becomeLeader(env *sim.Env) {
 	}
 	n.recov = nil
 	n.advance(env)
+	// Announce the new ballot at once, so that followers stop their
+	// election clocks and learn whom to send clients to.
+	n.heartbeat(env)
 	n.hbGen++
 	env.SetTimer(n.cfg.Heartbeat, "heartbeat", n.hbGen)
 }
