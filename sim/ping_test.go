@@ -118,3 +118,28 @@ func benchLoop(b *testing.B, traced bool) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// BenchmarkTimelineStepBack measures going back one event at position
+// 100,000 of a run (restore the nearest checkpoint, replay forward).
+func BenchmarkTimelineStepBack(b *testing.B) {
+	cfg := Config{Seed: 1, Nodes: 5, Network: NetworkConfig{Latency: DefaultLatency}, EventsMax: 1 << 62}
+	s, err := New(cfg, pingFactory())
+	if err != nil {
+		b.Fatal(err)
+	}
+	tl := NewTimeline(s, 0)
+	const at = 100_000
+	if err := tl.GoTo(at); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := tl.GoTo(at - 1); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		tl.GoTo(at)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/step-back")
+}
