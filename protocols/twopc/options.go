@@ -61,6 +61,10 @@ type Options struct {
 	// take over an undecided transaction: the acceptor of rank r waits r
 	// times this long.
 	RecoveryStagger sim.Time `yaml:"recovery_stagger" json:"recovery_stagger"`
+	// UnsafeAbortUncertain breaks the protocol on purpose: a participant
+	// that voted yes aborts when its query timer fires instead of asking.
+	// The atomicity checker catches it; it exists to show why 2PC blocks.
+	UnsafeAbortUncertain bool `yaml:"unsafe_abort_uncertain" json:"unsafe_abort_uncertain,omitempty"`
 }
 
 // DefaultOptions are the defaults of both protocols.

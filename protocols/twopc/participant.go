@@ -320,6 +320,13 @@ func (p *participant) timer(env *sim.Env, t sim.Timer) {
 			p.finishWork(env, tx)
 		}
 	case "query":
+		if tx.state == pPrepared && p.t.opts.UnsafeAbortUncertain {
+			env.Logf("UNSAFE: aborting %v although it voted yes", tx.id)
+			p.log.append(env, &record{Kind: recOutcome, Txn: tx.id, Outcome: Aborted})
+			p.finish(tx.id, Aborted)
+			p.outcomes[tx.id] = Unknown // forget, so the coordinator's commit is taken too
+			return
+		}
 		if tx.state == pPrepared {
 			env.Logf("uncertain about %v for %v: asking", tx.id, env.Now()-tx.since)
 			p.ask(env, tx)
