@@ -77,7 +77,7 @@ func both(o Outcome) map[sim.NodeID]Outcome { return map[sim.NodeID]Outcome{2: o
 func TestScenarios(t *testing.T) {
 	tests := []struct {
 		file      string
-		prepared  int                   // participants that voted yes on t1.1
+		prepared  int                    // participants that voted yes on t1.1
 		outcome   map[sim.NodeID]Outcome // t1.1's outcome at the participants
 		status    protocols.OpStatus     // the client's view of t1.1
 		blockedGE sim.Time               // longest uncertain stretch at least
