@@ -10,6 +10,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/sim"
 )
 
 func run(t *testing.T, args ...string) (int, string, string) {
@@ -107,4 +110,33 @@ func TestTraceIsByteIdenticalAndReplays(t *testing.T) {
 	code, _, errs = run(t, "replay", c)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errs, c+":")
+}
+
+// bomb is a student's protocol with a bug: it panics on its first timer.
+type bomb struct{}
+
+func (bomb) Start(env *sim.Env) { env.SetTimer(sim.Millisecond, "boom", 0) }
+func (bomb) Receive(*sim.Env, sim.NodeID, sim.Message) {}
+func (bomb) Timer(*sim.Env, sim.Timer) {
+	var log []int
+	_ = log[3] // index out of range
+}
+func (bomb) Inspect() sim.View { return sim.View{Role: "bomb"} }
+
+func init() {
+	protocols.Register(protocols.Spec{Name: "test-bomb", Description: "panics (test only)",
+		New: func(protocols.Cluster) (func(sim.NodeID) protocols.Node, error) {
+			return func(sim.NodeID) protocols.Node { return bomb{} }, nil
+		}})
+}
+
+func TestProtocolPanicIsReportedNotCrashed(t *testing.T) {
+	code, out, errs := run(t, "run", "--protocol", "test-bomb", "--nodes", "3", "--seed", "5", "--clients", "0")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, out, "PANIC")
+	assert.Contains(t, out, "seed 5")
+	assert.Contains(t, out, "at event 3")
+	assert.Contains(t, out, "index out of range")
+	assert.Contains(t, out, "main_test.go", "the protocol's stack is shown")
+	assert.Contains(t, errs, "--at 3")
 }
