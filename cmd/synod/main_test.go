@@ -115,7 +115,7 @@ func TestTraceIsByteIdenticalAndReplays(t *testing.T) {
 // bomb is a student's protocol with a bug: it panics on its first timer.
 type bomb struct{}
 
-func (bomb) Start(env *sim.Env) { env.SetTimer(sim.Millisecond, "boom", 0) }
+func (bomb) Start(env *sim.Env)                        { env.SetTimer(sim.Millisecond, "boom", 0) }
 func (bomb) Receive(*sim.Env, sim.NodeID, sim.Message) {}
 func (bomb) Timer(*sim.Env, sim.Timer) {
 	var log []int
