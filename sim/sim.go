@@ -717,6 +717,19 @@ func (s *Sim) RunWhile(cond func(*Sim) bool, max int64) int64 {
 	return n
 }
 
+// RunUntilCond steps until pred holds (checked before each step), at most
+// max events (max <= 0: no bound). It reports whether pred came to hold.
+func (s *Sim) RunUntilCond(pred func(*Sim) bool, max int64) bool {
+	var n int64
+	for !pred(s) {
+		if (max > 0 && n >= max) || !s.Step() {
+			return pred(s)
+		}
+		n++
+	}
+	return true
+}
+
 // Run processes events until the run stops, and returns why it stopped.
 func (s *Sim) Run() string {
 	for s.Step() {

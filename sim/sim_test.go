@@ -540,3 +540,12 @@ func TestParseFaultRoundTrip(t *testing.T) {
 		assert.Error(t, err, bad)
 	}
 }
+
+func TestRunUntilCond(t *testing.T) {
+	s, _ := New(pingConfig(1), pingFactory())
+	ok := s.RunUntilCond(func(s *Sim) bool { return s.Stats().Delivered >= 100 }, 0)
+	assert.True(t, ok)
+	assert.EqualValues(t, 100, s.Stats().Delivered)
+	ok = s.RunUntilCond(func(s *Sim) bool { return false }, 10)
+	assert.False(t, ok)
+}
