@@ -71,8 +71,8 @@ protocol panic), 2 bad usage or bad input.`,
 				}
 			}
 			if res.Failed() {
-				fmt.Fprintf(cmd.ErrOrStderr(), "replay: %s\n", replayCommand(sc, sf.file))
-				fmt.Fprintf(cmd.ErrOrStderr(), "watch:  %s\n", tuiCommand(sc, sf.file, res))
+				fmt.Fprintf(cmd.ErrOrStderr(), "replay: %s\n", replayCommand(cmd, "run", sc))
+				fmt.Fprintf(cmd.ErrOrStderr(), "watch:  %s%s\n", replayCommand(cmd, "tui", sc), atFlag(res))
 				return errFound
 			}
 			return nil
@@ -85,17 +85,15 @@ protocol panic), 2 bad usage or bad input.`,
 	return cmd
 }
 
-func tuiCommand(sc *scenario.Scenario, file string, res *scenario.Result) string {
-	at := ""
+// atFlag points the TUI at the first violation or panic.
+func atFlag(res *scenario.Result) string {
 	if res.FirstViolation != nil {
-		at = fmt.Sprintf(" --at %d", res.FirstViolation.Index)
-	} else if res.Panic != nil {
-		at = fmt.Sprintf(" --at %d", res.Panic.Index)
+		return fmt.Sprintf(" --at %d", res.FirstViolation.Index)
 	}
-	if file != "" {
-		return fmt.Sprintf("go run ./cmd/synod tui --scenario %s --seed %d%s", file, sc.Seed, at)
+	if res.Panic != nil {
+		return fmt.Sprintf(" --at %d", res.Panic.Index)
 	}
-	return fmt.Sprintf("go run ./cmd/synod tui --protocol %s --nodes %d --seed %d --duration %v%s", sc.Protocol, sc.Nodes, sc.Seed, sc.Duration, at)
+	return ""
 }
 
 func printSummary(w io.Writer, r *scenario.Result) {

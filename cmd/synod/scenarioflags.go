@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"strings"
+
+	"github.com/spf13/pflag"
 
 	"github.com/spf13/cobra"
 
@@ -102,9 +105,43 @@ func (f *scenarioFlags) load(cmd *cobra.Command) (*scenario.Scenario, error) {
 	return sc, nil
 }
 
-func replayCommand(sc *scenario.Scenario, file string) string {
-	if file != "" {
-		return fmt.Sprintf("go run ./cmd/synod run --scenario %s --seed %d", file, sc.Seed)
+// replayCommand is the one command that reproduces this run: the scenario
+// flags the user gave (file and overrides), with the seed made explicit.
+func replayCommand(cmd *cobra.Command, verb string, sc *scenario.Scenario) string {
+	return "go run ./cmd/synod " + verb + scenarioArgs(cmd, sc)
+}
+
+// scenarioArgs renders the scenario flags that were set, then --seed.
+func scenarioArgs(cmd *cobra.Command, sc *scenario.Scenario) string {
+	var b strings.Builder
+	scenarioNames := map[string]bool{"scenario": true, "protocol": true, "nodes": true, "duration": true,
+		"clients": true, "loss": true, "duplicate": true, "fault": true, "keep-going": true, "no-lin": true}
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if !scenarioNames[f.Name] {
+			return
+		}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			for _, v := range sv.GetSlice() {
+				b.WriteString(" --" + f.Name + " " + shellQuote(v))
+			}
+			return
+		}
+		if f.Value.Type() == "bool" {
+			b.WriteString(" --" + f.Name)
+			return
+		}
+		b.WriteString(" --" + f.Name + " " + shellQuote(f.Value.String()))
+	})
+	fmt.Fprintf(&b, " --seed %d", sc.Seed)
+	return b.String()
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '-' || r == '.' || r == '/' || r == '_' || r == ':' || r == ',' || r == '=' ||
+			(r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
+	}) < 0 {
+		return s
 	}
-	return fmt.Sprintf("go run ./cmd/synod run --protocol %s --nodes %d --seed %d --duration %v", sc.Protocol, sc.Nodes, sc.Seed, sc.Duration)
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
