@@ -169,6 +169,12 @@ func (p *participant) onPrepare(env *sim.Env, m *Prepare) {
 	for _, op := range m.Ops {
 		p.locks[op.Key] = m.Txn
 	}
+	if p.t.opts.WorkTime >= p.t.opts.VoteTimeout {
+		// The work will outlast the coordinator's patience: give up at the
+		// vote timeout, which an unvoted participant may do on its own.
+		tx.work = env.SetTimer(p.t.opts.VoteTimeout, "give-up", int64(m.Txn))
+		return
+	}
 	if p.t.opts.WorkTime > 0 {
 		tx.work = env.SetTimer(p.t.opts.WorkTime, "work", int64(m.Txn))
 		return
@@ -318,6 +324,11 @@ func (p *participant) timer(env *sim.Env, t sim.Timer) {
 	case "work":
 		if tx.state == pWorking {
 			p.finishWork(env, tx)
+		}
+	case "give-up":
+		if tx.state == pWorking {
+			p.release(tx)
+			p.voteNo(env, tx.id, tx.parts, "gave up: work outlasted vote_timeout (unilateral abort)")
 		}
 	case "query":
 		if tx.state == pPrepared && p.t.opts.UnsafeAbortUncertain {

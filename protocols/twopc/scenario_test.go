@@ -134,3 +134,17 @@ func TestPaxosCommitDoesNotBlockWhere2PCDoes(t *testing.T) {
 	_, out := outcomes(in.Sim, first)
 	require.Empty(t, out)
 }
+
+// TestUnvotedParticipantAbortsAlone: when the work outlasts the vote
+// timeout, a participant that has not voted aborts on its own (it may:
+// nobody can have decided commit without its vote) and votes no.
+func TestUnvotedParticipantAbortsAlone(t *testing.T) {
+	in := runScenario(t, "vote-no.yaml", func(sc *scenario.Scenario) {
+		o := sc.ProtocolOptions().(*Options)
+		o.VoteNo, o.WorkTime = 0, 200*sim.Millisecond
+	})
+	prep, out := outcomes(in.Sim, first)
+	require.Empty(t, prep)
+	require.Equal(t, both(Aborted), out)
+	require.Equal(t, protocols.OpFailed, firstStatus(in.Sim))
+}
