@@ -17,40 +17,27 @@ import (
 // the nemesis heals everything, every participant must reach an outcome:
 // nothing stays blocked once the failures are repaired. Seeds: -twopc.seeds N.
 func TestPropertyAtomicity(t *testing.T) {
-	for _, proto := range []string{"2pc", "paxos-commit"} {
-		for _, coop := range []bool{false, true} {
-			t.Run(fmt.Sprintf("%s/cooperative=%v", proto, coop), func(t *testing.T) {
-				file := filepath.Join(scenarioDir, "property-"+proto+".yaml")
-				base, err := scenario.Load(file)
-				if err != nil {
-					t.Fatal(err)
+	for _, name := range []string{"2pc", "2pc-cooperative", "paxos-commit", "paxos-commit-cooperative"} {
+		t.Run(name, func(t *testing.T) {
+			file := "testdata/scenarios/twopc/property-" + name + ".yaml"
+			base, err := scenario.Load(filepath.Join("../..", file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for seed := uint64(1); seed <= uint64(seeds()); seed++ {
+				if why := propertyRun(base, seed); why != "" {
+					t.Fatalf("seed %d: %s\nreplay: go run ./cmd/synod run --scenario %s --seed %d\nwatch:  go run ./cmd/synod tui --scenario %s --seed %d",
+						seed, why, file, seed, file, seed)
 				}
-				for seed := uint64(1); seed <= uint64(seeds()); seed++ {
-					if why := propertyRun(base, seed, coop); why != "" {
-						cmd := fmt.Sprintf("go run ./cmd/synod run --scenario testdata/scenarios/twopc/property-%s.yaml --seed %d", proto, seed)
-						if coop {
-							cmd += " (with options.cooperative: true)"
-						}
-						t.Fatalf("seed %d: %s\nreplay: %s\nwatch:  %s", seed, why,
-							cmd, "go run ./cmd/synod tui --scenario testdata/scenarios/twopc/property-"+proto+".yaml --seed "+fmt.Sprint(seed))
-					}
-				}
-			})
-		}
+			}
+		})
 	}
 }
 
 // propertyRun runs one seed and says what went wrong, or "".
-func propertyRun(base *scenario.Scenario, seed uint64, coop bool) string {
+func propertyRun(base *scenario.Scenario, seed uint64) string {
 	sc := base.Clone()
 	sc.Seed = seed
-	o := sc.ProtocolOptions().(*Options)
-	o.Cooperative = coop
-	raw, _ := json.Marshal(o)
-	sc.RawOpts = raw
-	if err := sc.Revalidate(); err != nil {
-		return err.Error()
-	}
 	in, err := scenario.Build(sc)
 	if err != nil {
 		return err.Error()
@@ -79,3 +66,26 @@ func propertyRun(base *scenario.Scenario, seed uint64, coop bool) string {
 }
 
 func ms(n int64) sim.Time { return sim.Time(n) * sim.Millisecond }
+
+// TestPropertyCanFail: the property run does find a broken protocol
+// (participants that abort while uncertain) within a few seeds.
+func TestPropertyCanFail(t *testing.T) {
+	base, err := scenario.Load(filepath.Join(scenarioDir, "property-2pc.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := base.ProtocolOptions().(*Options)
+	o.UnsafeAbortUncertain = true
+	raw, _ := json.Marshal(o)
+	base.RawOpts = raw
+	if err := base.Revalidate(); err != nil {
+		t.Fatal(err)
+	}
+	for seed := uint64(1); seed <= 20; seed++ {
+		if why := propertyRun(base, seed); why != "" {
+			t.Logf("seed %d: %s", seed, why)
+			return
+		}
+	}
+	t.Fatal("20 seeds of a broken protocol found nothing")
+}
