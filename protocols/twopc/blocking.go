@@ -82,3 +82,15 @@ func (b *BlockingStats) add(d sim.Time, locks int) {
 	b.Max = max(b.Max, d)
 	b.LockTime += d * sim.Time(locks)
 }
+
+// Fields renders the figures for a run summary.
+func (b BlockingStats) Fields() []sim.Field {
+	return []sim.Field{
+		{Name: "yes votes", Value: fmt.Sprint(b.Prepared)},
+		{Name: "uncertain total", Value: b.Uncertain.String()},
+		{Name: "uncertain mean", Value: b.Mean().String()},
+		{Name: "uncertain max", Value: b.Max.String()},
+		{Name: "lock time", Value: b.LockTime.String()},
+		{Name: "still uncertain", Value: fmt.Sprintf("%d (locks %d)", b.Open, b.OpenLocks)},
+	}
+}

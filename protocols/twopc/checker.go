@@ -2,6 +2,7 @@ package twopc
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/synod-dev/synod/protocols"
@@ -150,8 +151,8 @@ func (tr *tracker) participantOutcome(id sim.NodeID, tid TxnID, x *ttxn, o Outco
 		return
 	}
 	x.outcome[id] = o
-	for p, po := range x.outcome {
-		if po != o {
+	for _, p := range sortedNodes(x.outcome) {
+		if po := x.outcome[p]; po != o {
 			tr.fail(CheckAtomicity, "%v committed at %v but aborted at %v", tid, pick(o == Committed, id, p), pick(o == Committed, p, id))
 		}
 	}
@@ -206,8 +207,8 @@ func (tr *tracker) decide(tid TxnID, x *ttxn, o Outcome, where string) {
 		return
 	}
 	x.decision, x.where = o, where
-	for p, po := range x.outcome {
-		if po != o {
+	for _, p := range sortedNodes(x.outcome) {
+		if po := x.outcome[p]; po != o {
 			tr.fail(CheckAtomicity, "%v decided %v (%s) but %v logged %v", tid, o, where, p, po)
 		}
 	}
@@ -300,4 +301,15 @@ func pick[T any](c bool, a, b T) T {
 		return a
 	}
 	return b
+}
+
+// sortedNodes returns a map's node ids in order, so that which violation
+// is reported first never depends on map iteration order.
+func sortedNodes[V any](m map[sim.NodeID]V) []sim.NodeID {
+	ids := make([]sim.NodeID, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }

@@ -43,7 +43,7 @@ const recentMax = 6
 // serves both two-phase commit and Paxos Commit; only where its vote and
 // its questions go differs.
 type participant struct {
-	idv      sim.NodeID
+	self     sim.NodeID
 	t        *topology
 	log      *wal
 	data     map[string]string
@@ -55,7 +55,7 @@ type participant struct {
 }
 
 func newParticipant(id sim.NodeID, t *topology, log *wal) *participant {
-	return &participant{idv: id, t: t, log: log, data: map[string]string{}, locks: map[string]TxnID{},
+	return &participant{self: id, t: t, log: log, data: map[string]string{}, locks: map[string]TxnID{},
 		active: map[TxnID]*ptxn{}, outcomes: map[TxnID]Outcome{}}
 }
 
@@ -111,8 +111,8 @@ func (p *participant) apply(ops []Op) {
 func (p *participant) validate(ops []Op) string {
 	bal := map[string]int64{}
 	for _, op := range ops {
-		if p.t.owner(op.Key) != p.id() {
-			return fmt.Sprintf("%s is not on %v", op.Key, p.id())
+		if p.t.owner(op.Key) != p.self {
+			return fmt.Sprintf("%s is not on %v", op.Key, p.self)
 		}
 		if op.Kind != OpAdd {
 			continue
@@ -128,11 +128,6 @@ func (p *participant) validate(ops []Op) string {
 		bal[op.Key] = b
 	}
 	return ""
-}
-
-// id is the participant's node id; participants own keys by position.
-func (p *participant) id() sim.NodeID {
-	return p.idv
 }
 
 func mustInt(s string) int64 {
