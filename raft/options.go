@@ -54,10 +54,19 @@ type Options struct {
 	// SnapshotEntries compacts the log into a snapshot once this many
 	// applied entries follow the last snapshot; zero disables snapshots.
 	SnapshotEntries int `json:"snapshot_entries" yaml:"snapshot_entries"`
+	// SlowBackup turns off the accelerated log backtracking: a rejected
+	// AppendEntries moves nextIndex back by one entry, as in the basic
+	// algorithm of §5.3 (a follower whose log is too short still says how
+	// long it is). For comparison only.
+	SlowBackup bool `json:"slow_backup" yaml:"slow_backup"`
 	// Membership lists single-server configuration changes, proposed in
 	// order by whichever node leads once its clock passes At and the
 	// previous change has committed.
 	Membership []Change `json:"membership,omitempty" yaml:"membership"`
+
+	// unsafeCommitOldTerms lets a leader commit entries of earlier terms by
+	// counting replicas: the bug of Figure 8. Tests only.
+	unsafeCommitOldTerms bool
 }
 
 // Change adds or removes one server.

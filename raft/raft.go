@@ -102,8 +102,10 @@ type Node struct {
 	keyBuf  [len(logPrefix) + 16]byte
 	scratch []int64
 
-	// Counters for benchmarks and views.
-	elections int64
+	// Counters for benchmarks, tests and views.
+	elections          int64 // elections this incarnation started
+	rejections         int64 // AppendEntries rejections received as leader
+	snapshotsInstalled int64 // InstallSnapshot messages installed
 }
 
 // progress is the leader's view of one follower (§5.3 nextIndex and
@@ -121,6 +123,14 @@ type progress struct {
 	// active: a reply arrived since the last CheckQuorum check.
 	active   bool
 	ackRound int64
+	// matchAtTick is match at the last heartbeat tick, to notice a stall.
+	matchAtTick int64
+	// resentFrom is where the leader last resent from after a rejection
+	// caused by reordering, so that it resends once per gap.
+	resentFrom int64
+	// rejections counts the AppendEntries this follower rejected, and
+	// conflicts those that named a conflicting term.
+	rejections, conflicts int64
 }
 
 // pendingRead is a ReadIndex read waiting for its heartbeat round and for

@@ -122,11 +122,13 @@ func (n *Node) heartbeat(env *sim.Env) {
 	last := n.log.last()
 	for _, p := range n.peers {
 		pr := &n.prs[p]
-		if pr.replicate && pr.match < last && !pr.acked {
-			// Nothing came back for a whole interval: messages were lost.
-			// Resend from the last acknowledged entry.
+		if pr.replicate && pr.match < last && pr.match == pr.matchAtTick {
+			// The follower's match did not move for a whole interval:
+			// messages were lost. Resend from the last acknowledged entry.
 			pr.next = pr.match + 1
+			pr.resentFrom = 0
 		}
+		pr.matchAtTick = pr.match
 		if pr.replicate && pr.match < n.log.snapIndex {
 			pr.replicate = false
 		}
@@ -240,9 +242,27 @@ func (n *Node) handleAppendReply(env *sim.Env, from sim.NodeID, m *AppendEntries
 	if m.Reject <= pr.match {
 		return // stale: that prefix is known to match
 	}
+	n.rejections++
+	pr.rejections++
+	if m.ConflictTerm == 0 && pr.replicate {
+		// The follower's log ends before PrevIndex: with pipelining over a
+		// network that reorders, a later message overtook an earlier one.
+		// Resend from the follower's end once, and stay pipelined; if the
+		// earlier message was lost, the heartbeat tick notices the stall.
+		if m.ConflictIndex > pr.resentFrom && m.ConflictIndex < pr.next {
+			pr.resentFrom = m.ConflictIndex
+			pr.next = max(m.ConflictIndex, pr.match+1)
+			for n.maybeSendAppend(env, from) && pr.replicate {
+			}
+		}
+		return
+	}
 	next := m.ConflictIndex
 	if m.ConflictTerm != 0 {
-		if li := n.log.lastOfTerm(m.ConflictTerm); li != 0 {
+		pr.conflicts++
+		if n.opts.SlowBackup {
+			next = m.Reject
+		} else if li := n.log.lastOfTerm(m.ConflictTerm); li != 0 {
 			next = li + 1
 		}
 	}
@@ -265,7 +285,7 @@ func (n *Node) maybeCommit(env *sim.Env) {
 	}
 	idx := quorumIndex(s)
 	n.scratch = s
-	if idx <= n.commit || n.log.mustTerm(idx) != n.term {
+	if idx <= n.commit || (n.log.mustTerm(idx) != n.term && !n.opts.unsafeCommitOldTerms) {
 		return
 	}
 	n.commit = idx
