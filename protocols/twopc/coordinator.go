@@ -142,7 +142,7 @@ func sortParts(tx *ctxn) {
 func (c *coordinator) sendPrepares(env *sim.Env, tx *ctxn) {
 	tx.state = cCollecting
 	for i, p := range tx.parts {
-		env.Send(p, &Prepare{Txn: tx.id, Parts: tx.parts, Ops: tx.ops[i]})
+		env.Send(p, &Prepare{Txn: tx.id, Parts: tx.parts, Ops: tx.ops[i], Client: tx.client, Seq: tx.seq})
 	}
 	tx.timer = env.SetTimer(c.t.opts.VoteTimeout, "votes", int64(tx.id))
 }

@@ -28,6 +28,10 @@ type Prepare struct {
 	Txn   TxnID        `json:"txn"`
 	Parts []sim.NodeID `json:"parts"`
 	Ops   []Op         `json:"ops"`
+	// Client and Seq name the request, so that whoever finds the outcome
+	// (in Paxos Commit, possibly not the coordinator) can answer it.
+	Client sim.NodeID `json:"client,omitempty"`
+	Seq    int64      `json:"seq,omitempty"`
 }
 
 // Vote is a participant's vote (2PC).
@@ -52,8 +56,10 @@ type Ack struct {
 // sends it to the coordinator (2PC), to the acceptors (Paxos Commit) and,
 // with cooperative termination, to the other participants.
 type Query struct {
-	Txn   TxnID        `json:"txn"`
-	Parts []sim.NodeID `json:"parts"`
+	Txn    TxnID        `json:"txn"`
+	Parts  []sim.NodeID `json:"parts"`
+	Client sim.NodeID   `json:"client,omitempty"`
+	Seq    int64        `json:"seq,omitempty"`
 }
 
 // QueryReply is a participant's answer to another participant's Query:
@@ -95,6 +101,8 @@ type Phase2a struct {
 	Ballot int64        `json:"ballot"`
 	Parts  []sim.NodeID `json:"parts"`
 	Insts  []instValue  `json:"insts"`
+	Client sim.NodeID   `json:"client,omitempty"`
+	Seq    int64        `json:"seq,omitempty"`
 }
 
 // Phase2b reports that an acceptor accepted values at a ballot. At ballot 0

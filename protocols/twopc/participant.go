@@ -25,14 +25,16 @@ func (s pstate) String() string { return pstateNames[s] }
 
 // ptxn is a transaction a participant is working on or is uncertain about.
 type ptxn struct {
-	id    TxnID
-	parts []sim.NodeID
-	ops   []Op
-	state pstate
-	since sim.Time // local time the state began
-	work  sim.TimerID
-	query sim.TimerID
-	asked int // queries sent while uncertain
+	id     TxnID
+	client sim.NodeID
+	seq    int64
+	parts  []sim.NodeID
+	ops    []Op
+	state  pstate
+	since  sim.Time // local time the state began
+	work   sim.TimerID
+	query  sim.TimerID
+	asked  int // queries sent while uncertain
 }
 
 // recentMax bounds the decided transactions a view lists.
@@ -63,7 +65,7 @@ func newParticipant(id sim.NodeID, t *topology, log *wal) *participant {
 func (p *participant) recover(r *record) {
 	switch r.Kind {
 	case recPrepared:
-		tx := &ptxn{id: r.Txn, parts: r.Parts, ops: r.Ops, state: pPrepared, since: r.Time}
+		tx := &ptxn{id: r.Txn, client: r.Client, seq: r.Seq, parts: r.Parts, ops: r.Ops, state: pPrepared, since: r.Time}
 		p.active[r.Txn] = tx
 		for _, op := range r.Ops {
 			p.locks[op.Key] = r.Txn
@@ -143,23 +145,23 @@ func mustInt(s string) int64 {
 func (p *participant) onPrepare(env *sim.Env, m *Prepare) {
 	if o := p.outcomes[m.Txn]; o != Unknown {
 		if o == Aborted {
-			p.sendVote(env, m.Txn, m.Parts, false, "already aborted")
+			p.sendVote(env, m, false, "already aborted")
 		}
 		return
 	}
 	if tx := p.active[m.Txn]; tx != nil {
 		if tx.state == pPrepared {
-			p.sendVote(env, m.Txn, m.Parts, true, "")
+			p.sendVote(env, m, true, "")
 		}
 		return
 	}
 	for _, op := range m.Ops {
 		if h, ok := p.locks[op.Key]; ok {
-			p.voteNo(env, m.Txn, m.Parts, fmt.Sprintf("lock conflict on %s held by %v", op.Key, h))
+			p.voteNo(env, m, fmt.Sprintf("lock conflict on %s held by %v", op.Key, h))
 			return
 		}
 	}
-	tx := &ptxn{id: m.Txn, parts: m.Parts, ops: m.Ops, state: pWorking, since: env.Now()}
+	tx := &ptxn{id: m.Txn, client: m.Client, seq: m.Seq, parts: m.Parts, ops: m.Ops, state: pWorking, since: env.Now()}
 	p.active[m.Txn] = tx
 	for _, op := range m.Ops {
 		p.locks[op.Key] = m.Txn
@@ -186,37 +188,42 @@ func (p *participant) finishWork(env *sim.Env, tx *ptxn) {
 	}
 	if why != "" {
 		p.release(tx)
-		p.voteNo(env, tx.id, tx.parts, why)
+		p.voteNo(env, tx.prepare(), why)
 		return
 	}
-	p.log.append(env, &record{Kind: recPrepared, Txn: tx.id, Parts: tx.parts, Ops: tx.ops})
+	p.log.append(env, &record{Kind: recPrepared, Txn: tx.id, Parts: tx.parts, Ops: tx.ops, Client: tx.client, Seq: tx.seq})
 	tx.state = pPrepared
 	tx.since = env.Now()
-	p.sendVote(env, tx.id, tx.parts, true, "")
+	p.sendVote(env, tx.prepare(), true, "")
 	tx.query = env.SetTimer(p.t.opts.QueryTimeout, "query", int64(tx.id))
 }
 
 // voteNo aborts the transaction here, durably (so that a late copy of the
 // Prepare can never get a yes), and votes no.
-func (p *participant) voteNo(env *sim.Env, id TxnID, parts []sim.NodeID, why string) {
-	env.Logf("voting no on %v: %s", id, why)
-	p.log.append(env, &record{Kind: recOutcome, Txn: id, Outcome: Aborted})
-	p.finish(id, Aborted)
-	p.sendVote(env, id, parts, false, why)
+func (p *participant) voteNo(env *sim.Env, m *Prepare, why string) {
+	env.Logf("voting no on %v: %s", m.Txn, why)
+	p.log.append(env, &record{Kind: recOutcome, Txn: m.Txn, Outcome: Aborted})
+	p.finish(m.Txn, Aborted)
+	p.sendVote(env, m, false, why)
+}
+
+// prepare rebuilds the request a transaction came with.
+func (tx *ptxn) prepare() *Prepare {
+	return &Prepare{Txn: tx.id, Parts: tx.parts, Ops: tx.ops, Client: tx.client, Seq: tx.seq}
 }
 
 // sendVote sends the vote to the coordinator (2PC) or proposes it in this
 // participant's Paxos instance to every acceptor (Paxos Commit).
-func (p *participant) sendVote(env *sim.Env, id TxnID, parts []sim.NodeID, yes bool, why string) {
+func (p *participant) sendVote(env *sim.Env, pr *Prepare, yes bool, why string) {
 	if !p.t.paxos {
-		env.Send(p.t.coord, &Vote{Txn: id, Yes: yes, Reason: why})
+		env.Send(p.t.coord, &Vote{Txn: pr.Txn, Yes: yes, Reason: why})
 		return
 	}
 	v := Aborted
 	if yes {
 		v = Committed
 	}
-	m := &Phase2a{Txn: id, Ballot: 0, Parts: parts, Insts: []instValue{{Inst: env.ID(), Value: v}}}
+	m := &Phase2a{Txn: pr.Txn, Ballot: 0, Parts: pr.Parts, Insts: []instValue{{Inst: env.ID(), Value: v}}, Client: pr.Client, Seq: pr.Seq}
 	for _, a := range p.t.acceptors {
 		env.Send(a, m)
 	}
@@ -290,7 +297,7 @@ func (p *participant) onQuery(env *sim.Env, from sim.NodeID, q *Query) {
 // ask sends the uncertain participant's question and re-arms its timer.
 func (p *participant) ask(env *sim.Env, tx *ptxn) {
 	tx.asked++
-	q := &Query{Txn: tx.id, Parts: tx.parts}
+	q := &Query{Txn: tx.id, Parts: tx.parts, Client: tx.client, Seq: tx.seq}
 	if p.t.paxos {
 		for _, a := range p.t.acceptors {
 			env.Send(a, q)
@@ -323,7 +330,7 @@ func (p *participant) timer(env *sim.Env, t sim.Timer) {
 	case "give-up":
 		if tx.state == pWorking {
 			p.release(tx)
-			p.voteNo(env, tx.id, tx.parts, "gave up: work outlasted vote_timeout (unilateral abort)")
+			p.voteNo(env, tx.prepare(), "gave up: work outlasted vote_timeout (unilateral abort)")
 		}
 	case "query":
 		if tx.state == pPrepared && p.t.opts.UnsafeAbortUncertain {

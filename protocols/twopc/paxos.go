@@ -27,6 +27,8 @@ type ainst struct {
 // atxn is an acceptor's state for one transaction.
 type atxn struct {
 	id       TxnID
+	client   sim.NodeID // the request, to answer when this node finds the outcome
+	seq      int64
 	parts    []sim.NodeID
 	promised int64 // one promise covers every instance of the transaction
 	insts    map[sim.NodeID]*ainst
@@ -73,6 +75,7 @@ func (a *acceptor) get(id TxnID, parts []sim.NodeID) *atxn {
 
 func (a *acceptor) recover(r *record) {
 	tx := a.get(r.Txn, r.Parts)
+	tx.noteClient(r.Client, r.Seq)
 	switch r.Kind {
 	case recPromise:
 		tx.promised = max(tx.promised, r.Ballot)
@@ -133,6 +136,7 @@ func (a *acceptor) onPhase1a(env *sim.Env, from sim.NodeID, m *Phase1a) {
 
 func (a *acceptor) onPhase2a(env *sim.Env, from sim.NodeID, m *Phase2a) {
 	tx := a.get(m.Txn, m.Parts)
+	tx.noteClient(m.Client, m.Seq)
 	tx.seen = max(tx.seen, m.Ballot)
 	if m.Ballot < tx.promised {
 		env.Logf("refusing %v ballot %s: promised %s", m.Txn, ballotString(m.Ballot), ballotString(tx.promised))
@@ -145,7 +149,7 @@ func (a *acceptor) onPhase2a(env *sim.Env, from sim.NodeID, m *Phase2a) {
 	for _, iv := range m.Insts {
 		tx.insts[iv.Inst] = &ainst{ballot: m.Ballot, value: iv.Value}
 	}
-	a.log.append(env, &record{Kind: recAccept, Txn: m.Txn, Parts: tx.parts, Ballot: m.Ballot, Insts: m.Insts})
+	a.log.append(env, &record{Kind: recAccept, Txn: m.Txn, Parts: tx.parts, Ballot: m.Ballot, Insts: m.Insts, Client: tx.client, Seq: tx.seq})
 	if m.Ballot > 0 {
 		a.send(env, from, &Phase2b{Txn: m.Txn, Ballot: m.Ballot, Insts: m.Insts})
 		return
@@ -218,6 +222,14 @@ func (a *acceptor) learn(env *sim.Env, tx *atxn, o Outcome, tell bool) {
 	}
 	if a.lead != nil {
 		a.lead.learned(env, tx.id, o)
+	} else if tx.client != 0 {
+		env.Send(tx.client, &TxnReply{Client: tx.client, Seq: tx.seq, Txn: tx.id, Committed: o == Committed, Reason: "found by " + a.id.String()})
+	}
+}
+
+func (tx *atxn) noteClient(c sim.NodeID, seq int64) {
+	if tx.client == 0 && c != 0 {
+		tx.client, tx.seq = c, seq
 	}
 }
 
@@ -278,7 +290,7 @@ func (a *acceptor) onPhase1b(env *sim.Env, from sim.NodeID, m *Phase1b) {
 		}
 		r.values = append(r.values, instValue{Inst: p, Value: best.Value})
 	}
-	m2 := &Phase2a{Txn: tx.id, Ballot: r.ballot, Parts: tx.parts, Insts: r.values}
+	m2 := &Phase2a{Txn: tx.id, Ballot: r.ballot, Parts: tx.parts, Insts: r.values, Client: tx.client, Seq: tx.seq}
 	for _, to := range a.t.acceptors {
 		a.send(env, to, m2)
 		if tx.rec != r {
@@ -292,6 +304,7 @@ func (a *acceptor) onPhase1b(env *sim.Env, from sim.NodeID, m *Phase1b) {
 // one acceptor tries.
 func (a *acceptor) onQuery(env *sim.Env, from sim.NodeID, q *Query) {
 	tx := a.get(q.Txn, q.Parts)
+	tx.noteClient(q.Client, q.Seq)
 	if tx.decided != Unknown {
 		env.Send(from, &Decision{Txn: tx.id, Commit: tx.decided == Committed})
 		return
@@ -421,7 +434,7 @@ func (l *leader) onRequest(env *sim.Env, m *TxnRequest) {
 	tx.parts, tx.ops = c.parts, c.ops
 	l.txns[tx.id] = tx
 	for i, p := range tx.parts {
-		env.Send(p, &Prepare{Txn: tx.id, Parts: tx.parts, Ops: tx.ops[i]})
+		env.Send(p, &Prepare{Txn: tx.id, Parts: tx.parts, Ops: tx.ops[i], Client: tx.client, Seq: tx.seq})
 	}
 	tx.timer = env.SetTimer(l.t.opts.VoteTimeout, "votes", int64(tx.id))
 }

@@ -93,16 +93,16 @@ func (h *harness) node(id sim.NodeID) *Node {
 	return n
 }
 
-var seedsFlag = flag.Int("twopc.seeds", 0, "seeds per protocol for the property test (0: 20, or 5 with -short)")
+var seedsFlag = flag.Int("twopc.seeds", 0, "seeds per property scenario (0: 50, or 10 with -short)")
 
 func seeds() int {
 	if *seedsFlag > 0 {
 		return *seedsFlag
 	}
 	if testing.Short() {
-		return 5
+		return 10
 	}
-	return 20
+	return 50
 }
 
 func TestFailureFreeCommits(t *testing.T) {

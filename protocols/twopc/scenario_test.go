@@ -92,7 +92,7 @@ func TestScenarios(t *testing.T) {
 		{"partition-coordinator.yaml", 2, both(Committed), protocols.OpOK, ms(500), ms(620)},
 		{"cooperative-termination.yaml", 2, both(Committed), protocols.OpOK, ms(100), ms(110)},
 		{"cooperative-termination-unvoted.yaml", 1, both(Aborted), protocols.OpUnknown, ms(100), ms(110)},
-		{"paxos-commit-coordinator-crash.yaml", 2, both(Committed), protocols.OpUnknown, ms(100), ms(200)},
+		{"paxos-commit-coordinator-crash.yaml", 2, both(Committed), protocols.OpOK, ms(100), ms(200)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
