@@ -148,3 +148,17 @@ func TestUnvotedParticipantAbortsAlone(t *testing.T) {
 	require.Equal(t, both(Aborted), out)
 	require.Equal(t, protocols.OpFailed, firstStatus(in.Sim))
 }
+
+// TestBlockingComparison runs coordinator-outages.yaml under both
+// protocols: the same clients, network and crashes of n1. 2PC's
+// participants stay uncertain through each outage; Paxos Commit's acceptors
+// end every uncertainty within a few query timeouts.
+func TestBlockingComparison(t *testing.T) {
+	b2 := Blocking(runScenario(t, "coordinator-outages.yaml", nil).Sim)
+	bp := Blocking(runScenario(t, "coordinator-outages.yaml", func(sc *scenario.Scenario) { sc.Protocol = "paxos-commit" }).Sim)
+	t.Logf("2pc:          %v", b2)
+	t.Logf("paxos-commit: %v", bp)
+	require.GreaterOrEqual(t, b2.Max, 900*sim.Millisecond, "2PC blocks for the outage")
+	require.Less(t, bp.Max, 400*sim.Millisecond, "Paxos Commit does not")
+	require.Less(t, bp.LockTime, b2.LockTime)
+}
