@@ -17,7 +17,10 @@ func (n *Node) onPrepare(env *sim.Env, from sim.NodeID, m *Prepare) {
 	if n.role == roleFollower {
 		// A proposer is campaigning: give it an election time-out to
 		// finish before competing (like a Raft vote resetting the timer).
+		// The leader followed so far can no longer decide through this
+		// acceptor, so clients are not sent to it.
 		n.deadline = env.Now() + n.timeout
+		n.leader = 0
 	}
 	env.Send(from, n.promiseFor(m.Ballot, m.From))
 }
@@ -113,5 +116,6 @@ func (n *Node) onHeartbeat(env *sim.Env, from sim.NodeID, m *Heartbeat) {
 		return
 	}
 	n.heard(env, m.Ballot)
+	env.Send(from, &HeartbeatAck{Ballot: m.Ballot})
 	n.learnCommit(env, m.Ballot, m.Commit)
 }

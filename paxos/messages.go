@@ -64,6 +64,12 @@ type Heartbeat struct {
 	Commit int64  `json:"commit"`
 }
 
+// HeartbeatAck answers a Heartbeat, so the leader knows a quorum still
+// follows it.
+type HeartbeatAck struct {
+	Ballot Ballot `json:"ballot"`
+}
+
 // CatchUp asks for the decisions from slot From on.
 type CatchUp struct {
 	From int64 `json:"from"`
@@ -78,14 +84,15 @@ type Decisions struct {
 }
 
 // MessageType implements sim.Message.
-func (*Prepare) MessageType() string   { return "paxos.Prepare" }
-func (*Promise) MessageType() string   { return "paxos.Promise" }
-func (*Accept) MessageType() string    { return "paxos.Accept" }
-func (*Accepted) MessageType() string  { return "paxos.Accepted" }
-func (*Nack) MessageType() string      { return "paxos.Nack" }
-func (*Heartbeat) MessageType() string { return "paxos.Heartbeat" }
-func (*CatchUp) MessageType() string   { return "paxos.CatchUp" }
-func (*Decisions) MessageType() string { return "paxos.Decisions" }
+func (*Prepare) MessageType() string      { return "paxos.Prepare" }
+func (*Promise) MessageType() string      { return "paxos.Promise" }
+func (*Accept) MessageType() string       { return "paxos.Accept" }
+func (*Accepted) MessageType() string     { return "paxos.Accepted" }
+func (*Nack) MessageType() string         { return "paxos.Nack" }
+func (*Heartbeat) MessageType() string    { return "paxos.Heartbeat" }
+func (*HeartbeatAck) MessageType() string { return "paxos.HeartbeatAck" }
+func (*CatchUp) MessageType() string      { return "paxos.CatchUp" }
+func (*Decisions) MessageType() string    { return "paxos.Decisions" }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
 
@@ -108,7 +115,8 @@ func (m *Nack) Describe() string {
 func (m *Heartbeat) Describe() string {
 	return "bal=" + m.Ballot.String() + " commit=" + itoa(m.Commit)
 }
-func (m *CatchUp) Describe() string { return "from=" + itoa(m.From) }
+func (m *HeartbeatAck) Describe() string { return "bal=" + m.Ballot.String() }
+func (m *CatchUp) Describe() string      { return "from=" + itoa(m.From) }
 func (m *Decisions) Describe() string {
 	s := "n=" + strconv.Itoa(len(m.Entries))
 	if len(m.Entries) > 0 {
@@ -135,4 +143,4 @@ func cmdString(c *protocols.Request) string {
 	return c.Describe()
 }
 
-var multiMessages = []sim.Message{&Prepare{}, &Promise{}, &Accept{}, &Accepted{}, &Nack{}, &Heartbeat{}, &CatchUp{}, &Decisions{}}
+var multiMessages = []sim.Message{&Prepare{}, &Promise{}, &Accept{}, &Accepted{}, &Nack{}, &Heartbeat{}, &HeartbeatAck{}, &CatchUp{}, &Decisions{}}

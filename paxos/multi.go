@@ -68,6 +68,10 @@ type Node struct {
 	recovMax int64
 	nextSlot int64
 	hbGen    int64
+	// lastAck[i] is when peer i+1 last answered the leader's ballot;
+	// leaderSince is when the node took office.
+	lastAck     []sim.Time
+	leaderSince sim.Time
 	// Leader belief and the election clock.
 	leader   sim.NodeID
 	timeout  sim.Time
@@ -243,7 +247,9 @@ func (n *Node) preempted(env *sim.Env, b Ballot) {
 		n.startElection(env)
 		return
 	}
-	n.becomeFollower(env, b.Node)
+	// The preemptor may still be a candidate: name no leader until one
+	// is heard from.
+	n.becomeFollower(env, 0)
 	n.deadline = env.Now() + n.electionTimeout(env) + env.Rand().Between(0, n.cfg.BackoffMax)
 	n.wake(env)
 }
@@ -301,6 +307,7 @@ func (n *Node) Timer(env *sim.Env, t sim.Timer) {
 // onDeadline: a follower heard no leader in time, or a candidate's phase 1
 // found no quorum in time.
 func (n *Node) onDeadline(env *sim.Env) {
+	n.leader = 0 // silent for an election time-out: no longer believed
 	if n.role == roleCandidate && n.cfg.Backoff {
 		n.becomeFollower(env, 0)
 		n.deadline = env.Now() + env.Rand().Between(0, n.cfg.BackoffMax)

@@ -82,6 +82,11 @@ func (n *Node) onPromise(env *sim.Env, from sim.NodeID, m *Promise) {
 func (n *Node) becomeLeader(env *sim.Env) {
 	n.role, n.step = roleLeader, (*Node).stepLeader
 	n.leader = n.id
+	n.leaderSince = env.Now()
+	if n.lastAck == nil {
+		n.lastAck = make([]sim.Time, n.cfg.n)
+	}
+	clear(n.lastAck)
 	if env.Tracing() {
 		env.Logf("leader with ballot %v: re-proposing slots %d..%d", n.ballot, n.commit+1, n.recovMax)
 	}
@@ -150,16 +155,30 @@ func (n *Node) stepLeader(env *sim.Env, from sim.NodeID, msg sim.Message) {
 		if sl == nil || sl.chosen || sl.acc != n.ballot {
 			return
 		}
+		n.lastAck[from-1] = env.Now()
 		sl.acks = sl.acks.add(from)
 		n.maybeChosen(env, m.Slot, sl)
+	case *HeartbeatAck:
+		if m.Ballot == n.ballot {
+			n.lastAck[from-1] = env.Now()
+		}
 	case *Promise, *Nack:
 		// Late phase 1 answers, or refusals of a lower ballot.
 	}
 }
 
 // heartbeat tells followers the leader lives and what is chosen, and
-// retransmits accepts that found no quorum yet.
+// retransmits accepts that found no quorum yet. A leader that has not
+// heard from a phase 2 quorum for an election time-out steps down: it
+// could not decide anything, and its clients should look elsewhere.
 func (n *Node) heartbeat(env *sim.Env) {
+	if n.lostQuorum(env.Now()) {
+		if env.Tracing() {
+			env.Logf("stepping down: no phase 2 quorum answered ballot %v for %v", n.ballot, n.cfg.ElectionTimeout)
+		}
+		n.becomeFollower(env, 0)
+		return
+	}
 	hb := &Heartbeat{Ballot: n.ballot, Commit: n.commit}
 	for _, to := range n.peers {
 		env.Send(to, hb)
@@ -180,4 +199,25 @@ func (n *Node) heartbeat(env *sim.Env) {
 			}
 		}
 	}
+}
+
+// lostQuorum reports whether fewer than a phase 2 quorum (the leader
+// included) answered within the last election time-out.
+func (n *Node) lostQuorum(now sim.Time) bool {
+	if now-n.leaderSince < n.cfg.ElectionTimeout {
+		return false
+	}
+	return !recentQuorum(n.lastAck, n.id, now-n.cfg.ElectionTimeout, n.cfg.q2)
+}
+
+// recentQuorum reports whether node self and the peers that answered at
+// or after since make at least q.
+func recentQuorum(lastAck []sim.Time, self sim.NodeID, since sim.Time, q int) bool {
+	k := 1
+	for i, at := range lastAck {
+		if sim.NodeID(i+1) != self && at >= since && at > 0 {
+			k++
+		}
+	}
+	return k >= q
 }
