@@ -2,6 +2,7 @@ package twopc
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -341,6 +342,7 @@ func (a *acceptor) view() sim.View {
 	if len(ids) > 2*recentMax {
 		ids = ids[len(ids)-2*recentMax:]
 	}
+	slices.Reverse(ids) // newest first
 	var top int64
 	for _, id := range ids {
 		tx := a.txns[id]
@@ -514,6 +516,7 @@ func (l *leader) view() sim.View {
 	if len(ids) > 2*recentMax {
 		ids = ids[len(ids)-2*recentMax:]
 	}
+	slices.Reverse(ids) // newest first
 	for _, id := range ids {
 		tx := l.txns[id]
 		var votes []string
