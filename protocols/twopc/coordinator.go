@@ -204,6 +204,13 @@ func (c *coordinator) decide(env *sim.Env, tx *ctxn, o Outcome, why string) {
 }
 
 func (c *coordinator) logDecision(env *sim.Env, tx *ctxn) {
+	if tx.decision == Committed {
+		for i, v := range tx.votes {
+			if v != Committed {
+				panic(fmt.Sprintf("%v: committing %v without a yes vote from %v", env.ID(), tx.id, tx.parts[i]))
+			}
+		}
+	}
 	c.log.append(env, &record{Kind: recDecision, Txn: tx.id, Outcome: tx.decision, Parts: tx.parts, Client: tx.client, Seq: tx.seq})
 	c.noteDecided(tx.id, tx.decision)
 	tx.state = cLogged

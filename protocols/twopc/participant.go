@@ -182,6 +182,9 @@ func (p *participant) onPrepare(env *sim.Env, m *Prepare) {
 // finishWork validates and votes: yes only after the prepared state and
 // its locks are in stable storage.
 func (p *participant) finishWork(env *sim.Env, tx *ptxn) {
+	if tx.state != pWorking {
+		panic(fmt.Sprintf("%v: voting on %v in state %v", env.ID(), tx.id, tx.state))
+	}
 	why := p.validate(tx.ops)
 	if why == "" && p.t.opts.VoteNo > 0 && env.Rand().Chance(p.t.opts.VoteNo) {
 		why = "chose to vote no (vote_no)"
