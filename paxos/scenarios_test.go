@@ -316,3 +316,85 @@ func TestScenarioMinorityPartition(t *testing.T) {
 	}
 	require.Greater(t, res.OpsOK, 20)
 }
+
+// Paxos Made Simple §3: a new leader that finds slots it cannot complete
+// below ones it can fills them with no-op commands.
+func TestScenarioGapFillingNoops(t *testing.T) {
+	r := startScenario(t, "gap-filling-noops.yaml")
+	r.until(400*sim.Millisecond - 1)
+	require.Same(t, r.node(1), r.leader())
+	r.until(490*sim.Millisecond - 1)
+	n1 := r.node(1)
+	var gaps []int64
+	var chosenAbove bool
+	for s := n1.commit + 1; s < n1.nextSlot; s++ {
+		alone := true
+		for _, id := range r.s.Nodes()[1:] {
+			if r.s.Storage(id).Has(accKey(s)) {
+				alone = false
+			}
+		}
+		if alone {
+			gaps = append(gaps, s)
+		} else if _, ok := r.chk.Chosen(s); ok && len(gaps) > 0 {
+			chosenAbove = true
+		}
+	}
+	require.NotEmpty(t, gaps, "slots accepted by n1 alone when it crashes")
+	require.True(t, chosenAbove, "a slot above the gap is chosen when n1 crashes")
+	res := r.finish()
+	for _, s := range gaps {
+		got, ok := r.chk.Chosen(s)
+		require.True(t, ok, "slot %d chosen in the end", s)
+		require.True(t, isNoop(&got), "slot %d: got %s, want a no-op", s, cmdString(&got))
+	}
+	t.Logf("gaps %v filled with no-ops; %d ops ok", gaps, res.OpsOK)
+}
+
+// Paxos Made Simple §2.2: of two racing proposals at most one value is
+// chosen, and every learner learns it.
+func TestScenarioTwoProposersRacing(t *testing.T) {
+	r := startScenario(t, "two-proposers-racing.yaml")
+	res := r.finish()
+	proposers := 0
+	var chosen *protocols.Request
+	for _, id := range r.s.Nodes() {
+		n := r.s.Process(id).(*SingleNode)
+		if n.stats.Elections > 0 {
+			proposers++
+		}
+		if n.decided {
+			if chosen == nil {
+				chosen = &n.chosen
+			}
+			require.Equal(t, *chosen, n.chosen, "%v learned another value", id)
+		}
+	}
+	require.GreaterOrEqual(t, proposers, 2, "two nodes ran ballots")
+	require.NotNil(t, chosen)
+	got, ok := r.chk.Chosen(singleSlot)
+	require.True(t, ok)
+	require.Equal(t, *chosen, got)
+	answers := map[string]bool{}
+	for _, op := range res.History {
+		if op.Status == protocols.OpOK {
+			answers[op.Value] = true
+		}
+	}
+	require.Equal(t, map[string]bool{cmdString(chosen): true}, answers, "every client got the chosen value")
+}
+
+// Paxos Made Simple §2.4: without backoff, proposers can duel forever.
+func TestScenarioDuelingProposers(t *testing.T) {
+	r := startScenario(t, "dueling-proposers.yaml")
+	res := r.finish()
+	var ballots int64
+	for _, id := range r.s.Nodes() {
+		n := r.node(id)
+		require.Zero(t, n.commit, "%v chose something", id)
+		ballots += n.stats.Elections
+	}
+	require.Zero(t, res.OpsOK)
+	require.Greater(t, ballots, int64(1000))
+	t.Logf("%d ballots started in %v, nothing chosen", ballots, r.s.Now())
+}
