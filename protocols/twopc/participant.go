@@ -144,9 +144,10 @@ func mustInt(s string) int64 {
 // conflict is a no vote), work for WorkTime, then vote.
 func (p *participant) onPrepare(env *sim.Env, m *Prepare) {
 	if o := p.outcomes[m.Txn]; o != Unknown {
-		if o == Aborted {
-			p.sendVote(env, m, false, "already aborted")
-		}
+		// A late copy. Never vote again: in Paxos Commit a no vote now would
+		// propose a second value at ballot 0 after a yes (a participant that
+		// voted yes and then learned abort would contradict its own vote).
+		env.Logf("ignoring Prepare of %v: already %v", m.Txn, o)
 		return
 	}
 	if tx := p.active[m.Txn]; tx != nil {

@@ -146,6 +146,13 @@ func (a *acceptor) onPhase2a(env *sim.Env, from sim.NodeID, m *Phase2a) {
 		}
 		return
 	}
+	for _, iv := range m.Insts {
+		if in := tx.insts[iv.Inst]; in != nil && in.ballot == m.Ballot && in.value != iv.Value {
+			// One ballot, one value: a second value is a proposer's bug.
+			env.Logf("refusing %v ballot %s: %v already %s, not %s", m.Txn, ballotString(m.Ballot), iv.Inst, valueString(in.value), valueString(iv.Value))
+			return
+		}
+	}
 	tx.promised = m.Ballot
 	for _, iv := range m.Insts {
 		tx.insts[iv.Inst] = &ainst{ballot: m.Ballot, value: iv.Value}
