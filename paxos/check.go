@@ -106,10 +106,23 @@ func (c *Checker) checkNode(s *sim.Sim, id sim.NodeID) error {
 		return nil
 	}
 	j := p.Journal()
-	if c.node[id] != p || j.n-c.seen[id] > journalMax {
+	if c.node[id] != p {
+		// A restart: the journal starts afresh, and storage may hold what
+		// an earlier incarnation accepted before the last check.
 		c.node[id] = p
-		c.seen[id] = j.n
-		return c.rescan(s, id)
+		c.seen[id] = 0
+		if err := c.rescan(s, id); err != nil {
+			return err
+		}
+	}
+	if j.n-c.seen[id] > journalMax {
+		// The journal overflowed since the last check (checks run every
+		// few events): storage still has every acceptance, but learned and
+		// applied records that fell out are not checked.
+		c.seen[id] = j.n - journalMax
+		if err := c.rescan(s, id); err != nil {
+			return err
+		}
 	}
 	for ; c.seen[id] < j.n; c.seen[id]++ {
 		ch := &j.ring[c.seen[id]%journalMax]
