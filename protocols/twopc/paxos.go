@@ -37,6 +37,7 @@ type atxn struct {
 	decided  Outcome
 	seen     int64 // highest ballot heard of, for the next round
 	rec      *recovery
+	attempts int // recovery attempts, for the backoff
 	timer    sim.TimerID
 }
 
@@ -248,7 +249,8 @@ func (a *acceptor) startRecovery(env *sim.Env, tx *atxn) {
 	tx.rec = &recovery{ballot: b, phase: 1, promises: map[sim.NodeID]*Phase1b{}, accepts: map[sim.NodeID]bool{}}
 	env.Logf("taking over %v at ballot %s", tx.id, ballotString(b))
 	env.CancelTimer(tx.timer)
-	tx.timer = env.SetTimer(a.t.opts.QueryTimeout, "recover", int64(tx.id))
+	tx.attempts++
+	tx.timer = env.SetTimer(a.backoff(env, tx, a.t.opts.QueryTimeout), "recover", int64(tx.id))
 	m := &Phase1a{Txn: tx.id, Ballot: b, Parts: tx.parts}
 	for _, to := range a.t.acceptors {
 		a.send(env, to, m)
@@ -272,8 +274,7 @@ func (a *acceptor) onPhase1b(env *sim.Env, from sim.NodeID, m *Phase1b) {
 		env.Logf("ballot %s of %v refused by %v (promised %s): backing off", ballotString(r.ballot), tx.id, from, ballotString(m.Promised))
 		tx.rec = nil
 		env.CancelTimer(tx.timer)
-		st := a.t.opts.RecoveryStagger + sim.Millisecond
-		tx.timer = env.SetTimer(env.Rand().Between(st, 3*st), "recover", int64(tx.id))
+		tx.timer = env.SetTimer(a.backoff(env, tx, a.t.opts.RecoveryStagger+sim.Millisecond), "recover", int64(tx.id))
 		return
 	}
 	if r.phase != 1 {
@@ -305,6 +306,18 @@ func (a *acceptor) onPhase1b(env *sim.Env, from sim.NodeID, m *Phase1b) {
 			return
 		}
 	}
+}
+
+// backoffShiftMax bounds the exponential backoff of recovery attempts.
+const backoffShiftMax = 6
+
+// backoff is how long a recovery attempt may take, or how long to wait
+// after a refusal: random in [base, 2*base] times 2^attempts, so that
+// competing acceptors stop pre-empting each other (a round needs two round
+// trips, which a short query_timeout may not allow).
+func (a *acceptor) backoff(env *sim.Env, tx *atxn, base sim.Time) sim.Time {
+	d := base << min(tx.attempts, backoffShiftMax)
+	return env.Rand().Between(d, 2*d)
 }
 
 // onQuery answers an uncertain participant, or takes the transaction over

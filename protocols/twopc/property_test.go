@@ -89,3 +89,26 @@ func TestPropertyCanFail(t *testing.T) {
 	}
 	t.Fatal("20 seeds of a broken protocol found nothing")
 }
+
+// TestPaxosRecoveryIsLive: with a query timeout far below a round trip,
+// acceptors keep taking transactions over from each other; the exponential
+// backoff of recovery attempts must still let one of them finish (without
+// it, the property scenario stayed blocked after the heal).
+func TestPaxosRecoveryIsLive(t *testing.T) {
+	base, err := scenario.Load(filepath.Join(scenarioDir, "property-paxos-commit.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := base.ProtocolOptions().(*Options)
+	o.VoteTimeout, o.QueryTimeout, o.ResendInterval, o.RecoveryStagger = 4*sim.Millisecond, 3*sim.Millisecond, 5*sim.Millisecond, sim.Millisecond
+	raw, _ := json.Marshal(o)
+	base.RawOpts = raw
+	if err := base.Revalidate(); err != nil {
+		t.Fatal(err)
+	}
+	for seed := uint64(1); seed <= uint64(seeds())/5+1; seed++ {
+		if why := propertyRun(base, seed); why != "" {
+			t.Fatalf("seed %d: %s", seed, why)
+		}
+	}
+}
