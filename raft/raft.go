@@ -106,6 +106,7 @@ type Node struct {
 	elections          int64 // elections this incarnation started
 	rejections         int64 // AppendEntries rejections received as leader
 	snapshotsInstalled int64 // InstallSnapshot messages installed
+	leaseReads         int64 // reads answered under the lease
 }
 
 // progress is the leader's view of one follower (§5.3 nextIndex and

@@ -22,6 +22,7 @@ func (n *Node) read(env *sim.Env, req *protocols.Request) bool {
 		return false
 	}
 	if n.opts.Reads == ReadsLease && env.Now() < n.leaseUntil && n.applied >= n.commit {
+		n.leaseReads++
 		env.Send(req.Client, readKV(n.kv, req))
 		return true
 	}
