@@ -59,6 +59,7 @@ func TestReadIndexSafeUnderAnyDrift(t *testing.T) {
 	t.Logf("read_index, leader clock at 0.1x, the others at 1.8x: %s (%d ops)", lin, ops)
 	require.Equal(t, string(protocols.LinOK), lin)
 }
+
 // Reads through the log, ReadIndex and leases under the chaos of the
 // property test: all linearizable when drift is within the lease bound.
 func TestReadModesChaos(t *testing.T) {
