@@ -365,9 +365,15 @@ func (n *Node) onRequest(env *sim.Env, req *protocols.Request) {
 
 // Inspect shows the node's roles, ballots, accepted slots and decisions.
 func (n *Node) Inspect() sim.View {
+	// The current ballot: its own while proposing, else the one it
+	// promised (its leader's, normally).
+	cur := n.ballot
+	if n.role == roleFollower {
+		cur = n.promised
+	}
 	v := sim.View{
 		Role:      n.role + "+acceptor+learner",
-		Term:      n.ballot.Round,
+		Term:      cur.Round,
 		TermLabel: "ballot",
 		Leader:    n.leader,
 		LogLen:    n.last(),
@@ -392,7 +398,7 @@ func (n *Node) Inspect() sim.View {
 		v.Log = append(v.Log, sim.LogLine{Index: s, Term: sl.acc.Round, Command: "bal=" + sl.acc.String() + " " + cmdString(&c) + chosenMark(sl.chosen)})
 	}
 	v.Fields = []sim.Field{
-		{Name: "ballot", Value: n.ballot.String()},
+		{Name: "ballot", Value: cur.String()},
 		{Name: "promised", Value: n.promised.String()},
 		{Name: "chosen", Value: itoa(n.commit)},
 		{Name: "next slot", Value: itoa(n.nextSlot)},

@@ -147,3 +147,17 @@ func TestFlexibleQuorumPhase2Survives(t *testing.T) {
 	ok, _ := c.ops()
 	require.Greater(t, ok-ok0, 50, "progress with a phase 2 quorum of 2")
 }
+
+func TestInspectSingle(t *testing.T) {
+	r := startScenario(t, "two-proposers-racing.yaml")
+	r.finish()
+	for _, id := range r.s.Nodes() {
+		v, ok := r.s.Inspect(id)
+		require.True(t, ok)
+		require.Equal(t, "ballot", v.TermLabel)
+		require.Contains(t, v.Role, "acceptor+learner")
+		n := r.s.Process(id).(*SingleNode)
+		require.Equal(t, cmdString(&n.chosen), v.Get("chosen"))
+		require.Equal(t, n.promised.String(), v.Get("promised"))
+	}
+}
