@@ -1,0 +1,276 @@
+package etcdraft
+
+import (
+	"bytes"
+	"fmt"
+
+	"go.etcd.io/raft/v3"
+
+	"github.com/synod-dev/synod/sim"
+)
+
+// Invariant checkers over the true state of a run: live nodes' etcd state
+// and every node's stable storage, crashed nodes' included. They keep what
+// they learned over the whole run, so "at most one leader per term" means
+// over all time, not at one instant. Each is incremental: after an event it
+// looks only at what changed.
+const (
+	NameElectionSafety     = "election-safety"
+	NameLogMatching        = "log-matching"
+	NameStateMachineSafety = "state-machine-safety"
+	NameLeaderCompleteness = "leader-completeness"
+)
+
+// NewCheckers returns fresh checkers of the four Raft safety properties.
+func NewCheckers() []sim.Checker {
+	return []sim.Checker{NewElectionSafety(), NewLogMatching(), NewStateMachineSafety(), NewLeaderCompleteness()}
+}
+
+// nodeOf returns the live etcd-raft node with the given id, or nil.
+func nodeOf(s *sim.Sim, id sim.NodeID) *Node {
+	n, _ := s.Process(id).(*Node)
+	if n == nil || n.rn == nil {
+		return nil
+	}
+	return n
+}
+
+// ElectionSafety: at most one node is leader in any term (Raft §5.2).
+type ElectionSafety struct {
+	leaders map[uint64]sim.NodeID
+}
+
+// NewElectionSafety returns the Election Safety checker.
+func NewElectionSafety() *ElectionSafety { return &ElectionSafety{leaders: map[uint64]sim.NodeID{}} }
+
+// Name implements sim.Checker.
+func (c *ElectionSafety) Name() string { return NameElectionSafety }
+
+// Check implements sim.Checker.
+func (c *ElectionSafety) Check(s *sim.Sim, _ *sim.Event) error {
+	for _, id := range s.Nodes() {
+		n := nodeOf(s, id)
+		if n == nil || n.state != raft.StateLeader {
+			continue
+		}
+		if l, ok := c.leaders[n.term]; !ok {
+			c.leaders[n.term] = id
+		} else if l != id {
+			return fmt.Errorf("%v and %v both led term %d", l, id, n.term)
+		}
+	}
+	return nil
+}
+
+// LogMatching: two logs with an entry of the same index and term hold the
+// same entry there and agree on every entry before it (Raft §5.3). It is
+// checked inductively over every entry ever written to any node's stable
+// storage: an (index, term) pair always carries the same data and follows
+// the same previous term. Since a term's leader writes one entry per index,
+// agreement at (i, t) then implies agreement at i-1, and so on down.
+type LogMatching struct {
+	seen  map[entryID]entrySeen
+	nodes map[sim.NodeID]*lmNode
+}
+
+type entryID struct{ index, term uint64 }
+
+type entrySeen struct {
+	data     string
+	prevTerm uint64
+	node     sim.NodeID
+}
+
+type lmNode struct {
+	node *Node
+	gen  uint64
+}
+
+// NewLogMatching returns the Log Matching checker.
+func NewLogMatching() *LogMatching {
+	return &LogMatching{seen: map[entryID]entrySeen{}, nodes: map[sim.NodeID]*lmNode{}}
+}
+
+// Name implements sim.Checker.
+func (c *LogMatching) Name() string { return NameLogMatching }
+
+// Check implements sim.Checker. A node's storage changes only while it
+// runs; each write batch is checked once, and a node seen for the first
+// time (or after a restart, or a skipped check) is checked in full.
+func (c *LogMatching) Check(s *sim.Sim, _ *sim.Event) error {
+	for _, id := range s.Nodes() {
+		n := nodeOf(s, id)
+		if n == nil {
+			continue
+		}
+		t := c.nodes[id]
+		if t == nil {
+			t = &lmNode{}
+			c.nodes[id] = t
+		}
+		if t.node == n && t.gen == n.writeGen {
+			continue
+		}
+		lo, hi := n.writeLo, n.writeHi
+		if t.node != n || t.gen+1 != n.writeGen {
+			lo, hi = n.snapIndex+1, n.lastStored
+		}
+		t.node, t.gen = n, n.writeGen
+		log := storedLog{s.Storage(id)}
+		for i := lo; i <= hi; i++ {
+			if err := c.entry(id, log, i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (c *LogMatching) entry(id sim.NodeID, log storedLog, index uint64) error {
+	e, ok := log.entry(index)
+	if !ok {
+		return nil // compacted since
+	}
+	prev, ok := log.term(index - 1)
+	if !ok {
+		return fmt.Errorf("%v stores entry %d but neither entry %d nor a snapshot ending there", id, index, index-1)
+	}
+	k := entryID{index, e.GetTerm()}
+	got := entrySeen{data: string(e.GetData()), prevTerm: prev, node: id}
+	was, ok := c.seen[k]
+	if !ok {
+		c.seen[k] = got
+		return nil
+	}
+	if was.data != got.data {
+		return fmt.Errorf("entry %d/%d is %s on %v but %s on %v", index, e.GetTerm(),
+			describeData([]byte(got.data)), id, describeData([]byte(was.data)), was.node)
+	}
+	if was.prevTerm != got.prevTerm {
+		return fmt.Errorf("entry %d/%d follows term %d on %v but term %d on %v", index, e.GetTerm(), prev, id, was.prevTerm, was.node)
+	}
+	return nil
+}
+
+// appliedLog records, per index, the entry some node applied there: every
+// such entry is committed. It follows each node's applied index and reads
+// the entries from the node's stable storage.
+type appliedLog struct {
+	ents  []appliedEntry // by index
+	nodes map[sim.NodeID]*alNode
+}
+
+type appliedEntry struct {
+	known bool
+	term  uint64
+	data  []byte
+	node  sim.NodeID
+}
+
+type alNode struct {
+	node   *Node
+	cursor uint64
+}
+
+func newAppliedLog() appliedLog { return appliedLog{nodes: map[sim.NodeID]*alNode{}} }
+
+// update reads what each live node applied since the last call and
+// reports the first disagreement.
+func (a *appliedLog) update(s *sim.Sim) error {
+	for _, id := range s.Nodes() {
+		n := nodeOf(s, id)
+		if n == nil {
+			continue
+		}
+		t := a.nodes[id]
+		if t == nil {
+			t = &alNode{}
+			a.nodes[id] = t
+		}
+		if t.node != n {
+			t.node, t.cursor = n, n.startApplied
+		}
+		if n.applied <= t.cursor {
+			t.cursor = n.applied
+			continue
+		}
+		log := storedLog{s.Storage(id)}
+		for i := t.cursor + 1; i <= n.applied; i++ {
+			e, ok := log.entry(i)
+			if !ok {
+				continue // covered by a snapshot
+			}
+			for uint64(len(a.ents)) <= i {
+				a.ents = append(a.ents, appliedEntry{})
+			}
+			was := &a.ents[i]
+			if !was.known {
+				*was = appliedEntry{known: true, term: e.GetTerm(), data: e.GetData(), node: id}
+				continue
+			}
+			if was.term != e.GetTerm() || !bytes.Equal(was.data, e.GetData()) {
+				return fmt.Errorf("%v applied %s (term %d) at index %d, but %v applied %s (term %d)",
+					id, describeData(e.GetData()), e.GetTerm(), i, was.node, describeData(was.data), was.term)
+			}
+		}
+		t.cursor = n.applied
+	}
+	return nil
+}
+
+// StateMachineSafety: no two nodes apply different commands at one index
+// (Raft §5.4.3).
+type StateMachineSafety struct{ applied appliedLog }
+
+// NewStateMachineSafety returns the State Machine Safety checker.
+func NewStateMachineSafety() *StateMachineSafety {
+	return &StateMachineSafety{applied: newAppliedLog()}
+}
+
+// Name implements sim.Checker.
+func (c *StateMachineSafety) Name() string { return NameStateMachineSafety }
+
+// Check implements sim.Checker.
+func (c *StateMachineSafety) Check(s *sim.Sim, _ *sim.Event) error { return c.applied.update(s) }
+
+// LeaderCompleteness: a leader's log holds every entry committed in an
+// earlier term (Raft §5.4). Checked once per leader and term, when it
+// takes office, against every entry any node has applied (and so
+// committed) by then, reading the leader's stable storage.
+type LeaderCompleteness struct {
+	applied appliedLog
+	checked map[sim.NodeID]uint64 // the term each node's leadership was last checked in
+}
+
+// NewLeaderCompleteness returns the Leader Completeness checker.
+func NewLeaderCompleteness() *LeaderCompleteness {
+	return &LeaderCompleteness{applied: newAppliedLog(), checked: map[sim.NodeID]uint64{}}
+}
+
+// Name implements sim.Checker.
+func (c *LeaderCompleteness) Name() string { return NameLeaderCompleteness }
+
+// Check implements sim.Checker.
+func (c *LeaderCompleteness) Check(s *sim.Sim, _ *sim.Event) error {
+	_ = c.applied.update(s) // disagreements are State Machine Safety's to report
+	for _, id := range s.Nodes() {
+		n := nodeOf(s, id)
+		if n == nil || n.state != raft.StateLeader || c.checked[id] == n.term {
+			continue
+		}
+		c.checked[id] = n.term
+		log := storedLog{s.Storage(id)}
+		for i := n.snapIndex + 1; i < uint64(len(c.applied.ents)); i++ {
+			a := c.applied.ents[i]
+			if !a.known {
+				continue
+			}
+			t, ok := log.term(i)
+			if !ok || t != a.term {
+				return fmt.Errorf("%v leads term %d without committed entry %d/%d (%s, applied by %v)",
+					id, n.term, i, a.term, describeData(a.data), a.node)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package etcdraft
+
+import (
+	"fmt"
+
+	"github.com/synod-dev/synod/sim"
+)
+
+// Options configure an etcd-raft cluster. They map one to one onto the
+// fields of etcd's raft.Config, except TickInterval (etcd leaves the tick's
+// length to the application) and SnapshotEntries (log compaction is the
+// application's job in etcd).
+type Options struct {
+	// TickInterval is the length of one logical tick on the node's local
+	// clock: etcd counts every timeout in ticks.
+	TickInterval sim.Time `json:"tick_interval" yaml:"tick_interval"`
+	// ElectionTicks is etcd's ElectionTick: a follower that hears nothing
+	// from a leader for a random number of ticks in [ElectionTicks,
+	// 2*ElectionTicks) campaigns. It is also the CheckQuorum period and the
+	// length of a follower's lease.
+	ElectionTicks int `json:"election_ticks" yaml:"election_ticks"`
+	// HeartbeatTicks is etcd's HeartbeatTick: how often a leader sends
+	// heartbeats.
+	HeartbeatTicks int `json:"heartbeat_ticks" yaml:"heartbeat_ticks"`
+	// PreVote runs a pre-election before a real one (etcd's PreVote).
+	PreVote bool `json:"pre_vote" yaml:"pre_vote"`
+	// CheckQuorum makes a leader step down when a quorum has not been active
+	// within an election timeout, and makes followers ignore vote requests
+	// while they have heard from a leader within one (etcd's CheckQuorum).
+	CheckQuorum bool `json:"check_quorum" yaml:"check_quorum"`
+	// MaxMsgBytes is etcd's MaxSizePerMsg: the byte budget of the entries
+	// one append message carries (etcd bounds bytes, not entries; 0 means
+	// one entry per message).
+	MaxMsgBytes uint64 `json:"max_msg_bytes" yaml:"max_msg_bytes"`
+	// MaxInflightMsgs is etcd's MaxInflightMsgs: how many append messages a
+	// leader pipelines to one follower before waiting for acknowledgements.
+	MaxInflightMsgs int `json:"max_inflight_msgs" yaml:"max_inflight_msgs"`
+	// SnapshotEntries compacts the log into a snapshot of the key-value
+	// store once this many applied entries follow the last snapshot; zero
+	// disables compaction.
+	SnapshotEntries int `json:"snapshot_entries" yaml:"snapshot_entries"`
+}
+
+// DefaultOptions is etcd's production setting (PreVote and CheckQuorum on)
+// with timeouts scaled to the simulator's millisecond links: a 10 ms tick,
+// elections after 150-300 ms of silence, heartbeats every 50 ms.
+func DefaultOptions() *Options {
+	return &Options{
+		TickInterval:    10 * sim.Millisecond,
+		ElectionTicks:   15,
+		HeartbeatTicks:  5,
+		PreVote:         true,
+		CheckQuorum:     true,
+		MaxMsgBytes:     64 << 10,
+		MaxInflightMsgs: 256,
+		SnapshotEntries: 0,
+	}
+}
+
+// ticksMax bounds the tick counts so that timeouts stay readable and the
+// randomized election timeout fits comfortably in an int.
+const ticksMax = 1 << 20
+
+// Validate checks the options and names the offending field.
+func (o *Options) Validate() error {
+	switch {
+	case o.TickInterval <= 0:
+		return fmt.Errorf("options.tick_interval: %v must be positive", o.TickInterval)
+	case o.HeartbeatTicks < 1 || o.HeartbeatTicks > ticksMax:
+		return fmt.Errorf("options.heartbeat_ticks: %d is outside 1..%d", o.HeartbeatTicks, ticksMax)
+	case o.ElectionTicks <= o.HeartbeatTicks || o.ElectionTicks > ticksMax:
+		return fmt.Errorf("options.election_ticks: %d must be above heartbeat_ticks %d and at most %d (etcd's rule)",
+			o.ElectionTicks, o.HeartbeatTicks, ticksMax)
+	case o.MaxInflightMsgs < 1:
+		return fmt.Errorf("options.max_inflight_msgs: %d must be at least 1", o.MaxInflightMsgs)
+	case o.SnapshotEntries < 0:
+		return fmt.Errorf("options.snapshot_entries: %d is negative", o.SnapshotEntries)
+	}
+	return nil
+}

@@ -1,0 +1,177 @@
+package etcdraft
+
+import (
+	"fmt"
+
+	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/sim"
+)
+
+// Stable storage layout. etcd hands the application three things to make
+// durable (Ready.HardState, Ready.Entries, Ready.Snapshot); each has its own
+// keys so that one entry costs one write:
+//
+//	hs          term, vote, commit
+//	snap        index, term, voters, the key-value store at index
+//	e/<index>   one log entry: term, type, data (index zero-padded to 20
+//	            digits so that Keys lists the log in order)
+const (
+	keyHardState = "hs"
+	keySnapshot  = "snap"
+	prefixEntry  = "e/"
+)
+
+// The initial configuration is a virtual snapshot at index 1, term 1 that
+// every node of a run shares: etcd's recommended way to bootstrap (a
+// storage whose first index is above 1 and whose InitialState holds the
+// voters), without any log entry for a configuration change.
+const (
+	bootIndex = 1
+	bootTerm  = 1
+)
+
+func entryKey(index uint64) string {
+	return fmt.Sprintf("%s%020d", prefixEntry, index)
+}
+
+func encodeEntry(e *pb.Entry) []byte {
+	var enc protocols.Encoder
+	enc.Uvarint(e.GetTerm())
+	enc.Uvarint(uint64(e.GetType()))
+	enc.Bytes(e.GetData())
+	return enc.B
+}
+
+func decodeEntry(index uint64, b []byte) (*pb.Entry, error) {
+	d := protocols.Decoder{B: b}
+	term := d.Uvarint()
+	typ := pb.EntryType(d.Uvarint())
+	data := d.Bytes()
+	if d.Err != nil {
+		return nil, fmt.Errorf("entry %d: %v", index, d.Err)
+	}
+	return &pb.Entry{Index: proto.Uint64(index), Term: proto.Uint64(term), Type: typ.Enum(), Data: data}, nil
+}
+
+func encodeHardState(hs *pb.HardState) []byte {
+	var enc protocols.Encoder
+	enc.Uvarint(hs.GetTerm())
+	enc.Uvarint(hs.GetVote())
+	enc.Uvarint(hs.GetCommit())
+	return enc.B
+}
+
+func decodeHardState(b []byte) (*pb.HardState, error) {
+	d := protocols.Decoder{B: b}
+	hs := &pb.HardState{Term: proto.Uint64(d.Uvarint()), Vote: proto.Uint64(d.Uvarint()), Commit: proto.Uint64(d.Uvarint())}
+	if d.Err != nil {
+		return nil, fmt.Errorf("hard state: %v", d.Err)
+	}
+	return hs, nil
+}
+
+func encodeSnapshot(s *pb.Snapshot) []byte {
+	var enc protocols.Encoder
+	md := s.GetMetadata()
+	enc.Uvarint(md.GetIndex())
+	enc.Uvarint(md.GetTerm())
+	voters := md.GetConfState().GetVoters()
+	enc.Uvarint(uint64(len(voters)))
+	for _, v := range voters {
+		enc.Uvarint(v)
+	}
+	enc.Bytes(s.GetData())
+	return enc.B
+}
+
+func decodeSnapshot(b []byte) (*pb.Snapshot, error) {
+	d := protocols.Decoder{B: b}
+	index, term := d.Uvarint(), d.Uvarint()
+	n := d.Uvarint()
+	if n > sim.MaxNodes {
+		return nil, fmt.Errorf("snapshot: %d voters is above %d", n, sim.MaxNodes)
+	}
+	voters := make([]uint64, 0, n)
+	for i := uint64(0); i < n; i++ {
+		voters = append(voters, d.Uvarint())
+	}
+	data := d.Bytes()
+	if d.Err != nil {
+		return nil, fmt.Errorf("snapshot: %v", d.Err)
+	}
+	return newSnapshot(index, term, voters, data), nil
+}
+
+func newSnapshot(index, term uint64, voters []uint64, data []byte) *pb.Snapshot {
+	return &pb.Snapshot{Data: data, Metadata: &pb.SnapshotMetadata{
+		Index: proto.Uint64(index), Term: proto.Uint64(term), ConfState: &pb.ConfState{Voters: voters},
+	}}
+}
+
+// encodeCommand is a client request as a log entry's data.
+func encodeCommand(r *protocols.Request) []byte {
+	var enc protocols.Encoder
+	enc.Request(r)
+	return enc.B
+}
+
+func decodeCommand(b []byte) (protocols.Request, error) {
+	d := protocols.Decoder{B: b}
+	r := d.Request()
+	return r, d.Err
+}
+
+// describeData renders an entry's data for views and violations.
+func describeData(data []byte) string {
+	if len(data) == 0 {
+		return "(empty)"
+	}
+	r, err := decodeCommand(data)
+	if err != nil {
+		return fmt.Sprintf("(%d bytes)", len(data))
+	}
+	return r.Describe()
+}
+
+// storedLog reads a node's log from its stable storage: the checkers'
+// view of the truth, for live and crashed nodes alike.
+type storedLog struct{ st *sim.Storage }
+
+// snapshot returns the index and term of the stored snapshot, or the boot
+// snapshot.
+func (l storedLog) snapshot() (index, term uint64) {
+	b, ok := l.st.Get(keySnapshot)
+	if !ok {
+		return bootIndex, bootTerm
+	}
+	d := protocols.Decoder{B: b}
+	return d.Uvarint(), d.Uvarint()
+}
+
+// entry returns the stored entry at index.
+func (l storedLog) entry(index uint64) (*pb.Entry, bool) {
+	b, ok := l.st.Get(entryKey(index))
+	if !ok {
+		return nil, false
+	}
+	e, err := decodeEntry(index, b)
+	if err != nil {
+		return nil, false
+	}
+	return e, true
+}
+
+// term returns the term at index: of an entry, or of the snapshot that
+// ends at index.
+func (l storedLog) term(index uint64) (uint64, bool) {
+	if e, ok := l.entry(index); ok {
+		return e.GetTerm(), true
+	}
+	if si, st := l.snapshot(); si == index {
+		return st, true
+	}
+	return 0, false
+}
