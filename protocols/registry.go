@@ -56,6 +56,10 @@ type Spec struct {
 	// Linearizable says whether the KV history should be checked with
 	// porcupine (true for replicated KV stores).
 	Linearizable bool
+	// Metrics, when set, reports protocol-specific figures at the end of a
+	// run (time participants spent blocked, elections held, ...), computed
+	// from the run's true state. They appear in `synod run`'s summary.
+	Metrics func(s *sim.Sim) []sim.Field
 }
 
 var (

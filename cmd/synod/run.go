@@ -108,6 +108,9 @@ func printSummary(w io.Writer, r *scenario.Result) {
 		fmt.Fprintf(w, "  invariants    0 violations\n")
 	}
 	fmt.Fprintf(w, "  linearizable  %s\n", r.Linearizable)
+	for _, m := range r.Metrics {
+		fmt.Fprintf(w, "  %-13s %s\n", m.Name+" ", m.Value)
+	}
 	fmt.Fprintf(w, "  stopped       %s\n", r.Stopped)
 	if r.Panic != nil {
 		fmt.Fprintf(w, "  PANIC         %v\n%s\n", r.Panic, r.Panic.Stack)

@@ -26,6 +26,7 @@ type scenarioFlags struct {
 	faults    []string
 	keepGoing bool
 	noLin     bool
+	options   []string
 }
 
 func (f *scenarioFlags) register(cmd *cobra.Command) {
@@ -41,6 +42,7 @@ func (f *scenarioFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.faults, "fault", nil, `scheduled fault, repeatable, e.g. --fault "2s crash n3"`)
 	fl.BoolVar(&f.keepGoing, "keep-going", false, "record invariant violations and keep running")
 	fl.BoolVar(&f.noLin, "no-lin", false, "skip the linearizability check")
+	fl.StringArrayVar(&f.options, "option", nil, `protocol option, repeatable, e.g. --option pre_vote=true`)
 }
 
 // load builds the scenario: the file (or the default), then the flags.
@@ -102,6 +104,11 @@ func (f *scenarioFlags) load(cmd *cobra.Command) (*scenario.Scenario, error) {
 		}
 		return nil, inputErr(err)
 	}
+	for _, o := range f.options {
+		if err := sc.SetOption(o); err != nil {
+			return nil, usageErr("--option: %v", err)
+		}
+	}
 	return sc, nil
 }
 
@@ -115,7 +122,7 @@ func replayCommand(cmd *cobra.Command, verb string, sc *scenario.Scenario) strin
 func scenarioArgs(cmd *cobra.Command, sc *scenario.Scenario) string {
 	var b strings.Builder
 	scenarioNames := map[string]bool{"scenario": true, "protocol": true, "nodes": true, "duration": true,
-		"clients": true, "loss": true, "duplicate": true, "fault": true, "keep-going": true, "no-lin": true}
+		"clients": true, "loss": true, "duplicate": true, "fault": true, "keep-going": true, "no-lin": true, "option": true}
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		if !scenarioNames[f.Name] {
 			return

@@ -31,16 +31,7 @@ func Build(sc *Scenario) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	down := map[sim.NodeID]bool{}
-	for _, id := range sc.Down {
-		down[id] = true
-	}
-	cl := protocols.Cluster{Nodes: sc.Nodes, Options: sc.opts, Seed: sc.Seed}
-	for i := 1; i <= sc.Nodes; i++ {
-		if !down[sim.NodeID(i)] {
-			cl.Members = append(cl.Members, sim.NodeID(i))
-		}
-	}
+	cl := sc.cluster()
 	newNode, err := spec.New(cl)
 	if err != nil {
 		return nil, sc.errAt("options", err.Error())
@@ -48,6 +39,11 @@ func Build(sc *Scenario) (*Instance, error) {
 	f := sim.Factory{Node: func(id sim.NodeID) sim.Process { return newNode(id) }}
 	if cfg.Clients > 0 {
 		w := sc.Workload
+		if w.Stop == 0 && sc.Duration > 0 && sc.Duration > w.OpTimeout {
+			// Clients stop starting operations in time for the last ones
+			// to finish within the run.
+			w.Stop = sc.Duration - w.OpTimeout
+		}
 		if spec.Client != nil {
 			nc, err := spec.Client(cl, &w)
 			if err != nil {
@@ -55,11 +51,7 @@ func Build(sc *Scenario) (*Instance, error) {
 			}
 			f.Client = nc
 		} else {
-			stop := w.Stop
-			if stop == 0 && sc.Duration > 0 {
-				stop = sc.Duration - w.OpTimeout
-			}
-			f.Client = func(sim.NodeID) sim.Process { return protocols.NewKVClient(&w, stop) }
+			f.Client = func(sim.NodeID) sim.Process { return protocols.NewKVClient(&w, w.Stop) }
 		}
 	}
 	s, err := sim.New(cfg, f)
@@ -126,6 +118,8 @@ type Result struct {
 	// Panic reports a protocol panic: seed, event index and stack.
 	Panic *sim.PanicError `json:"panic,omitempty"`
 	Stats sim.Stats       `json:"stats"`
+	// Metrics are the protocol's own end-of-run figures (Spec.Metrics).
+	Metrics []sim.Field `json:"metrics,omitempty"`
 
 	History []protocols.OpRecord `json:"-"`
 	lin     *protocols.LinCheck
@@ -203,6 +197,9 @@ func (r *Instance) Summarize() *Result {
 		res.Panic = pe
 	}
 	res.History = r.History()
+	if r.Spec.Metrics != nil && res.Panic == nil {
+		res.Metrics = r.Spec.Metrics(s)
+	}
 	var lat []float64
 	for _, op := range res.History {
 		switch op.Status {

@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -217,6 +219,14 @@ func (sc *Scenario) resolve() error {
 	} else if sc.Options.Kind != 0 {
 		return sc.errAt("options", fmt.Sprintf("protocol %s has no options", sc.Protocol))
 	}
+	// The protocol checks its options now, at configuration time.
+	if _, err := spec.New(sc.cluster()); err != nil {
+		msg := err.Error()
+		if strings.HasPrefix(msg, "options.") {
+			return sc.errPath(msg)
+		}
+		return sc.errAt("options", msg)
+	}
 	if spec.Client == nil {
 		if err := sc.Workload.Validate(); err != nil {
 			return sc.errPath("workload." + err.Error())
@@ -233,6 +243,21 @@ func (sc *Scenario) resolve() error {
 		return sc.errPath(err.Error())
 	}
 	return nil
+}
+
+// cluster describes the cluster for the protocol.
+func (sc *Scenario) cluster() protocols.Cluster {
+	down := map[sim.NodeID]bool{}
+	for _, id := range sc.Down {
+		down[id] = true
+	}
+	cl := protocols.Cluster{Nodes: sc.Nodes, Options: sc.opts, Seed: sc.Seed}
+	for i := 1; i <= sc.Nodes; i++ {
+		if !down[sim.NodeID(i)] {
+			cl.Members = append(cl.Members, sim.NodeID(i))
+		}
+	}
+	return cl
 }
 
 // errPath makes an error from "path: message", locating the path's line.
@@ -380,6 +405,46 @@ func (sc *Scenario) Clone() *Scenario {
 	}
 	c.root = sc.root
 	return c
+}
+
+// SetOption sets one protocol option from "key=value" text, as YAML would
+// decode it (`pre_vote=true`, `election_min=150ms`), and re-checks the
+// scenario. Unknown keys and bad values are errors naming the option.
+func (sc *Scenario) SetOption(kv string) error {
+	key, val, ok := strings.Cut(kv, "=")
+	if !ok || key == "" {
+		return &Error{File: sc.File, Field: "options", Msg: fmt.Sprintf("%q: want key=value", kv)}
+	}
+	if sc.opts == nil {
+		return &Error{File: sc.File, Field: "options." + key, Msg: fmt.Sprintf("protocol %s has no options", sc.Protocol)}
+	}
+	var cur map[string]any
+	if err := json.Unmarshal(sc.RawOpts, &cur); err != nil {
+		return &Error{File: sc.File, Field: "options", Msg: err.Error()}
+	}
+	if _, known := cur[key]; !known {
+		keys := make([]string, 0, len(cur))
+		for k := range cur {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		return &Error{File: sc.File, Field: "options." + key, Msg: fmt.Sprintf("unknown option (options of %s: %s)", sc.Protocol, strings.Join(keys, ", "))}
+	}
+	fresh := reflect.New(reflect.TypeOf(sc.opts).Elem()).Interface()
+	if err := json.Unmarshal(sc.RawOpts, fresh); err != nil {
+		return &Error{File: sc.File, Field: "options", Msg: err.Error()}
+	}
+	if err := yaml.Unmarshal([]byte(key+": "+val), fresh); err != nil {
+		e := yamlError(sc.File, 0, err).(*Error)
+		e.Line, e.Field = 0, "options."+key
+		return e
+	}
+	raw, err := json.Marshal(fresh)
+	if err != nil {
+		return &Error{File: sc.File, Field: "options." + key, Msg: err.Error()}
+	}
+	sc.RawOpts = raw
+	return sc.Revalidate()
 }
 
 // ResetOptions drops the protocol options (after the protocol changed):

@@ -189,3 +189,25 @@ func TestDocExamplesAreFiles(t *testing.T) {
 		assert.NoError(t, err)
 	}
 }
+
+func TestSetOption(t *testing.T) {
+	sc, err := scenario.Parse([]byte("# x\nprotocol: primary-backup\noptions: {heartbeat: 7ms}\n"), "x.yaml")
+	require.NoError(t, err)
+	require.NoError(t, sc.SetOption("suspect=90ms"))
+	assert.Contains(t, string(sc.JSON()), `"heartbeat":"7ms","suspect":"90ms"`)
+	err = sc.SetOption("colour=red")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `field "options.colour": unknown option (options of primary-backup: heartbeat, suspect)`)
+	assert.Error(t, sc.SetOption("suspect"))
+	assert.Error(t, sc.SetOption("heartbeat=soon"))
+	assert.Error(t, sc.SetOption("heartbeat=200ms"), "heartbeat above suspect is rejected by the protocol")
+}
+
+func TestMetricsAppearInResult(t *testing.T) {
+	sc, err := scenario.Parse([]byte("# x\nprotocol: 2pc\nduration: 2s\n"), "x.yaml")
+	require.NoError(t, err)
+	res, err := scenario.Run(sc, scenario.RunOptions{})
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Metrics)
+	assert.Zero(t, res.OpsUnknown, "clients stop in time for their last operation to finish")
+}

@@ -53,6 +53,7 @@ func init() {
 				return func(sim.NodeID) sim.Process { return newClient(t, w) }, nil
 			},
 			Linearizable: false,
+			Metrics:      func(s *sim.Sim) []sim.Field { return Blocking(s).Fields() },
 		})
 	}
 }
