@@ -175,20 +175,28 @@ func (c *logMatching) Check(s *sim.Sim, ev *sim.Event) error {
 
 // leaderCompleteness: an entry committed in a term is in the log of every
 // leader of a later term (§5.4). Committed entries are learnt from the
-// nodes' commit indexes; every new leader is checked against all of them,
-// and every live leader against each newly committed entry.
+// nodes' commit indexes, with the term of the node that first reported
+// the commit: the entry was committed in that term or an earlier one (a
+// node learns of a commit only from a leader of its current term). Every
+// new leader is checked against all of them, and every live leader against
+// each newly committed entry.
 type leaderCompleteness struct {
 	sc        scope
-	committed []int64 // committed[i]: term of the entry committed at i (0: unknown, compacted)
+	committed []committedEntry // by index; term 0: unknown (compacted)
 	verified  map[int64]bool
 	nodes     [sim.MaxNodes + 1]logSeen
+}
+
+type committedEntry struct {
+	term int64 // the entry's term
+	by   int64 // the term of the first node seen committing it
 }
 
 func (*leaderCompleteness) Name() string { return "raft.LeaderCompleteness" }
 
 func (c *leaderCompleteness) Check(s *sim.Sim, ev *sim.Event) error {
 	if len(c.committed) == 0 {
-		c.committed = append(c.committed, 0)
+		c.committed = append(c.committed, committedEntry{})
 	}
 	for _, id := range c.sc.nodes(s, ev) {
 		n := node(s, id)
@@ -204,22 +212,19 @@ func (c *leaderCompleteness) Check(s *sim.Sim, ev *sim.Event) error {
 		*r = logSeen{n: n, gen: n.log.gen, checked: n.commit}
 		for i := max(n.log.snapIndex+1, from); i <= n.commit; i++ {
 			t := n.log.mustTerm(i)
-			if i < int64(len(c.committed)) {
-				if c.committed[i] != 0 && c.committed[i] != t {
-					return fmt.Errorf("%v committed term %d at %d, but term %d was committed there", id, t, i, c.committed[i])
-				}
-				if c.committed[i] == 0 {
-					c.committed[i] = t
-				}
-				continue
+			for int64(len(c.committed)) <= i {
+				c.committed = append(c.committed, committedEntry{})
 			}
-			for int64(len(c.committed)) < i {
-				c.committed = append(c.committed, 0)
+			ce := &c.committed[i]
+			switch {
+			case ce.term == 0:
+				*ce = committedEntry{term: t, by: n.term}
+			case ce.term != t:
+				return fmt.Errorf("%v committed term %d at %d, but term %d was committed there", id, t, i, ce.term)
 			}
-			c.committed = append(c.committed, t)
 		}
 		for int64(len(c.committed)) <= n.commit {
-			c.committed = append(c.committed, 0)
+			c.committed = append(c.committed, committedEntry{})
 		}
 		if n.role == Leader && !c.verified[n.term] {
 			c.verified[n.term] = true
@@ -227,7 +232,7 @@ func (c *leaderCompleteness) Check(s *sim.Sim, ev *sim.Event) error {
 				return err
 			}
 		}
-		if hi := int64(len(c.committed)); hi > lo {
+		if int64(len(c.committed)) > lo {
 			for _, l := range s.Nodes() {
 				ln := node(s, l)
 				if ln != nil && ln.role == Leader {
@@ -242,15 +247,15 @@ func (c *leaderCompleteness) Check(s *sim.Sim, ev *sim.Event) error {
 }
 
 // contains checks that leader n holds the committed entries from lo on
-// whose term is not above its own.
+// that were committed in terms before its own.
 func (c *leaderCompleteness) contains(id sim.NodeID, n *Node, lo int64) error {
 	for i := max(lo, n.log.snapIndex+1); i < int64(len(c.committed)); i++ {
-		want := c.committed[i]
-		if want == 0 || want > n.term {
+		ce := c.committed[i]
+		if ce.term == 0 || ce.by >= n.term {
 			continue
 		}
-		if got, ok := n.log.term(i); !ok || got != want {
-			return fmt.Errorf("leader %v of term %d lacks committed entry %d of term %d (has term %d, last %d)", id, n.term, i, want, got, n.log.last())
+		if got, ok := n.log.term(i); !ok || got != ce.term {
+			return fmt.Errorf("leader %v of term %d lacks entry %d of term %d committed by term %d (has term %d, last %d)", id, n.term, i, ce.term, ce.by, got, n.log.last())
 		}
 	}
 	return nil

@@ -158,7 +158,7 @@ func TestProperty(t *testing.T) {
 	for _, v := range []struct {
 		file  string
 		seeds int
-	}{{"chaos5.yaml", 2000}, {"chaos3.yaml", 300}, {"chaos7.yaml", 200}} {
+	}{{"chaos5.yaml", 4000}, {"chaos3.yaml", 2000}, {"chaos7.yaml", 1500}} {
 		t.Run(v.file, func(t *testing.T) {
 			n := seedCount(v.seeds)
 			outs := runSeeds(t, v.file, n)

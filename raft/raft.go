@@ -358,11 +358,19 @@ func (n *Node) becomeFollower(env *sim.Env, term int64, leader sim.NodeID) {
 		n.term, n.vote = term, 0
 		n.persistHardState(env)
 	}
-	if n.role == Leader {
+	wasLeader := n.role == Leader
+	if wasLeader {
 		n.failReads(env)
 	}
 	n.role, n.step, n.leader = Follower, (*Node).stepFollower, leader
-	n.resetElectionTimer(env)
+	// Figure 2: the election timer restarts only on hearing from the
+	// current leader, on granting a vote and on starting an election, not
+	// on merely seeing a higher term. Otherwise candidates whose logs are
+	// too short to win keep resetting the timers of the nodes that could,
+	// and no leader is ever elected. A former leader's deadline is stale.
+	if wasLeader || n.electionDeadline == 0 {
+		n.resetElectionTimer(env)
+	}
 	if env.Tracing() {
 		env.Logf("follower in term %d (leader %v)", n.term, leader)
 	}
