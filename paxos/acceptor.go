@@ -104,8 +104,11 @@ func (n *Node) accept(env *sim.Env, s int64, b Ballot, c *protocols.Request) {
 	sl.acc, sl.accCmd, sl.hasAcc = b, *c, true
 	n.enc.B = n.enc.B[:0]
 	encodeAccepted(&n.enc, b, c)
-	env.Store(accKey(s), n.enc.B)
-	n.journal.add(changeAccepted, s, c)
+	if sl.key == "" {
+		sl.key = accKey(s)
+	}
+	env.Store(sl.key, n.enc.B)
+	n.journal.addAccepted(s, b, c)
 }
 
 // onHeartbeat: a leader is alive; learn its chosen prefix. A stale leader

@@ -25,7 +25,7 @@ func (n *scripted) Start(env *sim.Env) {
 		var enc protocols.Encoder
 		encodeAccepted(&enc, e.Ballot, &e.Cmd)
 		env.Store(accKey(e.Slot), enc.B)
-		n.journal.add(changeAccepted, e.Slot, &e.Cmd)
+		n.journal.addAccepted(e.Slot, e.Ballot, &e.Cmd)
 	}
 	for _, e := range n.learned {
 		n.journal.add(changeLearned, e.Slot, &e.Cmd)
@@ -40,7 +40,7 @@ func (n *scripted) Timer(env *sim.Env, _ sim.Timer) {
 		var enc protocols.Encoder
 		encodeAccepted(&enc, e.Ballot, &e.Cmd)
 		env.Store(accKey(e.Slot), enc.B)
-		n.journal.add(changeAccepted, e.Slot, &e.Cmd)
+		n.journal.addAccepted(e.Slot, e.Ballot, &e.Cmd)
 	}
 }
 

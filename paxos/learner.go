@@ -101,8 +101,8 @@ func (n *Node) storeSnapshot(env *sim.Env, idx int64, data []byte) {
 	e.Bytes(data)
 	env.Store(keySnap, e.B)
 	for s := n.base; s <= idx && s <= n.last(); s++ {
-		if n.get(s).hasAcc {
-			env.Delete(accKey(s))
+		if sl := n.get(s); sl.hasAcc {
+			env.Delete(sl.key)
 		}
 	}
 	k := idx - n.base + 1

@@ -32,6 +32,7 @@ type slot struct {
 	acc    Ballot
 	accCmd protocols.Request
 	hasAcc bool
+	key    string // the slot's storage key, made once
 	// Learner: the decided command.
 	chosen bool
 	cmd    protocols.Request
@@ -143,7 +144,7 @@ func (n *Node) Start(env *sim.Env) {
 			panic(fmt.Sprintf("%v: slot %d: %v", n.id, s, err))
 		}
 		sl := n.at(s)
-		sl.acc, sl.accCmd, sl.hasAcc = b, c, true
+		sl.acc, sl.accCmd, sl.hasAcc, sl.key = b, c, true, k
 	}
 	n.maxSeen = n.promised
 	n.becomeFollower(env, 0)

@@ -313,7 +313,7 @@ func (n *SingleNode) onAccept(env *sim.Env, from sim.NodeID, m *SAccept) {
 		n.enc.B = n.enc.B[:0]
 		encodeAccepted(&n.enc, m.Ballot, &m.Value)
 		env.Store(accKey(singleSlot), n.enc.B)
-		n.journal.add(changeAccepted, singleSlot, &m.Value)
+		n.journal.addAccepted(singleSlot, m.Ballot, &m.Value)
 	}
 	n.reply(env, from, &SAccepted{Ballot: m.Ballot})
 }

@@ -91,9 +91,10 @@ const journalMax = 256
 
 // change is one journal record.
 type change struct {
-	Kind uint8
-	Slot int64
-	Cmd  protocols.Request
+	Kind   uint8
+	Slot   int64
+	Ballot Ballot // of an acceptance
+	Cmd    protocols.Request
 }
 
 // journal is a bounded record of a node's recent acceptances, decisions
@@ -107,6 +108,12 @@ type journal struct {
 
 func (j *journal) add(kind uint8, slot int64, c *protocols.Request) {
 	j.ring[j.n%journalMax] = change{Kind: kind, Slot: slot, Cmd: *c}
+	j.n++
+}
+
+// addAccepted records an acceptance of c in ballot b.
+func (j *journal) addAccepted(slot int64, b Ballot, c *protocols.Request) {
+	j.ring[j.n%journalMax] = change{Kind: changeAccepted, Slot: slot, Ballot: b, Cmd: *c}
 	j.n++
 }
 
