@@ -189,3 +189,32 @@ func TestProperty(t *testing.T) {
 		})
 	}
 }
+
+// TestPropertySingle runs the Synod protocol under chaos: one chosen value
+// (the checker), every answer names it, and after the heal every request
+// is answered.
+func TestPropertySingle(t *testing.T) {
+	const file = "chaos5-single.yaml"
+	base := loadScenario(t, file)
+	n := seedCount(300)
+	heal := base.Nemesis.HealAt
+	for seed := uint64(1); seed <= uint64(n); seed++ {
+		sc := base.Clone()
+		sc.Seed = seed
+		rp := replay(scenarioDir+file, seed)
+		res, err := scenario.Run(sc, scenario.RunOptions{})
+		require.NoError(t, err, rp)
+		require.Nil(t, res.Panic, rp)
+		require.Zero(t, res.Violations, "%v; %s", res.FirstViolation, rp)
+		answers := map[string]bool{}
+		for _, op := range res.History {
+			if op.Status == protocols.OpOK {
+				answers[op.Value] = true
+			}
+			if op.Call >= heal+leaderBound {
+				require.Equal(t, protocols.OpOK, op.Status, "op %v#%d invoked at %v; %s", op.Client, op.Seq, op.Call, rp)
+			}
+		}
+		require.Len(t, answers, 1, "answers %v; %s", answers, rp)
+	}
+}
