@@ -70,6 +70,9 @@ func (n *Node) advance(env *sim.Env) {
 	for n.applied < n.commit {
 		n.applied++
 		sl := n.get(n.applied)
+		if sl == nil || !sl.chosen {
+			panic(fmt.Sprintf("%v applies slot %d, not decided (commit %d, log from %d)", n.id, n.applied, n.commit, n.base))
+		}
 		resp := n.kv.Apply(&sl.cmd)
 		n.journal.add(changeApplied, n.applied, &sl.cmd)
 		if n.role == roleLeader && sl.cmd.Client != 0 {
@@ -150,6 +153,9 @@ func (n *Node) onCatchUp(env *sim.Env, from sim.NodeID, m *CatchUp) {
 	}
 	for s := start; s <= n.commit && len(d.Entries) < catchUpMax; s++ {
 		sl := n.get(s)
+		if !sl.chosen {
+			panic(fmt.Sprintf("%v: slot %d below commit %d is not decided", n.id, s, n.commit))
+		}
 		d.Entries = append(d.Entries, Entry{Slot: s, Ballot: sl.acc, Cmd: sl.cmd, Decided: true})
 	}
 	env.Send(from, d)

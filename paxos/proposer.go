@@ -1,6 +1,8 @@
 package paxos
 
 import (
+	"fmt"
+
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/sim"
 )
@@ -121,6 +123,9 @@ func (n *Node) propose(env *sim.Env, req *protocols.Request) {
 // proposeAt runs phase 2a for slot s: the leader's own acceptor accepts
 // first, then every peer is asked.
 func (n *Node) proposeAt(env *sim.Env, s int64, c *protocols.Request) {
+	if n.role != roleLeader || n.promised != n.ballot {
+		panic(fmt.Sprintf("%v proposes slot %d as %s with ballot %v, promised %v", n.id, s, n.role, n.ballot, n.promised))
+	}
 	if s >= n.nextSlot {
 		n.nextSlot = s + 1
 	}
