@@ -50,6 +50,7 @@ type seedOutcome struct {
 	elected  sim.Time // time from the heal to a leader followed by a majority
 	opsOK    int
 	linState string
+	version  int // configuration version at the end (membership changes done)
 }
 
 // checkSeed runs one seed of a chaos scenario, then checks safety (the
@@ -77,6 +78,9 @@ func checkSeed(sc *scenario.Scenario, seed uint64) seedOutcome {
 		}
 	}
 	s.Run()
+	if l := majorityLeader(s); l != 0 {
+		out.version = node(s, l).config.Version
+	}
 	res := inst.Summarize()
 	out.opsOK, out.linState = res.OpsOK, res.Linearizable
 	switch {
@@ -158,21 +162,28 @@ func TestProperty(t *testing.T) {
 	for _, v := range []struct {
 		file  string
 		seeds int
-	}{{"chaos5.yaml", 4000}, {"chaos3.yaml", 2000}, {"chaos7.yaml", 1500}} {
+	}{{"chaos5.yaml", 4000}, {"chaos3.yaml", 2000}, {"chaos7.yaml", 1500}, {"chaos-membership.yaml", 1000}} {
 		t.Run(v.file, func(t *testing.T) {
 			n := seedCount(v.seeds)
 			outs := runSeeds(t, v.file, n)
 			var worst sim.Time
-			ops, lin := 0, 0
+			ops, lin, changed := 0, 0, 0
+			changes := len(loadScenario(t, v.file).ProtocolOptions().(*Options).Membership)
 			for _, o := range outs {
 				worst = max(worst, o.elected)
 				ops += o.opsOK
+				if o.version == changes {
+					changed++
+				}
 				if o.linState == string(protocols.LinOK) {
 					lin++
 				}
 			}
-			t.Logf("%s: %d seeds, 0 violations, %d/%d histories proven linearizable (rest: porcupine budget), worst time to a majority leader after heal %v (bound %v), %d ops ok",
-				v.file, n, lin, n, worst, leaderBound, ops)
+			t.Logf("%s: %d seeds, 0 violations, %d/%d histories proven linearizable (rest: porcupine budget), worst time to a majority leader after heal %v (bound %v), %d ops ok, %d runs completed every membership change",
+				v.file, n, lin, n, worst, leaderBound, ops, changed)
+			if changes > 0 {
+				require.Greater(t, changed, n/2, "most runs should complete the membership changes")
+			}
 		})
 	}
 }
