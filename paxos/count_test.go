@@ -15,12 +15,12 @@ import (
 type counter struct {
 	sent      map[string]int
 	perSlot   map[int64]*slotCount // Multi-Paxos phase 2 messages by slot
-	requestAt map[int64]sim.Time // by sequence number (one client)
-	delays    []sim.Time         // request arrival to answer, per command
+	requestAt map[int64]sim.Time   // by sequence number (one client)
+	delays    []sim.Time           // request arrival to answer, per command
 }
 
 type slotCount struct {
-	first             sim.Time // when the first Accept for it left
+	first            sim.Time // when the first Accept for it left
 	accept, accepted int
 }
 
