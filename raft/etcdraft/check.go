@@ -195,7 +195,9 @@ func (a *appliedLog) update(s *sim.Sim) error {
 			continue
 		}
 		log := storedLog{s.Storage(id)}
-		for i := t.cursor + 1; i <= n.applied; i++ {
+		from := t.cursor + 1
+		t.cursor = n.applied // a disagreement is reported once
+		for i := from; i <= n.applied; i++ {
 			e, ok := log.entry(i)
 			if !ok {
 				continue // covered by a snapshot
@@ -213,7 +215,6 @@ func (a *appliedLog) update(s *sim.Sim) error {
 					id, describeData(e.GetData()), e.GetTerm(), i, was.node, describeData(was.data), was.term)
 			}
 		}
-		t.cursor = n.applied
 	}
 	return nil
 }
@@ -265,8 +266,8 @@ func (c *LeaderCompleteness) Check(s *sim.Sim, _ *sim.Event) error {
 			if !a.known {
 				continue
 			}
-			t, ok := log.term(i)
-			if !ok || t != a.term {
+			e, ok := log.entry(i)
+			if !ok || e.GetTerm() != a.term || !bytes.Equal(e.GetData(), a.data) {
 				return fmt.Errorf("%v leads term %d without committed entry %d/%d (%s, applied by %v)",
 					id, n.term, i, a.term, describeData(a.data), a.node)
 			}

@@ -47,7 +47,7 @@ func (n *Node) resetElection(env *sim.Env) {
 // tick advances etcd's clock by one tick, starting an election when the
 // adapter's randomized timeout expires.
 func (n *Node) tick(env *sim.Env) {
-	if n.state == raft.StateLeader {
+	if n.state == raft.StateLeader || n.opts.naive {
 		n.rn.Tick()
 		return
 	}

@@ -24,14 +24,15 @@ type cluster struct {
 }
 
 type clusterOpts struct {
-	seed     uint64
-	nodes    int
-	clients  int
-	duration sim.Time
-	opts     *Options
-	net      sim.NetworkConfig
-	faults   []sim.ScheduledFault
-	nemesis  *sim.NemesisConfig
+	seed      uint64
+	nodes     int
+	clients   int
+	duration  sim.Time
+	opts      *Options
+	net       sim.NetworkConfig
+	faults    []sim.ScheduledFault
+	nemesis   *sim.NemesisConfig
+	keepGoing bool
 }
 
 func newCluster(t testing.TB, o clusterOpts) *cluster {
@@ -57,7 +58,7 @@ func newCluster(t testing.TB, o clusterOpts) *cluster {
 	w.Clients = o.clients
 	stop := o.duration - w.OpTimeout
 	s, err := sim.New(sim.Config{Seed: o.seed, Nodes: o.nodes, Clients: o.clients, Duration: o.duration,
-		Network: o.net, Faults: o.faults, Nemesis: o.nemesis}, sim.Factory{
+		Network: o.net, Faults: o.faults, Nemesis: o.nemesis, KeepGoing: o.keepGoing}, sim.Factory{
 		Node:   func(id sim.NodeID) sim.Process { return New(o.opts, id, members) },
 		Client: func(sim.NodeID) sim.Process { return protocols.NewKVClient(&w, stop) },
 	})

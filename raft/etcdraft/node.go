@@ -252,6 +252,15 @@ func (n *Node) ready(env *sim.Env) {
 		rd := n.rn.Ready()
 		n.handle(env, &rd)
 		n.rn.Advance(rd)
+		// A snapshot handed to the network counts as delivered, as etcd's
+		// transport reports it: the leader then probes the follower, and
+		// sends the snapshot again if the network lost it (without the
+		// report, a lost MsgSnap would stall that follower for good).
+		for _, m := range rd.Messages {
+			if m.GetType() == pb.MsgSnap {
+				n.rn.ReportSnapshot(m.GetTo(), raft.SnapshotFinish)
+			}
+		}
 	}
 }
 
@@ -261,7 +270,7 @@ func (n *Node) handle(env *sim.Env, rd *raft.Ready) {
 		if ss.RaftState != n.state {
 			reset = true
 			if env.Tracing() {
-				env.Logf("became %s at term %d", roleName(ss.RaftState), n.rn.BasicStatus().Term)
+				env.Logf("became %s at term %d", roleName(ss.RaftState), n.rn.BasicStatus().GetTerm())
 			}
 		}
 		n.state, n.lead = ss.RaftState, ss.Lead
@@ -307,6 +316,9 @@ func (n *Node) appendEntries(env *sim.Env, ents []*pb.Entry) {
 		panic(fmt.Sprintf("%v: append at %d with snapshot %d and last stored %d", n.id, lo, n.snapIndex, n.lastStored))
 	}
 	for _, e := range ents {
+		if n.opts.corrupt == n.id && e.GetIndex() == n.opts.corruptIndex {
+			e = &pb.Entry{Index: e.Index, Term: e.Term, Type: e.Type, Data: []byte("corrupt")}
+		}
 		env.Store(entryKey(e.GetIndex()), encodeEntry(e))
 	}
 	for i := hi + 1; i <= n.lastStored; i++ {

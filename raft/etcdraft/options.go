@@ -39,6 +39,16 @@ type Options struct {
 	// store once this many applied entries follow the last snapshot; zero
 	// disables compaction.
 	SnapshotEntries int `json:"snapshot_entries" yaml:"snapshot_entries"`
+
+	// naive ticks followers with RawNode.Tick, leaving elections to etcd's
+	// crypto/rand timeout: the adapter everyone writes first. Tests only,
+	// to show that it is not deterministic.
+	naive bool
+	// corrupt makes that node store garbage for the entry at corruptIndex
+	// (a disk that flips bits): a fault etcd cannot see and the checkers
+	// must. Tests only.
+	corrupt      sim.NodeID
+	corruptIndex uint64
 }
 
 // DefaultOptions is etcd's production setting (PreVote and CheckQuorum on)
