@@ -1,6 +1,7 @@
 package paxos
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/synod-dev/synod/protocols"
@@ -9,14 +10,14 @@ import (
 
 // steadySim builds an endless 5-node Multi-Paxos run under a steady
 // closed-loop load, with no trace and (unless checked) no checkers.
-func steadySim(b *testing.B, checked bool) *sim.Sim {
-	cfg, err := DefaultOptions().resolve(5)
+func steadySim(b *testing.B, nodes int, checked bool) *sim.Sim {
+	cfg, err := DefaultOptions().resolve(nodes)
 	if err != nil {
 		b.Fatal(err)
 	}
 	w := protocols.DefaultWorkload()
 	w.Clients = 5
-	s, err := sim.New(sim.Config{Seed: 1, Nodes: 5, Clients: w.Clients, EventsMax: 1 << 62,
+	s, err := sim.New(sim.Config{Seed: 1, Nodes: nodes, Clients: w.Clients, EventsMax: 1 << 62,
 		Network: sim.NetworkConfig{Latency: sim.DefaultLatency}},
 		sim.Factory{Node: func(id sim.NodeID) sim.Process { return newNode(cfg, id) },
 			Client: func(sim.NodeID) sim.Process { return protocols.NewKVClient(&w, 0) }})
@@ -24,21 +25,30 @@ func steadySim(b *testing.B, checked bool) *sim.Sim {
 		b.Fatal(err)
 	}
 	if checked {
-		s.AddChecker(NewChecker(5))
+		s.AddChecker(NewChecker(nodes))
 	}
 	return s
 }
 
 // BenchmarkPaxosSteadyLoad measures simulated events per wall second for
 // 5 nodes under steady load, trace off, and the messages per command.
-func BenchmarkPaxosSteadyLoad(b *testing.B) { benchSteady(b, false) }
+func BenchmarkPaxosSteadyLoad(b *testing.B) { benchSteady(b, 5, false) }
 
 // BenchmarkPaxosSteadyLoadChecked is the same with the invariant checker
 // running after every event.
-func BenchmarkPaxosSteadyLoadChecked(b *testing.B) { benchSteady(b, true) }
+func BenchmarkPaxosSteadyLoadChecked(b *testing.B) { benchSteady(b, 5, true) }
 
-func benchSteady(b *testing.B, checked bool) {
-	s := steadySim(b, checked)
+// BenchmarkPaxosMessagesPerCommand reports node-to-node messages per
+// applied command for 3, 5 and 7 nodes under steady load: phase 2's
+// 2(N-1) plus heartbeats, their acknowledgements and catch-up.
+func BenchmarkPaxosMessagesPerCommand(b *testing.B) {
+	for _, n := range []int{3, 5, 7} {
+		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) { benchSteady(b, n, false) })
+	}
+}
+
+func benchSteady(b *testing.B, nodes int, checked bool) {
+	s := steadySim(b, nodes, checked)
 	for i := 0; i < 50_000; i++ { // warm up: elect a leader, grow queues
 		s.Step()
 	}
