@@ -86,6 +86,10 @@ type Node struct {
 	electionDeadline sim.Time // on the local clock
 	heardLeader      sim.Time // local time of the last message from a leader
 	heardAny         bool
+	// noVoteUntil: with leases, a restarted node may have promised a
+	// leader not to vote for a while and forgotten it; it waits a minimum
+	// election timeout before voting.
+	noVoteUntil sim.Time
 
 	// Candidate state: votes[id] is 1 granted, -1 refused, 0 unknown.
 	votes []int8
@@ -155,6 +159,9 @@ func (n *Node) Start(env *sim.Env) {
 	n.prs = make([]progress, nodes+1)
 	n.scratch = make([]int64, 0, nodes)
 	n.restore(env)
+	if n.opts.Reads == ReadsLease {
+		n.noVoteUntil = env.Now() + n.opts.ElectionTimeoutMin
+	}
 	n.becomeFollower(env, n.term, 0)
 	n.armElection(env)
 	if env.Tracing() {
@@ -256,7 +263,7 @@ func (n *Node) inLease(env *sim.Env) bool {
 	if !n.opts.CheckQuorum && n.opts.Reads != ReadsLease {
 		return false
 	}
-	if n.role == Leader {
+	if n.role == Leader || env.Now() < n.noVoteUntil {
 		return true
 	}
 	return n.leader != 0 && n.heardAny && env.Now()-n.heardLeader < n.opts.ElectionTimeoutMin

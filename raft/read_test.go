@@ -66,7 +66,7 @@ func TestReadModesChaos(t *testing.T) {
 	for _, reads := range []string{ReadsLog, ReadsReadIndex, ReadsLease} {
 		t.Run(reads, func(t *testing.T) {
 			sc := loadScenario(t, "chaos5.yaml")
-			for seed := uint64(1); seed <= uint64(seedCount(60)); seed++ {
+			for seed := uint64(1); seed <= uint64(seedCount(300)); seed++ {
 				c := sc.Clone()
 				c.Seed = seed
 				o := c.ProtocolOptions().(*Options)
