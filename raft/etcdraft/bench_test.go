@@ -1,0 +1,142 @@
+package etcdraft
+
+import (
+	"testing"
+
+	_ "github.com/synod-dev/synod/raft" // registers "raft", the reference implementation
+
+	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/sim"
+)
+
+// benchRun is one steady-load run of a registered protocol, built straight
+// from the registry (no checkers, no trace): 5 nodes on a LAN, 8
+// closed-loop clients.
+func benchRun(b *testing.B, name string, seed uint64, duration sim.Time) *sim.Sim {
+	b.Helper()
+	spec, err := protocols.Lookup(name)
+	if err != nil {
+		b.Skip(err)
+	}
+	cl := protocols.Cluster{Nodes: 5, Seed: seed, Members: []sim.NodeID{1, 2, 3, 4, 5}}
+	if spec.Options != nil {
+		cl.Options = spec.Options()
+	}
+	newNode, err := spec.New(cl)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := protocols.DefaultWorkload()
+	w.Clients = 8
+	s, err := sim.New(sim.Config{Seed: seed, Nodes: 5, Clients: w.Clients, Duration: duration,
+		Network: sim.NetworkConfig{Latency: sim.DefaultLatency}}, sim.Factory{
+		Node: func(id sim.NodeID) sim.Process { return newNode(id) },
+		Client: func(sim.NodeID) sim.Process { return protocols.NewKVClient(&w, duration-w.OpTimeout) },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+// viewLeader returns a node that says it leads and that a majority of the
+// nodes follow in its term, read through the protocol-neutral views.
+func viewLeader(s *sim.Sim) sim.NodeID {
+	for _, id := range s.Nodes() {
+		v, ok := s.Inspect(id)
+		if !ok || v.Role != "leader" {
+			continue
+		}
+		k := 0
+		for _, p := range s.Nodes() {
+			if w, ok := s.Inspect(p); ok && w.Term == v.Term && (w.Leader == id || p == id) {
+				k++
+			}
+		}
+		if k > len(s.Nodes())/2 {
+			return id
+		}
+	}
+	return 0
+}
+
+// electionAfterCrash runs a cluster to a leader, crashes it and returns
+// how long (simulated) the others take to elect a leader a majority
+// follows, or -1.
+func electionAfterCrash(b *testing.B, name string, seed uint64) sim.Time {
+	s := benchRun(b, name, seed, 5*sim.Second)
+	s.RunUntil(sim.Second)
+	old := viewLeader(s)
+	if old == 0 {
+		return -1
+	}
+	s.Inject(sim.Fault{Kind: sim.FaultCrash, Node: old})
+	at := s.Now()
+	ok := s.RunUntilCond(func(s *sim.Sim) bool {
+		l := s.Index()%16 == 0 && viewLeader(s) != 0 // views allocate: look every 16 events
+		return l
+	}, 10_000_000)
+	if !ok {
+		return -1
+	}
+	return s.Now() - at
+}
+
+// benchSteadyLoad reports, per iteration of a 10 s simulated steady run:
+// simulated events per wall second, messages between nodes per committed
+// operation, and (over 10 seeds, outside the timer) the simulated time to
+// elect a leader after the leader crashes.
+func benchSteadyLoad(b *testing.B, name string) {
+	var events, sent, ops int64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		s := benchRun(b, name, uint64(i+1), 10*sim.Second)
+		b.StartTimer()
+		s.Run()
+		b.StopTimer()
+		if s.Err() != nil {
+			b.Fatal(s.Err())
+		}
+		st := s.Stats()
+		events += st.Events
+		sent += st.Sent
+		for c := 1; c <= s.Config().Clients; c++ {
+			for _, op := range s.Process(sim.ClientID(c)).(protocols.HistoryClient).History() {
+				if op.Status == protocols.OpOK {
+					ops++
+				}
+			}
+		}
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+	if ops > 0 {
+		b.ReportMetric(float64(sent)/float64(ops), "msgs/op")
+		b.ReportMetric(float64(ops)/float64(b.N)/10, "ops/sim-s")
+	}
+	const seeds = 10
+	var total sim.Time
+	for seed := uint64(1); seed <= seeds; seed++ {
+		d := electionAfterCrash(b, name, seed)
+		if d < 0 {
+			b.Fatalf("%s seed %d: no leader after the leader crashed", name, seed)
+		}
+		total += d
+	}
+	b.ReportMetric((total / seeds).Milliseconds(), "elect-ms")
+}
+
+// BenchmarkEtcdRaftSteadyLoad measures etcd's Raft through the adapter.
+// go test ./raft/etcdraft -run '^$' -bench EtcdRaftSteadyLoad -benchtime 5x
+func BenchmarkEtcdRaftSteadyLoad(b *testing.B) { benchSteadyLoad(b, Name) }
+
+// BenchmarkCompare runs the reference Raft and etcd's Raft on the same
+// workload in one run, both looked up in the registry.
+// go test ./raft/etcdraft -run '^$' -bench Compare -benchtime 5x
+func BenchmarkCompare(b *testing.B) {
+	for _, name := range []string{"raft", Name} {
+		b.Run(name, func(b *testing.B) { benchSteadyLoad(b, name) })
+	}
+}
