@@ -30,7 +30,7 @@ func benchRun(b *testing.B, name string, seed uint64, duration sim.Time) *sim.Si
 	w.Clients = 8
 	s, err := sim.New(sim.Config{Seed: seed, Nodes: 5, Clients: w.Clients, Duration: duration,
 		Network: sim.NetworkConfig{Latency: sim.DefaultLatency}}, sim.Factory{
-		Node: func(id sim.NodeID) sim.Process { return newNode(id) },
+		Node:   func(id sim.NodeID) sim.Process { return newNode(id) },
 		Client: func(sim.NodeID) sim.Process { return protocols.NewKVClient(&w, duration-w.OpTimeout) },
 	})
 	if err != nil {
