@@ -99,6 +99,12 @@ func (n *Node) sendAppend(env *sim.Env, p sim.NodeID, pr *progress) {
 // sendHeartbeat sends an empty AppendEntries that the follower can accept
 // whatever else is in flight: it claims only what the follower has acked.
 func (n *Node) sendHeartbeat(env *sim.Env, p sim.NodeID, pr *progress) {
+	if pr.match < n.log.snapIndex {
+		// What the follower acked is compacted away: it needs the snapshot.
+		pr.next, pr.replicate, pr.probeSent = pr.match+1, false, false
+		n.maybeSendAppend(env, p)
+		return
+	}
 	env.Send(p, &AppendEntries{Term: n.term, Leader: n.id, PrevIndex: pr.match, PrevTerm: n.log.mustTerm(pr.match), Commit: n.commit, Round: n.round})
 }
 
