@@ -407,6 +407,29 @@ func (n *Node) Inspect() sim.View {
 		{Name: "elections", Value: itoa(n.stats.Elections)},
 		{Name: "preempted", Value: itoa(n.stats.Preempted)},
 	}
+	if n.role == roleLeader {
+		// Who answered the leader's ballot last, and the open slots'
+		// acceptances: what phase 2 is waiting for.
+		t := sim.Table{Title: "phase 2", Columns: []string{"peer", "last answer", "open slots accepted"}}
+		for i, at := range n.lastAck {
+			id := sim.NodeID(i + 1)
+			if id == n.id {
+				continue
+			}
+			open := 0
+			for s := n.commit + 1; s < n.nextSlot; s++ {
+				if sl := n.get(s); sl != nil && sl.acks.has(id) {
+					open++
+				}
+			}
+			last := "-"
+			if at > 0 {
+				last = at.String()
+			}
+			t.Rows = append(t.Rows, []string{id.String(), last, itoa(int64(open))})
+		}
+		v.Tables = append(v.Tables, t)
+	}
 	return v
 }
 

@@ -90,6 +90,8 @@ func TestInspectView(t *testing.T) {
 	require.NotEmpty(t, v.Log)
 	last := v.Log[len(v.Log)-1]
 	require.Contains(t, last.Command, "bal="+n.ballot.String())
+	require.Len(t, v.Tables, 1)
+	require.Len(t, v.Tables[0].Rows, 4, "one row per peer")
 	f, _ := c.s.Inspect(l%5 + 1)
 	require.True(t, strings.HasPrefix(f.Role, "follower"), f.Role)
 	require.Equal(t, l, f.Leader)
