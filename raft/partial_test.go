@@ -93,7 +93,7 @@ func TestPartialConnectivity(t *testing.T) {
 	var table strings.Builder
 	fmt.Fprintf(&table, "%-32s %-20s %12s %8s %8s %9s\n", "scenario", "options", "unavailable", "ops ok", "leaders", "recovered")
 	results := map[string]partialOutcome{}
-	for _, file := range []string{"partial-quorum-loss.yaml", "partial-constrained-election.yaml", "partial-chained.yaml"} {
+	for _, file := range []string{"partial-quorum-loss.yaml", "partial-constrained-election.yaml", "partial-chained.yaml", "partial-disruptive.yaml"} {
 		for _, v := range variants {
 			t.Run(strings.TrimSuffix(file, ".yaml")+"/"+name(v), func(t *testing.T) {
 				o := measurePartial(t, file, v.pre, v.cq, 1*sim.Second, 5*sim.Second)
@@ -120,5 +120,15 @@ func TestPartialConnectivity(t *testing.T) {
 	// Chained: every variant ends with a usable leader.
 	for _, v := range variants {
 		expect("partial-chained/"+name(v), true)
+	}
+	// Disruptive servers: plain Raft churns through leaders; either
+	// option keeps the first one.
+	churn := results["partial-disruptive/plain"]
+	require.GreaterOrEqual(t, churn.leaders, 4, "plain Raft: %+v", churn)
+	require.Greater(t, churn.unavailable, sim.Second, "plain Raft: %+v", churn)
+	for _, v := range variants[1:] {
+		o := results["partial-disruptive/"+name(v)]
+		require.Equal(t, 1, o.leaders, "%s: %+v", name(v), o)
+		require.Zero(t, o.unavailable, "%s: %+v", name(v), o)
 	}
 }
