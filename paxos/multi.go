@@ -19,7 +19,7 @@ const (
 const (
 	// logMax bounds the slots a node holds above its snapshot; a message
 	// for a slot further out is dropped with a note.
-	logMax = 1 << 20
+	logMax = 1 << 16
 	// catchUpMax bounds the decisions sent in one Decisions message.
 	catchUpMax = 128
 	// resendMax bounds the accepts a leader retransmits per heartbeat.
