@@ -1,8 +1,11 @@
 package etcdraft
 
 import (
+	"fmt"
+
 	"go.etcd.io/raft/v3"
 	pb "go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/synod-dev/synod/sim"
 )
@@ -20,8 +23,9 @@ import (
 //
 // So the adapter never lets etcd's own election trigger run:
 //
-//   - A leader gets RawNode.Tick, whose leader branch (heartbeats,
-//     CheckQuorum every ElectionTick) uses no randomness.
+//   - A leader's tick is etcd's tickHeartbeat (heartbeats, CheckQuorum
+//     every ElectionTick), which uses no randomness, run by the adapter
+//     (tickLeader says why not through RawNode.Tick).
 //   - A follower, pre-candidate or candidate gets RawNode.TickQuiesced,
 //     which increments electionElapsed and does nothing else. etcd's
 //     lease (CheckQuorum: ignore votes while electionElapsed <
@@ -40,15 +44,19 @@ import (
 // the election clock with a fresh random timeout.
 func (n *Node) resetElection(env *sim.Env) {
 	e := n.opts.ElectionTicks
-	n.elapsed = 0
+	n.elapsed, n.heartbeatElapsed = 0, 0
 	n.timeout = e + env.Rand().IntN(e)
 }
 
 // tick advances etcd's clock by one tick, starting an election when the
 // adapter's randomized timeout expires.
 func (n *Node) tick(env *sim.Env) {
-	if n.state == raft.StateLeader || n.opts.naive {
+	if n.opts.naive {
 		n.rn.Tick()
+		return
+	}
+	if n.state == raft.StateLeader {
+		n.tickLeader(env)
 		return
 	}
 	n.rn.TickQuiesced()
@@ -66,6 +74,44 @@ func (n *Node) tick(env *sim.Env) {
 	}
 	if err := n.rn.Campaign(); err != nil {
 		env.Logf("campaign refused: %v", err)
+	}
+}
+
+// tickLeader is etcd's tickHeartbeat, step for step: CheckQuorum every
+// ElectionTick ticks, a heartbeat round every HeartbeatTick ticks. The
+// adapter runs it instead of RawNode.Tick because etcd keeps its tick
+// function as a method value bound to the raft struct, and a method value
+// survives the simulator's deep copy of a checkpoint still bound to the
+// original: a restored or cloned run would tick the wrong node. The two
+// steps are the local messages tickHeartbeat itself steps; RawNode.Step
+// accepts local messages only from its local storage threads, so the
+// adapter sends them as one. The leader's own electionElapsed then stays
+// at zero instead of cycling below ElectionTick, which changes nothing:
+// etcd reads it only to see whether it is below ElectionTick (the lease,
+// always in force on a leader) and for leadership transfers, which synod
+// does not use.
+func (n *Node) tickLeader(env *sim.Env) {
+	n.heartbeatElapsed++
+	n.elapsed++
+	if n.elapsed >= n.opts.ElectionTicks {
+		n.elapsed = 0
+		if n.opts.CheckQuorum {
+			n.stepLocal(pb.MsgCheckQuorum)
+			n.ready(env)
+			if n.state != raft.StateLeader {
+				return
+			}
+		}
+	}
+	if n.heartbeatElapsed >= n.opts.HeartbeatTicks {
+		n.heartbeatElapsed = 0
+		n.stepLocal(pb.MsgBeat)
+	}
+}
+
+func (n *Node) stepLocal(t pb.MessageType) {
+	if err := n.rn.Step(&pb.Message{Type: t.Enum(), From: proto.Uint64(raft.LocalAppendThread)}); err != nil {
+		panic(fmt.Sprintf("%v: etcd refused local %v: %v", n.id, t, err))
 	}
 }
 

@@ -55,6 +55,7 @@ type Node struct {
 	// The election clock (election.go): ticks since etcd last reset its
 	// election clock, and the randomized timeout in ticks.
 	elapsed, timeout int
+	heartbeatElapsed int
 	campaigns        int64
 
 	// pending holds the request this node proposed for each client, so that
