@@ -1,0 +1,188 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/synod-dev/synod/sim"
+)
+
+// EventLogKeyMap is the event log's keymap.
+type EventLogKeyMap struct {
+	Up, Down, Filter, FilterKind key.Binding
+}
+
+// EventLogDefaultKeyMap is the event log's default keymap.
+func EventLogDefaultKeyMap() EventLogKeyMap {
+	k := DefaultKeyMap()
+	return EventLogKeyMap{Up: k.Up, Down: k.Down, Filter: k.Filter, FilterKind: k.FilterKind}
+}
+
+// EventLog shows the events so far with the current one highlighted and
+// the visited future dimmed. It scrolls (the cursor), filters by node and
+// by kind, and searches.
+type EventLog struct {
+	pane
+	Keys EventLogKeyMap
+	// Node filters on events sent or received by a node (0: all).
+	Node sim.NodeID
+	// Kind filters on an event kind (0: all).
+	Kind sim.EventKind
+	// Query keeps events whose text contains it.
+	Query string
+	// Cursor is the index of the event the cursor is on; -1 follows the
+	// current position.
+	Cursor int64
+}
+
+// NewEventLog returns the event log pane.
+func NewEventLog(s *Session, st Styles) EventLog {
+	return EventLog{pane: pane{sess: s, st: st}, Keys: EventLogDefaultKeyMap(), Cursor: -1}
+}
+
+func (l EventLog) match(e *Entry) bool {
+	if l.Node != 0 && e.To != l.Node && e.From != l.Node {
+		return false
+	}
+	if l.Kind != 0 && e.Kind != l.Kind {
+		return false
+	}
+	if l.Query != "" && !strings.Contains(strings.ToLower(e.Text), strings.ToLower(l.Query)) {
+		return false
+	}
+	return true
+}
+
+// visible returns the indexes of the entries that pass the filters.
+func (l EventLog) visible() []int64 {
+	log := l.sess.Log()
+	var out []int64
+	for i := range log {
+		if l.match(&log[i]) {
+			out = append(out, int64(i))
+		}
+	}
+	return out
+}
+
+// cursor is the event the cursor is on: the current one unless moved.
+func (l EventLog) cursor() int64 {
+	if l.Cursor >= 0 {
+		return l.Cursor
+	}
+	return l.sess.Index() - 1
+}
+
+// Update scrolls and sets the filters.
+func (l EventLog) Update(msg tea.Msg) (EventLog, tea.Cmd) {
+	k, ok := msg.(tea.KeyPressMsg)
+	if !ok || !l.focused {
+		return l, nil
+	}
+	switch {
+	case key.Matches(k, l.Keys.Up), key.Matches(k, l.Keys.Down):
+		vis := l.visible()
+		if len(vis) == 0 {
+			return l, nil
+		}
+		cur := l.cursor()
+		pos := nearest(vis, cur)
+		if key.Matches(k, l.Keys.Up) {
+			if vis[pos] >= cur && pos > 0 {
+				pos--
+			}
+		} else if vis[pos] <= cur && pos < len(vis)-1 {
+			pos++
+		}
+		l.Cursor = vis[pos]
+	case key.Matches(k, l.Keys.Filter):
+		n := sim.NodeID(len(l.sess.Sim().Nodes()))
+		l.Node++
+		if l.Node > n {
+			l.Node = 0
+		}
+	case key.Matches(k, l.Keys.FilterKind):
+		l.Kind = (l.Kind + 1) % (sim.KindFault + 1)
+	}
+	return l, nil
+}
+
+// nearest returns the position in vis of the last index <= i (or 0).
+func nearest(vis []int64, i int64) int {
+	pos := 0
+	for j, v := range vis {
+		if v <= i {
+			pos = j
+		}
+	}
+	return pos
+}
+
+// Filters describes the active filters.
+func (l EventLog) Filters() string {
+	var f []string
+	if l.Node != 0 {
+		f = append(f, "node "+l.Node.String())
+	}
+	if l.Kind != 0 {
+		f = append(f, "kind "+l.Kind.String())
+	}
+	if l.Query != "" {
+		f = append(f, fmt.Sprintf("/%s", l.Query))
+	}
+	return strings.Join(f, ", ")
+}
+
+// View renders the log around the cursor.
+func (l EventLog) View() string {
+	log := l.sess.Log()
+	cur := l.sess.Index() - 1
+	title := "event log"
+	if f := l.Filters(); f != "" {
+		title += " [" + f + "]"
+	}
+	lines := []string{l.title(title)}
+	vis := l.visible()
+	rows := l.h - 1
+	if rows <= 0 {
+		return box(lines, l.w, l.h)
+	}
+	at := nearest(vis, l.cursor())
+	first := max(0, at-rows/2)
+	if first+rows > len(vis) {
+		first = max(0, len(vis)-rows)
+	}
+	for _, i := range vis[first:min(len(vis), first+rows)] {
+		e := &log[i]
+		line := fmt.Sprintf("%5d %s", e.Index, brief(e.At, e.Text))
+		if e.Outcome != "" {
+			line += " (" + e.Outcome + ")"
+		}
+		switch {
+		case e.Flags&(flagViolation|flagPanic) != 0:
+			line = "!" + line
+		case e.Interesting():
+			line = "*" + line
+		default:
+			line = " " + line
+		}
+		switch {
+		case i == cur:
+			line = l.st.Cursor.Render(fit(line, l.w))
+		case i == l.Cursor:
+			line = l.st.Bold.Render(line)
+		case i > cur:
+			line = l.st.Dim.Render(line)
+		case e.Flags&flagViolation != 0:
+			line = l.st.Bad.Render(line)
+		}
+		lines = append(lines, line)
+	}
+	if len(vis) == 0 {
+		lines = append(lines, l.st.Dim.Render("(no events yet: → steps)"))
+	}
+	return box(lines, l.w, l.h)
+}

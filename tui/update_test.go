@@ -1,0 +1,244 @@
+package tui
+
+import (
+	"strings"
+	"testing"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/synod-dev/synod/sim"
+)
+
+func TestKeyNames(t *testing.T) {
+	for _, name := range []string{"l", "G", "space", "right", "ctrl+c", "?", "]", "{"} {
+		assert.Equal(t, name, keyMsg(name).String())
+	}
+}
+
+// TestUpdateMoves checks the moving keys, each from a fresh model.
+func TestUpdateMoves(t *testing.T) {
+	sc := testScenario(t, "raft", 3, 1)
+	cases := []struct {
+		name string
+		keys []string
+		want int64
+	}{
+		{"step", []string{"l", "l", "right"}, 3},
+		{"step back", []string{"l", "l", "l", "h"}, 2},
+		{"back at start stays", []string{"left"}, 0},
+		{"jump forward", []string{"]"}, jumpEvents},
+		{"jump back", []string{"]", "]", "["}, jumpEvents},
+		{"start", []string{"]", "g"}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			m := newTestModel(t, sc, Options{})
+			press(m, c.keys...)
+			assert.Equal(t, c.want, m.sess.Index(), "keys %v", c.keys)
+		})
+	}
+}
+
+func TestUpdateTimeJump(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "]")
+	t0 := m.sess.Sim().Now()
+	press(m, "}")
+	s := m.sess.Sim()
+	assert.LessOrEqual(t, s.Now(), t0+jumpTime)
+	assert.Greater(t, s.NextAt(), t0+jumpTime, "every event due by now+%v is done", jumpTime)
+	press(m, "{")
+	assert.LessOrEqual(t, m.sess.Sim().Now(), s.Now())
+	assert.LessOrEqual(t, m.sess.Sim().Now(), t0+jumpTime-jumpTime+jumpTime)
+}
+
+func TestUpdateInterestingMarks(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "]", "]", "]")
+	for range 3 {
+		before := m.sess.Index()
+		press(m, "n")
+		i := m.sess.Index()
+		require.Greater(t, i, before)
+		assert.True(t, m.sess.Log()[i-1].Interesting(), "event %d", i-1)
+	}
+	at := m.sess.Index()
+	press(m, "N")
+	i := m.sess.Index()
+	require.Less(t, i, at)
+	assert.True(t, i == 0 || m.sess.Log()[i-1].Interesting())
+}
+
+func TestUpdateFocusAndSpeed(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	for want := 1; want <= focusCount; want++ {
+		press(m, "tab")
+		assert.Equal(t, want%focusCount, m.focus)
+	}
+	press(m, "+", "+")
+	assert.Equal(t, speedDefault+2, m.speed)
+	for range 20 {
+		press(m, "-")
+	}
+	assert.Equal(t, 0, m.speed)
+	press(m, "space")
+	require.NotNil(t, m.job)
+	assert.True(t, m.job.play)
+	press(m, "space")
+	assert.Nil(t, m.job)
+}
+
+func TestUpdateFaults(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "]")
+	s := func() *sim.Sim { return m.sess.Sim() }
+	press(m, "c")
+	assert.False(t, s().Up(1), "c crashes the selected node n1")
+	press(m, "r", "l", "l", "l")
+	assert.True(t, s().Up(1), "r restarts it")
+	press(m, "j", "p")
+	assert.True(t, s().Paused(2), "p pauses n2")
+	press(m, "p")
+	assert.False(t, s().Paused(2), "p again resumes it")
+	press(m, "x", "3")
+	assert.True(t, s().Blocked(2, 3), "x 3 cuts n2->n3")
+	assert.False(t, s().Blocked(3, 2), "the cut is one way")
+	press(m, "H")
+	assert.False(t, s().Partitioned(), "H heals all")
+	press(m, "S", "1", "2", "enter")
+	assert.True(t, s().Blocked(1, 3) && s().Blocked(3, 2) && !s().Blocked(1, 2), "S 1 2 enter splits {n1 n2} | {n3}")
+	press(m, "i")
+	assert.True(t, s().Blocked(2, 1), "i isolates n2")
+	assert.Len(t, m.sess.TL.Choices(), 8)
+	for _, c := range m.sess.TL.Choices() {
+		assert.Equal(t, sim.ChoiceFault, c.Action)
+	}
+}
+
+func TestUpdateManualScheduling(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "]", "tab")
+	for len(m.msgs.Items()) < 3 {
+		press(m, "l")
+	}
+	press(m, "j")
+	require.Equal(t, focusMessages, m.focus)
+	start := m.sess.Index()
+	ev, ok := m.msgs.Current()
+	require.True(t, ok)
+	press(m, "a")
+	cs := m.sess.TL.Choices()
+	require.Len(t, cs, 1)
+	assert.Equal(t, sim.ChoiceDeliver, cs[0].Action)
+	assert.Equal(t, ev.ID, cs[0].ID)
+	assert.Equal(t, start+1, m.sess.Index(), "delivering processes the event")
+
+	press(m, "down")
+	ev, _ = m.msgs.Current()
+	press(m, "u")
+	require.Len(t, m.sess.TL.Choices(), 2)
+	assert.Equal(t, sim.ChoiceDuplicate, m.sess.TL.Choices()[1].Action)
+	for _, p := range m.sess.Sim().Pending() {
+		if p.ID == ev.ID {
+			press(m, "d")
+			break
+		}
+	}
+	assert.Equal(t, sim.ChoiceDrop, m.sess.TL.Choices()[len(m.sess.TL.Choices())-1].Action)
+
+	// Stepping back and forward over the choices replays them.
+	at := m.sess.Index()
+	want := screen(m)
+	press(m, "[", "]")
+	require.Equal(t, at, m.sess.Index())
+	assert.Equal(t, clusterOf(want), clusterOf(screen(m)))
+}
+
+func TestUpdateRequest(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "]", "R")
+	require.Len(t, m.sess.TL.Choices(), 1)
+	assert.Equal(t, sim.ChoiceDeliver, m.sess.TL.Choices()[0].Action)
+	assert.Contains(t, m.flash, "client")
+}
+
+func TestUpdateLogFilters(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "]", "tab", "tab")
+	require.Equal(t, focusLog, m.focus)
+	press(m, "f", "F", "F", "F", "F")
+	assert.Equal(t, sim.NodeID(1), m.log.Node)
+	assert.Equal(t, sim.KindTimer, m.log.Kind)
+	press(m, "/", "e", "l", "e", "c", "enter")
+	assert.Equal(t, "elec", m.log.Query)
+	for _, l := range strings.Split(screen(m), "\n")[11:20] {
+		if strings.Contains(l, "│") && strings.TrimSpace(strings.Split(l, "│")[0]) != "" {
+			assert.Contains(t, l, "election", "filtered log line")
+		}
+	}
+	press(m, "up", "up")
+	assert.GreaterOrEqual(t, m.log.Cursor, int64(0))
+}
+
+func TestUpdateBreakpointLeader(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "L", "G")
+	assert.Contains(t, m.flash, "breakpoint: leader is now")
+	e := m.sess.Log()[m.sess.Index()-1]
+	assert.NotZero(t, e.Flags&flagLeader)
+	assert.NotEmpty(t, leaderOf(screen(m)))
+}
+
+func TestUpdateHelpAndQuit(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "?")
+	assert.True(t, m.showHelp)
+	assert.Contains(t, screen(m), "step forward")
+	press(m, "l")
+	assert.False(t, m.showHelp, "any key closes help")
+	assert.Zero(t, m.sess.Index(), "the key that closes help does nothing else")
+	_, cmd := m.Update(keyMsg("q"))
+	require.NotNil(t, cmd)
+	assert.IsType(t, tea.QuitMsg{}, cmd())
+	_, cmd = m.Update(keyMsg("ctrl+c"))
+	require.NotNil(t, cmd)
+	assert.IsType(t, tea.QuitMsg{}, cmd())
+}
+
+func TestUpdateRebind(t *testing.T) {
+	keys := DefaultKeyMap()
+	keys.Step = key.NewBinding(key.WithKeys("z"), key.WithHelp("z", "step forward"))
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{Keys: &keys})
+	press(m, "l", "z", "z")
+	assert.Equal(t, int64(2), m.sess.Index())
+	assert.Contains(t, screen(m), "z step forward")
+}
+
+func TestUpdateResize(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 5, 1), Options{})
+	press(m, "]")
+	for _, sz := range [][2]int{{80, 24}, {60, 15}, {160, 50}, {40, 10}} {
+		m.Update(tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		lines := strings.Split(screen(m), "\n")
+		assert.Len(t, lines, sz[1])
+		for _, l := range lines {
+			assert.LessOrEqual(t, len([]rune(l)), sz[0], "line %q", l)
+		}
+	}
+}
+
+// clusterOf is the cluster pane of a screen (lines 2..).
+func clusterOf(s string) string {
+	lines := strings.Split(s, "\n")
+	var out []string
+	for _, l := range lines[1:] {
+		if strings.HasPrefix(l, "leader") {
+			break
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}
