@@ -123,8 +123,6 @@ type progress struct {
 	replicate bool
 	// probeSent: in probe state a message is out and unanswered.
 	probeSent bool
-	// acked: a reply arrived since the last heartbeat tick.
-	acked bool
 	// active: a reply arrived since the last CheckQuorum check.
 	active   bool
 	ackRound int64

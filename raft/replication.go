@@ -138,7 +138,7 @@ func (n *Node) heartbeat(env *sim.Env) {
 		if pr.replicate && pr.match < n.log.snapIndex {
 			pr.replicate = false
 		}
-		pr.probeSent, pr.acked = false, false
+		pr.probeSent = false
 		if !n.maybeSendAppend(env, p) {
 			if pr.replicate {
 				n.sendHeartbeat(env, p, pr)
@@ -217,7 +217,7 @@ func (n *Node) handleAppend(env *sim.Env, from sim.NodeID, m *AppendEntries) {
 // term (§5.3, the optimization at the end of the section).
 func (n *Node) handleAppendReply(env *sim.Env, from sim.NodeID, m *AppendEntriesReply) {
 	pr := &n.prs[from]
-	pr.acked, pr.active = true, true
+	pr.active = true
 	if m.Round > pr.ackRound {
 		pr.ackRound = m.Round
 		n.serveReads(env)
