@@ -20,6 +20,7 @@ func Checkers(c protocols.Cluster) []sim.Checker {
 		&logMatching{seen: map[indexTerm]entrySeen{}},
 		&leaderCompleteness{verified: map[int64]bool{}},
 		&stateMachineSafety{},
+		&persistence{},
 	}
 }
 
@@ -300,4 +301,68 @@ func (c *stateMachineSafety) Check(s *sim.Sim, ev *sim.Event) error {
 		*r = logSeen{n: n, checked: n.applied}
 	}
 	return nil
+}
+
+// persistence: after every step, a live node's stable storage holds its
+// currentTerm, votedFor, snapshot index and log end (Figure 2: persistent
+// state is on stable storage before the node answers anything). A handler
+// that forgets to persist is caught at the end of the step.
+type persistence struct {
+	sc  scope
+	key [len(logPrefix) + 16]byte
+}
+
+func (*persistence) Name() string { return "raft.Persistence" }
+
+func (c *persistence) Check(s *sim.Sim, ev *sim.Event) error {
+	for _, id := range c.sc.nodes(s, ev) {
+		n := node(s, id)
+		if n == nil {
+			continue
+		}
+		st := s.Storage(id)
+		if n.term > 0 || n.vote != 0 {
+			b, ok := st.Get(keyHardState)
+			if !ok {
+				return fmt.Errorf("%v is in term %d but stored no hard state", id, n.term)
+			}
+			d := protocols.Decoder{B: b}
+			term, vote := d.Varint(), sim.NodeID(d.Varint())
+			if term != n.term || vote != n.vote {
+				return fmt.Errorf("%v has term %d vote %v but stored term %d vote %v", id, n.term, n.vote, term, vote)
+			}
+		}
+		if n.log.snapIndex > 0 {
+			b, _ := st.Get(keySnapshot)
+			d := protocols.Decoder{B: b}
+			if i := d.Varint(); i != n.log.snapIndex {
+				return fmt.Errorf("%v has snapshot %d but stored snapshot %d", id, n.log.snapIndex, i)
+			}
+		}
+		last := n.log.last()
+		if st.Has(c.logKey(last + 1)) {
+			return fmt.Errorf("%v's log ends at %d but entry %d is stored", id, last, last+1)
+		}
+		if last > n.log.snapIndex {
+			b, ok := st.Get(c.logKey(last))
+			if !ok {
+				return fmt.Errorf("%v's last entry %d is not stored", id, last)
+			}
+			d := protocols.Decoder{B: b}
+			if t := d.Varint(); t != n.log.lastTerm() {
+				return fmt.Errorf("%v's last entry %d has term %d but term %d is stored", id, last, n.log.lastTerm(), t)
+			}
+		}
+	}
+	return nil
+}
+
+func (c *persistence) logKey(i int64) string {
+	const hex = "0123456789abcdef"
+	b := c.key[:]
+	copy(b, logPrefix)
+	for k := 0; k < 16; k++ {
+		b[len(logPrefix)+15-k] = hex[(i>>(4*k))&0xf]
+	}
+	return string(b)
 }

@@ -40,7 +40,7 @@ func TestRegistered(t *testing.T) {
 	spec, err := protocols.Lookup("raft")
 	require.NoError(t, err)
 	assert.True(t, spec.Linearizable)
-	assert.Len(t, spec.Checkers(protocols.Cluster{Nodes: 3}), 5)
+	assert.Len(t, spec.Checkers(protocols.Cluster{Nodes: 3}), 6)
 	opts := spec.Options().(*Options)
 	opts.Reads = "stale"
 	_, err = spec.New(protocols.Cluster{Nodes: 3, Options: opts})
