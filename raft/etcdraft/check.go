@@ -165,6 +165,11 @@ type appliedEntry struct {
 	term  uint64
 	data  []byte
 	node  sim.NodeID
+	// committedBy bounds the term the entry was committed in: a node
+	// learns of a commit from a leader of its own term or an earlier one,
+	// so the entry was committed in a term no later than the term of any
+	// node that has applied it.
+	committedBy uint64
 }
 
 type alNode struct {
@@ -207,9 +212,10 @@ func (a *appliedLog) update(s *sim.Sim) error {
 			}
 			was := &a.ents[i]
 			if !was.known {
-				*was = appliedEntry{known: true, term: e.GetTerm(), data: e.GetData(), node: id}
+				*was = appliedEntry{known: true, term: e.GetTerm(), data: e.GetData(), node: id, committedBy: n.term}
 				continue
 			}
+			was.committedBy = min(was.committedBy, n.term)
 			if was.term != e.GetTerm() || !bytes.Equal(was.data, e.GetData()) {
 				return fmt.Errorf("%v applied %s (term %d) at index %d, but %v applied %s (term %d)",
 					id, describeData(e.GetData()), e.GetTerm(), i, was.node, describeData(was.data), was.term)
@@ -237,7 +243,10 @@ func (c *StateMachineSafety) Check(s *sim.Sim, _ *sim.Event) error { return c.ap
 // LeaderCompleteness: a leader's log holds every entry committed in an
 // earlier term (Raft §5.4). Checked once per leader and term, when it
 // takes office, against every entry any node has applied (and so
-// committed) by then, reading the leader's stable storage.
+// committed) by then in a term known to be earlier than the leader's,
+// reading the leader's stable storage. (A leader of an older term may take
+// office late, when delayed votes arrive, after later terms committed
+// entries it lacks: that is legal.)
 type LeaderCompleteness struct {
 	applied appliedLog
 	checked map[sim.NodeID]uint64 // the term each node's leadership was last checked in
@@ -263,7 +272,7 @@ func (c *LeaderCompleteness) Check(s *sim.Sim, _ *sim.Event) error {
 		log := storedLog{s.Storage(id)}
 		for i := n.snapIndex + 1; i < uint64(len(c.applied.ents)); i++ {
 			a := c.applied.ents[i]
-			if !a.known {
+			if !a.known || a.committedBy >= n.term {
 				continue
 			}
 			e, ok := log.entry(i)
