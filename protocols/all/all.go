@@ -8,4 +8,5 @@ import (
 	_ "github.com/synod-dev/synod/protocols/single"        // single
 	_ "github.com/synod-dev/synod/protocols/twopc"         // 2pc, paxos-commit
 	_ "github.com/synod-dev/synod/raft"                    // raft
+	_ "github.com/synod-dev/synod/raft/etcdraft"           // etcd-raft
 )
