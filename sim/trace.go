@@ -14,12 +14,17 @@ import (
 // traces of another format with a clear error.
 const TraceFormat = 1
 
+// Version is synod's version, recorded in every trace: a run recorded by
+// another version may legitimately differ when replayed.
+const Version = "0.1.0"
+
 // TraceHeader is the first line of a trace: everything needed to re-run it.
 type TraceHeader struct {
-	Synod  string          `json:"synod"`  // always "trace"
-	Format int             `json:"format"` // TraceFormat
-	Run    json.RawMessage `json:"run"`    // the caller's run description (protocol, options, workload)
-	Sim    Config          `json:"sim"`
+	Synod   string          `json:"synod"`   // always "trace"
+	Format  int             `json:"format"`  // TraceFormat
+	Version string          `json:"version"` // the synod Version that wrote it
+	Run     json.RawMessage `json:"run"`     // the caller's run description (protocol, options, workload)
+	Sim     Config          `json:"sim"`
 }
 
 // TraceEnd is the last line of a complete trace.
@@ -51,7 +56,7 @@ func NewTraceWriter(w io.Writer, run json.RawMessage, cfg Config) (*TraceWriter,
 	if len(run) == 0 {
 		run = json.RawMessage("{}")
 	}
-	h := TraceHeader{Synod: "trace", Format: TraceFormat, Run: run, Sim: cfg}
+	h := TraceHeader{Synod: "trace", Format: TraceFormat, Version: Version, Run: run, Sim: cfg}
 	b, err := json.Marshal(h)
 	if err != nil {
 		return nil, fmt.Errorf("trace header: %v", err)

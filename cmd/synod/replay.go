@@ -54,6 +54,9 @@ event is named), 2 when the file is not a valid trace.`,
 				return nil
 			}
 			fmt.Fprintf(out, "%s: DIFFERS at line %d (%s)\n  recorded: %s\n  replayed: %s\n", path, i+2, eventOf(want, have), clip(want), clip(have))
+			if t.Header.Version != sim.Version {
+				fmt.Fprintf(out, "  note: the trace was written by synod %s; this is synod %s\n", t.Header.Version, sim.Version)
+			}
 			return errFound
 		},
 	}
