@@ -170,3 +170,24 @@ func TestInspectSingle(t *testing.T) {
 		require.Equal(t, n.promised.String(), v.Get("promised"))
 	}
 }
+
+// Without snapshots, a learner that missed hundreds of decisions catches up
+// in pages of catchUpMax decisions.
+func TestCatchUpInPages(t *testing.T) {
+	o := DefaultOptions()
+	o.SnapshotEvery = 0
+	c := newCluster(t, clusterOpts{seed: 8, clients: 5, duration: 5 * sim.Second, opts: o, faults: []sim.ScheduledFault{
+		{At: 500 * sim.Millisecond, Fault: sim.Fault{Kind: sim.FaultCrash, Node: 5}},
+		{At: 3 * sim.Second, Fault: sim.Fault{Kind: sim.FaultRestart, Node: 5}},
+	}})
+	c.s.RunUntil(3 * sim.Second)
+	l := c.node(c.leaders()[0])
+	require.NotEqual(t, sim.NodeID(5), l.id)
+	require.Greater(t, l.commit-c.node(5).commit, int64(2*catchUpMax), "n5 is more than two pages behind")
+	target := l.commit
+	c.s.RunUntil(3*sim.Second + 200*sim.Millisecond)
+	require.GreaterOrEqual(t, c.node(5).commit, target, "n5 caught up within 200ms")
+	c.s.Run()
+	c.requireSafe("")
+	require.Zero(t, c.node(5).snap)
+}
