@@ -1,7 +1,9 @@
 package etcdraft
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -9,12 +11,15 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// Msg carries one etcd raftpb.Message over the simulated network. The
-// message travels as its deterministic protobuf encoding (Raw), so a trace
-// holds exactly what etcd sent; the other fields repeat the key values for
-// Describe and for readers of the JSON trace. A Msg is immutable once sent:
-// every delivery decodes a fresh raftpb.Message from Raw, so etcd never
-// shares a message (or its entries) with another delivery or node.
+// Msg carries one etcd raftpb.Message over the simulated network. In a
+// trace it appears with the message's deterministic protobuf encoding
+// (Raw) beside the key values, so a trace holds exactly what etcd sent.
+// In a run it also holds the message itself, a private copy taken when it
+// was sent, and every delivery hands etcd a fresh copy of that: duplicated
+// deliveries and different nodes never share etcd's message or entry
+// objects, as over a real network, without paying for a protobuf encoding
+// and decoding per message (that is done only when a trace is written). A
+// Msg is immutable once sent; a Msg decoded from a trace has only Raw.
 type Msg struct {
 	Type    string `json:"type"`
 	Term    uint64 `json:"term"`
@@ -27,6 +32,27 @@ type Msg struct {
 	Snapshot uint64 `json:"snapshot,omitempty"`
 	// Raw is the protobuf encoding of the raftpb.Message.
 	Raw []byte `json:"raw"`
+
+	pm *pb.Message
+}
+
+// msgJSON is Msg without its methods, for encoding.
+type msgJSON Msg
+
+// MarshalJSON encodes the message with Raw filled in from the carried
+// message. It does not change m: a message may be shared by clones of a run
+// that execute in parallel.
+func (m *Msg) MarshalJSON() ([]byte, error) {
+	out := msgJSON(*m)
+	if out.Raw == nil && m.pm != nil {
+		raw, err := marshalOpts.Marshal(m.pm)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %v", m.Type, err)
+		}
+		out.Raw = raw
+	}
+	out.pm = nil
+	return json.Marshal(&out)
 }
 
 // MessageType implements sim.Message.
@@ -65,24 +91,62 @@ func (m *Msg) Describe() string {
 // marshalOpts makes the encoding a function of the message alone.
 var marshalOpts = proto.MarshalOptions{Deterministic: true}
 
-// wrap encodes an outgoing etcd message.
+// wrap takes a private copy of an outgoing etcd message.
 func wrap(m *pb.Message) *Msg {
-	raw, err := marshalOpts.Marshal(m)
-	if err != nil {
-		panic(fmt.Sprintf("etcdraft: encode %v: %v", m.GetType(), err))
-	}
 	return &Msg{
 		Type: m.GetType().String(), Term: m.GetTerm(), LogTerm: m.GetLogTerm(), Index: m.GetIndex(),
 		Commit: m.GetCommit(), Reject: m.GetReject(), Entries: len(m.GetEntries()),
-		Snapshot: m.GetSnapshot().GetMetadata().GetIndex(), Raw: raw,
+		Snapshot: m.GetSnapshot().GetMetadata().GetIndex(), pm: copyMessage(m),
 	}
 }
 
-// unwrap decodes a fresh copy of the etcd message.
+// unwrap returns a fresh copy of the etcd message for one delivery.
 func (m *Msg) unwrap() (*pb.Message, error) {
+	if m.pm != nil {
+		return copyMessage(m.pm), nil
+	}
 	var out pb.Message
 	if err := proto.Unmarshal(m.Raw, &out); err != nil {
 		return nil, fmt.Errorf("decode %s: %v", m.Type, err)
 	}
 	return &out, nil
 }
+
+// copyMessage copies the fields of a raftpb.Message that travel between
+// nodes, keeping which optional fields are set. Byte strings (entry data,
+// snapshot data, context) are shared: etcd never writes into them.
+// Responses are local to a node and never travel.
+func copyMessage(m *pb.Message) *pb.Message {
+	c := &pb.Message{
+		Type: cloneEnum(m.Type), To: clone(m.To), From: clone(m.From), Term: clone(m.Term),
+		LogTerm: clone(m.LogTerm), Index: clone(m.Index), Commit: clone(m.Commit), Vote: clone(m.Vote),
+		Reject: clone(m.Reject), RejectHint: clone(m.RejectHint), Context: m.Context,
+	}
+	if len(m.Entries) > 0 {
+		c.Entries = make([]*pb.Entry, len(m.Entries))
+		for i, e := range m.Entries {
+			c.Entries[i] = &pb.Entry{Term: clone(e.Term), Index: clone(e.Index), Type: cloneEnum(e.Type), Data: e.Data}
+		}
+	}
+	if s := m.Snapshot; s != nil {
+		c.Snapshot = &pb.Snapshot{Data: s.Data}
+		if md := s.Metadata; md != nil {
+			c.Snapshot.Metadata = &pb.SnapshotMetadata{Index: clone(md.Index), Term: clone(md.Term)}
+			if cs := md.ConfState; cs != nil {
+				c.Snapshot.Metadata.ConfState = &pb.ConfState{Voters: slices.Clone(cs.Voters), Learners: slices.Clone(cs.Learners),
+					VotersOutgoing: slices.Clone(cs.VotersOutgoing), LearnersNext: slices.Clone(cs.LearnersNext), AutoLeave: clone(cs.AutoLeave)}
+			}
+		}
+	}
+	return c
+}
+
+func clone[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+func cloneEnum[T ~int32](p *T) *T { return clone(p) }
