@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/bits"
 	"strconv"
+	"strings"
 
 	"github.com/synod-dev/synod/sim"
 )
@@ -35,6 +36,21 @@ func (b Ballot) IsZero() bool { return b.Round == 0 && b.Node == 0 }
 // String renders "round.node", as in "3.1".
 func (b Ballot) String() string {
 	return strconv.FormatInt(b.Round, 10) + "." + strconv.Itoa(int(b.Node))
+}
+
+// MarshalText renders the ballot as "round.node", in traces too.
+func (b Ballot) MarshalText() ([]byte, error) { return []byte(b.String()), nil }
+
+// UnmarshalText parses "round.node".
+func (b *Ballot) UnmarshalText(text []byte) error {
+	r, n, ok := strings.Cut(string(text), ".")
+	round, err1 := strconv.ParseInt(r, 10, 64)
+	node, err2 := strconv.ParseInt(n, 10, 32)
+	if !ok || err1 != nil || err2 != nil || round < 0 || node < 0 {
+		return fmt.Errorf("ballot %q is not round.node", text)
+	}
+	*b = Ballot{Round: round, Node: sim.NodeID(node)}
+	return nil
 }
 
 // next returns the smallest ballot of node id above b.

@@ -79,3 +79,16 @@ func TestVoters(t *testing.T) {
 	require.True(t, v.reached(3))
 	require.False(t, v.reached(4))
 }
+
+func TestBallotText(t *testing.T) {
+	for _, b := range []Ballot{{}, {1, 1}, {42, 7}} {
+		text, err := b.MarshalText()
+		require.NoError(t, err)
+		var got Ballot
+		require.NoError(t, got.UnmarshalText(text))
+		require.Equal(t, b, got)
+	}
+	var b Ballot
+	require.Error(t, b.UnmarshalText([]byte("3")))
+	require.Error(t, b.UnmarshalText([]byte("x.1")))
+}

@@ -75,7 +75,7 @@ func (n *Node) advance(env *sim.Env) {
 		}
 		resp := n.kv.Apply(&sl.cmd)
 		n.journal.add(changeApplied, n.applied, &sl.cmd)
-		if n.role == roleLeader && sl.cmd.Client != 0 {
+		if n.role == roleLeader && sl.cmd.Client.IsClient() {
 			env.Send(sl.cmd.Client, resp)
 		}
 	}

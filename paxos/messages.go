@@ -128,8 +128,18 @@ func (m *Decisions) Describe() string {
 	return s
 }
 
-// noop is the command a new leader proposes to fill a gap.
+// noop is a gap filler; see noopBy.
 var noop = protocols.Request{Op: protocols.Op{Kind: protocols.OpNoop}}
+
+// noopBy is the no-op command leader id proposes to fill a gap. It names
+// the leader as its client so that every node id in a message is a real
+// one (traces encode node ids as n1, c1, and zero as "-"); nobody is
+// answered for it.
+func noopBy(id sim.NodeID) protocols.Request {
+	c := noop
+	c.Client = id
+	return c
+}
 
 // isNoop reports whether c is a gap filler.
 func isNoop(c *protocols.Request) bool { return c.Op.Kind == protocols.OpNoop }
@@ -143,4 +153,5 @@ func cmdString(c *protocols.Request) string {
 	return c.Describe()
 }
 
-var multiMessages = []sim.Message{&Prepare{}, &Promise{}, &Accept{}, &Accepted{}, &Nack{}, &Heartbeat{}, &HeartbeatAck{}, &CatchUp{}, &Decisions{}}
+var multiMessages = []sim.Message{&Prepare{}, &Promise{}, &Accept{}, &Accepted{}, &Nack{}, &Heartbeat{}, &HeartbeatAck{}, &CatchUp{}, &Decisions{},
+	&protocols.Request{}, &protocols.Response{}}

@@ -102,7 +102,8 @@ func (n *Node) becomeLeader(env *sim.Env) {
 		case ok:
 			n.proposeAt(env, s, &r.cmd)
 		default:
-			n.proposeAt(env, s, &noop)
+			nop := noopBy(n.id)
+			n.proposeAt(env, s, &nop)
 		}
 	}
 	n.recov = nil

@@ -20,10 +20,9 @@ type SPrepare struct {
 // SPromise is phase 1b: the promise of Ballot, with the acceptor's
 // accepted ballot and value if it has one.
 type SPromise struct {
-	Ballot   Ballot            `json:"ballot"`
-	Accepted Ballot            `json:"accepted"`
-	Value    protocols.Request `json:"value"`
-	Has      bool              `json:"has,omitempty"`
+	Ballot   Ballot             `json:"ballot"`
+	Accepted Ballot             `json:"accepted"`
+	Value    *protocols.Request `json:"value,omitempty"` // nil: nothing accepted
 }
 
 // SAccept is phase 2a.
@@ -59,10 +58,10 @@ func (*SDecided) MessageType() string  { return "paxos1.Decided" }
 // Describe renders the key fields on one line.
 func (m *SPrepare) Describe() string { return "bal=" + m.Ballot.String() }
 func (m *SPromise) Describe() string {
-	if !m.Has {
+	if m.Value == nil {
 		return "bal=" + m.Ballot.String() + " none"
 	}
-	return "bal=" + m.Ballot.String() + " acc=" + m.Accepted.String() + " " + cmdString(&m.Value)
+	return "bal=" + m.Ballot.String() + " acc=" + m.Accepted.String() + " " + cmdString(m.Value)
 }
 func (m *SAccept) Describe() string {
 	return "bal=" + m.Ballot.String() + " " + cmdString(&m.Value)
@@ -73,7 +72,8 @@ func (m *SNack) Describe() string {
 }
 func (m *SDecided) Describe() string { return cmdString(&m.Value) }
 
-var singleMessages = []sim.Message{&SPrepare{}, &SPromise{}, &SAccept{}, &SAccepted{}, &SNack{}, &SDecided{}}
+var singleMessages = []sim.Message{&SPrepare{}, &SPromise{}, &SAccept{}, &SAccepted{}, &SNack{}, &SDecided{},
+	&protocols.Request{}, &protocols.Response{}}
 
 // singleSlot is the slot the Synod protocol's one value is stored under,
 // so the checkers read it like a Multi-Paxos slot.
@@ -279,7 +279,12 @@ func (n *SingleNode) onPrepare(env *sim.Env, from sim.NodeID, m *SPrepare) {
 		return
 	}
 	n.promise(env, m.Ballot)
-	n.reply(env, from, &SPromise{Ballot: m.Ballot, Accepted: n.acc, Value: n.accVal, Has: n.hasAcc})
+	p := &SPromise{Ballot: m.Ballot, Accepted: n.acc}
+	if n.hasAcc {
+		v := n.accVal
+		p.Value = &v
+	}
+	n.reply(env, from, p)
 }
 
 // reply sends to a peer, or hands the message to this node's own proposer.
@@ -321,8 +326,8 @@ func (n *SingleNode) onAccept(env *sim.Env, from sim.NodeID, m *SAccept) {
 // onPromise collects phase 1b; with a quorum the proposer adopts the value
 // of the highest accepted ballot reported (P2c), or keeps its own.
 func (n *SingleNode) onPromise(env *sim.Env, from sim.NodeID, m *SPromise) {
-	if m.Has && (n.best.IsZero() || n.best.Less(m.Accepted)) {
-		n.best, n.value = m.Accepted, m.Value
+	if m.Value != nil && (n.best.IsZero() || n.best.Less(m.Accepted)) {
+		n.best, n.value = m.Accepted, *m.Value
 	}
 	n.promises = n.promises.add(from)
 	if !n.promises.reached(n.cfg.q1) {
