@@ -91,12 +91,15 @@ func (m *Msg) Describe() string {
 // marshalOpts makes the encoding a function of the message alone.
 var marshalOpts = proto.MarshalOptions{Deterministic: true}
 
-// wrap takes a private copy of an outgoing etcd message.
+// wrap carries an outgoing etcd message. It keeps etcd's own object:
+// etcd never touches a message once a Ready has handed it out (an etcd
+// server's transport encodes messages concurrently with raft), and the
+// entries it points to are log entries, which etcd never changes.
 func wrap(m *pb.Message) *Msg {
 	return &Msg{
 		Type: m.GetType().String(), Term: m.GetTerm(), LogTerm: m.GetLogTerm(), Index: m.GetIndex(),
 		Commit: m.GetCommit(), Reject: m.GetReject(), Entries: len(m.GetEntries()),
-		Snapshot: m.GetSnapshot().GetMetadata().GetIndex(), pm: copyMessage(m),
+		Snapshot: m.GetSnapshot().GetMetadata().GetIndex(), pm: m,
 	}
 }
 
@@ -117,15 +120,40 @@ func (m *Msg) unwrap() (*pb.Message, error) {
 // snapshot data, context) are shared: etcd never writes into them.
 // Responses are local to a node and never travel.
 func copyMessage(m *pb.Message) *pb.Message {
-	c := &pb.Message{
-		Type: cloneEnum(m.Type), To: clone(m.To), From: clone(m.From), Term: clone(m.Term),
-		LogTerm: clone(m.LogTerm), Index: clone(m.Index), Commit: clone(m.Commit), Vote: clone(m.Vote),
-		Reject: clone(m.Reject), RejectHint: clone(m.RejectHint), Context: m.Context,
+	// One allocation holds every integer field of the copy.
+	var v struct {
+		to, from, term, logTerm, index, commit, vote, rejectHint uint64
+		typ                                                      pb.MessageType
+		reject                                                   bool
+	}
+	box := &v
+	c := &pb.Message{Context: m.Context}
+	set := func(dst **uint64, src *uint64, slot *uint64) {
+		if src != nil {
+			*slot = *src
+			*dst = slot
+		}
+	}
+	set(&c.To, m.To, &box.to)
+	set(&c.From, m.From, &box.from)
+	set(&c.Term, m.Term, &box.term)
+	set(&c.LogTerm, m.LogTerm, &box.logTerm)
+	set(&c.Index, m.Index, &box.index)
+	set(&c.Commit, m.Commit, &box.commit)
+	set(&c.Vote, m.Vote, &box.vote)
+	set(&c.RejectHint, m.RejectHint, &box.rejectHint)
+	if m.Type != nil {
+		box.typ = *m.Type
+		c.Type = &box.typ
+	}
+	if m.Reject != nil {
+		box.reject = *m.Reject
+		c.Reject = &box.reject
 	}
 	if len(m.Entries) > 0 {
 		c.Entries = make([]*pb.Entry, len(m.Entries))
 		for i, e := range m.Entries {
-			c.Entries[i] = &pb.Entry{Term: clone(e.Term), Index: clone(e.Index), Type: cloneEnum(e.Type), Data: e.Data}
+			c.Entries[i] = copyEntry(e)
 		}
 	}
 	if s := m.Snapshot; s != nil {
@@ -141,6 +169,31 @@ func copyMessage(m *pb.Message) *pb.Message {
 	return c
 }
 
+// copyEntry copies an entry in two allocations.
+func copyEntry(e *pb.Entry) *pb.Entry {
+	var v struct {
+		term, index uint64
+		typ         pb.EntryType
+		c           pb.Entry
+	}
+	box := &v
+	c := &box.c
+	c.Data = e.Data
+	if e.Term != nil {
+		box.term = *e.Term
+		c.Term = &box.term
+	}
+	if e.Index != nil {
+		box.index = *e.Index
+		c.Index = &box.index
+	}
+	if e.Type != nil {
+		box.typ = *e.Type
+		c.Type = &box.typ
+	}
+	return c
+}
+
 func clone[T any](p *T) *T {
 	if p == nil {
 		return nil
@@ -148,5 +201,3 @@ func clone[T any](p *T) *T {
 	v := *p
 	return &v
 }
-
-func cloneEnum[T ~int32](p *T) *T { return clone(p) }
