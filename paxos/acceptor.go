@@ -119,6 +119,10 @@ func (n *Node) onHeartbeat(env *sim.Env, from sim.NodeID, m *Heartbeat) {
 		return
 	}
 	n.heard(env, m.Ballot)
-	env.Send(from, &HeartbeatAck{Ballot: m.Ballot})
+	// Acks are immutable, so one serves every heartbeat of a ballot.
+	if n.hbAck == nil || n.hbAck.Ballot != m.Ballot {
+		n.hbAck = &HeartbeatAck{Ballot: m.Ballot}
+	}
+	env.Send(from, n.hbAck)
 	n.learnCommit(env, m.Ballot, m.Commit)
 }

@@ -90,6 +90,7 @@ type Node struct {
 	kv      *protocols.KV
 
 	enc     protocols.Encoder
+	hbAck   *HeartbeatAck
 	journal journal
 	stats   nodeStats
 }
