@@ -126,10 +126,12 @@ type fakeT struct {
 	fatal  bool
 }
 
-func (f *fakeT) Helper()                       {}
-func (f *fakeT) Name() string                  { return "TestFake" }
-func (f *fakeT) Logf(string, ...any)           {}
-func (f *fakeT) Errorf(format string, a ...any) { f.errors = append(f.errors, fmt.Sprintf(format, a...)) }
+func (f *fakeT) Helper()             {}
+func (f *fakeT) Name() string        { return "TestFake" }
+func (f *fakeT) Logf(string, ...any) {}
+func (f *fakeT) Errorf(format string, a ...any) {
+	f.errors = append(f.errors, fmt.Sprintf(format, a...))
+}
 func (f *fakeT) Fatalf(format string, a ...any) {
 	f.fatal = true
 	f.errors = append(f.errors, fmt.Sprintf(format, a...))

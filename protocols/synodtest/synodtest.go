@@ -330,7 +330,7 @@ func build(o *Options, sc *scenario.Scenario) (*scenario.Instance, error) {
 
 type invariantChecker struct{ inv Invariant }
 
-func (c *invariantChecker) Name() string                       { return c.inv.Name }
+func (c *invariantChecker) Name() string                         { return c.inv.Name }
 func (c *invariantChecker) Check(s *sim.Sim, _ *sim.Event) error { return c.inv.Check(s) }
 
 // runSeed runs one seed and, if it fails, describes the failure.
