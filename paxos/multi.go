@@ -374,7 +374,7 @@ func (n *Node) Inspect() sim.View {
 		cur = n.promised
 	}
 	v := sim.View{
-		Role:      n.role + "+acceptor+learner",
+		Role:      n.role,
 		Term:      cur.Round,
 		TermLabel: "ballot",
 		Leader:    n.leader,
@@ -399,7 +399,12 @@ func (n *Node) Inspect() sim.View {
 		}
 		v.Log = append(v.Log, sim.LogLine{Index: s, Term: sl.acc.Round, Command: "bal=" + sl.acc.String() + " " + cmdString(&c) + chosenMark(sl.chosen)})
 	}
+	roles := "acceptor, learner"
+	if n.role != roleFollower {
+		roles = "proposer, acceptor, learner"
+	}
 	v.Fields = []sim.Field{
+		{Name: "roles", Value: roles},
 		{Name: "ballot", Value: cur.String()},
 		{Name: "promised", Value: n.promised.String()},
 		{Name: "chosen", Value: itoa(n.commit)},

@@ -385,12 +385,15 @@ func (n *SingleNode) learn(env *sim.Env, v *protocols.Request) {
 
 // Inspect shows the three roles' state.
 func (n *SingleNode) Inspect() sim.View {
-	role := "acceptor+learner"
+	role, roles := "acceptor", "acceptor, learner"
 	switch n.phase {
 	case phase1:
-		role = "proposer(phase 1)+" + role
+		role, roles = "proposer", "proposer (phase 1), acceptor, learner"
 	case phase2:
-		role = "proposer(phase 2)+" + role
+		role, roles = "proposer", "proposer (phase 2), acceptor, learner"
+	}
+	if n.decided {
+		role = "learner"
 	}
 	v := sim.View{Role: role, Term: n.ballot.Round, TermLabel: "ballot", Leader: n.ballot.Node}
 	if n.phase == phaseIdle {
@@ -405,6 +408,7 @@ func (n *SingleNode) Inspect() sim.View {
 		v.Commit = 1
 	}
 	v.Fields = []sim.Field{
+		{Name: "roles", Value: roles},
 		{Name: "ballot", Value: n.ballot.String()},
 		{Name: "promised", Value: n.promised.String()},
 		{Name: "accepted", Value: n.acc.String()},
