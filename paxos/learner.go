@@ -143,6 +143,9 @@ func (n *Node) installSnapshot(env *sim.Env, idx int64, data []byte) {
 // onCatchUp answers a learner that misses decisions from m.From on.
 func (n *Node) onCatchUp(env *sim.Env, from sim.NodeID, m *CatchUp) {
 	if m.From > n.commit {
+		if env.Tracing() {
+			env.Logf("ignoring CatchUp from %v: slot %d is not decided here (chosen %d)", from, m.From, n.commit)
+		}
 		return
 	}
 	d := &Decisions{}

@@ -40,7 +40,10 @@ func (n *Node) stepCandidate(env *sim.Env, from sim.NodeID, msg sim.Message) {
 	switch m := msg.(type) {
 	case *Promise:
 		if m.Ballot != n.ballot {
-			return // an answer to an earlier ballot
+			if env.Tracing() {
+				env.Logf("ignoring Promise from %v: ballot %v, campaigning with %v", from, m.Ballot, n.ballot)
+			}
+			return
 		}
 		n.onPromise(env, from, m)
 	case *Nack:
@@ -155,6 +158,9 @@ func (n *Node) stepLeader(env *sim.Env, from sim.NodeID, msg sim.Message) {
 	switch m := msg.(type) {
 	case *Accepted:
 		if m.Ballot != n.ballot {
+			if env.Tracing() {
+				env.Logf("ignoring Accepted from %v: ballot %v, leading with %v", from, m.Ballot, n.ballot)
+			}
 			return
 		}
 		sl := n.get(m.Slot)
