@@ -183,3 +183,39 @@ func TestSnapshotInstall(t *testing.T) {
 	require.NotZero(t, leader)
 	assert.Equal(t, nodeOf(inst.Sim, leader).kv.Data, n5.kv.Data)
 }
+
+// Raft thesis §6.4: with reads: read_index, gets are answered without a
+// log entry, after a heartbeat round confirms the leader, and the history
+// stays linearizable.
+func TestReadIndexReadsBypassTheLog(t *testing.T) {
+	opts := DefaultOptions()
+	opts.Reads = ReadsReadIndex
+	c := newCluster(t, clusterOpts{seed: 6, clients: 3, duration: 3 * sim.Second, opts: opts})
+	c.runUntil(3 * sim.Second)
+	gets, writes := 0, 0
+	for _, op := range c.history() {
+		if op.Status != protocols.OpOK {
+			continue
+		}
+		if op.Op.Kind == protocols.OpGet {
+			gets++
+		} else {
+			writes++
+		}
+	}
+	require.Greater(t, gets, 50)
+	l := c.node(c.leader())
+	var logged int
+	for i := uint64(bootIndex + 1); i <= l.lastIndex(); i++ {
+		e, ok := storedLog{c.s.Storage(c.leader())}.entry(i)
+		require.True(t, ok)
+		if len(e.GetData()) > 0 {
+			r, err := decodeCommand(e.GetData())
+			require.NoError(t, err)
+			assert.NotEqual(t, protocols.OpGet, r.Op.Kind, "a get at index %d", i)
+			logged++
+		}
+	}
+	assert.GreaterOrEqual(t, logged, writes)
+	assert.Equal(t, "ok", linearizable(t, c))
+}

@@ -61,6 +61,9 @@ type Node struct {
 	// pending holds the request this node proposed for each client, so that
 	// the node that took a request answers it once it applies.
 	pending map[sim.NodeID]pending
+	// reads are gets waiting for etcd's ReadIndex (Options.Reads), oldest
+	// first, at most one per client.
+	reads []pendingRead
 
 	// The last batch of log writes, for the Log Matching checker.
 	writeGen         uint64
@@ -70,6 +73,15 @@ type Node struct {
 type pending struct {
 	seq  int64
 	term uint64
+}
+
+// pendingRead is a get waiting for its read index, then for the store to
+// apply up to it.
+type pendingRead struct {
+	ctx   string
+	req   protocols.Request
+	index uint64
+	known bool
 }
 
 // New returns a node for a cluster whose initial voters are members.
@@ -212,6 +224,10 @@ func (n *Node) request(env *sim.Env, req *protocols.Request) {
 		env.Send(req.Client, n.notLeader(req))
 		return
 	}
+	if req.Op.Kind == protocols.OpGet && n.opts.Reads == ReadsReadIndex {
+		n.readIndex(env, req)
+		return
+	}
 	if p, ok := n.pending[req.Client]; ok && p.seq == req.Seq && p.term == n.term {
 		return // a retry of a command already in this leader's log: it commits or leadership is lost
 	}
@@ -294,6 +310,12 @@ func (n *Node) handle(env *sim.Env, rd *raft.Ready) {
 	}
 	if reset {
 		n.resetElection(env)
+		if n.state != raft.StateLeader {
+			n.dropReads(env)
+		}
+	}
+	for _, rs := range rd.ReadStates {
+		n.readState(rs)
 	}
 	for _, m := range rd.Messages {
 		to := sim.NodeID(m.GetTo())
@@ -304,6 +326,7 @@ func (n *Node) handle(env *sim.Env, rd *raft.Ready) {
 		env.Send(to, wrap(m))
 	}
 	n.apply(env, rd.CommittedEntries)
+	n.answerReads(env)
 }
 
 // appendEntries makes entries durable (and visible to etcd through the

@@ -39,6 +39,11 @@ type Options struct {
 	// store once this many applied entries follow the last snapshot; zero
 	// disables compaction.
 	SnapshotEntries int `json:"snapshot_entries" yaml:"snapshot_entries"`
+	// Reads is "log" (a get is a log entry, like a write) or "read_index"
+	// (etcd's ReadIndex: the leader confirms with a heartbeat round that it
+	// still leads, then answers once it has applied up to its commit index
+	// of that moment; Raft thesis §6.4).
+	Reads string `json:"reads" yaml:"reads"`
 
 	// naive ticks followers with RawNode.Tick, leaving elections to etcd's
 	// crypto/rand timeout: the adapter everyone writes first. Tests only,
@@ -49,7 +54,17 @@ type Options struct {
 	// must. Tests only.
 	corrupt      sim.NodeID
 	corruptIndex uint64
+	// unsafeLocalReads answers read_index gets at once from the leader's
+	// store, without confirming leadership: stale reads the linearizability
+	// check must catch. Tests only.
+	unsafeLocalReads bool
 }
+
+// Read modes.
+const (
+	ReadsLog       = "log"
+	ReadsReadIndex = "read_index"
+)
 
 // DefaultOptions is etcd's production setting (PreVote and CheckQuorum on)
 // with timeouts scaled to the simulator's millisecond links: a 10 ms tick,
@@ -64,6 +79,7 @@ func DefaultOptions() *Options {
 		MaxMsgBytes:     64 << 10,
 		MaxInflightMsgs: 256,
 		SnapshotEntries: 0,
+		Reads:           ReadsLog,
 	}
 }
 
@@ -85,6 +101,8 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("options.max_inflight_msgs: %d must be at least 1", o.MaxInflightMsgs)
 	case o.SnapshotEntries < 0:
 		return fmt.Errorf("options.snapshot_entries: %d is negative", o.SnapshotEntries)
+	case o.Reads != ReadsLog && o.Reads != ReadsReadIndex:
+		return fmt.Errorf("options.reads: %q is not %q or %q", o.Reads, ReadsLog, ReadsReadIndex)
 	}
 	return nil
 }

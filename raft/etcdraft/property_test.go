@@ -161,7 +161,7 @@ func TestProperty(t *testing.T) {
 	for _, v := range []struct {
 		file  string
 		seeds int
-	}{{"chaos5.yaml", 150}, {"chaos3.yaml", 100}, {"chaos7.yaml", 60}, {"chaos5-plain.yaml", 100}} {
+	}{{"chaos5.yaml", 150}, {"chaos3.yaml", 100}, {"chaos7.yaml", 60}, {"chaos5-plain.yaml", 100}, {"chaos5-readindex.yaml", 100}} {
 		t.Run(v.file, func(t *testing.T) {
 			n := seedCount(v.seeds)
 			outs := runSeeds(t, v.file, n)
