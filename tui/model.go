@@ -683,7 +683,7 @@ func (m *Model) Render() string {
 	sc := m.sess.Scenario
 	head := m.st.Title.Render("synod") + fmt.Sprintf(" · %s · %d nodes · seed %d", sc.Protocol, sc.Nodes, sc.Seed)
 	if sc.File != "" && !strings.HasPrefix(sc.File, "--") {
-		head += " · " + sc.File
+		head += " · " + filepath.Base(sc.File)
 	}
 	var right string
 	if m.wide() {
@@ -717,15 +717,14 @@ func joinCols(a, b string) string {
 
 func (m *Model) statusLine() string {
 	s := m.sess.Sim()
-	state := "‖ paused"
-	if m.job != nil {
-		if m.job.play {
-			state = fmt.Sprintf("▶ %v/s", speeds[m.speed])
-		} else {
-			state = m.progress()
-		}
-	} else {
-		state += fmt.Sprintf(" (speed %v/s)", speeds[m.speed])
+	var state string
+	switch {
+	case m.job == nil:
+		state = fmt.Sprintf("‖ %v/s", speeds[m.speed])
+	case m.job.play:
+		state = fmt.Sprintf("▶ %v/s", speeds[m.speed])
+	default:
+		state = m.progress()
 	}
 	var brk []string
 	if m.breakViolation {
@@ -737,15 +736,16 @@ func (m *Model) statusLine() string {
 	if m.breakType != "" {
 		brk = append(brk, "T:"+m.breakType)
 	}
-	viol := fmt.Sprintf("violations %d", len(s.Violations()))
+	viol := fmt.Sprintf("viol %d", len(s.Violations()))
 	if len(s.Violations()) > 0 {
 		viol = m.st.Bad.Render(viol)
 	}
-	line := fmt.Sprintf(" t=%v  ev %d/%d  seed %d  %s  %s  %s  break[%s]", s.Now(), m.sess.Index(), m.sess.Furthest(),
-		m.sess.Scenario.Seed, m.sess.Scenario.Protocol, state, viol, strings.Join(brk, " "))
+	line := fmt.Sprintf(" %.3fms  ev %d/%d  %s  %s  brk %s", s.Now().Milliseconds(), m.sess.Index(), m.sess.Furthest(),
+		state, viol, strings.Join(brk, ","))
 	if n := len(m.sess.TL.Choices()); n > 0 {
 		line += fmt.Sprintf("  manual %d", n)
 	}
+	line += fmt.Sprintf("  %s seed %d", m.sess.Scenario.Protocol, m.sess.Scenario.Seed)
 	return m.st.Status.Render(fit(line, m.w))
 }
 

@@ -1,0 +1,144 @@
+package tui
+
+import (
+	"os"
+		"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/synod-dev/synod/sim"
+)
+
+// The golden tests run the real bubbletea program through teatest at a
+// fixed terminal size, send the keys of one flow, quit, and compare the
+// final screen (ANSI stripped) with testdata/<test>.golden. Rewrite the
+// files with `go test ./tui -run Golden -update` and review the diff.
+
+// flow runs keys through a real program and returns the final model.
+func flow(t *testing.T, m *Model, w, h int, keys ...string) *Model {
+	t.Helper()
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
+	for _, k := range keys {
+		tm.Send(keyMsg(k))
+	}
+	tm.Send(keyMsg("q"))
+	fm, ok := tm.FinalModel(t, teatest.WithFinalTimeout(30*time.Second)).(*Model)
+	require.True(t, ok)
+	return fm
+}
+
+func repeat(k string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = k
+	}
+	return out
+}
+
+func TestGoldenOpen(t *testing.T) {
+	m := flow(t, newTestModel(t, testScenario(t, "raft", 3, 1), Options{}), 80, 24)
+	golden.RequireEqual(t, screen(m))
+}
+
+func TestGoldenStep(t *testing.T) {
+	m := flow(t, newTestModel(t, testScenario(t, "raft", 3, 1), Options{}), 80, 24, repeat("l", 40)...)
+	assert.Equal(t, int64(40), m.sess.Index())
+	golden.RequireEqual(t, screen(m))
+}
+
+func TestGoldenStepBack(t *testing.T) {
+	keys := append(repeat("l", 40), repeat("h", 15)...)
+	m := flow(t, newTestModel(t, testScenario(t, "raft", 3, 1), Options{}), 80, 24, keys...)
+	assert.Equal(t, int64(25), m.sess.Index())
+	// The state after stepping back is the state of going there directly.
+	direct := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(direct, repeat("l", 25)...)
+	assert.Equal(t, clusterOf(screen(direct)), clusterOf(screen(m)))
+	golden.RequireEqual(t, screen(m))
+}
+
+// TestGoldenCrashLeader crashes the elected leader, then runs with the
+// leader-change breakpoint on until another node leads.
+func TestGoldenCrashLeader(t *testing.T) {
+	sc := testScenario(t, "raft", 3, 1)
+	probe := newTestModel(t, sc, Options{})
+	press(probe, "L", "G")
+	leader := leaderOf(screen(probe))
+	require.NotEmpty(t, leader)
+	n, err := sim.ParseNodeID(leader)
+	require.NoError(t, err)
+
+	keys := []string{"L", "G"}
+	keys = append(keys, repeat("j", int(n)-1)...)
+	keys = append(keys, "c", "G")
+	m := flow(t, newTestModel(t, sc, Options{}), 80, 24, keys...)
+	s := screen(m)
+	assert.Contains(t, s, leader+" ✗ crashed")
+	now := leaderOf(s)
+	assert.NotEmpty(t, now)
+	assert.NotEqual(t, leader, now, "a new leader")
+	golden.RequireEqual(t, s)
+}
+
+func TestGoldenManualDelivery(t *testing.T) {
+	sc := testScenario(t, "raft", 3, 1)
+	// Find a point with a few messages in flight.
+	probe := newTestModel(t, sc, Options{})
+	press(probe, "]", "tab")
+	steps := 0
+	for len(probe.msgs.Items()) < 3 {
+		press(probe, "l")
+		steps++
+	}
+	keys := append([]string{"]", "tab"}, repeat("l", steps)...)
+	keys = append(keys, "j", "j", "a")
+	m := flow(t, newTestModel(t, sc, Options{}), 80, 24, keys...)
+	require.Len(t, m.sess.TL.Choices(), 1)
+	assert.Equal(t, probe.msgs.Items()[2].ID, m.sess.TL.Choices()[0].ID)
+	golden.RequireEqual(t, screen(m))
+}
+
+// TestGoldenSaveReopen saves a run with a manual choice and a fault, then
+// reopens the file: the screen is the same at the same position.
+func TestGoldenSaveReopen(t *testing.T) {
+	dir := t.TempDir()
+	sc := testScenario(t, "raft", 3, 1)
+	keys := []string{"]", "j", "c", "l", "l", "tab", "t", "a", "]", "[", "s"}
+	m := flow(t, newTestModel(t, sc, Options{SaveDir: dir}), 80, 24, keys...)
+	path := m.saved
+	require.FileExists(t, path)
+	before := screen(m)
+	assert.Contains(t, m.flash, "reopen with: go run ./cmd/synod tui "+path)
+
+	s, pos, err := Open(path)
+	require.NoError(t, err)
+	assert.Equal(t, m.sess.Index(), pos)
+	r := flow(t, New(s, Options{At: pos, NoColor: true, FrameBudget: time.Minute}), 80, 24)
+	after := screen(r)
+	assert.Equal(t, m.sess.Index(), r.sess.Index())
+	unselect := func(s string) string { return strings.ReplaceAll(s, "▸", " ") }
+	assert.Equal(t, unselect(clusterOf(before)), unselect(clusterOf(after)))
+	assert.Equal(t, m.sess.TL.Choices(), r.sess.TL.Choices())
+	golden.RequireEqual(t, after)
+
+	// The saved file is a trace that `synod replay` reproduces.
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"position":`)
+}
+
+func TestGoldenHelp(t *testing.T) {
+	m := flow(t, newTestModel(t, testScenario(t, "raft", 3, 1), Options{}), 80, 24, "?")
+	golden.RequireEqual(t, screen(m))
+}
+
+// TestGoldenWide shows a larger terminal: details get their own column.
+func TestGoldenWide(t *testing.T) {
+	m := flow(t, newTestModel(t, testScenario(t, "raft", 5, 2), Options{}), 140, 40, "]", "]", "]", "j")
+	golden.RequireEqual(t, screen(m))
+}
