@@ -2,7 +2,7 @@ package tui
 
 import (
 	"os"
-		"strings"
+	"strings"
 	"testing"
 	"time"
 
