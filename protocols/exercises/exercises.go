@@ -1,0 +1,211 @@
+// Package exercises holds synod's course exercises: for each, a skeleton
+// package a student fills in (embedded templates written by `synod exercise
+// init`), a README with the task, and a graded suite of named tests with
+// points that `synod grade` (or `go test` in the student's directory) runs.
+//
+// Grading is deterministic: every test is a seeded simulation bounded in
+// simulated time and events, never in wall-clock time, so the same code
+// gets the same score on any machine. The suites look at a student's nodes
+// only through Inspect (sim.View) and the clients' histories, so the same
+// suites grade the reference solutions (raft, paxos-single, paxos, 2pc),
+// which must score full marks.
+package exercises
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/synod-dev/synod/sim"
+)
+
+// Exercise is one step of the course.
+type Exercise struct {
+	// Name is how the CLI names it ("raft-election").
+	Name string
+	// Title is one line for `synod exercise list`.
+	Title string
+	// Skeleton is the template directory the student starts from; several
+	// exercises share one (the Raft parts build on the same code).
+	Skeleton string
+	// Reference is the registered protocol that solves it.
+	Reference string
+	// Tests is the graded suite.
+	Tests []Test
+}
+
+// Test is one graded test.
+type Test struct {
+	Name   string
+	Points int
+	// Core tests check what the exercise asks for; a skeleton as shipped
+	// scores zero on them. Other tests (determinism) may pass vacuously.
+	Core bool
+	// Kind is "scenario" (one seed), "property" (Seeds seeds) or
+	// "determinism" (one seed run twice, traces compared byte for byte).
+	Kind string
+	// YAML is the scenario without its protocol line.
+	YAML string
+	// Seeds and FirstSeed for property tests (under -short at most
+	// shortSeeds are run).
+	Seeds     int
+	FirstSeed uint64
+	// Lin checks the client history for linearizability.
+	Lin bool
+	// Checkers are the invariants checked after every event.
+	Checkers []func() sim.Checker
+	// Expect checks the end of each run (liveness).
+	Expect expectation
+	// Hidden marks a teacher's test loaded from a directory.
+	Hidden bool
+}
+
+// shortSeeds bounds property tests under -short.
+const shortSeeds = 3
+
+// All returns the exercises in course order.
+func All() []*Exercise { return catalog }
+
+// Lookup returns the named exercise.
+func Lookup(name string) (*Exercise, error) {
+	for _, e := range catalog {
+		if e.Name == name {
+			return e, nil
+		}
+	}
+	names := make([]string, len(catalog))
+	for i, e := range catalog {
+		names[i] = e.Name
+	}
+	return nil, fmt.Errorf("unknown exercise %q (exercises: %s)", name, strings.Join(names, ", "))
+}
+
+// Points returns the total points of the suite.
+func (e *Exercise) Points() int {
+	n := 0
+	for _, t := range e.Tests {
+		n += t.Points
+	}
+	return n
+}
+
+func raftChecks() []func() sim.Checker {
+	return []func() sim.Checker{newLeaderPerTerm, newCommittedAgree}
+}
+
+const kvLoad = "workload: {clients: 3, mode: closed, think: 5ms, keys: 5, timeout: 100ms, op_timeout: 1s}\n"
+
+// determinism is the same in every suite: one seed of a small faulty run,
+// twice.
+func determinism(yaml string) Test {
+	return Test{Name: "determinism", Points: 5, Kind: "determinism", YAML: yaml}
+}
+
+var electionChecks = []func() sim.Checker{newLeaderPerTerm}
+
+var catalog = []*Exercise{
+	{
+		Name: "raft-election", Title: "Raft leader election and heartbeats (Raft §5.1-5.2)",
+		Skeleton: "raft", Reference: "raft",
+		Tests: []Test{
+			{Name: "initial-election", Points: 10, Core: true, Kind: "scenario", Checkers: electionChecks, Expect: oneLeader,
+				YAML: "# three nodes elect one leader within a second\nnodes: 3\nduration: 1s\nworkload: {clients: 0}\n"},
+			{Name: "reelection-after-crashes", Points: 10, Core: true, Kind: "scenario", Checkers: electionChecks, Expect: oneLeader,
+				YAML: "# two of five nodes crash for good; the other three elect a leader\nnodes: 5\nduration: 3s\nfaults: [\"1s crash n1\", \"1500ms crash n2\"]\nworkload: {clients: 0}\n"},
+			{Name: "partitions-heal", Points: 15, Core: true, Kind: "scenario", Checkers: electionChecks, Expect: oneLeader,
+				YAML: "# the cluster is split twice; after the heal one leader leads everyone\nnodes: 5\nduration: 4s\nfaults: [\"1s partition n1,n2|n3,n4,n5\", \"2s partition n1,n2,n3|n4,n5\", \"3s heal\"]\nworkload: {clients: 0}\n"},
+			{Name: "election-chaos", Points: 15, Core: true, Kind: "property", Seeds: 10, FirstSeed: 100, Checkers: electionChecks, Expect: oneLeader,
+				YAML: "# partitions, cuts, pauses and loss, healed at 3s\nnodes: 5\nduration: 4s\nnetwork: {latency: {dist: uniform, min: 1ms, max: 10ms}, loss: 0.05}\nnemesis: {partition_every: 400ms, cut_every: 500ms, pause_every: 700ms, downtime: 200ms, heal_at: 3s}\nworkload: {clients: 0}\n"},
+			determinism("# determinism\nnodes: 3\nduration: 1s\nnetwork: {loss: 0.05}\nworkload: {clients: 0}\n"),
+		},
+	},
+	{
+		Name: "raft-replication", Title: "Raft log replication and commitment (Raft §5.3-5.4)",
+		Skeleton: "raft", Reference: "raft",
+		Tests: []Test{
+			{Name: "basic-agreement", Points: 10, Core: true, Kind: "scenario", Lin: true, Checkers: raftChecks(), Expect: opsAtLeast(100),
+				YAML: "# three nodes, three clients, no faults\nnodes: 3\nduration: 2s\n" + kvLoad},
+			{Name: "follower-isolated", Points: 10, Core: true, Kind: "scenario", Lin: true, Checkers: raftChecks(), Expect: all(opsAtLeast(100), caughtUp(200)),
+				YAML: "# a follower (or the leader) is cut off for a second, then catches up\nnodes: 5\nduration: 3s\nfaults: [\"500ms isolate n3\", \"1500ms heal\"]\n" + kvLoad},
+			{Name: "leader-partitions", Points: 15, Core: true, Kind: "scenario", Lin: true, Checkers: raftChecks(), Expect: all(opsAtLeast(50), oneLeader),
+				YAML: "# majorities move around; entries of a deposed leader are overwritten\nnodes: 5\nduration: 4s\nfaults: [\"500ms partition n1,n2|n3,n4,n5\", \"1200ms partition n1,n2,n3|n4,n5\", \"2s partition n2,n4|n1,n3,n5\", \"2800ms heal\"]\n" + kvLoad},
+			{Name: "lossy-network", Points: 10, Core: true, Kind: "scenario", Lin: true, Checkers: raftChecks(), Expect: opsAtLeast(50),
+				YAML: "# 10% loss, 5% duplication, reordering\nnodes: 5\nduration: 3s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 4ms, max: 100ms}, loss: 0.1, duplicate: 0.05}\n" + kvLoad},
+			{Name: "replication-chaos", Points: 15, Core: true, Kind: "property", Seeds: 10, FirstSeed: 200, Lin: true, Checkers: raftChecks(), Expect: opsAtLeast(20),
+				YAML: "# partitions, cuts, pauses, loss and duplication, healed at 3s\nnodes: 5\nduration: 4s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 4ms, max: 200ms}, loss: 0.05, duplicate: 0.05}\nnemesis: {partition_every: 500ms, cut_every: 600ms, pause_every: 900ms, downtime: 250ms, heal_at: 3s}\n" + kvLoad},
+			determinism("# determinism\nnodes: 3\nduration: 1s\nnetwork: {loss: 0.05}\n" + kvLoad),
+		},
+	},
+	{
+		Name: "raft-persistence", Title: "Raft persistence and crash recovery (Raft §5.6, Figure 2 \"persistent state\")",
+		Skeleton: "raft", Reference: "raft",
+		Tests: []Test{
+			{Name: "follower-restart", Points: 10, Core: true, Kind: "scenario", Lin: true, Checkers: raftChecks(), Expect: all(opsAtLeast(100), caughtUp(200)),
+				YAML: "# n3 crashes and restarts from its stable storage\nnodes: 3\nduration: 3s\nfaults: [\"500ms crash n3\", \"1s restart n3\"]\n" + kvLoad},
+			{Name: "full-cluster-restart", Points: 15, Core: true, Kind: "scenario", Lin: true, Checkers: raftChecks(), Expect: opsAtLeast(100),
+				YAML: "# every node crashes at once; acknowledged writes must survive\nnodes: 3\nduration: 3s\nfaults: [\"1s crash n1\", \"1s crash n2\", \"1s crash n3\", \"1200ms restart n1\", \"1200ms restart n2\", \"1200ms restart n3\"]\n" + kvLoad},
+			{Name: "crash-chaos", Points: 20, Core: true, Kind: "property", Seeds: 10, FirstSeed: 300, Lin: true, Checkers: raftChecks(), Expect: opsAtLeast(20),
+				YAML: "# crashes and restarts with partitions and loss, healed at 3s\nnodes: 5\nduration: 4s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 4ms, max: 200ms}, loss: 0.05}\nnemesis: {crash_every: 300ms, partition_every: 600ms, downtime: 200ms, max_crashed: 2, heal_at: 3s}\nfsync_delay: 1ms\n" + kvLoad},
+			determinism("# determinism\nnodes: 3\nduration: 1s\nfaults: [\"300ms crash n2\", \"500ms restart n2\"]\n" + kvLoad),
+		},
+	},
+	{
+		Name: "raft-snapshots", Title: "Raft log compaction and InstallSnapshot (Raft §7)",
+		Skeleton: "raft", Reference: "raft",
+		Tests: []Test{
+			{Name: "compaction", Points: 10, Core: true, Kind: "scenario", Lin: true, Checkers: raftChecks(), Expect: all(opsAtLeast(200), snapshotted(48<<10)),
+				YAML: "# the log is compacted every 50 entries; storage stays small\nnodes: 3\nduration: 5s\noptions: {snapshot_entries: 50}\n" + putLoad},
+			{Name: "install-snapshot", Points: 15, Core: true, Kind: "scenario", Lin: true, Checkers: raftChecks(), Expect: all(opsAtLeast(200), snapshotted(48<<10), caughtUp(200)),
+				YAML: "# n3 is down while the others compact; back up, it needs a snapshot\nnodes: 3\nduration: 5s\noptions: {snapshot_entries: 50}\nfaults: [\"200ms crash n3\", \"3s restart n3\"]\n" + putLoad},
+			{Name: "snapshot-chaos", Points: 15, Core: true, Kind: "property", Seeds: 10, FirstSeed: 400, Lin: true, Checkers: raftChecks(), Expect: all(opsAtLeast(20), snapshotted(96<<10)),
+				YAML: "# crashes, partitions and loss with frequent snapshots, healed at 3s\nnodes: 5\nduration: 4s\noptions: {snapshot_entries: 20}\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 4ms, max: 200ms}, loss: 0.05}\nnemesis: {crash_every: 300ms, partition_every: 600ms, downtime: 200ms, max_crashed: 2, heal_at: 3s}\n" + putLoad},
+			determinism("# determinism\nnodes: 3\nduration: 1s\noptions: {snapshot_entries: 20}\nfaults: [\"300ms crash n2\", \"500ms restart n2\"]\n" + putLoad),
+		},
+	},
+	{
+		Name: "paxos-single", Title: "Single-decree Paxos, the Synod protocol (Paxos Made Simple §2)",
+		Skeleton: "paxos-single", Reference: "paxos-single",
+		Tests: []Test{
+			{Name: "one-value", Points: 10, Core: true, Kind: "scenario", Checkers: []func() sim.Checker{newChosenAgree}, Expect: all(opsAtLeast(1), sameAnswers, allLearned),
+				YAML: "# three nodes, one client: its value is chosen and learned everywhere\nnodes: 3\nduration: 1s\nworkload: {clients: 1, keys: 1, timeout: 100ms, op_timeout: 500ms}\nchecks: {linearizability: false}\n"},
+			{Name: "dueling-proposers", Points: 15, Core: true, Kind: "property", Seeds: 10, FirstSeed: 500, Checkers: []func() sim.Checker{newChosenAgree}, Expect: all(opsAtLeast(3), sameAnswers, allLearned),
+				YAML: "# three clients propose at different nodes at once, with loss\nnodes: 5\nduration: 2s\nnetwork: {latency: {dist: uniform, min: 1ms, max: 20ms}, loss: 0.05, duplicate: 0.05}\n" + kvLoad + "checks: {linearizability: false}\n"},
+			{Name: "acceptor-crashes", Points: 15, Core: true, Kind: "property", Seeds: 10, FirstSeed: 600, Checkers: []func() sim.Checker{newChosenAgree}, Expect: all(opsAtLeast(3), sameAnswers),
+				YAML: "# acceptors crash and restart: promises and acceptances must survive\nnodes: 5\nduration: 3s\nnetwork: {latency: {dist: uniform, min: 1ms, max: 20ms}, loss: 0.05}\nnemesis: {crash_every: 200ms, partition_every: 500ms, downtime: 150ms, max_crashed: 2, heal_at: 2s}\n" + kvLoad + "checks: {linearizability: false}\n"},
+			determinism("# determinism\nnodes: 3\nduration: 1s\nnetwork: {loss: 0.05}\n" + kvLoad + "checks: {linearizability: false}\n"),
+		},
+	},
+	{
+		Name: "multi-paxos", Title: "Multi-Paxos: a replicated log with a stable leader (Paxos Made Simple §3; Paxos Made Moderately Complex)",
+		Skeleton: "multi-paxos", Reference: "paxos",
+		Tests: []Test{
+			{Name: "basic-agreement", Points: 10, Core: true, Kind: "scenario", Lin: true, Expect: opsAtLeast(100),
+				YAML: "# three nodes, three clients, no faults\nnodes: 3\nduration: 2s\n" + kvLoad},
+			{Name: "leader-partitions", Points: 15, Core: true, Kind: "scenario", Lin: true, Expect: opsAtLeast(50),
+				YAML: "# majorities move around; a new leader must finish the old one's slots\nnodes: 5\nduration: 4s\nfaults: [\"500ms partition n1,n2|n3,n4,n5\", \"1200ms partition n1,n2,n3|n4,n5\", \"2s partition n2,n4|n1,n3,n5\", \"2800ms heal\"]\n" + kvLoad},
+			{Name: "crash-restart", Points: 15, Core: true, Kind: "scenario", Lin: true, Expect: opsAtLeast(100),
+				YAML: "# every node crashes at once and recovers its acceptor state\nnodes: 3\nduration: 3s\nfaults: [\"1s crash n1\", \"1s crash n2\", \"1s crash n3\", \"1200ms restart n1\", \"1200ms restart n2\", \"1200ms restart n3\"]\n" + kvLoad},
+			{Name: "multipaxos-chaos", Points: 20, Core: true, Kind: "property", Seeds: 10, FirstSeed: 700, Lin: true, Expect: opsAtLeast(20),
+				YAML: "# crashes, partitions, cuts, loss and duplication, healed at 3s\nnodes: 5\nduration: 4s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 4ms, max: 200ms}, loss: 0.05, duplicate: 0.05}\nnemesis: {crash_every: 400ms, partition_every: 600ms, cut_every: 700ms, downtime: 200ms, max_crashed: 2, heal_at: 3s}\n" + kvLoad},
+			determinism("# determinism\nnodes: 3\nduration: 1s\nfaults: [\"300ms crash n2\", \"500ms restart n2\"]\n" + kvLoad),
+		},
+	},
+	{
+		Name: "2pc-recovery", Title: "Two-phase commit with coordinator and participant recovery (Bernstein, Hadzilacos & Goodman ch. 7)",
+		Skeleton: "2pc", Reference: "2pc",
+		Tests: []Test{
+			{Name: "commit-no-faults", Points: 10, Core: true, Kind: "scenario", Expect: all(opsAtLeast(20), conserved(8, 100)),
+				YAML: "# transfers between accounts on three participants, no faults\nnodes: 4\nduration: 2s\n" + txnLoad},
+			{Name: "coordinator-crash", Points: 15, Core: true, Kind: "scenario", Expect: all(opsAtLeast(20), conserved(8, 100)),
+				YAML: "# the coordinator crashes mid-run and recovers from its log\nnodes: 4\nduration: 3s\nfaults: [\"500ms crash n1\", \"800ms restart n1\", \"1500ms crash n1\", \"1510ms restart n1\"]\n" + txnLoad},
+			{Name: "participant-crash", Points: 15, Core: true, Kind: "scenario", Expect: all(opsAtLeast(20), conserved(8, 100)),
+				YAML: "# participants crash, prepared or not, and recover from their logs\nnodes: 4\nduration: 3s\nfaults: [\"500ms crash n3\", \"700ms restart n3\", \"1200ms crash n2\", \"1250ms restart n2\"]\n" + txnLoad},
+			{Name: "2pc-chaos", Points: 15, Core: true, Kind: "property", Seeds: 10, FirstSeed: 800, Expect: all(opsAtLeast(5), conserved(8, 100)),
+				YAML: "# crashes, partitions, loss and duplication, healed at 2s\nnodes: 4\nduration: 3s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 3ms, max: 100ms}, loss: 0.02, duplicate: 0.05}\nnemesis: {crash_every: 300ms, partition_every: 600ms, downtime: 150ms, heal_at: 2s}\nfsync_delay: 1ms\n" + txnLoad},
+			determinism("# determinism\nnodes: 4\nduration: 1s\nfaults: [\"300ms crash n1\", \"400ms restart n1\"]\n" + txnLoad),
+		},
+	},
+}
+
+const putLoad = "workload: {clients: 3, mode: closed, think: 5ms, keys: 5, mix: {get: 0.5, put: 0.5}, timeout: 100ms, op_timeout: 1s}\n"
+
+const txnLoad = "workload: {clients: 2, mode: closed, think: 5ms, op_timeout: 500ms}\nchecks: {linearizability: false}\n"
