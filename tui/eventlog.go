@@ -56,9 +56,14 @@ func (l EventLog) match(e *Entry) bool {
 	return true
 }
 
-// visible returns the indexes of the entries that pass the filters.
+// visible returns the indexes of the entries that pass the filters. With
+// no filter it returns nil and window arithmetic stands in for the list, so
+// that drawing a long run does not walk its whole log.
 func (l EventLog) visible() []int64 {
 	log := l.sess.Log()
+	if l.Node == 0 && l.Kind == 0 && l.Query == "" {
+		return nil
+	}
 	var out []int64
 	for i := range log {
 		if l.match(&log[i]) {
@@ -67,6 +72,8 @@ func (l EventLog) visible() []int64 {
 	}
 	return out
 }
+
+func (l EventLog) filtered() bool { return l.Node != 0 || l.Kind != 0 || l.Query != "" }
 
 // cursor is the event the cursor is on: the current one unless moved.
 func (l EventLog) cursor() int64 {
@@ -84,11 +91,20 @@ func (l EventLog) Update(msg tea.Msg) (EventLog, tea.Cmd) {
 	}
 	switch {
 	case key.Matches(k, l.Keys.Up), key.Matches(k, l.Keys.Down):
+		cur := l.cursor()
+		if !l.filtered() {
+			n := int64(len(l.sess.Log()))
+			if key.Matches(k, l.Keys.Up) {
+				l.Cursor = max(0, cur-1)
+			} else {
+				l.Cursor = min(n-1, cur+1)
+			}
+			return l, nil
+		}
 		vis := l.visible()
 		if len(vis) == 0 {
 			return l, nil
 		}
-		cur := l.cursor()
 		pos := nearest(vis, cur)
 		if key.Matches(k, l.Keys.Up) {
 			if vis[pos] >= cur && pos > 0 {
@@ -145,17 +161,26 @@ func (l EventLog) View() string {
 		title += " [" + f + "]"
 	}
 	lines := []string{l.title(title)}
-	vis := l.visible()
 	rows := l.h - 1
 	if rows <= 0 {
 		return box(lines, l.w, l.h)
 	}
-	at := nearest(vis, l.cursor())
-	first := max(0, at-rows/2)
-	if first+rows > len(vis) {
-		first = max(0, len(vis)-rows)
+	vis := l.visible()
+	if !l.filtered() {
+		// The window around the cursor, without listing the whole log.
+		first := max(0, min(l.cursor()-int64(rows/2), int64(len(log)-rows)))
+		for i := first; i < min(int64(len(log)), first+int64(rows)); i++ {
+			vis = append(vis, i)
+		}
+	} else {
+		at := nearest(vis, l.cursor())
+		first := max(0, at-rows/2)
+		if first+rows > len(vis) {
+			first = max(0, len(vis)-rows)
+		}
+		vis = vis[first:min(len(vis), first+rows)]
 	}
-	for _, i := range vis[first:min(len(vis), first+rows)] {
+	for _, i := range vis {
 		e := &log[i]
 		line := fmt.Sprintf("%5d %s", e.Index, brief(e.At, e.Text))
 		if e.Outcome != "" {

@@ -91,3 +91,5 @@ func leaderOf(s string) string {
 	}
 	return ""
 }
+
+func keySize(w, h int) tea.WindowSizeMsg { return tea.WindowSizeMsg{Width: w, Height: h} }
