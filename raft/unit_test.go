@@ -2,6 +2,9 @@ package raft
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -260,5 +263,20 @@ func TestCheckQuorumStepsDown(t *testing.T) {
 		} else {
 			assert.Equal(t, Leader, r.node(l).role, "without check quorum the isolated leader stays")
 		}
+	}
+}
+
+// Every scenario file opens with a comment saying what it shows, and
+// loads.
+func TestScenarioFilesDocumented(t *testing.T) {
+	files, err := filepath.Glob("../testdata/scenarios/raft/*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(string(b), "# "), "%s must open with a comment", f)
+		_, err = scenario.Load(f)
+		require.NoError(t, err, f)
 	}
 }
