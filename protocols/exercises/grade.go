@@ -121,6 +121,7 @@ func RunTest(t *Test, spec *protocols.Spec, o Options) Result {
 		NoLinearizability: !t.Lin,
 		EventsMax:         o.EventsMax,
 		Expect:            t.Expect,
+		Name:              spec.Name + "-" + t.Name,
 	}
 	if so.EventsMax == 0 {
 		so.EventsMax = DefaultEventsMax

@@ -19,6 +19,7 @@ import (
 // TestReferenceFullMarks grades each reference solution (raft/, paxos/,
 // protocols/twopc) on its exercise's suite: it must score full marks.
 func TestReferenceFullMarks(t *testing.T) {
+	t.Setenv("SYNOD_FAILURES", t.TempDir())
 	for _, ex := range exercises.All() {
 		t.Run(ex.Name, func(t *testing.T) {
 			spec, err := protocols.Lookup(ex.Reference)
@@ -48,6 +49,7 @@ var skeletonSpecs = map[string]func() *protocols.Spec{
 // that starts from it, failing each for lack of progress, never for a
 // panic or an error.
 func TestSkeletonsScoreZero(t *testing.T) {
+	t.Setenv("SYNOD_FAILURES", t.TempDir())
 	for _, ex := range exercises.All() {
 		t.Run(ex.Name, func(t *testing.T) {
 			mk, ok := skeletonSpecs[ex.Skeleton]

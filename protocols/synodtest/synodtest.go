@@ -143,6 +143,8 @@ type Options struct {
 	Determinism bool
 	// KeepGoing runs every seed instead of stopping at the first failure.
 	KeepGoing bool
+	// Name labels the failure files (default: the protocol's name).
+	Name string
 }
 
 // Failure describes one failing seed.
@@ -381,6 +383,9 @@ func judge(o *Options, in *scenario.Instance, res *scenario.Result) *Failure {
 func explain(o *Options, sc *scenario.Scenario, f *Failure) {
 	dir, err := FailureDir()
 	if err == nil {
+		dir, err = filepath.Abs(dir)
+	}
+	if err == nil {
 		err = os.MkdirAll(dir, 0o755)
 	}
 	var trace bytes.Buffer
@@ -398,7 +403,11 @@ func explain(o *Options, sc *scenario.Scenario, f *Failure) {
 		}
 	}
 	f.Schedule = tail.lines()
-	base := fmt.Sprintf("%s-seed%d", safeName(sc.Protocol), sc.Seed)
+	label := o.Name
+	if label == "" {
+		label = sc.Protocol
+	}
+	base := fmt.Sprintf("%s-seed%d", safeName(label), sc.Seed)
 	if err == nil && terr == nil {
 		f.Trace = filepath.Join(dir, base+".jsonl")
 		if werr := os.WriteFile(f.Trace, trace.Bytes(), 0o644); werr != nil {

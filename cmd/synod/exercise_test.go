@@ -1,0 +1,94 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestExerciseListsTheSequence(t *testing.T) {
+	code, out, _ := run(t, "exercise", "list")
+	require.Equal(t, 0, code)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	require.Len(t, lines, 7)
+	for i, name := range []string{"raft-election", "raft-replication", "raft-persistence", "raft-snapshots", "paxos-single", "multi-paxos", "2pc-recovery"} {
+		assert.Contains(t, lines[i], name)
+	}
+}
+
+func TestExerciseInitBadInput(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "mine.go"), []byte("package x\n"), 0o644))
+	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, "is not empty")
+	code, _, errs = run(t, "exercise", "init", "raft-elections", t.TempDir())
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, `unknown exercise "raft-elections"`)
+	code, _, errs = run(t, "grade", t.TempDir())
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, "no test calls exercises.GradeT")
+}
+
+// labDir makes a student directory inside this module, so that the
+// generated package resolves github.com/synod-dev/synod; the leading
+// underscore keeps it out of ./... patterns.
+func labDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("../../protocols/exercises", "_lab")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return filepath.Join(dir, "lab")
+}
+
+// TestGradeSkeletonWithHiddenTests grades a freshly initialized skeleton
+// in a subprocess, with a teacher's hidden test: it builds, scores zero on
+// the core tests and names the hidden one.
+func TestGradeSkeletonWithHiddenTests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and grades a package in a subprocess")
+	}
+	dir := labDir(t)
+	code, out, errs := run(t, "exercise", "init", "raft-election", dir)
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, out, "grade_test.go")
+	hidden := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(hidden, "tests.yaml"), []byte(`
+- {name: seven-nodes, exercise: raft-election, points: 7, scenario: seven.yaml, seeds: 2, first_seed: 9000, leader: true}
+- {name: other, exercise: multi-paxos, points: 3, scenario: seven.yaml}
+`), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(hidden, "seven.yaml"), []byte("# seven nodes elect a leader\nprotocol: raft\nnodes: 7\nduration: 2s\nworkload: {clients: 0}\n"), 0o644))
+	code, out, errs = run(t, "grade", dir, "--short", "--hidden", hidden)
+	require.Equal(t, 1, code, out+errs)
+	assert.Contains(t, out, "initial-election             0/10")
+	assert.Contains(t, out, "seven-nodes (hidden)         0/7")
+	assert.NotContains(t, out, "other")
+	assert.Contains(t, out, "SCORE 5/62")
+	assert.Contains(t, out, "retest: go test -run '^TestGrade$' -synod.seed 1 -v")
+}
+
+// TestGradeReportsInfiniteLoop plants a handler that never returns: grade
+// reports an infinite loop in the test it hung in, and does not hang.
+func TestGradeReportsInfiniteLoop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and grades a package in a subprocess")
+	}
+	dir := labDir(t)
+	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
+	require.Equal(t, 0, code, errs)
+	path := filepath.Join(dir, "raft.go")
+	src, err := os.ReadFile(path)
+	require.NoError(t, err)
+	spin := strings.Replace(string(src), "func (n *Node) onElectionTimeout(env *sim.Env) {\n", "func (n *Node) onElectionTimeout(env *sim.Env) {\n\tfor n.term >= 0 {\n\t\tn.commit++\n\t}\n", 1)
+	require.NotEqual(t, string(src), spin)
+	require.NoError(t, os.WriteFile(path, []byte(spin), 0o644))
+	code, out, errs := run(t, "grade", dir, "--short", "--timeout", "5s")
+	require.Equal(t, 1, code, out+errs)
+	assert.Contains(t, out, "INFINITE LOOP in test initial-election")
+	assert.Contains(t, out, "onElectionTimeout")
+	assert.Contains(t, out, "SCORE 0/55")
+}
