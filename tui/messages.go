@@ -107,10 +107,16 @@ func (m Messages) View() string {
 	}
 	for i := first; i < len(items) && len(lines) <= rows; i++ {
 		ev := &items[i]
-		line := brief(ev.At, ev.Describe())
-		if why := lost(s, ev); why != "" {
-			line += " " + m.st.Bad.Render(why)
+		// Marks first, so that narrow panes still show them: ✗ will be
+		// lost (partition, receiver down), ⧉ a duplicate.
+		mark := " "
+		switch {
+		case lost(s, ev) != "":
+			mark = m.st.Bad.Render("✗")
+		case ev.Dup:
+			mark = "⧉"
 		}
+		line := mark + brief(ev.At, ev.Describe())
 		if i == m.Selected {
 			line = m.st.Cursor.Render(fit(line, m.w))
 		}
