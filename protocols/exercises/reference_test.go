@@ -2,6 +2,7 @@ package exercises_test
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -64,4 +65,8 @@ func TestSkeletonsScoreZero(t *testing.T) {
 			}
 		})
 	}
+}
+
+func writeFile(dir, name, text string) error {
+	return os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
 }

@@ -1,0 +1,121 @@
+package exercises_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/protocols/exercises"
+)
+
+// testOf returns a copy of an exercise's named test.
+func testOf(t *testing.T, exercise, name string) exercises.Test {
+	t.Helper()
+	ex, err := exercises.Lookup(exercise)
+	require.NoError(t, err)
+	for _, tc := range ex.Tests {
+		if tc.Name == name {
+			return tc
+		}
+	}
+	t.Fatalf("%s has no test %s", exercise, name)
+	return exercises.Test{}
+}
+
+// TestSuitesCatchBrokenReferences checks that the graded tests are not
+// vacuous: the references with a bug switched on, or a feature switched
+// off, lose the test's points, for the reason the test is about.
+func TestSuitesCatchBrokenReferences(t *testing.T) {
+	t.Setenv("SYNOD_FAILURES", t.TempDir())
+	cases := []struct {
+		exercise, test, protocol, options, kind, want string
+	}{
+		// A participant that aborts on its own after voting yes breaks
+		// atomicity (the reference's own checker runs too, and is first).
+		{"2pc-recovery", "2pc-chaos", "2pc", "options: {unsafe_abort_uncertain: true}\n", "violation", "atomicity"},
+		// Without snapshots the log grows and no view shows one.
+		{"raft-snapshots", "compaction", "raft", "", "liveness", "no node took a snapshot"},
+		// A protocol without leaders fails the election tests.
+		{"raft-election", "initial-election", "paxos-single", "", "liveness", "no leader"},
+	}
+	for _, c := range cases {
+		t.Run(c.exercise+"/"+c.test, func(t *testing.T) {
+			tc := testOf(t, c.exercise, c.test)
+			if c.options != "" {
+				tc.YAML += c.options
+			} else if c.test == "compaction" {
+				tc.YAML = strings.Replace(tc.YAML, "options: {snapshot_entries: 50}", "options: {snapshot_entries: 0}", 1)
+			}
+			spec, err := protocols.Lookup(c.protocol)
+			require.NoError(t, err)
+			r := exercises.RunTest(&tc, spec, exercises.Options{Short: true})
+			require.Zero(t, r.Points, "%s/%s should fail with %s", c.exercise, c.test, c.protocol)
+			require.Equal(t, c.kind, r.Kind, r.Failure)
+			require.Contains(t, r.Failure, c.want)
+		})
+	}
+}
+
+// TestFilesOfEachExercise checks what `synod exercise init` writes: the
+// skeleton's Go files, a grade test naming the exercise, and a README with
+// readings, hints and the table of graded tests.
+func TestFilesOfEachExercise(t *testing.T) {
+	for _, ex := range exercises.All() {
+		t.Run(ex.Name, func(t *testing.T) {
+			files, err := ex.Files()
+			require.NoError(t, err)
+			require.Contains(t, string(files["grade_test.go"]), `exercises.GradeT(t, "`+ex.Name+`", Spec())`)
+			readme := string(files["README.md"])
+			for _, want := range []string{"## Read", "## Task", "## Hints", "## Graded tests", "## How to work"} {
+				require.Contains(t, readme, want)
+			}
+			for _, tc := range ex.Tests {
+				require.Contains(t, readme, "| "+tc.Name+" | ")
+			}
+			gofiles := 0
+			for name := range files {
+				if strings.HasSuffix(name, ".go") && name != "grade_test.go" {
+					gofiles++
+				}
+				require.False(t, strings.HasSuffix(name, ".tmpl"), name)
+			}
+			require.NotZero(t, gofiles)
+		})
+	}
+}
+
+// TestInitNeverOverwrites checks that init refuses a non-empty directory.
+func TestInitNeverOverwrites(t *testing.T) {
+	ex, err := exercises.Lookup("paxos-single")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	written, err := exercises.Init(ex, dir)
+	require.NoError(t, err)
+	require.NotEmpty(t, written)
+	_, err = exercises.Init(ex, dir)
+	require.ErrorContains(t, err, "is not empty")
+}
+
+// TestHiddenTestsBadInput checks that a teacher's broken tests.yaml is a
+// clear error before any grading starts.
+func TestHiddenTestsBadInput(t *testing.T) {
+	ex, err := exercises.Lookup("raft-election")
+	require.NoError(t, err)
+	cases := map[string]string{
+		"- {name: x, exercise: raft-election, points: 5}\n":                             "scenario is missing",
+		"- {name: x, exercise: raft-election, points: -1, scenario: a.yaml}\n":          "points -1 is outside",
+		"- {name: x, exercise: raft-election, points: 1, scenario: a.yaml, bogus: 1}\n": "field bogus not found",
+		"- {name: x, exercise: raft-election, points: 1, scenario: missing.yaml}\n":     "missing.yaml",
+	}
+	for text, want := range cases {
+		dir := t.TempDir()
+		require.NoError(t, writeFile(dir, "tests.yaml", text))
+		require.NoError(t, writeFile(dir, "a.yaml", "# a\nnodes: 3\n"))
+		_, err := exercises.LoadHidden(dir, ex)
+		require.ErrorContains(t, err, want)
+	}
+	_, err = exercises.LoadHidden(t.TempDir(), ex)
+	require.ErrorContains(t, err, "tests.yaml")
+}
