@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"bytes"
 	"os"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/sim"
 )
 
@@ -126,10 +128,25 @@ func TestGoldenSaveReopen(t *testing.T) {
 	assert.Equal(t, m.sess.TL.Choices(), r.sess.TL.Choices())
 	golden.RequireEqual(t, after)
 
-	// The saved file is a trace that `synod replay` reproduces.
-	b, err := os.ReadFile(path)
+	// The saved file is a complete trace that replays exactly, as
+	// `synod replay` checks it.
+	f, err := os.Open(path)
 	require.NoError(t, err)
-	assert.Contains(t, string(b), `"position":`)
+	defer f.Close()
+	tr, err := sim.ReadTrace(f, path)
+	require.NoError(t, err)
+	assert.Equal(t, m.sess.Index(), tr.End.Position)
+	inst, err := scenario.Build(sc)
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	tw, err := inst.TraceTo(&buf)
+	require.NoError(t, err)
+	require.NoError(t, inst.Sim.RunChoices(tr.Choices))
+	tw.Position = tr.End.Position
+	require.NoError(t, tw.Close(inst.Sim))
+	got := bytes.Split(bytes.TrimSuffix(buf.Bytes(), []byte("\n")), []byte("\n"))[1:]
+	i, want, have := sim.FirstDifference(tr.Lines, got)
+	assert.Equal(t, -1, i, "replay differs:\n%s\n%s", want, have)
 }
 
 func TestGoldenHelp(t *testing.T) {

@@ -232,9 +232,11 @@ func (s *Session) Duplicate(id sim.EventID) error { s.truncate(); return s.TL.Du
 // Inject applies a fault now (a recorded choice).
 func (s *Session) Inject(f sim.Fault) error { s.truncate(); return s.TL.Inject(f) }
 
-// Save writes the run up to the furthest point of this branch, with its
-// manual choices, as a trace whose end line records the current position:
-// `synod tui FILE` reopens it there and `synod replay FILE` checks it.
+// Save writes the whole run of this branch, with its manual choices, as a
+// trace whose end line records the current position: `synod tui FILE`
+// reopens it there, and `synod replay FILE` re-runs it and checks that it
+// reproduces byte for byte. The run goes on to its end (the scenario's
+// duration) so that the file is a complete trace.
 func (s *Session) Save(path string) error {
 	inst, err := scenario.Build(s.Scenario)
 	if err != nil {
@@ -250,19 +252,8 @@ func (s *Session) Save(path string) error {
 		return err
 	}
 	tw.Position = s.Index()
-	choices := s.TL.Choices()
-	used, err := inst.Sim.RunTo(s.TL.Furthest(), choices)
-	if err != nil {
+	if err := inst.Sim.RunChoices(s.TL.Choices()); err != nil {
 		return fmt.Errorf("replaying the choices: %v", err)
-	}
-	// Choices made at the furthest point (a drop, a duplicate) come last.
-	for _, c := range choices[used:] {
-		if c.Before != inst.Sim.Index() {
-			break
-		}
-		if err := inst.Sim.Apply(c); err != nil {
-			return fmt.Errorf("replaying the choices: %v", err)
-		}
 	}
 	if err := tw.Close(inst.Sim); err != nil {
 		return err
