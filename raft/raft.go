@@ -97,6 +97,7 @@ type Node struct {
 	prs        []progress // indexed by node id
 	round      int64
 	roundSent  [roundRing]sim.Time
+	readRound  int64 // the last round started for reads
 	reads      []pendingRead
 	proposed   map[sim.NodeID]int64
 	leaseUntil sim.Time
@@ -527,6 +528,7 @@ func (n *Node) becomeLeader(env *sim.Env) {
 	n.prs[n.id].match = last
 	n.proposed = map[sim.NodeID]int64{}
 	n.reads = n.reads[:0]
+	n.readRound = 0
 	n.leaseUntil = 0
 	n.checkAt = env.Now() + n.opts.ElectionTimeoutMin
 	if env.Tracing() {

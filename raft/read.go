@@ -26,16 +26,31 @@ func (n *Node) read(env *sim.Env, req *protocols.Request) bool {
 		env.Send(req.Client, readKV(n.kv, req))
 		return true
 	}
+	// The read needs a heartbeat round that starts after it arrived. If a
+	// read round is already out, it joins the next one, which starts when
+	// that round is confirmed or at the next heartbeat: concurrent reads
+	// share rounds.
+	round := n.round + 1
+	if n.readRound <= n.confirmedRound() {
+		n.startReadRound(env)
+		round = n.round
+	}
+	n.reads = append(n.reads, pendingRead{req: *req, index: n.commit, round: round})
+	n.serveReads(env)
+	return true
+}
+
+// startReadRound starts a heartbeat round for waiting reads and sends it
+// to every follower.
+func (n *Node) startReadRound(env *sim.Env) {
 	n.newRound(env)
-	n.reads = append(n.reads, pendingRead{req: *req, index: n.commit, round: n.round})
+	n.readRound = n.round
 	for _, p := range n.peers {
 		pr := &n.prs[p]
 		if !n.maybeSendAppend(env, p) && pr.replicate {
 			n.sendHeartbeat(env, p, pr)
 		}
 	}
-	n.serveReads(env)
-	return true
 }
 
 // newRound starts a heartbeat round and remembers when it left.
@@ -83,6 +98,9 @@ func (n *Node) serveReads(env *sim.Env) {
 	}
 	clear(n.reads[k:])
 	n.reads = n.reads[:k]
+	if k > 0 && n.reads[k-1].round > n.round && n.readRound <= confirmed {
+		n.startReadRound(env) // the reads that joined the next round
+	}
 }
 
 // failReads tells the clients of pending reads that this node no longer
