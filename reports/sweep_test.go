@@ -1,0 +1,189 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/protocols/scenario"
+	"github.com/synod-dev/synod/sim"
+)
+
+// testScenario is the default chaos scenario shortened to 2 simulated
+// seconds, on raft when it is registered and on primary-backup otherwise.
+func testScenario(t *testing.T) *scenario.Scenario {
+	t.Helper()
+	sc, err := scenario.LoadDefault()
+	require.NoError(t, err)
+	sc = sc.Clone()
+	if _, err := protocols.Lookup("raft"); err != nil {
+		sc.Protocol = "primary-backup"
+		sc.RawOpts = nil
+		sc.ResetOptions()
+	}
+	sc.Duration = 2 * sim.Second
+	sc.Nemesis.HealAt = 1500 * sim.Millisecond
+	require.NoError(t, sc.Revalidate())
+	return sc
+}
+
+func sweepLines(t *testing.T, cfg SweepConfig) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	_, err := Sweep(context.Background(), cfg, &buf)
+	require.NoError(t, err)
+	return stripWall(t, buf.Bytes())
+}
+
+// stripWall zeroes wall_ms, the one field that depends on the machine.
+func stripWall(t *testing.T, b []byte) []byte {
+	t.Helper()
+	res, _, err := ReadResults(bytes.NewReader(b))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	for _, r := range res {
+		r.WallMs = 0
+		j, _ := json.Marshal(r)
+		out.Write(j)
+		out.WriteByte('\n')
+	}
+	return out.Bytes()
+}
+
+func TestSweepSameWhateverTheWorkers(t *testing.T) {
+	sc := testScenario(t)
+	cfg := SweepConfig{Scenario: sc, File: "x.yaml", Seeds: Range{0, 8}, Workers: 1}
+	one := sweepLines(t, cfg)
+	cfg.Workers = 2
+	two := sweepLines(t, cfg)
+	cfg.Workers = 5
+	five := sweepLines(t, cfg)
+	require.Equal(t, string(one), string(two), "1 vs 2 workers")
+	require.Equal(t, string(one), string(five), "1 vs 5 workers")
+	require.Equal(t, 8, bytes.Count(one, []byte("\n")))
+}
+
+func TestShardsMergeToTheFullSweep(t *testing.T) {
+	sc := testScenario(t)
+	full := Range{10, 17}
+	want := sweepLines(t, SweepConfig{Scenario: sc, Seeds: full, Workers: 2})
+	var parts [][]SeedResult
+	covered := uint64(0)
+	// Merge the shards in reverse to show order does not matter.
+	for i := 2; i >= 0; i-- {
+		r := full.Shard(i, 3)
+		covered += r.Len()
+		b := sweepLines(t, SweepConfig{Scenario: sc, Seeds: r, Workers: 2})
+		res, _, err := ReadResults(bytes.NewReader(b))
+		require.NoError(t, err)
+		parts = append(parts, res)
+	}
+	require.Equal(t, full.Len(), covered)
+	merged, err := Merge(parts...)
+	require.NoError(t, err)
+	var got bytes.Buffer
+	for _, r := range merged {
+		j, _ := json.Marshal(r)
+		got.Write(j)
+		got.WriteByte('\n')
+	}
+	require.Equal(t, string(want), got.String())
+	missing, n := Gaps(merged, full, 5)
+	require.Zero(t, n, "missing %v", missing)
+}
+
+func TestShardsCoverTheRange(t *testing.T) {
+	for _, tc := range []struct {
+		r Range
+		n int
+	}{{Range{0, 10}, 3}, {Range{5, 6}, 4}, {Range{0, 1000003}, 17}} {
+		next := tc.r.Lo
+		for i := range tc.n {
+			s := tc.r.Shard(i, tc.n)
+			require.Equal(t, next, s.Lo, "shard %d/%d of %v", i, tc.n, tc.r)
+			next = s.Hi
+		}
+		require.Equal(t, tc.r.Hi, next)
+	}
+}
+
+func TestSweepResumes(t *testing.T) {
+	sc := testScenario(t)
+	want := sweepLines(t, SweepConfig{Scenario: sc, Seeds: Range{0, 6}, Workers: 2})
+	// An interrupted sweep: three seeds and a torn fourth line.
+	lines := bytes.SplitAfter(want, []byte("\n"))
+	partial := append(bytes.Join(lines[:3], nil), lines[3][:10]...)
+	done, good, err := ReadResults(bytes.NewReader(partial))
+	require.NoError(t, err)
+	require.Len(t, done, 3)
+	skip := map[uint64]bool{}
+	for _, r := range done {
+		skip[r.Seed] = true
+	}
+	var rest bytes.Buffer
+	_, err = Sweep(context.Background(), SweepConfig{Scenario: sc, Seeds: Range{0, 6}, Workers: 2, Skip: skip}, &rest)
+	require.NoError(t, err)
+	got := stripWall(t, append(partial[:good:good], rest.Bytes()...))
+	require.Equal(t, string(want), string(got))
+}
+
+func TestSweepCanceledWritesAPrefix(t *testing.T) {
+	sc := testScenario(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var buf bytes.Buffer
+	cfg := SweepConfig{Scenario: sc, Seeds: Range{0, 50}, Workers: 2,
+		Progress: func(done, _ int, _ *SeedResult) {
+			if done == 2 {
+				cancel()
+			}
+		}}
+	res, err := Sweep(ctx, cfg, &buf)
+	require.NoError(t, err)
+	require.Less(t, len(res), 50)
+	for i, r := range res {
+		require.Equal(t, uint64(i), r.Seed, "results must be a prefix of the range")
+	}
+}
+
+func TestParseRangeAndShard(t *testing.T) {
+	r, err := ParseRange("0:10000")
+	require.NoError(t, err)
+	require.Equal(t, Range{0, 10000}, r)
+	r, err = ParseRange("7")
+	require.NoError(t, err)
+	require.Equal(t, Range{7, 8}, r)
+	for _, bad := range []string{"", "a:b", "5:5", "9:3"} {
+		_, err := ParseRange(bad)
+		require.Error(t, err, bad)
+	}
+	i, n, err := ParseShard("3/16")
+	require.NoError(t, err)
+	require.Equal(t, [2]int{3, 16}, [2]int{i, n})
+	for _, bad := range []string{"16/16", "-1/3", "3", "a/b", "0/0"} {
+		_, _, err := ParseShard(bad)
+		require.Error(t, err, bad)
+	}
+	env := map[string]string{"SLURM_ARRAY_TASK_ID": "12", "SLURM_ARRAY_TASK_MIN": "10"}
+	i, src, ok, err := ShardFromEnv(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, 2, i, src)
+	env["JOB_COMPLETION_INDEX"] = "5"
+	i, src, _, _ = ShardFromEnv(func(k string) string { return env[k] })
+	require.Equal(t, 5, i)
+	require.Equal(t, "JOB_COMPLETION_INDEX", src)
+}
+
+func TestMergeRejectsConflicts(t *testing.T) {
+	a := []SeedResult{{Seed: 1, Outcome: "ok", WallMs: 3}}
+	b := []SeedResult{{Seed: 1, Outcome: "ok", WallMs: 9}}
+	m, err := Merge(a, b)
+	require.NoError(t, err, "the same seed twice differing only in wall time merges")
+	require.Len(t, m, 1)
+	_, err = Merge(a, []SeedResult{{Seed: 1, Outcome: "violation"}})
+	require.Error(t, err)
+}
