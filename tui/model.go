@@ -9,6 +9,7 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/synod-dev/synod/sim"
 )
@@ -783,14 +784,44 @@ func (m *Model) hintLine() string {
 	return fit(m.help.ShortHelpView(m.keys.ShortHelp()), m.w)
 }
 
+// helpView lists every key in as many columns as fit, from the one keymap.
 func (m *Model) helpView() string {
+	var items []string
+	keyW := 0
+	for _, g := range m.keys.FullHelp() {
+		for _, b := range g {
+			keyW = max(keyW, ansi.StringWidth(b.Help().Key))
+		}
+	}
+	for _, g := range m.keys.FullHelp() {
+		for _, b := range g {
+			if b.Enabled() {
+				h := b.Help()
+				items = append(items, m.st.Bold.Render(fit(h.Key, keyW))+" "+h.Desc)
+			}
+		}
+	}
+	rows := max(1, m.h-7)
+	cols := (len(items) + rows - 1) / rows
+	colW := max(1, (m.w-cols+1)/cols)
+	rows = (len(items) + cols - 1) / cols
 	lines := []string{m.st.Title.Render("synod tui — keys") + "  (any key closes)", ""}
-	lines = append(lines, strings.Split(m.help.FullHelpView(m.keys.FullHelp()), "\n")...)
+	for r := range rows {
+		var b strings.Builder
+		for c := range cols {
+			if i := c*rows + r; i < len(items) {
+				if c > 0 {
+					b.WriteString(" ")
+				}
+				b.WriteString(fit(items[i], colW))
+			}
+		}
+		lines = append(lines, b.String())
+	}
 	lines = append(lines, "",
-		"Panes: tab moves the focus (cluster → messages → event log → details); ↑/↓ select in it.",
-		"Faults act on the node selected in the cluster pane. Manual scheduling acts on the",
-		"message selected in the messages pane. Every choice is recorded: s saves a file that",
-		"reopens here and `synod replay FILE` reproduces exactly.")
+		"tab moves the focus: cluster → messages → event log → details; ↑/↓ select.",
+		"Faults act on the selected node; a/d/u on the selected pending message.",
+		"Every choice is recorded: s saves a file that reopens here and replays exactly.")
 	return box(lines, m.w, m.h)
 }
 
