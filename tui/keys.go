@@ -1,6 +1,9 @@
 package tui
 
-import "charm.land/bubbles/v2/key"
+import (
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
 
 // KeyMap is every key of the TUI, declared once with its help text. Rebind
 // a key by changing its binding before handing the map to New (Options.Keys).
@@ -90,5 +93,19 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 		{k.Step, k.Back, k.JumpFwd, k.JumpBack, k.TimeFwd, k.TimeBack, k.Start, k.End, k.Run, k.Faster, k.Slower, k.NextMark, k.PrevMark},
 		{k.BreakViolation, k.BreakLeader, k.BreakOn, k.Focus, k.Up, k.Down, k.Details, k.Filter, k.FilterKind, k.Search, k.ShowTimers, k.Save, k.Help, k.Quit},
 		{k.Deliver, k.Drop, k.Duplicate, k.Crash, k.Restart, k.Pause, k.Isolate, k.Split, k.Cut, k.Heal, k.Request},
+	}
+}
+
+// keyFor is a key press of a binding's first key (the mouse wheel sends
+// the select keys, so that rebinding them keeps the wheel working).
+func keyFor(b key.Binding) tea.KeyPressMsg {
+	switch k := b.Keys()[0]; k {
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	default:
+		r := []rune(k)
+		return tea.KeyPressMsg{Code: r[0], Text: k}
 	}
 }

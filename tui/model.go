@@ -323,6 +323,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd = m.onTick(msg)
 	case tea.KeyPressMsg:
 		cmd = m.onKey(msg)
+	case tea.MouseMsg:
+		if m.mode == modeNormal && !m.showHelp {
+			m.onMouse(msg)
+		}
 	}
 	if m.focus != focusDetails {
 		m.subject()
@@ -667,6 +671,7 @@ func (m *Model) ReproCommand() string {
 func (m *Model) View() tea.View {
 	v := tea.NewView(m.Render())
 	v.AltScreen = true
+	v.MouseMode = tea.MouseModeCellMotion
 	return v
 }
 

@@ -242,3 +242,20 @@ func clusterOf(s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+func TestUpdateMouse(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "]")
+	m.Update(tea.MouseClickMsg{X: 3, Y: 4, Button: tea.MouseLeft})
+	assert.Equal(t, sim.NodeID(3), m.cluster.Node(), "a click on n3's card selects n3")
+	for len(m.msgs.Items()) < 2 {
+		press(m, "l")
+	}
+	top := m.middleTop()
+	m.Update(tea.MouseClickMsg{X: m.log.w + 5, Y: top + 2, Button: tea.MouseLeft})
+	assert.Equal(t, focusMessages, m.focus)
+	assert.Equal(t, 1, m.msgs.Selected, "a click on the second message selects it")
+	m.Update(tea.MouseWheelMsg{X: 2, Y: top + 3, Button: tea.MouseWheelUp})
+	assert.Equal(t, focusLog, m.focus)
+	assert.Equal(t, m.sess.Index()-2, m.log.Cursor, "the wheel scrolls the log")
+}
