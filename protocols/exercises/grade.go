@@ -122,6 +122,7 @@ func RunTest(t *Test, spec *protocols.Spec, o Options) Result {
 		EventsMax:         o.EventsMax,
 		Expect:            t.Expect,
 		Name:              spec.Name + "-" + t.Name,
+		FixedSeeds:        true,
 	}
 	if so.EventsMax == 0 {
 		so.EventsMax = DefaultEventsMax
@@ -150,6 +151,9 @@ func RunTest(t *Test, spec *protocols.Spec, o Options) Result {
 	}
 	r.Seeds = so.Seeds
 	rep, err := runSafely(so)
+	if rep != nil {
+		r.Seeds = rep.Seeds
+	}
 	switch {
 	case err != nil:
 		r.Kind, r.Failure = "error", err.Error()

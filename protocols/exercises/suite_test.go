@@ -119,3 +119,17 @@ func TestHiddenTestsBadInput(t *testing.T) {
 	_, err = exercises.LoadHidden(t.TempDir(), ex)
 	require.ErrorContains(t, err, "tests.yaml")
 }
+
+// TestGradingIgnoresSeedOverrides checks that SYNOD_SEEDS, which CI uses
+// for property tests, does not change a grade: every student runs the
+// suite's own seeds.
+func TestGradingIgnoresSeedOverrides(t *testing.T) {
+	t.Setenv("SYNOD_SEEDS", "2")
+	t.Setenv("SYNOD_FAILURES", t.TempDir())
+	tc := testOf(t, "raft-election", "election-chaos")
+	spec, err := protocols.Lookup("raft")
+	require.NoError(t, err)
+	r := exercises.RunTest(&tc, spec, exercises.Options{Short: true})
+	require.Equal(t, 3, r.Seeds)
+	require.Equal(t, tc.Points, r.Points, r.Failure)
+}

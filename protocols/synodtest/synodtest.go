@@ -145,6 +145,9 @@ type Options struct {
 	KeepGoing bool
 	// Name labels the failure files (default: the protocol's name).
 	Name string
+	// FixedSeeds ignores -synod.seeds and SYNOD_SEEDS (grading: the same
+	// seeds for everyone); -synod.seed still replays one seed.
+	FixedSeeds bool
 }
 
 // Failure describes one failing seed.
@@ -272,7 +275,7 @@ func Run(o Options, short bool) (*Report, error) {
 		return nil, err
 	}
 	seeds := o.Seeds
-	if b.Seeds > 0 {
+	if b.Seeds > 0 && !o.FixedSeeds {
 		seeds = b.Seeds
 	}
 	if seeds == 0 {
