@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/synod-dev/synod/sim"
 )
 
@@ -346,4 +348,35 @@ func (c *KVClient) finish(env *sim.Env, st OpStatus, resp *Response, why string)
 	if c.canStart(env) {
 		env.SetTimer(c.w.Think, "next", 0)
 	}
+}
+
+// UnmarshalYAML decodes a mix as a whole: operations left out weigh zero,
+// so `mix: {get: 0.9, put: 0.1}` means exactly that. Unknown operations are
+// errors.
+func (m *Mix) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		return fmt.Errorf("line %d: mix: want a mapping like {get: 0.5, put: 0.5}", n.Line)
+	}
+	var out Mix
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		var w float64
+		if err := v.Decode(&w); err != nil {
+			return fmt.Errorf("line %d: mix.%s: %q is not a number", v.Line, k.Value, v.Value)
+		}
+		switch k.Value {
+		case "get":
+			out.Get = w
+		case "put":
+			out.Put = w
+		case "append":
+			out.Append = w
+		case "cas":
+			out.CAS = w
+		default:
+			return fmt.Errorf("line %d: mix.%s: unknown operation (want get, put, append, cas)", k.Line, k.Value)
+		}
+	}
+	*m = out
+	return nil
 }

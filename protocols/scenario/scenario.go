@@ -447,6 +447,18 @@ func (sc *Scenario) SetOption(kv string) error {
 	return sc.Revalidate()
 }
 
+// SetOptions replaces the protocol options with v (a pointer to the
+// protocol's options struct, typically ProtocolOptions() after editing)
+// and re-checks the scenario.
+func (sc *Scenario) SetOptions(v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return &Error{File: sc.File, Field: "options", Msg: err.Error()}
+	}
+	sc.RawOpts = raw
+	return sc.Revalidate()
+}
+
 // ResetOptions drops the protocol options (after the protocol changed):
 // the new protocol's defaults apply.
 func (sc *Scenario) ResetOptions() {

@@ -211,3 +211,21 @@ func TestMetricsAppearInResult(t *testing.T) {
 	require.NotEmpty(t, res.Metrics)
 	assert.Zero(t, res.OpsUnknown, "clients stop in time for their last operation to finish")
 }
+
+func TestMixIsDecodedWhole(t *testing.T) {
+	sc, err := scenario.Parse([]byte("# x\nprotocol: single\nworkload:\n  mix: {get: 0.9, put: 0.1}\n"), "x.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, protocols.Mix{Get: 0.9, Put: 0.1}, sc.Workload.Mix)
+	_, err = scenario.Parse([]byte("# x\nprotocol: single\nworkload:\n  mix: {get: 0.9, delete: 0.1}\n"), "x.yaml")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "x.yaml:4:")
+	assert.Contains(t, err.Error(), "mix.delete: unknown operation")
+}
+
+func TestSetOptionsKeepsEdits(t *testing.T) {
+	sc, err := scenario.Parse([]byte("# x\nprotocol: primary-backup\n"), "x.yaml")
+	require.NoError(t, err)
+	o := sc.ProtocolOptions()
+	require.NoError(t, sc.SetOptions(o))
+	assert.Contains(t, string(sc.JSON()), `"heartbeat":"20ms"`)
+}
