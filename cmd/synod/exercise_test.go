@@ -92,3 +92,101 @@ func TestGradeReportsInfiniteLoop(t *testing.T) {
 	assert.Contains(t, out, "onElectionTimeout")
 	assert.Contains(t, out, "SCORE 0/55")
 }
+
+// replaceBody replaces the body of method name of *Node in Go source.
+func replaceBody(t *testing.T, src, name, body string) string {
+	t.Helper()
+	head := "func (n *Node) " + name + "("
+	i := strings.Index(src, head)
+	require.GreaterOrEqual(t, i, 0, "no method %s", name)
+	open := i + strings.Index(src[i:], "{\n") + 2
+	end := open + strings.Index(src[open:], "\n}\n")
+	return src[:open] + body + src[end:]
+}
+
+// electionSolution fills in the raft-election TODOs of the skeleton, as a
+// student would: it shows that the skeleton, its view and the graded
+// suite fit together, and that a solution written there scores full marks.
+var electionSolution = map[string]string{
+	"onElectionTimeout": `	if n.role == Leader {
+		return
+	}
+	n.term++
+	n.role, n.votedFor, n.leader = Candidate, n.id, 0
+	n.votes = map[sim.NodeID]bool{n.id: true}
+	n.persist(env)
+	for _, to := range env.Nodes() {
+		if to != n.id {
+			env.Send(to, &RequestVote{Term: n.term, LastLogIndex: n.lastIndex(), LastLogTerm: n.lastTerm()})
+		}
+	}
+	n.resetElectionTimer(env)`,
+	"onRequestVote": `	n.observe(env, m.Term)
+	upToDate := m.LastLogTerm > n.lastTerm() || (m.LastLogTerm == n.lastTerm() && m.LastLogIndex >= n.lastIndex())
+	granted := m.Term == n.term && (n.votedFor == 0 || n.votedFor == from) && upToDate
+	if granted {
+		n.votedFor = from
+		n.persist(env)
+		n.resetElectionTimer(env)
+	}
+	env.Send(from, &RequestVoteReply{Term: n.term, Granted: granted})`,
+	"onRequestVoteReply": `	n.observe(env, m.Term)
+	if n.role != Candidate || m.Term != n.term || !m.Granted {
+		return
+	}
+	n.votes[from] = true
+	if len(n.votes) > len(env.Nodes())/2 {
+		n.role, n.leader = Leader, n.id
+		n.onHeartbeat(env)
+	}`,
+	"onHeartbeat": `	if n.role != Leader {
+		return
+	}
+	for _, to := range env.Nodes() {
+		if to != n.id {
+			env.Send(to, &AppendEntries{Term: n.term, PrevLogIndex: n.lastIndex(), PrevLogTerm: n.lastTerm(), LeaderCommit: n.commit})
+		}
+	}
+	env.SetTimer(n.opts.HeartbeatInterval, "heartbeat", 0)`,
+	"onAppendEntries": `	n.observe(env, m.Term)
+	if m.Term < n.term {
+		env.Send(from, &AppendEntriesReply{Term: n.term})
+		return
+	}
+	n.role, n.leader = Follower, from
+	n.resetElectionTimer(env)
+	env.Send(from, &AppendEntriesReply{Term: n.term, Success: true, Match: m.PrevLogIndex})`,
+	"onAppendEntriesReply": `	n.observe(env, m.Term)`,
+}
+
+const observe = `
+// observe steps down to a follower of a higher term.
+func (n *Node) observe(env *sim.Env, term int64) {
+	if term > n.term {
+		n.term, n.votedFor, n.role, n.leader = term, 0, Follower, 0
+		n.persist(env)
+	}
+}
+`
+
+// TestGradeSolvedElectionFullMarks grades the skeleton with the election
+// filled in: full marks on raft-election.
+func TestGradeSolvedElectionFullMarks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and grades a package in a subprocess")
+	}
+	dir := labDir(t)
+	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
+	require.Equal(t, 0, code, errs)
+	path := filepath.Join(dir, "raft.go")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	src := string(b)
+	for name, body := range electionSolution {
+		src = replaceBody(t, src, name, body)
+	}
+	require.NoError(t, os.WriteFile(path, []byte(src+observe), 0o644))
+	code, out, errs := run(t, "grade", dir)
+	require.Equal(t, 0, code, out+errs)
+	assert.Contains(t, out, "SCORE 55/55")
+}
