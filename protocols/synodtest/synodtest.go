@@ -306,7 +306,7 @@ func Run(o Options, short bool) (*Report, error) {
 			}
 		}
 	}
-	if o.Determinism && len(rep.Failures) == 0 {
+	if o.Determinism {
 		sc := base.Clone()
 		sc.Seed = first
 		if f := checkDeterminism(&o, sc); f != nil {
