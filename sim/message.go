@@ -42,8 +42,13 @@ func ClientID(i int) NodeID { return NodeID(-i) }
 // MarshalText encodes the id as n3 or c2.
 func (id NodeID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
 
-// UnmarshalText decodes n3, c2, or a bare node number.
+// UnmarshalText decodes n3, c2, a bare node number, or "-" (nobody), so
+// that every id MarshalText writes reads back.
 func (id *NodeID) UnmarshalText(b []byte) error {
+	if string(b) == "-" {
+		*id = 0
+		return nil
+	}
 	v, err := ParseNodeID(string(b))
 	if err != nil {
 		return err

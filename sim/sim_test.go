@@ -549,3 +549,13 @@ func TestRunUntilCond(t *testing.T) {
 	ok = s.RunUntilCond(func(s *Sim) bool { return false }, 10)
 	assert.False(t, ok)
 }
+
+func TestNodeIDTextRoundTrip(t *testing.T) {
+	for _, id := range []NodeID{0, 1, 64, -1, -7} {
+		b, err := id.MarshalText()
+		require.NoError(t, err)
+		var back NodeID
+		require.NoError(t, back.UnmarshalText(b))
+		assert.Equal(t, id, back)
+	}
+}
