@@ -274,6 +274,10 @@ func New(cfg Config, f Factory) (*Sim, error) {
 // AddChecker adds an invariant checker; it runs after every CheckEvery-th event.
 func (s *Sim) AddChecker(c Checker) { s.st.checkers = append(s.st.checkers, c) }
 
+// Checkers returns the run's checkers (their state may be queried; do not
+// change them).
+func (s *Sim) Checkers() []Checker { return s.st.checkers }
+
 // AddObserver adds an observer of every event. Observers make the simulator
 // record each event's effects, which costs time: runs without observers
 // allocate nothing per event in the core loop.
