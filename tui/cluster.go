@@ -127,18 +127,25 @@ func (c Cluster) View() string {
 	}
 	lines := []string{c.title("cluster") + "  " + partitionLine(s)}
 	nodes := s.Nodes()
+	// One role column for all cards, as wide as the longest role shown.
+	roleW := 9
+	for _, id := range nodes {
+		if v, ok := s.Inspect(id); ok {
+			roleW = max(roleW, len(v.Role))
+		}
+	}
 	// Keep the selected node in view when the pane is shorter than the cluster.
 	first := 0
 	if rows := c.h - 1; rows > 0 && c.Selected >= rows {
 		first = c.Selected - rows + 1
 	}
 	for i := first; i < len(nodes); i++ {
-		lines = append(lines, c.card(s, nodes[i], i == c.Selected, timers[nodes[i]], starting))
+		lines = append(lines, c.card(s, nodes[i], i == c.Selected, timers[nodes[i]], starting, roleW))
 	}
 	return box(lines, c.w, c.h)
 }
 
-func (c Cluster) card(s *sim.Sim, id sim.NodeID, sel bool, timers []string, starting map[sim.NodeID]bool) string {
+func (c Cluster) card(s *sim.Sim, id sim.NodeID, sel bool, timers []string, starting map[sim.NodeID]bool, roleW int) string {
 	mark := " "
 	if sel {
 		mark = "▸"
@@ -165,12 +172,26 @@ func (c Cluster) card(s *sim.Sim, id sim.NodeID, sel bool, timers []string, star
 	if !ok {
 		return fmt.Sprintf("%s%s %s%s (no view)", mark, name, state, group)
 	}
-	label := v.TermLabel
-	if label == "" {
-		label = "term"
+	role := c.st.Role(v.Role).Render(fmt.Sprintf("%-*s", roleW, v.Role))
+	out := fmt.Sprintf("%s%s %s %s%s", mark, name, state, role, group)
+	if v.TermLabel != "" || v.Term != 0 {
+		label := v.TermLabel
+		if label == "" {
+			label = "term"
+		}
+		out += fmt.Sprintf(" %s %-3d", label, v.Term)
 	}
-	role := c.st.Role(v.Role).Render(fmt.Sprintf("%-9s", v.Role))
-	out := fmt.Sprintf("%s%s %s %s%s %s %-3d %s", mark, name, state, role, group, label, v.Term, logTail(v, c.tailLen(), c.st))
+	if v.LogLen > 0 || v.Commit > 0 || v.Applied > 0 || len(v.Log) > 0 || v.TermLabel == "term" {
+		out += " " + logTail(v, c.tailLen(), c.st)
+	} else {
+		// No log (two-phase commit and friends): the first fields instead.
+		for i, f := range v.Fields {
+			if i == 3 {
+				break
+			}
+			out += " " + f.Name + "=" + f.Value
+		}
+	}
 	if len(timers) > 0 {
 		out += c.st.Dim.Render("  ⏱ " + strings.Join(timers, " "))
 	}

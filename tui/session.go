@@ -52,6 +52,10 @@ type Entry struct {
 	ClientFail bool
 }
 
+// leaderRoles are the roles the timeline strip shows as the leader: the one
+// node that orders or decides for the others.
+var leaderRoles = map[string]bool{"leader": true, "coordinator": true, "primary": true, "server": true}
+
 // Interesting reports whether the event changed a role or a leader,
 // committed, applied a fault or broke an invariant.
 func (e *Entry) Interesting() bool { return e.Flags != 0 }
@@ -171,7 +175,7 @@ func (s *Session) Observe(sm *sim.Sim, r *sim.Record) {
 		e.Flags |= flagRole
 		e.Leader = 0
 		for k, c := range e.Roles {
-			if s.roleNames[c] == "leader" || s.roleNames[c] == "coordinator" {
+			if leaderRoles[s.roleNames[c]] {
 				e.Leader = sim.NodeID(k + 1)
 				break
 			}
