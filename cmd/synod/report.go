@@ -1,0 +1,137 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/synod-dev/synod/reports"
+	"github.com/synod-dev/synod/sim"
+)
+
+func init() { extraCommands = append(extraCommands, newReportCmd) }
+
+func newReportCmd() *cobra.Command {
+	var sf scenarioFlags
+	var outDir, window string
+	cmd := &cobra.Command{
+		Use:   "report [SWEEP.jsonl ...]",
+		Short: "Draw figures (PNG, SVG, CSV and report.md) of a run or of sweeps",
+		Long: `With sweep outputs as arguments, draw per-seed latency, availability and
+election distributions, one curve per sweep. Without arguments, run the
+scenario given by the scenario flags once and draw its latency CDF and
+histogram, latency over time, availability over time and leader election
+times. Every figure is written as PNG, SVG and CSV, with captions in
+DIR/report.md.`,
+		Example: `  synod report --scenario testdata/scenarios/raft/chaos5.yaml --seed 3 --out rep/
+  synod report sweep-a/sweep.jsonl sweep-b/sweep.jsonl --out rep/
+  synod report merge --out all.jsonl shards/*.jsonl
+  synod report diagram trace.jsonl --from 100 --to 160 --out diag`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var rep *reports.Report
+			if len(args) > 0 {
+				var sets [][]reports.SeedResult
+				for _, p := range args {
+					res, err := reports.ReadResultsFile(p)
+					if err != nil {
+						return inputErr(err)
+					}
+					sets = append(sets, res)
+				}
+				rep = reports.SweepReport(args, sets)
+			} else {
+				sc, err := sf.load(cmd)
+				if err != nil {
+					return err
+				}
+				w, err := sim.ParseTime(window)
+				if err != nil || w <= 0 {
+					return usageErr("--window %q: want a positive duration such as 250ms", window)
+				}
+				rep, _, err = reports.RunReport(sc, sf.file, w)
+				if err != nil {
+					return inputErr(err)
+				}
+			}
+			if err := rep.Write(outDir); err != nil {
+				return inputErr(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "report: %d figures written to %s (see %s/report.md)\n", len(rep.Figures), outDir, outDir)
+			return nil
+		},
+	}
+	sf.register(cmd)
+	cmd.Flags().StringVar(&outDir, "out", "report", "output directory")
+	cmd.Flags().StringVar(&window, "window", "250ms", "availability window (simulated time)")
+	cmd.AddCommand(newMergeCmd())
+	return cmd
+}
+
+func newMergeCmd() *cobra.Command {
+	var out, seeds string
+	cmd := &cobra.Command{
+		Use:   "merge SHARD.jsonl...",
+		Short: "Combine sweep shard outputs into one seed-ordered file",
+		Long: `Combine the outputs of sweep shards into one file in seed order. A seed
+present in two shards must agree (wall time aside). With --seeds, missing
+seeds of the range are reported (exit status 1).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var parts [][]reports.SeedResult
+			for _, p := range args {
+				res, err := reports.ReadResultsFile(p)
+				if err != nil {
+					return inputErr(err)
+				}
+				parts = append(parts, res)
+			}
+			merged, err := reports.Merge(parts...)
+			if err != nil {
+				return inputErr(err)
+			}
+			f, err := os.Create(out)
+			if err != nil {
+				return inputErr(err)
+			}
+			bw := bufio.NewWriter(f)
+			for _, r := range merged {
+				b, _ := json.Marshal(&r)
+				bw.Write(b)
+				bw.WriteByte('\n')
+			}
+			if err := bw.Flush(); err != nil {
+				return inputErr(err)
+			}
+			if err := f.Close(); err != nil {
+				return inputErr(err)
+			}
+			sum := reports.Summarize(merged)
+			o := cmd.OutOrStdout()
+			fmt.Fprintf(o, "merge: %d seeds from %d files -> %s; outcomes %s\n", len(merged), len(args), out, formatOutcomes(sum.Outcomes))
+			for _, r := range sum.Failing {
+				fmt.Fprintf(o, "  FAIL seed %d: %s  replay: %s\n", r.Seed, r.Outcome, r.Replay)
+			}
+			if seeds != "" {
+				rng, err := reports.ParseRange(seeds)
+				if err != nil {
+					return usageErr("--%v", err)
+				}
+				missing, n := reports.Gaps(merged, rng, 10)
+				if n > 0 {
+					fmt.Fprintf(o, "merge: %d seeds of %d:%d missing, first %v\n", n, rng.Lo, rng.Hi, missing)
+					return errFound
+				}
+			}
+			if len(sum.Failing) > 0 {
+				return errFound
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "sweep.jsonl", "merged output file")
+	cmd.Flags().StringVar(&seeds, "seeds", "", "expected seed range LO:HI; report missing seeds")
+	return cmd
+}
