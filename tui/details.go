@@ -18,6 +18,17 @@ type Subject struct {
 	Entry *Entry     // a processed event from the log
 }
 
+// same reports whether two subjects show the same thing.
+func (a Subject) same(b Subject) bool {
+	switch {
+	case a.Event != nil || b.Event != nil:
+		return a.Event != nil && b.Event != nil && a.Event.ID == b.Event.ID
+	case a.Entry != nil || b.Entry != nil:
+		return a.Entry != nil && b.Entry != nil && a.Entry.Index == b.Entry.Index
+	}
+	return a.Node == b.Node
+}
+
 // Details shows the selected node's full Inspect view (fields, tables,
 // log with commit and applied marks) or the selected message's fields.
 type Details struct {

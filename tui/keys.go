@@ -21,7 +21,7 @@ type KeyMap struct {
 	// Panes and selection.
 	Focus, Up, Down, Details key.Binding
 	Filter, FilterKind       key.Binding
-	Search                   key.Binding
+	Search, GoToCursor       key.Binding
 	ShowTimers               key.Binding
 
 	// Manual scheduling (messages pane).
@@ -64,6 +64,7 @@ func DefaultKeyMap() KeyMap {
 		Filter:         b([]string{"f"}, "f", "log: filter node"),
 		FilterKind:     b([]string{"F"}, "F", "log: filter kind"),
 		Search:         b([]string{"/"}, "/", "log: search"),
+		GoToCursor:     b([]string{"o"}, "o", "log: go to cursor"),
 		ShowTimers:     b([]string{"t"}, "t", "msgs: show timers"),
 		Deliver:        b([]string{"a"}, "a", "deliver msg now"),
 		Drop:           b([]string{"d"}, "d", "drop selected msg"),
@@ -91,7 +92,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Step, k.Back, k.JumpFwd, k.JumpBack, k.TimeFwd, k.TimeBack, k.Start, k.End, k.Run, k.Faster, k.Slower, k.NextMark, k.PrevMark},
-		{k.BreakViolation, k.BreakLeader, k.BreakOn, k.Focus, k.Up, k.Down, k.Details, k.Filter, k.FilterKind, k.Search, k.ShowTimers, k.Save, k.Help, k.Quit},
+		{k.BreakViolation, k.BreakLeader, k.BreakOn, k.Focus, k.Up, k.Down, k.Details, k.Filter, k.FilterKind, k.Search, k.GoToCursor, k.ShowTimers, k.Save, k.Help, k.Quit},
 		{k.Deliver, k.Drop, k.Duplicate, k.Crash, k.Restart, k.Pause, k.Isolate, k.Split, k.Cut, k.Heal, k.Request},
 	}
 }

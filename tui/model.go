@@ -329,7 +329,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 	}
 	if m.focus != focusDetails {
+		before := m.details.Subject
 		m.subject()
+		if !before.same(m.details.Subject) {
+			m.details.Offset = 0
+		}
 	}
 	return m, cmd
 }
@@ -370,7 +374,7 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	km := m.keys
 	s := m.sess
 	// Any move or manual action pauses a run in progress first.
-	moving := []key.Binding{km.Step, km.Back, km.JumpFwd, km.JumpBack, km.TimeFwd, km.TimeBack, km.Start, km.End,
+	moving := []key.Binding{km.GoToCursor, km.Step, km.Back, km.JumpFwd, km.JumpBack, km.TimeFwd, km.TimeBack, km.Start, km.End,
 		km.NextMark, km.PrevMark, km.Deliver, km.Drop, km.Duplicate, km.Crash, km.Restart, km.Pause, km.Isolate,
 		km.Split, km.Cut, km.Heal, km.Request}
 	if key.Matches(k, moving...) && m.job != nil {
@@ -421,6 +425,12 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		m.setFocus((m.focus + 1) % focusCount)
 	case key.Matches(k, km.Details):
 		m.showDetails = !m.showDetails
+	case key.Matches(k, km.GoToCursor):
+		if m.log.Cursor >= 0 {
+			at := m.log.Cursor + 1
+			m.log.Cursor = -1
+			return m.seek(at)
+		}
 	case key.Matches(k, km.Search):
 		m.mode, m.input = modeSearch, m.log.Query
 	case key.Matches(k, km.Deliver, km.Drop, km.Duplicate):

@@ -259,3 +259,10 @@ func TestUpdateMouse(t *testing.T) {
 	assert.Equal(t, focusLog, m.focus)
 	assert.Equal(t, m.sess.Index()-2, m.log.Cursor, "the wheel scrolls the log")
 }
+
+func TestUpdateGoToCursor(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "]", "tab", "tab", "up", "up", "up", "o")
+	assert.Equal(t, int64(jumpEvents-3), m.sess.Index(), "o goes to just after the event under the cursor")
+	assert.Equal(t, int64(-1), m.log.Cursor, "the cursor follows the position again")
+}

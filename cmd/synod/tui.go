@@ -35,6 +35,11 @@ arguments it opens the default scenario. Press ? for the keys.`,
 			var pos int64
 			command := ""
 			if len(args) == 1 {
+				for _, name := range []string{"scenario", "protocol", "nodes", "seed", "duration", "clients", "loss", "duplicate", "fault", "keep-going", "no-lin"} {
+					if cmd.Flags().Changed(name) {
+						return usageErr("--%s: a saved trace carries its own scenario; give either a trace or scenario flags", name)
+					}
+				}
 				t, sc, err := loadTrace(args[0])
 				if err != nil {
 					return err
