@@ -68,7 +68,7 @@ func TestGradeSkeletonWithHiddenTests(t *testing.T) {
 	assert.Contains(t, out, "seven-nodes (hidden)         0/7")
 	assert.NotContains(t, out, "other")
 	assert.Contains(t, out, "SCORE 5/62")
-	assert.Contains(t, out, "retest: go test -run '^TestGrade$' -synod.seed 1 -v")
+	assert.Contains(t, out, "retest: go test -run '^TestGrade$/^initial-election$' -synod.seed 1 -v")
 }
 
 // TestGradeReportsInfiniteLoop plants a handler that never returns: grade

@@ -83,7 +83,7 @@ const workflow = `
 
     go test -run TestGrade -v            # the whole suite, with the score table
     go test -run 'TestGrade/NAME' -v     # one test
-    go test -run TestGrade -synod.seed 7 # replay one seed of a failing property test
+    go test -run 'TestGrade/NAME' -synod.seed 7 -v  # replay one seed of a failing test
     go run github.com/synod-dev/synod/cmd/synod grade .   # the score as your teacher sees it
 
 A failing test prints the seed, the schedule that led to the failure (the

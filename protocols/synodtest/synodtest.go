@@ -181,6 +181,10 @@ type Report struct {
 // scheduleMax bounds the schedule lines a failure report prints.
 const scheduleMax = 40
 
+// TraceEventsMax bounds the runs whose full trace a failure writes: a
+// livelocked run of millions of events would write gigabytes.
+const TraceEventsMax = 1_000_000
+
 var regMu sync.Mutex
 
 // Use registers spec if no protocol of that name is registered yet, and
@@ -391,7 +395,6 @@ func explain(o *Options, sc *scenario.Scenario, f *Failure) {
 	if err == nil {
 		err = os.MkdirAll(dir, 0o755)
 	}
-	var trace bytes.Buffer
 	in, berr := build(o, sc)
 	if berr != nil {
 		f.Message += fmt.Sprintf("\n(cannot rebuild the run to trace it: %v)", berr)
@@ -399,24 +402,32 @@ func explain(o *Options, sc *scenario.Scenario, f *Failure) {
 	}
 	tail := &tailObserver{max: scheduleMax, stop: f.Index}
 	in.Sim.AddObserver(tail)
-	tw, terr := in.TraceTo(&trace)
-	if terr == nil {
-		if _, xerr := in.Execute(nil); xerr == nil {
-			terr = tw.Close(in.Sim)
-		}
-	}
-	f.Schedule = tail.lines()
 	label := o.Name
 	if label == "" {
 		label = sc.Protocol
 	}
 	base := fmt.Sprintf("%s-seed%d", safeName(label), sc.Seed)
-	if err == nil && terr == nil {
-		f.Trace = filepath.Join(dir, base+".jsonl")
-		if werr := os.WriteFile(f.Trace, trace.Bytes(), 0o644); werr != nil {
-			f.Trace = ""
+	var file *os.File
+	switch {
+	case err != nil:
+	case f.Events > TraceEventsMax:
+		f.Message += fmt.Sprintf("\n(no trace file: %d events, over the %d-event bound for failure traces; replay with the test)", f.Events, TraceEventsMax)
+	default:
+		file, err = os.Create(filepath.Join(dir, base+".jsonl"))
+	}
+	var tw *sim.TraceWriter
+	if file != nil {
+		tw, err = in.TraceTo(file)
+	}
+	if _, xerr := in.Execute(nil); xerr == nil && tw != nil && err == nil {
+		err = tw.Close(in.Sim)
+	}
+	if file != nil {
+		if cerr := file.Close(); err == nil && cerr == nil {
+			f.Trace = file.Name()
 		}
 	}
+	f.Schedule = tail.lines()
 	f.Scenario = o.Scenario
 	if f.Scenario == "" && err == nil {
 		// An inline scenario gets a file, so the commands have one to name.
@@ -460,11 +471,11 @@ func (f *Failure) Text(test string) string {
 		fmt.Fprintf(&b, "watch:  %s\n", f.TUI)
 		b.WriteString("        (cmd/synod knows only the protocols compiled into it; for a protocol of your test's own package, replay with the test below)\n")
 	}
-	run := test
-	if i := strings.IndexByte(run, '/'); i >= 0 {
-		run = run[:i]
+	parts := strings.Split(test, "/")
+	for i, p := range parts {
+		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
 	}
-	fmt.Fprintf(&b, "retest: go test -run '^%s$' -synod.seed %d -v", run, f.Seed)
+	fmt.Fprintf(&b, "retest: go test -run '%s' -synod.seed %d -v", strings.Join(parts, "/"), f.Seed)
 	return b.String()
 }
 
