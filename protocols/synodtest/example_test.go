@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	_ "github.com/synod-dev/synod/raft"
+
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/protocols/synodtest"
@@ -243,5 +245,13 @@ func TestScript(t *testing.T) {
 	synodtest.RunScript(t, "testdata/tinykv.txt", synodtest.ScriptOptions{Options: synodtest.Options{
 		Protocol: TinySpec(),
 		YAML:     "# three nodes, one scripted client\nnodes: 3\nduration: 10s\nworkload: {clients: 1}\n",
+	}})
+}
+
+// TestRaftScript walks the reference Raft through an election, a
+// partition and a heal, one command at a time (testdata/raft-election.txt).
+func TestRaftScript(t *testing.T) {
+	synodtest.RunScript(t, "testdata/raft-election.txt", synodtest.ScriptOptions{Options: synodtest.Options{
+		YAML: "# three raft nodes, one scripted client\nprotocol: raft\nnodes: 3\nduration: 10s\nnetwork: {latency: {dist: constant, min: 2ms}}\nworkload: {clients: 1}\n",
 	}})
 }
