@@ -3,6 +3,7 @@ package tui
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -265,4 +266,43 @@ func TestUpdateGoToCursor(t *testing.T) {
 	press(m, "]", "tab", "tab", "up", "up", "up", "o")
 	assert.Equal(t, int64(jumpEvents-3), m.sess.Index(), "o goes to just after the event under the cursor")
 	assert.Equal(t, int64(-1), m.log.Cursor, "the cursor follows the position again")
+}
+
+// TestUpdateSeekInFrames opens far into a run with a tiny frame budget: the
+// replay is spread over ticks and the status bar shows its progress.
+func TestUpdateSeekInFrames(t *testing.T) {
+	s, err := NewSession(testScenario(t, "raft", 3, 1))
+	require.NoError(t, err)
+	m := New(s, Options{At: 1000, NoColor: true, FrameBudget: time.Nanosecond})
+	m.Update(keySize(80, 24))
+	require.NotNil(t, m.Init())
+	require.NotNil(t, m.job)
+	assert.Contains(t, screen(m), "replaying")
+	frames := 0
+	for m.job != nil && frames < 10_000 {
+		m.Update(tickMsg{gen: m.tickGen, at: time.Now()})
+		frames++
+	}
+	assert.Equal(t, int64(1000), s.Index())
+	assert.Greater(t, frames, 10, "the replay took several frames")
+	assert.NotContains(t, screen(m), "replaying")
+}
+
+// TestUpdateRunAtSpeed runs for one frame: the simulation advances by the
+// speed times the wall time elapsed (at most 100ms of wall time a frame).
+func TestUpdateRunAtSpeed(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "]", "space")
+	require.NotNil(t, m.job)
+	t0 := m.sess.Sim().Now()
+	at := m.lastTick.Add(time.Second)
+	m.Update(tickMsg{gen: m.tickGen, at: at})
+	limit := t0 + speeds[speedDefault]/10
+	assert.Greater(t, m.sess.Index(), int64(jumpEvents))
+	assert.LessOrEqual(t, m.sess.Sim().Now(), limit)
+	assert.Greater(t, m.sess.Sim().NextAt(), limit)
+	assert.Contains(t, screen(m), "▶ 100ms/s")
+	m.Update(tickMsg{gen: m.tickGen - 1, at: at})
+	press(m, "space")
+	assert.Nil(t, m.job, "space pauses")
 }
