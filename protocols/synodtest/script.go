@@ -226,13 +226,18 @@ func newScriptRunner(o *ScriptOptions, sc *scenario.Scenario) (*ScriptRunner, er
 	}
 	s.AddObserver(&printer{out: r.out})
 	r.Sim = s
-	// The clients start at once so that propose can use them.
-	for _, c := range r.clients {
-		for c.env == nil && s.Step() {
-		}
+	// Every process starts before the script's first command.
+	for startsPending(s) && s.Step() {
 	}
 	r.out.Reset()
 	return r, nil
+}
+
+// startsPending reports whether the next event is a process's start at
+// time zero.
+func startsPending(s *sim.Sim) bool {
+	p := s.Pending()
+	return len(p) > 0 && p[0].Kind == sim.KindStart && p[0].At == 0
 }
 
 // scriptClient sends only when the script says; it keeps its Env to do so.
