@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -66,7 +67,7 @@ DIR/report.md.`,
 	sf.register(cmd)
 	cmd.Flags().StringVar(&outDir, "out", "report", "output directory")
 	cmd.Flags().StringVar(&window, "window", "250ms", "availability window (simulated time)")
-	cmd.AddCommand(newMergeCmd())
+	cmd.AddCommand(newMergeCmd(), newDiagramCmd())
 	return cmd
 }
 
@@ -133,5 +134,48 @@ seeds of the range are reported (exit status 1).`,
 	}
 	cmd.Flags().StringVar(&out, "out", "sweep.jsonl", "merged output file")
 	cmd.Flags().StringVar(&seeds, "seeds", "", "expected seed range LO:HI; report missing seeds")
+	return cmd
+}
+
+func newDiagramCmd() *cobra.Command {
+	var from, to int64
+	var out string
+	cmd := &cobra.Command{
+		Use:   "diagram TRACE",
+		Short: "Draw a space-time (Lamport) diagram of a trace's events [from, to)",
+		Long: `Re-run the trace's configuration (and its manual choices) and draw events
+--from K up to --to M (exclusive): one line per node and per client seen,
+messages as arrows from send to delivery, lost messages red and dashed,
+faults as red marks and role changes as green labels. Writes OUT.png,
+OUT.svg and OUT.csv.`,
+		Example: `  synod run --seed 7 --trace t.jsonl && synod report diagram t.jsonl --from 0 --to 80 --out diag`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, sc, err := loadTrace(args[0])
+			if err != nil {
+				return err
+			}
+			d, err := reports.BuildDiagram(sc, t.Choices, from, to)
+			if err != nil {
+				return inputErr(fmt.Errorf("%s: %v", args[0], err))
+			}
+			dir, name := filepath.Split(out)
+			if dir == "" {
+				dir = "."
+			}
+			fig := d.Figure(name, fmt.Sprintf("Events %d to %d of %s.", from, d.To-1, args[0]))
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return inputErr(err)
+			}
+			if err := fig.Save(dir); err != nil {
+				return inputErr(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "diagram: %d messages, %d marks -> %s.png, %s.svg, %s.csv\n", len(d.Arrows), len(d.Marks), out, out, out)
+			return nil
+		},
+	}
+	cmd.Flags().Int64Var(&from, "from", 0, "first event index")
+	cmd.Flags().Int64Var(&to, "to", 0, "event index after the last (default: from+100)")
+	cmd.Flags().StringVar(&out, "out", "diagram", "output path without extension")
 	return cmd
 }
