@@ -255,3 +255,12 @@ func TestRaftScript(t *testing.T) {
 		YAML: "# three raft nodes, one scripted client\nprotocol: raft\nnodes: 3\nduration: 10s\nnetwork: {latency: {dist: constant, min: 2ms}}\nworkload: {clients: 1}\n",
 	}})
 }
+
+// TestRegisteredRaftChaos runs a registered protocol from a scenario file
+// of the repository, as a protocol's own property test would: Raft under
+// chaos3.yaml, its own checkers and linearizability, for a few seeds (more
+// with -synod.seeds or SYNOD_SEEDS).
+func TestRegisteredRaftChaos(t *testing.T) {
+	rep := synodtest.Check(t, synodtest.Options{Scenario: "../../testdata/scenarios/raft/chaos3.yaml", Seeds: 3})
+	require.Equal(t, 3, rep.Seeds)
+}
