@@ -362,6 +362,10 @@ func (s *Sim) Storage(id NodeID) *Storage {
 // Up reports whether the process is running (not crashed).
 func (s *Sim) Up(id NodeID) bool { e := s.st.proc(id); return e != nil && e.up }
 
+// Started reports whether the process has ever started (a spare that
+// never started is down but not crashed).
+func (s *Sim) Started(id NodeID) bool { e := s.st.proc(id); return e != nil && e.started }
+
 // Paused reports whether the process is paused.
 func (s *Sim) Paused(id NodeID) bool { e := s.st.proc(id); return e != nil && e.paused }
 
