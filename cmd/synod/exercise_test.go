@@ -190,3 +190,155 @@ func TestGradeSolvedElectionFullMarks(t *testing.T) {
 	require.Equal(t, 0, code, out+errs)
 	assert.Contains(t, out, "SCORE 55/55")
 }
+
+// synodSolution fills in the paxos-single skeleton as a student would.
+var synodSolution = map[string]string{
+	"Start": `	n.waiting = map[sim.NodeID]int64{}
+	if b, ok := env.Load("acceptor"); ok {
+		var st struct {
+			Promised, Accepted Ballot
+			Value              *protocols.Request
+		}
+		if err := json.Unmarshal(b, &st); err != nil {
+			panic(err)
+		}
+		n.promised, n.accepted, n.acceptedVal = st.Promised, st.Accepted, st.Value
+	}`,
+	"onRequest": `	if n.chosen != nil {
+		env.Send(req.Client, n.answer(req.Client, req.Seq))
+		return
+	}
+	n.waiting[req.Client] = req.Seq
+	if n.promises == nil && n.accepts == nil {
+		n.proposal = *req
+		n.startBallot(env)
+	}`,
+	"onPrepare": `	if n.chosen != nil {
+		env.Send(from, &Decided{Value: *n.chosen})
+		return
+	}
+	if m.Ballot.Less(n.promised) {
+		env.Send(from, &Promise{Ballot: m.Ballot, Accepted: n.promised})
+		return
+	}
+	n.promised = m.Ballot
+	n.save(env)
+	env.Send(from, &Promise{Ballot: m.Ballot, OK: true, Accepted: n.accepted, Value: n.acceptedVal})`,
+	"onPromise": `	if m.Ballot != n.ballot || n.promises == nil || n.accepts != nil || n.chosen != nil {
+		return
+	}
+	if !m.OK {
+		n.seen = max(n.seen, m.Accepted.Round)
+		return
+	}
+	n.promises[from] = m
+	if len(n.promises) <= len(env.Nodes())/2 {
+		return
+	}
+	best := Ballot{}
+	for _, id := range env.Nodes() {
+		if p := n.promises[id]; p != nil && p.Value != nil && best.Less(p.Accepted) {
+			best, n.proposal = p.Accepted, *p.Value
+		}
+	}
+	n.accepts = map[sim.NodeID]bool{}
+	for _, to := range env.Nodes() {
+		env.Send(to, &Accept{Ballot: n.ballot, Value: n.proposal})
+	}`,
+	"onAccept": `	if m.Ballot.Less(n.promised) {
+		env.Send(from, &Accepted{Ballot: m.Ballot})
+		return
+	}
+	v := m.Value
+	n.promised, n.accepted, n.acceptedVal = m.Ballot, m.Ballot, &v
+	n.save(env)
+	env.Send(from, &Accepted{Ballot: m.Ballot, OK: true})`,
+	"onAccepted": `	if m.Ballot != n.ballot || n.accepts == nil || !m.OK || n.chosen != nil {
+		return
+	}
+	n.accepts[from] = true
+	if len(n.accepts) <= len(env.Nodes())/2 {
+		return
+	}
+	n.learn(env, &n.proposal)
+	for _, to := range env.Nodes() {
+		if to != n.id {
+			env.Send(to, &Decided{Value: n.proposal})
+		}
+	}`,
+	"onRetry": `	if n.chosen != nil || round != n.ballot.Round || len(n.waiting) == 0 {
+		return
+	}
+	n.startBallot(env)`,
+	"learn": `	if n.chosen != nil {
+		return
+	}
+	c := *v
+	n.chosen = &c
+	clients := make([]sim.NodeID, 0, len(n.waiting))
+	for id := range n.waiting {
+		clients = append(clients, id)
+	}
+	slices.Sort(clients)
+	for _, id := range clients {
+		env.Send(id, n.answer(id, n.waiting[id]))
+	}
+	clear(n.waiting)`,
+}
+
+const synodHelpers = `
+func (n *Node) startBallot(env *sim.Env) {
+	round := max(n.seen, n.promised.Round, n.ballot.Round) + 1
+	n.ballot = Ballot{Round: round, Node: n.id}
+	n.promises, n.accepts = map[sim.NodeID]*Promise{}, nil
+	for _, to := range env.Nodes() {
+		env.Send(to, &Prepare{Ballot: n.ballot})
+	}
+	env.SetTimer(env.Rand().Between(n.opts.RetryMin, n.opts.RetryMax), "retry", round)
+}
+
+func (n *Node) save(env *sim.Env) {
+	b, err := json.Marshal(struct {
+		Promised, Accepted Ballot
+		Value              *protocols.Request
+	}{n.promised, n.accepted, n.acceptedVal})
+	if err != nil {
+		panic(err)
+	}
+	env.Store("acceptor", b)
+}
+`
+
+// TestGradeSolvedSynodFullMarks grades the paxos-single skeleton with the
+// Synod protocol filled in: full marks.
+func TestGradeSolvedSynodFullMarks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and grades a package in a subprocess")
+	}
+	dir := labDir(t)
+	code, _, errs := run(t, "exercise", "init", "paxos-single", dir)
+	require.Equal(t, 0, code, errs)
+	path := filepath.Join(dir, "paxos.go")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	src := string(b)
+	for name, body := range synodSolution {
+		src = replaceBody(t, src, name, body)
+	}
+	src = strings.Replace(src, "import (\n", "import (\n\t\"encoding/json\"\n\t\"slices\"\n", 1)
+	src = strings.Replace(src, "\tballot   Ballot\n", "\tballot   Ballot\n\tseen     int64\n", 1)
+	require.NoError(t, os.WriteFile(path, []byte(src+synodHelpers), 0o644))
+	code, out, errs := run(t, "grade", dir)
+	require.Equal(t, 0, code, out+errs)
+	assert.Contains(t, out, "SCORE 45/45")
+
+	// The classic bug: a proposer that ignores the accepted values its
+	// promises report and proposes its own. Two values get chosen.
+	bad := strings.Replace(src, "best, n.proposal = p.Accepted, *p.Value", "best = p.Accepted", 1)
+	require.NotEqual(t, src, bad)
+	require.NoError(t, os.WriteFile(path, []byte(bad+synodHelpers), 0o644))
+	code, out, errs = run(t, "grade", dir)
+	require.Equal(t, 1, code, out+errs)
+	assert.Contains(t, out, "FAIL: violation")
+	assert.Contains(t, out, "agreement")
+}
