@@ -168,8 +168,11 @@ type Failure struct {
 	// file it replays with.
 	Trace, Scenario string
 	// Replay and TUI are the commands that reproduce the failure with
-	// cmd/synod; GoTest reproduces it with the test itself.
-	Replay, TUI, GoTest string
+	// cmd/synod (which knows only the protocols compiled into it).
+	Replay, TUI string
+	// Local says the protocol was handed to synodtest (Options.Protocol):
+	// cmd/synod may not know it, and the report says so.
+	Local bool
 }
 
 // Report is the result of Run.
@@ -446,6 +449,7 @@ func explain(o *Options, sc *scenario.Scenario, f *Failure) {
 	if f.Index >= 0 {
 		at = fmt.Sprintf(" --at %d", f.Index)
 	}
+	f.Local = o.Protocol != nil
 	if f.Scenario != "" {
 		f.Replay = fmt.Sprintf("go run ./cmd/synod run --scenario %s --seed %d", f.Scenario, sc.Seed)
 		f.TUI = fmt.Sprintf("go run ./cmd/synod tui --scenario %s --seed %d%s", f.Scenario, sc.Seed, at)
@@ -469,7 +473,9 @@ func (f *Failure) Text(test string) string {
 	if f.Replay != "" {
 		fmt.Fprintf(&b, "replay: %s\n", f.Replay)
 		fmt.Fprintf(&b, "watch:  %s\n", f.TUI)
-		b.WriteString("        (cmd/synod knows only the protocols compiled into it; for a protocol of your test's own package, replay with the test below)\n")
+		if f.Local {
+			b.WriteString("        (cmd/synod knows only the protocols compiled into it; for a protocol of your test's own package, replay with the test below)\n")
+		}
 	}
 	parts := strings.Split(test, "/")
 	for i, p := range parts {
