@@ -141,6 +141,10 @@ func runGrade(dir, hidden string, short bool, timeout time.Duration) (*gradeRun,
 	var buf bytes.Buffer
 	c.Stdout, c.Stderr = &buf, &buf
 	runErr := c.Run()
+	var ee *exec.Error
+	if errors.As(runErr, &ee) {
+		return nil, fmt.Errorf("cannot run the go command (grading builds the student's package with it): %v", ee)
+	}
 	g := &gradeRun{output: buf.String(), exitErr: runErr}
 	g.timedOut = ctx.Err() != nil || strings.Contains(g.output, "panic: test timed out after")
 	if s, err := exercises.ReadScore(out); err == nil {
