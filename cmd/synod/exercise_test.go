@@ -342,3 +342,208 @@ func TestGradeSolvedSynodFullMarks(t *testing.T) {
 	assert.Contains(t, out, "FAIL: violation")
 	assert.Contains(t, out, "agreement")
 }
+
+// twopcSolution fills in the 2pc-recovery skeleton as a student would:
+// presumed abort, a logged decision before any is sent, participants that
+// log their yes vote and ask until they hear the outcome.
+var twopcSolution = map[string]string{
+	"Start": `	n.txns = map[twopc.TxnID]*txn{}
+	n.data = map[string]int64{}
+	n.locks = map[string]twopc.TxnID{}
+	n.prepared = map[twopc.TxnID][]twopc.Op{}
+	n.outcomes = map[twopc.TxnID]twopc.Outcome{}
+	if n.coordinator() {
+		if b, ok := env.Load("inc"); ok {
+			n.inc, _ = strconv.ParseInt(string(b), 10, 64)
+		}
+		n.inc++
+		env.Store("inc", []byte(strconv.FormatInt(n.inc, 10)))
+		for _, k := range env.Keys("d/") {
+			b, _ := env.Load(k)
+			var d decision
+			must(json.Unmarshal(b, &d))
+			n.outcomes[d.Txn] = d.Outcome
+		}
+		return
+	}
+	if b, ok := env.Load("data"); ok {
+		must(json.Unmarshal(b, &n.data))
+	} else {
+		for i := 0; i < n.opts.Accounts; i++ {
+			if k := twopc.AccountKey(i); n.owner(k) == n.id {
+				n.data[k] = n.opts.InitialBalance
+			}
+		}
+	}
+	for _, k := range env.Keys("o/") {
+		b, _ := env.Load(k)
+		var d decision
+		must(json.Unmarshal(b, &d))
+		n.outcomes[d.Txn] = d.Outcome
+	}
+	for _, k := range env.Keys("p/") {
+		b, _ := env.Load(k)
+		var p prepared
+		must(json.Unmarshal(b, &p))
+		n.prepared[p.Txn] = p.Ops
+		for _, op := range p.Ops {
+			n.locks[op.Key] = p.Txn
+		}
+		env.SetTimer(n.opts.QueryTimeout, "query", int64(p.Txn))
+	}`,
+	"onRequest": `	n.seq++
+	tx := &txn{id: twopc.TxnID(n.inc<<32 | n.seq), client: m.Client, seq: m.Seq, ops: map[sim.NodeID][]twopc.Op{}, votes: map[sim.NodeID]bool{}}
+	for _, op := range m.Ops {
+		o := n.owner(op.Key)
+		if _, ok := tx.ops[o]; !ok {
+			tx.parts = append(tx.parts, o)
+		}
+		tx.ops[o] = append(tx.ops[o], op)
+	}
+	slices.Sort(tx.parts)
+	n.txns[tx.id] = tx
+	for _, p := range tx.parts {
+		env.Send(p, &twopc.Prepare{Txn: tx.id, Parts: tx.parts, Ops: tx.ops[p], Client: m.Client, Seq: m.Seq})
+	}
+	env.SetTimer(n.opts.VoteTimeout, "vote-timeout", int64(tx.id))`,
+	"onPrepare": `	if _, done := n.outcomes[m.Txn]; done {
+		return
+	}
+	if _, ok := n.prepared[m.Txn]; ok {
+		env.Send(from, &twopc.Vote{Txn: m.Txn, Yes: true})
+		return
+	}
+	for _, op := range m.Ops {
+		if _, locked := n.locks[op.Key]; locked || n.data[op.Key]+op.Delta < 0 {
+			env.Send(from, &twopc.Vote{Txn: m.Txn, Yes: false, Reason: "locked or overdrawn"})
+			return
+		}
+	}
+	for _, op := range m.Ops {
+		n.locks[op.Key] = m.Txn
+	}
+	n.prepared[m.Txn] = m.Ops
+	env.Store(fmt.Sprintf("p/%d", m.Txn), mustJSON(prepared{Txn: m.Txn, Ops: m.Ops}))
+	env.Send(from, &twopc.Vote{Txn: m.Txn, Yes: true})
+	env.SetTimer(n.opts.QueryTimeout, "query", int64(m.Txn))`,
+	"onVote": `	tx := n.txns[m.Txn]
+	if tx == nil || tx.outcome != twopc.Unknown {
+		return
+	}
+	if !m.Yes {
+		n.decide(env, tx, twopc.Aborted)
+		return
+	}
+	tx.votes[from] = true
+	if len(tx.votes) == len(tx.parts) {
+		n.decide(env, tx, twopc.Committed)
+	}`,
+	"onVoteTimeout": `	if tx := n.txns[id]; tx != nil && tx.outcome == twopc.Unknown {
+		n.decide(env, tx, twopc.Aborted)
+	}`,
+	"onDecision": `	if ops, ok := n.prepared[m.Txn]; ok {
+		if m.Commit {
+			for _, op := range ops {
+				n.data[op.Key] += op.Delta
+			}
+			n.committed++
+		} else {
+			n.aborted++
+		}
+		for _, op := range ops {
+			delete(n.locks, op.Key)
+		}
+		delete(n.prepared, m.Txn)
+		env.Store("data", mustJSON(n.data))
+		env.Delete(fmt.Sprintf("p/%d", m.Txn))
+	}
+	if _, known := n.outcomes[m.Txn]; !known {
+		o := twopc.Aborted
+		if m.Commit {
+			o = twopc.Committed
+		}
+		n.outcomes[m.Txn] = o
+		env.Store(fmt.Sprintf("o/%d", m.Txn), mustJSON(decision{Txn: m.Txn, Outcome: o}))
+	}
+	env.Send(from, &twopc.Ack{Txn: m.Txn})`,
+	"onAck": ``,
+	"onQuery": `	if tx := n.txns[m.Txn]; tx != nil && tx.outcome == twopc.Unknown {
+		return
+	}
+	o, ok := n.outcomes[m.Txn]
+	env.Send(from, &twopc.Decision{Txn: m.Txn, Commit: ok && o == twopc.Committed})`,
+	"onQueryTimeout": `	if _, ok := n.prepared[id]; ok {
+		env.Send(1, &twopc.Query{Txn: id})
+		env.SetTimer(n.opts.QueryTimeout, "query", int64(id))
+	}`,
+}
+
+const twopcHelpers = `
+type decision struct {
+	Txn     twopc.TxnID
+	Outcome twopc.Outcome
+}
+
+type prepared struct {
+	Txn twopc.TxnID
+	Ops []twopc.Op
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	must(err)
+	return b
+}
+
+// decide logs the outcome, then tells the participants and the client.
+func (n *Node) decide(env *sim.Env, tx *txn, o twopc.Outcome) {
+	tx.outcome = o
+	n.outcomes[tx.id] = o
+	env.Store(fmt.Sprintf("d/%d", tx.id), mustJSON(decision{Txn: tx.id, Outcome: o}))
+	for _, p := range tx.parts {
+		env.Send(p, &twopc.Decision{Txn: tx.id, Commit: o == twopc.Committed})
+	}
+	env.Send(tx.client, &twopc.TxnReply{Client: tx.client, Seq: tx.seq, Txn: tx.id, Committed: o == twopc.Committed})
+}
+`
+
+// TestGradeSolved2PCFullMarks grades the 2pc-recovery skeleton filled in
+// with presumed-abort two-phase commit: full marks; and a participant
+// that forgets to log its yes vote loses points.
+func TestGradeSolved2PCFullMarks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and grades a package in a subprocess")
+	}
+	dir := labDir(t)
+	code, _, errs := run(t, "exercise", "init", "2pc-recovery", dir)
+	require.Equal(t, 0, code, errs)
+	path := filepath.Join(dir, "twopc.go")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	src := string(b)
+	for name, body := range twopcSolution {
+		src = replaceBody(t, src, name, body)
+	}
+	src = strings.Replace(src, "import (\n", "import (\n\t\"encoding/json\"\n\t\"slices\"\n", 1)
+	src = strings.Replace(src, "\tseq  int64\n}", "\tseq  int64\n\tinc  int64\n\n\toutcomes map[twopc.TxnID]twopc.Outcome\n}", 1)
+	require.NoError(t, os.WriteFile(path, []byte(src+twopcHelpers), 0o644))
+	code, out, errs := run(t, "grade", dir)
+	require.Equal(t, 0, code, out+errs)
+	assert.Contains(t, out, "SCORE 60/60")
+
+	// A participant that votes yes without logging it forgets, in a
+	// crash, the transfer it promised: the balances no longer add up.
+	bad := strings.Replace(src, "\tenv.Store(fmt.Sprintf(\"p/%d\", m.Txn), mustJSON(prepared{Txn: m.Txn, Ops: m.Ops}))\n", "", 1)
+	require.NotEqual(t, src, bad)
+	require.NoError(t, os.WriteFile(path, []byte(bad+twopcHelpers), 0o644))
+	code, out, errs = run(t, "grade", dir)
+	require.Equal(t, 1, code, out+errs)
+	assert.Contains(t, out, "FAIL: atomicity")
+	assert.Contains(t, out, "balances add up to")
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/synod-dev/synod/protocols/scenario"
+	"github.com/synod-dev/synod/protocols/synodtest"
 	"github.com/synod-dev/synod/sim"
 )
 
@@ -280,7 +281,7 @@ func conserved(accounts int, initial int64) expectation {
 			return fmt.Errorf("participants show %d accounts in their \"data\" field, want %d (all up at the end)", seen, accounts)
 		}
 		if want := int64(accounts) * initial; total != want {
-			return fmt.Errorf("balances add up to %d, want %d: a transfer was applied on one side only", total, want)
+			return &synodtest.KindError{Kind: "atomicity", Err: fmt.Errorf("balances add up to %d, want %d: a transfer was applied on one side only", total, want)}
 		}
 		return nil
 	}

@@ -19,6 +19,7 @@ package synodtest
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -149,6 +150,16 @@ type Options struct {
 	// seeds for everyone); -synod.seed still replays one seed.
 	FixedSeeds bool
 }
+
+// KindError names the kind of failure an Expect check found, when it is
+// not "liveness" (an end-state safety check: "atomicity", "durability").
+type KindError struct {
+	Kind string
+	Err  error
+}
+
+func (e *KindError) Error() string { return e.Err.Error() }
+func (e *KindError) Unwrap() error { return e.Err }
 
 // Failure describes one failing seed.
 type Failure struct {
@@ -381,7 +392,12 @@ func judge(o *Options, in *scenario.Instance, res *scenario.Result) *Failure {
 	}
 	if o.Expect != nil {
 		if err := o.Expect(in, res); err != nil {
-			return &Failure{Kind: "liveness", Index: -1, Message: err.Error()}
+			kind := "liveness"
+			var ke *KindError
+			if errors.As(err, &ke) {
+				kind = ke.Kind
+			}
+			return &Failure{Kind: kind, Index: -1, Message: err.Error()}
 		}
 	}
 	return nil
