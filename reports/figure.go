@@ -179,7 +179,7 @@ func shade(p *plot.Plot, spans []Span, lo, hi float64) {
 	}
 }
 
-func ff(x float64) string { return fmt.Sprintf("%g", x) }
+func ff(x float64) string { return fmt.Sprintf("%.6g", x) }
 
 // fixLogRange gives an empty log axis a drawable range: gonum panics on a
 // log scale whose range includes zero.

@@ -47,6 +47,8 @@ func CDFFigure(name, title, xLabel string, series []Series, caption string) *Fig
 		p.Add(l)
 		p.Legend.Add(fmt.Sprintf("%s (n=%d)", s.Name, len(pos)), l)
 	}
+	// Keep curves that end at the largest value off the frame's edge.
+	p.X.Max *= 1.2
 	return &Figure{Name: name, Title: title, Caption: caption, Plot: p, CSV: csvRows}
 }
 

@@ -10,10 +10,7 @@ import (
 	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/sim"
 
-	_ "github.com/synod-dev/synod/paxos"           // paxos, paxos-single
-	_ "github.com/synod-dev/synod/protocols/all"   // single, primary-backup, ...
-	_ "github.com/synod-dev/synod/protocols/twopc" // 2pc, paxos-commit
-	_ "github.com/synod-dev/synod/raft"            // raft
+	_ "github.com/synod-dev/synod/protocols/all" // every protocol
 )
 
 // FaultMark is one fault as it was applied.
