@@ -153,4 +153,3 @@ func parallelMap[T any](n, workers int, f func(i int) T) []T {
 	}
 	return out
 }
-

@@ -78,4 +78,3 @@ func experimentList() string {
 	}
 	return b.String()
 }
-
