@@ -45,6 +45,7 @@ Experiments:
 			if workers <= 0 {
 				workers = runtime.NumCPU()
 			}
+			sweepGC()
 			if outDir == "" {
 				outDir = "experiments/" + e.Name
 			}
