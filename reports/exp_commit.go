@@ -90,7 +90,7 @@ func runCommitCost(cfg ExpConfig) (*Report, error) {
 	}
 	r.Note("%s", strings.Join(rows, "\n"))
 	r.Note("Gray and Lamport count the normal case with the transaction manager on one resource manager's node and without client hops: 2PC 4 message delays and N+1 writes, Paxos Commit 5 delays and N+F+1 writes (with F+1 acceptors' phase 2b batched). Our 2PC coordinator is a node of its own and our client sits outside, so the measured delays add the client's two; write counts include every persisted key, so implementations that persist several keys per decision count more.")
-	r.Add(BarsFigure("commit-cost-messages", "Messages per committed operation, N = 3", "node-to-node messages per committed operation", labels, msgs,
+	r.Add(BarsFigure("commit-cost-messages", "Messages per committed operation, N = 3", "protocol", "node-to-node messages per committed operation", labels, msgs,
 		fmt.Sprintf("Three participants (2PC, Paxos Commit with F=1) or three replicas (Multi-Paxos, Raft); one client, no faults, 1ms latency, seeds 0..%d. Reproduce: `go run ./cmd/synod experiment commit-cost`.", seeds-1)))
 	return r, nil
 }

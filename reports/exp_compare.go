@@ -129,7 +129,7 @@ func runRaftVsPaxos(cfg ExpConfig) (*Report, error) {
 	r.Add(CDFFigure("raft-vs-paxos-latency", "Client latency under identical faults", "latency (ms, log scale)", latS, "Latency of every answered operation of every seed; "+capt))
 	r.Add(HistogramFigure("raft-vs-paxos-latency-hist", "Client latency histogram under identical faults", "latency (ms, log scale)", latS, 40, "Histogram of the latencies above; "+capt))
 	r.Add(CDFFigure("raft-vs-paxos-outage", "Longest leader outage per run", "longest span without a usable leader (ms, log scale)", outS, "CDF over seeds of the longest span without a usable leader (sampled every 5ms); "+capt))
-	r.Add(BarsFigure("raft-vs-paxos-unavailability", "Share of time without a usable leader", "time without a usable leader (%)", protos, unavail, "Mean over seeds of the share of sampled instants with no usable leader; "+capt))
+	r.Add(BarsFigure("raft-vs-paxos-unavailability", "Share of time without a usable leader", "protocol", "time without a usable leader (%)", protos, unavail, "Mean over seeds of the share of sampled instants with no usable leader; "+capt))
 	return r, nil
 }
 
@@ -159,7 +159,7 @@ checks: {linearizability: true}
 `
 
 func runPartialPartitions(cfg ExpConfig) (*Report, error) {
-	seeds := cfg.Size.Pick(2, 40, 1000)
+	seeds := cfg.Size.Pick(2, 100, 1000)
 	dur, heal := "10s", "8s"
 	if cfg.Size == SizeTest {
 		dur, heal = "2s", "1500ms"
@@ -202,9 +202,9 @@ func runPartialPartitions(cfg ExpConfig) (*Report, error) {
 	}
 	r.Note("%s", strings.Join(rows, "\n"))
 	capt := fmt.Sprintf("Five Raft nodes under one-way link cuts, seeds 0..%d, %s simulated. Reproduce: `go run ./cmd/synod experiment raft-partial-partitions`.", seeds-1, dur)
-	r.Add(BarsFigure("partial-unavailability", "Time without a usable leader under one-way cuts", "time without a usable leader (%)", labels, unavail, "Mean share of sampled instants without a usable leader, by configuration (PV: PreVote, CQ: CheckQuorum). "+capt))
+	r.Add(BarsFigure("partial-unavailability", "Time without a usable leader under one-way cuts", "configuration (PV: PreVote, CQ: CheckQuorum)", "time without a usable leader (%)", labels, unavail, "Mean share of sampled instants without a usable leader, by configuration (PV: PreVote, CQ: CheckQuorum). "+capt))
 	r.Add(CDFFigure("partial-outage", "Longest leader outage per run under one-way cuts", "longest span without a usable leader (ms, log scale)", outS, "CDF over seeds of the longest outage. "+capt))
-	r.Add(HistogramFigure("partial-elections", "Leaderships per run under one-way cuts", "distinct (leader, term) pairs sampled per run (log scale)", elS, 15, "Disruptive elections show as more leaderships. "+capt))
+	r.Add(CDFFigure("partial-elections", "Leaderships per run under one-way cuts", "distinct (leader, term) pairs sampled per run (log scale)", elS, "CDF over seeds; disruptive elections show as more leaderships. "+capt))
 	return r, nil
 }
 

@@ -5,8 +5,10 @@ import (
 	"encoding/csv"
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot"
@@ -137,7 +139,34 @@ func newPlot(title, xLabel, yLabel string) *plot.Plot {
 // logX makes the x axis logarithmic.
 func logX(p *plot.Plot) {
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.X.Tick.Marker = logTicks{}
+}
+
+// logTicks labels 1, 2 and 5 times each power of ten (gonum's LogTicks
+// labels only powers of ten, leaving a range within one decade bare).
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if lo <= 0 || hi <= lo {
+		return nil
+	}
+	var ts []plot.Tick
+	decades := math.Log10(hi / lo)
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		base := math.Pow(10, e)
+		for m := 1; m <= 9; m++ {
+			v := float64(m) * base
+			if v < lo || v > hi {
+				continue
+			}
+			label := ""
+			if m == 1 || (decades < 3 && (m == 2 || m == 5)) {
+				label = strconv.FormatFloat(v, 'g', -1, 64)
+			}
+			ts = append(ts, plot.Tick{Value: v, Label: label})
+		}
+	}
+	return ts
 }
 
 // Series is a named sample, one curve of a figure.

@@ -34,7 +34,7 @@ func CDFFigure(name, title, xLabel string, series []Series, caption string) *Fig
 		if len(pos) == 0 {
 			continue
 		}
-		xs, ys := CDF(pos)
+		xs, ys := thin(CDF(pos))
 		pts := make(plotter.XYs, len(xs))
 		for k := range xs {
 			pts[k] = plotter.XY{X: xs[k], Y: ys[k]}
@@ -50,6 +50,25 @@ func CDFFigure(name, title, xLabel string, series []Series, caption string) *Fig
 	// Keep curves that end at the largest value off the frame's edge.
 	p.X.Max *= 1.2
 	return &Figure{Name: name, Title: title, Caption: caption, Plot: p, CSV: csvRows}
+}
+
+// cdfPointsMax bounds the points drawn and written per CDF curve: beyond
+// a few thousand the eye sees no difference and the SVG and CSV bloat.
+const cdfPointsMax = 2000
+
+// thin keeps at most cdfPointsMax points of a CDF, evenly spaced in rank,
+// always keeping the first and the last (y = 1).
+func thin(xs, ys []float64) ([]float64, []float64) {
+	n := len(xs)
+	if n <= cdfPointsMax {
+		return xs, ys
+	}
+	ox, oy := make([]float64, 0, cdfPointsMax), make([]float64, 0, cdfPointsMax)
+	for k := range cdfPointsMax {
+		i := k * (n - 1) / (cdfPointsMax - 1)
+		ox, oy = append(ox, xs[i]), append(oy, ys[i])
+	}
+	return ox, oy
 }
 
 // HistogramFigure overlays histograms of several samples as step outlines
@@ -208,7 +227,7 @@ func sortSpans(s []Span) {
 func LatencyOverTimeFigure(name string, d *RunData, caption string) *Figure {
 	p := newPlot("Client latency over time", "simulated time (s)", "latency (ms)")
 	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Tick.Marker = logTicks{}
 	var ok, failed, unknown plotter.XYs
 	csvRows := [][]string{{"client", "seq", "kind", "call_s", "return_s", "status", "latency_ms"}}
 	top := 1.0
@@ -359,10 +378,12 @@ func LinesFigure(name, title, xLabel, yLabel string, xs []float64, ys map[string
 		}
 		csvRows = append(csvRows, row)
 	}
+	top := 0.0
 	for i, k := range order {
 		pts := make(plotter.XYs, len(xs))
 		for j := range xs {
 			pts[j] = plotter.XY{X: xs[j], Y: ys[k][j]}
+			top = max(top, ys[k][j])
 		}
 		l, s, _ := plotter.NewLinePoints(pts)
 		l.Color = palette(i)
@@ -371,20 +392,37 @@ func LinesFigure(name, title, xLabel, yLabel string, xs []float64, ys map[string
 		p.Add(l, s)
 		p.Legend.Add(k, l, s)
 	}
-	p.Y.Min = 0
+	// Room above the curves for the legend.
+	p.Y.Min, p.Y.Max = 0, max(top*(1.2+0.07*float64(len(order))), 1e-9)
 	return &Figure{Name: name, Title: title, Caption: caption, Plot: p, CSV: csvRows}
 }
 
 // BarsFigure draws one bar per label.
-func BarsFigure(name, title, yLabel string, labels []string, values []float64, caption string) *Figure {
-	p := newPlot(title, "", yLabel)
-	bars, _ := plotter.NewBarChart(plotter.Values(values), vg.Points(40))
-	bars.Color = palette(0)
+func BarsFigure(name, title, xLabel, yLabel string, labels []string, values []float64, caption string) *Figure {
+	p := newPlot(title, xLabel, yLabel)
+	bars, _ := plotter.NewBarChart(plotter.Values(values), vg.Points(60))
+	bars.Color = palette(1)
 	bars.LineStyle.Width = 0
 	p.Add(bars)
 	p.Legend.Add(yLabel, bars)
 	p.NominalX(labels...)
-	p.Y.Min = 0
+	top := 0.0
+	var pts plotter.XYs
+	var texts []string
+	for i, v := range values {
+		top = max(top, v)
+		pts = append(pts, plotter.XY{X: float64(i), Y: v})
+		texts = append(texts, fmt.Sprintf("%.3g", v))
+	}
+	if lb, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: texts}); err == nil {
+		for i := range lb.TextStyle {
+			lb.TextStyle[i].XAlign = draw.XCenter
+		}
+		lb.Offset = vg.Point{Y: vg.Points(3)}
+		p.Add(lb)
+	}
+	p.X.Min, p.X.Max = -0.6, float64(len(values))-0.4
+	p.Y.Min, p.Y.Max = 0, max(top*1.3, 1e-9)
 	csvRows := [][]string{{"label", "value"}}
 	for i := range labels {
 		csvRows = append(csvRows, []string{labels[i], ff(values[i])})

@@ -185,3 +185,16 @@ func TestSweepReportWritesValidFigures(t *testing.T) {
 		checkImages(t, dir, f.Name)
 	}
 }
+
+func TestThinKeepsTheCDFShape(t *testing.T) {
+	var v []float64
+	for i := range 10000 {
+		v = append(v, float64(i%5000)+0.5)
+	}
+	xs, ys := thin(CDF(v))
+	require.LessOrEqual(t, len(xs), cdfPointsMax)
+	require.True(t, slices.IsSorted(xs))
+	require.True(t, slices.IsSorted(ys))
+	require.Equal(t, 1.0, ys[len(ys)-1])
+	require.Equal(t, 4999.5, xs[len(xs)-1])
+}

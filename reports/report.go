@@ -119,6 +119,6 @@ func SweepReport(paths []string, sets [][]SeedResult) *Report {
 	r.Add(CDFFigure("sweep-latency-p99", "99th-percentile client latency per seed", "per-seed p99 latency (ms, log scale)", p99, "CDF over seeds of each seed's 99th-percentile latency; "+src+"."))
 	r.Add(CDFFigure("sweep-unavailability", "Time without a usable leader per seed", "share of the run without a usable leader (%, log scale)", avail, "CDF over seeds of the percentage of sampled instants without a usable leader (seeds with none are at 0 and not drawn on the log axis); "+src+"."))
 	r.Add(CDFFigure("sweep-longest-outage", "Longest leader outage per seed", "longest span without a usable leader (ms, log scale)", outage, "CDF over seeds of each seed's longest span without a usable leader; "+src+"."))
-	r.Add(HistogramFigure("sweep-elections", "Leaderships per seed", "leaderships seen in the run (log scale)", elections, 20, "Histogram over seeds of the number of distinct (leader, term) pairs sampled; "+src+"."))
+	r.Add(CDFFigure("sweep-elections", "Leaderships per seed", "leaderships seen in the run (log scale)", elections, "CDF over seeds of the number of distinct (leader, term) pairs sampled; "+src+"."))
 	return r
 }
