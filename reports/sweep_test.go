@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -186,4 +187,25 @@ func TestMergeRejectsConflicts(t *testing.T) {
 	require.Len(t, m, 1)
 	_, err = Merge(a, []SeedResult{{Seed: 1, Outcome: "violation"}})
 	require.Error(t, err)
+}
+
+// TestFailingSeedsCarryTheirReplayCommand sweeps the primary-backup
+// scenario that loses linearizability under partitions.
+func TestFailingSeedsCarryTheirReplayCommand(t *testing.T) {
+	const file = "../testdata/scenarios/core/pb-partition.yaml"
+	sc, err := scenario.Load(file)
+	require.NoError(t, err)
+	res, err := Sweep(context.Background(), SweepConfig{Scenario: sc, File: file, Seeds: Range{0, 6}, Workers: 2}, &bytes.Buffer{})
+	require.NoError(t, err)
+	sum := Summarize(res)
+	require.NotEmpty(t, sum.Failing, "primary-backup should fail some seed of %s", file)
+	for _, f := range sum.Failing {
+		require.Equal(t, OutcomeNonLinearizable, f.Outcome)
+		require.Equal(t, fmt.Sprintf("go run ./cmd/synod run --scenario %s --seed %d", file, f.Seed), f.Replay)
+	}
+	for _, r := range res {
+		if !r.Failed() {
+			require.Empty(t, r.Replay)
+		}
+	}
 }

@@ -41,7 +41,8 @@ Jobs) or SLURM_ARRAY_TASK_ID (Slurm job arrays). Combine shard outputs with
 synod report merge. Failing seeds are listed with their replay command in
 DIR/failing.txt.
 
-Exit status: 0 all seeds fine, 1 some seed failed, 2 bad usage or input.`,
+Exit status: 0 all seeds fine, 1 some seed failed, 2 bad usage or input
+or an interrupted sweep.`,
 		Example: `  synod sweep --scenario testdata/scenarios/raft/chaos5.yaml --seeds 0:10000 --out sweep/
   synod sweep --seeds 0:1000000 --shard 3/100 --out /data/sweep
   JOB_COMPLETION_INDEX=3 synod sweep --seeds 0:1000000 --shards 100 --out /data/sweep`,
@@ -120,9 +121,7 @@ Exit status: 0 all seeds fine, 1 some seed failed, 2 bad usage or input.`,
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "sweep: %d seeds in %s (%.1f seeds/s, %.1f seeds/s/worker); outcomes %s\n", len(res),
 				elapsed.Round(time.Millisecond), float64(len(res))/elapsed.Seconds(), float64(len(res))/elapsed.Seconds()/float64(workers), formatOutcomes(sum.Outcomes))
-			if ctx.Err() != nil {
-				fmt.Fprintf(out, "sweep: interrupted; run the same command again to resume\n")
-			}
+			interrupted := ctx.Err() != nil
 			if err := writeFailing(filepath.Join(outDir, strings.TrimSuffix(name, ".jsonl")+"-failing.txt"), sum.Failing); err != nil {
 				return inputErr(err)
 			}
@@ -132,6 +131,10 @@ Exit status: 0 all seeds fine, 1 some seed failed, 2 bad usage or input.`,
 					break
 				}
 				fmt.Fprintf(out, "  FAIL seed %d: %s  replay: %s\n", r.Seed, r.Outcome, r.Replay)
+			}
+			if interrupted {
+				// Not a finished sweep: a batch engine must not count it done.
+				return inputErr(fmt.Errorf("interrupted after %d of %d seeds; run the same command again to resume", len(all), rng.Len()))
 			}
 			if len(sum.Failing) > 0 {
 				return errFound
