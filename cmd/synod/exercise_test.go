@@ -547,3 +547,208 @@ func TestGradeSolved2PCFullMarks(t *testing.T) {
 	assert.Contains(t, out, "FAIL: atomicity")
 	assert.Contains(t, out, "balances add up to")
 }
+
+// replicationSolution extends electionSolution with log replication and
+// persistence, as a student would for raft-replication and
+// raft-persistence.
+var replicationSolution = map[string]string{
+	"onRequestVoteReply": `	n.observe(env, m.Term)
+	if n.role != Candidate || m.Term != n.term || !m.Granted {
+		return
+	}
+	n.votes[from] = true
+	if len(n.votes) <= len(env.Nodes())/2 {
+		return
+	}
+	n.role, n.leader = Leader, n.id
+	n.next, n.match, n.waiting = map[sim.NodeID]int64{}, map[sim.NodeID]int64{}, map[int64]sim.NodeID{}
+	for _, id := range env.Nodes() {
+		n.next[id] = n.lastIndex() + 1
+	}
+	n.log = append(n.log, Entry{Term: n.term, Noop: true})
+	n.persist(env)
+	n.match[n.id] = n.lastIndex()
+	n.onHeartbeat(env)`,
+	"onHeartbeat": `	if n.role != Leader {
+		return
+	}
+	for _, to := range env.Nodes() {
+		if to != n.id {
+			n.sendAppend(env, to)
+		}
+	}
+	env.SetTimer(n.opts.HeartbeatInterval, "heartbeat", 0)`,
+	"onRequest": `	if n.role != Leader {
+		env.Send(req.Client, &protocols.Response{Client: req.Client, Seq: req.Seq, Status: protocols.StatusNotLeader, Leader: n.leader})
+		return
+	}
+	if resp, dup := n.kv.Duplicate(req); dup {
+		env.Send(req.Client, resp)
+		return
+	}
+	n.log = append(n.log, Entry{Term: n.term, Req: *req})
+	n.persist(env)
+	n.match[n.id] = n.lastIndex()
+	n.waiting[n.lastIndex()] = req.Client
+	for _, to := range env.Nodes() {
+		if to != n.id {
+			n.sendAppend(env, to)
+		}
+	}`,
+	"onAppendEntries": `	n.observe(env, m.Term)
+	if m.Term < n.term {
+		env.Send(from, &AppendEntriesReply{Term: n.term})
+		return
+	}
+	n.role, n.leader = Follower, from
+	n.resetElectionTimer(env)
+	if m.PrevLogIndex > n.lastIndex() {
+		env.Send(from, &AppendEntriesReply{Term: n.term, Match: n.lastIndex()})
+		return
+	}
+	if t, _ := n.termAt(m.PrevLogIndex); t != m.PrevLogTerm {
+		j := m.PrevLogIndex
+		for j > n.snapIndex+1 {
+			if pt, _ := n.termAt(j - 1); pt != t {
+				break
+			}
+			j--
+		}
+		env.Send(from, &AppendEntriesReply{Term: n.term, Match: j - 1})
+		return
+	}
+	for i, e := range m.Entries {
+		idx := m.PrevLogIndex + 1 + int64(i)
+		if idx <= n.lastIndex() {
+			if t, _ := n.termAt(idx); t == e.Term {
+				continue
+			}
+		}
+		k := idx - n.snapIndex - 1
+		n.log = append(n.log[:k:k], m.Entries[i:]...)
+		n.persist(env)
+		break
+	}
+	last := m.PrevLogIndex + int64(len(m.Entries))
+	if c := min(m.LeaderCommit, last); c > n.commit {
+		n.commit = c
+		n.apply(env)
+	}
+	env.Send(from, &AppendEntriesReply{Term: n.term, Success: true, Match: last})`,
+	"onAppendEntriesReply": `	n.observe(env, m.Term)
+	if n.role != Leader || m.Term != n.term {
+		return
+	}
+	if !m.Success {
+		n.next[from] = max(1, min(n.next[from]-1, m.Match+1))
+		n.sendAppend(env, from)
+		return
+	}
+	n.match[from] = max(n.match[from], m.Match)
+	n.next[from] = max(n.next[from], m.Match+1)
+	for idx := n.lastIndex(); idx > n.commit; idx-- {
+		if t, _ := n.termAt(idx); t != n.term {
+			break
+		}
+		count := 0
+		for _, id := range env.Nodes() {
+			if n.match[id] >= idx {
+				count++
+			}
+		}
+		if count > len(env.Nodes())/2 {
+			n.commit = idx
+			n.apply(env)
+			break
+		}
+	}`,
+	"apply": `	for n.applied < n.commit {
+		n.applied++
+		e := &n.log[n.applied-n.snapIndex-1]
+		if e.Noop {
+			continue
+		}
+		resp := n.kv.Apply(&e.Req)
+		if c, ok := n.waiting[n.applied]; ok && n.role == Leader && c == e.Req.Client {
+			env.Send(c, resp)
+			delete(n.waiting, n.applied)
+		}
+	}`,
+	"persist": `	b, err := json.Marshal(persistent{n.term, n.votedFor, n.log})
+	if err != nil {
+		panic(err)
+	}
+	env.Store("state", b)`,
+	"restore": `	if b, ok := env.Load("state"); ok {
+		var p persistent
+		if err := json.Unmarshal(b, &p); err != nil {
+			panic(err)
+		}
+		n.term, n.votedFor, n.log = p.Term, p.VotedFor, p.Log
+	}`,
+}
+
+const replicationHelpers = `
+type persistent struct {
+	Term     int64
+	VotedFor sim.NodeID
+	Log      []Entry
+}
+
+// sendAppend sends a follower the entries from its next index on.
+func (n *Node) sendAppend(env *sim.Env, to sim.NodeID) {
+	prev := n.next[to] - 1
+	prevTerm, _ := n.termAt(prev)
+	from := prev - n.snapIndex
+	end := min(int64(len(n.log)), from+64)
+	entries := append([]Entry(nil), n.log[from:end]...)
+	env.Send(to, &AppendEntries{Term: n.term, PrevLogIndex: prev, PrevLogTerm: prevTerm, Entries: entries, LeaderCommit: n.commit})
+}
+`
+
+// TestGradeSolvedRaftFullMarks fills the Raft skeleton with election,
+// replication and persistence as a student would: full marks on the first
+// three Raft exercises, graded one after the other in the same directory.
+func TestGradeSolvedRaftFullMarks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and grades a package in a subprocess")
+	}
+	dir := labDir(t)
+	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
+	require.Equal(t, 0, code, errs)
+	path := filepath.Join(dir, "raft.go")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	src := string(b)
+	for name, body := range electionSolution {
+		if _, ok := replicationSolution[name]; !ok {
+			src = replaceBody(t, src, name, body)
+		}
+	}
+	for name, body := range replicationSolution {
+		src = replaceBody(t, src, name, body)
+	}
+	src = strings.Replace(src, "import (\n", "import (\n\t\"encoding/json\"\n", 1)
+	require.NoError(t, os.WriteFile(path, []byte(src+observe+replicationHelpers), 0o644))
+	gradeTest := filepath.Join(dir, "grade_test.go")
+	gt, err := os.ReadFile(gradeTest)
+	require.NoError(t, err)
+	for _, c := range []struct {
+		exercise string
+		score    string
+	}{{"raft-election", "55/55"}, {"raft-replication", "65/65"}, {"raft-persistence", "50/50"}} {
+		next := strings.ReplaceAll(string(gt), `"raft-election"`, `"`+c.exercise+`"`)
+		require.NoError(t, os.WriteFile(gradeTest, []byte(next), 0o644))
+		code, out, errs := run(t, "grade", dir)
+		require.Equal(t, 0, code, out+errs)
+		assert.Contains(t, out, "SCORE "+c.score)
+	}
+
+	// Forgetting everything at a restart passes the first two exercises
+	// and fails the persistence tests.
+	amnesia := replaceBody(t, src, "restore", "")
+	require.NoError(t, os.WriteFile(path, []byte(amnesia+observe+replicationHelpers), 0o644))
+	code, out, errs := run(t, "grade", dir)
+	require.Equal(t, 1, code, out+errs)
+	assert.Contains(t, out, "full-cluster-restart         0/15")
+}
