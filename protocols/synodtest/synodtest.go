@@ -121,7 +121,9 @@ type Options struct {
 	YAML     string
 	// Protocol is the protocol under test when it is not registered by
 	// name (a protocol of the test's own package): it is registered on
-	// first use, and the scenario's protocol is set to its name.
+	// first use, and the scenario's protocol is set to its name. A name is
+	// registered once per test binary: give different protocols (not
+	// merely different options) different names.
 	Protocol *protocols.Spec
 	// Seeds to run, starting at FirstSeed (default 1). Zero: the flag, the
 	// environment, then DefaultSeeds (ShortSeeds under -short).
