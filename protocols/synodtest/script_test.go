@@ -56,3 +56,20 @@ func TestScriptUpdateRewrites(t *testing.T) {
 	t.Setenv("SYNOD_UPDATE", "")
 	synodtest.RunScript(t, path, opts)
 }
+
+// TestBadBoundsAreErrors checks that absurd bounds are refused before any
+// run starts.
+func TestBadBoundsAreErrors(t *testing.T) {
+	_, err := synodtest.Run(synodtest.Options{Protocol: TinySpec(), Seeds: -1}, true)
+	require.ErrorContains(t, err, "seeds -1 is outside")
+	_, err = synodtest.Run(synodtest.Options{Protocol: TinySpec(), EventsMax: -5}, true)
+	require.ErrorContains(t, err, "events max -5 is negative")
+	t.Setenv("SYNOD_SEEDS", "many")
+	_, err = synodtest.Run(synodtest.Options{Protocol: TinySpec()}, true)
+	require.ErrorContains(t, err, `SYNOD_SEEDS="many": want a count >= 0`)
+	t.Setenv("SYNOD_SEEDS", "100000000")
+	_, err = synodtest.Run(synodtest.Options{Protocol: TinySpec()}, true)
+	require.ErrorContains(t, err, "over the bound")
+	_, err = synodtest.Run(synodtest.Options{Protocol: TinySpec(), YAML: "# x\nnodes: 0\n"}, true)
+	require.ErrorContains(t, err, "nodes")
+}

@@ -69,6 +69,9 @@ type Bounds struct {
 const (
 	DefaultSeeds = 20
 	ShortSeeds   = 5
+	// SeedsMax bounds a seed count: a typo of a few zeros is an error,
+	// not a week of CPU.
+	SeedsMax = 10_000_000
 )
 
 // CurrentBounds reads the flags, then the environment (SYNOD_SEEDS,
@@ -286,6 +289,12 @@ func Check(t TB, o Options) *Report {
 // Run runs the options' scenario for every seed and returns what failed.
 // short picks the -short seed count when none is set.
 func Run(o Options, short bool) (*Report, error) {
+	switch {
+	case o.Seeds < 0 || o.Seeds > SeedsMax:
+		return nil, fmt.Errorf("options: seeds %d is outside 0..%d", o.Seeds, SeedsMax)
+	case o.EventsMax < 0:
+		return nil, fmt.Errorf("options: events max %d is negative", o.EventsMax)
+	}
 	base, err := o.Load()
 	if err != nil {
 		return nil, err
@@ -310,6 +319,9 @@ func Run(o Options, short bool) (*Report, error) {
 	}
 	if b.Seed != 0 {
 		first, seeds = b.Seed, 1
+	}
+	if seeds > SeedsMax {
+		return nil, fmt.Errorf("seeds: %d (from -synod.seeds or SYNOD_SEEDS) is over the bound %d", seeds, SeedsMax)
 	}
 	rep := &Report{Seeds: seeds}
 	for i := 0; i < seeds; i++ {
