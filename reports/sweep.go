@@ -73,8 +73,9 @@ func ReplayCommand(sc *scenario.Scenario, file string, seed uint64) string {
 
 // RunSeed runs one seed of a scenario (its Seed field is overridden) and
 // summarizes it. file names the scenario for the replay command.
+// It leaves WallMs zero: the simulation never reads the machine's clock,
+// and Sweep measures wall time with the clock its caller gives it.
 func RunSeed(base *scenario.Scenario, file string, seed uint64, sampleEvery sim.Time) SeedResult {
-	start := time.Now()
 	sc := base.Clone()
 	sc.Seed = seed
 	r := SeedResult{Seed: seed}
@@ -87,7 +88,6 @@ func RunSeed(base *scenario.Scenario, file string, seed uint64, sampleEvery sim.
 	if r.Failed() {
 		r.Replay = ReplayCommand(base, file, seed)
 	}
-	r.WallMs = float64(time.Since(start).Microseconds()) / 1000
 	return r
 }
 
@@ -207,6 +207,9 @@ type SweepConfig struct {
 	Workers int
 	// SampleEvery is the leader sampling interval (zero: 10ms).
 	SampleEvery sim.Time
+	// Clock, when set, reads the machine's time to fill WallMs (cmd passes
+	// the machine clock; the library never reads the clock itself).
+	Clock func() time.Time
 	// Progress, when set, is called after each seed is written.
 	Progress func(done, total int, r *SeedResult)
 }
@@ -241,7 +244,15 @@ func Sweep(ctx context.Context, cfg SweepConfig, w io.Writer) ([]SeedResult, err
 		go func() {
 			defer wg.Done()
 			for k := range jobs {
-				results <- done{k, RunSeed(cfg.Scenario, cfg.File, seeds[k], cfg.SampleEvery)}
+				var start time.Time
+				if cfg.Clock != nil {
+					start = cfg.Clock()
+				}
+				r := RunSeed(cfg.Scenario, cfg.File, seeds[k], cfg.SampleEvery)
+				if cfg.Clock != nil {
+					r.WallMs = float64(cfg.Clock().Sub(start).Microseconds()) / 1000
+				}
+				results <- done{k, r}
 			}
 		}()
 	}

@@ -108,7 +108,7 @@ or an interrupted sweep.`,
 			defer stop()
 			bar := newProgressLine(errOut, quiet)
 			cfg := reports.SweepConfig{Scenario: sc, File: sf.file, Seeds: rng, Skip: skip, Workers: workers,
-				SampleEvery: sampleEvery, Progress: bar.update}
+				SampleEvery: sampleEvery, Clock: time.Now, Progress: bar.update}
 			start := time.Now()
 			res, err := reports.Sweep(ctx, cfg, f)
 			bar.finish()
