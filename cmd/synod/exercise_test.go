@@ -752,3 +752,160 @@ func TestGradeSolvedRaftFullMarks(t *testing.T) {
 	require.Equal(t, 1, code, out+errs)
 	assert.Contains(t, out, "full-cluster-restart         0/15")
 }
+
+// snapshotSolution extends replicationSolution with log compaction and
+// InstallSnapshot (raft-snapshots).
+var snapshotSolution = map[string]string{
+	"apply": `	for n.applied < n.commit {
+		n.applied++
+		e := &n.log[n.applied-n.snapIndex-1]
+		if e.Noop {
+			continue
+		}
+		resp := n.kv.Apply(&e.Req)
+		if c, ok := n.waiting[n.applied]; ok && n.role == Leader && c == e.Req.Client {
+			env.Send(c, resp)
+			delete(n.waiting, n.applied)
+		}
+	}
+	if k := int64(n.opts.SnapshotEntries); k > 0 && n.applied-n.snapIndex >= k {
+		term, _ := n.termAt(n.applied)
+		n.log = append([]Entry(nil), n.log[n.applied-n.snapIndex:]...)
+		n.snapIndex, n.snapTerm = n.applied, term
+		n.saveSnapshot(env, n.kv.Encode())
+		n.persist(env)
+	}`,
+	"restore": `	if b, ok := env.Load("state"); ok {
+		var p persistent
+		if err := json.Unmarshal(b, &p); err != nil {
+			panic(err)
+		}
+		n.term, n.votedFor, n.log = p.Term, p.VotedFor, p.Log
+	}
+	if b, ok := env.Load("snap"); ok {
+		var s snapshot
+		if err := json.Unmarshal(b, &s); err != nil {
+			panic(err)
+		}
+		kv, err := protocols.DecodeKV(s.Data)
+		if err != nil {
+			panic(err)
+		}
+		n.kv, n.snapIndex, n.snapTerm = kv, s.Index, s.Term
+		n.commit, n.applied = s.Index, s.Index
+	}`,
+	"onInstallSnapshot": `	n.observe(env, m.Term)
+	if m.Term < n.term {
+		env.Send(from, &InstallSnapshotReply{Term: n.term})
+		return
+	}
+	n.role, n.leader = Follower, from
+	n.resetElectionTimer(env)
+	if m.LastIncludedIndex <= n.commit {
+		env.Send(from, &InstallSnapshotReply{Term: n.term, Match: m.LastIncludedIndex})
+		return
+	}
+	if t, ok := n.termAt(m.LastIncludedIndex); ok && t == m.LastIncludedTerm {
+		n.log = append([]Entry(nil), n.log[m.LastIncludedIndex-n.snapIndex:]...)
+	} else {
+		n.log = nil
+	}
+	kv, err := protocols.DecodeKV(m.Data)
+	if err != nil {
+		panic(err)
+	}
+	n.kv, n.snapIndex, n.snapTerm = kv, m.LastIncludedIndex, m.LastIncludedTerm
+	n.commit, n.applied = m.LastIncludedIndex, m.LastIncludedIndex
+	n.saveSnapshot(env, m.Data)
+	n.persist(env)
+	env.Send(from, &InstallSnapshotReply{Term: n.term, Match: m.LastIncludedIndex})`,
+	"onInstallSnapshotReply": `	n.observe(env, m.Term)
+	if n.role != Leader || m.Term != n.term {
+		return
+	}
+	n.match[from] = max(n.match[from], m.Match)
+	n.next[from] = max(n.next[from], m.Match+1)`,
+}
+
+const snapshotHelpers = `
+type persistent struct {
+	Term     int64
+	VotedFor sim.NodeID
+	Log      []Entry
+}
+
+type snapshot struct {
+	Index, Term int64
+	Data        []byte
+}
+
+func (n *Node) saveSnapshot(env *sim.Env, data []byte) {
+	b, err := json.Marshal(snapshot{n.snapIndex, n.snapTerm, data})
+	if err != nil {
+		panic(err)
+	}
+	env.Store("snap", b)
+}
+
+// sendAppend sends a follower the entries from its next index on, or the
+// snapshot when they are compacted.
+func (n *Node) sendAppend(env *sim.Env, to sim.NodeID) {
+	prev := n.next[to] - 1
+	if prev < n.snapIndex {
+		b, _ := env.Load("snap")
+		var s snapshot
+		if err := json.Unmarshal(b, &s); err != nil {
+			panic(err)
+		}
+		env.Send(to, &InstallSnapshot{Term: n.term, LastIncludedIndex: s.Index, LastIncludedTerm: s.Term, Data: s.Data})
+		return
+	}
+	prevTerm, _ := n.termAt(prev)
+	from := prev - n.snapIndex
+	end := min(int64(len(n.log)), from+64)
+	entries := append([]Entry(nil), n.log[from:end]...)
+	env.Send(to, &AppendEntries{Term: n.term, PrevLogIndex: prev, PrevLogTerm: prevTerm, Entries: entries, LeaderCommit: n.commit})
+}
+`
+
+// TestGradeSolvedRaftSnapshotsFullMarks adds snapshots to the student's
+// Raft: full marks on raft-snapshots, and still on the three before.
+func TestGradeSolvedRaftSnapshotsFullMarks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and grades a package in a subprocess")
+	}
+	dir := labDir(t)
+	code, _, errs := run(t, "exercise", "init", "raft-snapshots", dir)
+	require.Equal(t, 0, code, errs)
+	path := filepath.Join(dir, "raft.go")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	src := string(b)
+	bodies := map[string]string{}
+	for _, m := range []map[string]string{electionSolution, replicationSolution, snapshotSolution} {
+		for name, body := range m {
+			bodies[name] = body
+		}
+	}
+	for name, body := range bodies {
+		src = replaceBody(t, src, name, body)
+	}
+	// A follower whose snapshot is past the leader's probe answers with its
+	// commit index, where the leader's entries are sure to match.
+	src = strings.Replace(src, "\tif m.PrevLogIndex > n.lastIndex() {", "\tif m.PrevLogIndex < n.snapIndex {\n\t\tenv.Send(from, &AppendEntriesReply{Term: n.term, Match: n.commit})\n\t\treturn\n\t}\n\tif m.PrevLogIndex > n.lastIndex() {", 1)
+	src = strings.Replace(src, "import (\n", "import (\n\t\"encoding/json\"\n", 1)
+	require.NoError(t, os.WriteFile(path, []byte(src+observe+snapshotHelpers), 0o644))
+	gradeTest := filepath.Join(dir, "grade_test.go")
+	gt, err := os.ReadFile(gradeTest)
+	require.NoError(t, err)
+	for _, c := range []struct {
+		exercise string
+		score    string
+	}{{"raft-snapshots", "45/45"}, {"raft-persistence", "50/50"}, {"raft-replication", "65/65"}} {
+		next := strings.ReplaceAll(string(gt), `"raft-snapshots"`, `"`+c.exercise+`"`)
+		require.NoError(t, os.WriteFile(gradeTest, []byte(next), 0o644))
+		code, out, errs := run(t, "grade", dir)
+		require.Equal(t, 0, code, out+errs)
+		assert.Contains(t, out, "SCORE "+c.score)
+	}
+}
