@@ -230,10 +230,11 @@ func LatencyOverTimeFigure(name string, d *RunData, caption string) *Figure {
 	p.Y.Tick.Marker = logTicks{}
 	var ok, failed, unknown plotter.XYs
 	csvRows := [][]string{{"client", "seq", "kind", "call_s", "return_s", "status", "latency_ms"}}
-	top := 1.0
+	top, bottom := 1.0, math.Inf(1)
 	for _, op := range d.Result.History {
 		if op.Status == protocols.OpOK {
 			top = max(top, op.Latency().Milliseconds())
+			bottom = min(bottom, max(op.Latency().Milliseconds(), 0.001))
 		}
 	}
 	top *= 2
@@ -258,6 +259,9 @@ func LatencyOverTimeFigure(name string, d *RunData, caption string) *Figure {
 	}
 	// Leave room above the top markers for the legend.
 	lo, hi := 0.1, top*30
+	if !math.IsInf(bottom, 1) {
+		lo = math.Pow(10, math.Floor(math.Log10(bottom)))
+	}
 	p.Y.Min, p.Y.Max = lo, hi
 	shade(p, FaultSpans(d.Faults, d.Scenario.Duration), lo, hi)
 	add := func(pts plotter.XYs, label string, c color.Color, shape draw.GlyphDrawer, r vg.Length) {
