@@ -909,3 +909,251 @@ func TestGradeSolvedRaftSnapshotsFullMarks(t *testing.T) {
 		assert.Contains(t, out, "SCORE "+c.score)
 	}
 }
+
+// multiPaxosSolution fills in the multi-paxos skeleton as a student
+// would: phase 1 for all slots from the candidate's commit on, phase 2 per
+// command, Commit heartbeats, and a Need message by which a follower asks
+// the leader for chosen values it missed.
+var multiPaxosSolution = map[string]string{
+	"Start": `	n.accepted = map[int64]Slot{}
+	n.chosen = map[int64]protocols.Request{}
+	n.acks = map[int64]map[sim.NodeID]bool{}
+	n.waiting = map[int64]sim.NodeID{}
+	n.props = map[int64]protocols.Request{}
+	n.kv = protocols.NewKV()
+	if b, ok := env.Load("acceptor"); ok {
+		var st acceptorState
+		if err := json.Unmarshal(b, &st); err != nil {
+			panic(err)
+		}
+		n.promised, n.accepted = st.Promised, st.Accepted
+	}
+	n.resetTimer(env)`,
+	"onElectionTimeout": `	n.resetTimer(env)
+	if n.leading {
+		return
+	}
+	n.ballot = Ballot{Round: max(n.promised.Round, n.ballot.Round) + 1, Node: n.id}
+	n.promises = map[sim.NodeID]*Promise{}
+	for _, to := range env.Nodes() {
+		env.Send(to, &Prepare{Ballot: n.ballot, From: n.commit + 1})
+	}`,
+	"onHeartbeat": `	if !n.leading {
+		return
+	}
+	for _, to := range env.Nodes() {
+		if to != n.id {
+			env.Send(to, &Commit{Ballot: n.ballot, Index: n.commit})
+		}
+	}
+	env.SetTimer(n.opts.Heartbeat, "heartbeat", 0)`,
+	"onRequest": `	if !n.leading {
+		env.Send(req.Client, &protocols.Response{Client: req.Client, Seq: req.Seq, Status: protocols.StatusNotLeader, Leader: n.leader})
+		return
+	}
+	if resp, dup := n.kv.Duplicate(req); dup {
+		env.Send(req.Client, resp)
+		return
+	}
+	s := n.next
+	n.next++
+	n.waiting[s] = req.Client
+	n.propose(env, s, *req)`,
+	"onPrepare": `	if m.Ballot.Less(n.promised) {
+		env.Send(from, &Promise{Ballot: n.promised})
+		return
+	}
+	n.see(m.Ballot)
+	n.promised = m.Ballot
+	n.save(env)
+	acc := map[int64]Slot{}
+	for s, v := range n.accepted {
+		if s >= m.From {
+			acc[s] = v
+		}
+	}
+	env.Send(from, &Promise{Ballot: m.Ballot, OK: true, Accepted: acc})
+	n.resetTimer(env)`,
+	"onPromise": `	if !m.OK {
+		n.see(m.Ballot)
+		return
+	}
+	if m.Ballot != n.ballot || n.leading || n.promises == nil {
+		return
+	}
+	n.promises[from] = m
+	if len(n.promises) <= len(env.Nodes())/2 {
+		return
+	}
+	n.leading, n.leader = true, n.id
+	best := map[int64]Slot{}
+	top := n.commit
+	for _, p := range n.promises {
+		for s, v := range p.Accepted {
+			if b, ok := best[s]; !ok || b.Ballot.Less(v.Ballot) {
+				best[s] = v
+			}
+			top = max(top, s)
+		}
+	}
+	n.next = top + 1
+	for s := n.commit + 1; s <= top; s++ {
+		v := protocols.Request{Op: protocols.Op{Kind: protocols.OpNoop}}
+		if b, ok := best[s]; ok {
+			v = b.Value
+		}
+		n.propose(env, s, v)
+	}
+	n.onHeartbeat(env)`,
+	"onAccept": `	if m.Ballot.Less(n.promised) {
+		env.Send(from, &Accepted{Ballot: n.promised, Index: m.Index})
+		return
+	}
+	n.see(m.Ballot)
+	n.promised = m.Ballot
+	n.accepted[m.Index] = Slot{Ballot: m.Ballot, Value: m.Value}
+	n.save(env)
+	env.Send(from, &Accepted{Ballot: m.Ballot, Index: m.Index, OK: true})
+	n.leader = m.Ballot.Node
+	if from != n.id {
+		n.resetTimer(env)
+	}
+	n.learn(env, m.Commit, m.Ballot)`,
+	"onAccepted": `	if !m.OK {
+		n.see(m.Ballot)
+		return
+	}
+	if !n.leading || m.Ballot != n.ballot || n.acks[m.Index] == nil {
+		return
+	}
+	n.acks[m.Index][from] = true
+	if len(n.acks[m.Index]) <= len(env.Nodes())/2 {
+		return
+	}
+	if _, done := n.chosen[m.Index]; !done {
+		n.chosen[m.Index] = n.props[m.Index]
+		delete(n.acks, m.Index)
+		for {
+			if _, ok := n.chosen[n.commit+1]; !ok {
+				break
+			}
+			n.commit++
+		}
+		n.apply(env)
+	}`,
+	"onCommit": `	if m.Ballot.Less(n.promised) {
+		return
+	}
+	n.see(m.Ballot)
+	n.leader = m.Ballot.Node
+	n.resetTimer(env)
+	n.learn(env, m.Index, m.Ballot)
+	if n.commit < m.Index {
+		env.Send(from, &Need{From: n.commit + 1})
+	}`,
+	"apply": `	for n.applied < n.commit {
+		n.applied++
+		v := n.chosen[n.applied]
+		if v.Op.Kind == protocols.OpNoop {
+			continue
+		}
+		resp := n.kv.Apply(&v)
+		if c, ok := n.waiting[n.applied]; ok && n.leading && c == v.Client {
+			env.Send(c, resp)
+		}
+		delete(n.waiting, n.applied)
+	}`,
+}
+
+const multiPaxosHelpers = `
+type acceptorState struct {
+	Promised Ballot
+	Accepted map[int64]Slot
+}
+
+// Need asks the leader for the chosen values from From on.
+type Need struct {
+	From int64 ` + "`json:\"from\"`" + `
+}
+
+func (*Need) MessageType() string  { return "multipaxoslab.Need" }
+func (m *Need) Describe() string   { return fmt.Sprintf("from=%d", m.From) }
+
+func (n *Node) save(env *sim.Env) {
+	b, err := json.Marshal(acceptorState{n.promised, n.accepted})
+	if err != nil {
+		panic(err)
+	}
+	env.Store("acceptor", b)
+}
+
+// see steps down when a higher ballot is about.
+func (n *Node) see(b Ballot) {
+	if n.leading && n.ballot.Less(b) {
+		n.leading = false
+	}
+}
+
+func (n *Node) propose(env *sim.Env, s int64, v protocols.Request) {
+	n.props[s] = v
+	n.acks[s] = map[sim.NodeID]bool{}
+	for _, to := range env.Nodes() {
+		env.Send(to, &Accept{Ballot: n.ballot, Index: s, Value: v, Commit: n.commit})
+	}
+}
+
+// learn takes the slots up to commit accepted at the leader's ballot as
+// chosen.
+func (n *Node) learn(env *sim.Env, commit int64, bal Ballot) {
+	for n.commit < commit {
+		s, ok := n.accepted[n.commit+1]
+		if !ok || s.Ballot != bal {
+			break
+		}
+		n.chosen[n.commit+1] = s.Value
+		n.commit++
+	}
+	n.apply(env)
+}
+
+func (n *Node) onNeed(env *sim.Env, from sim.NodeID, m *Need) {
+	if !n.leading {
+		return
+	}
+	for s := m.From; s <= min(n.commit, m.From+63); s++ {
+		env.Send(from, &Accept{Ballot: n.ballot, Index: s, Value: n.chosen[s], Commit: n.commit})
+	}
+}
+`
+
+// TestGradeSolvedMultiPaxosFullMarks fills the multi-paxos skeleton as a
+// student would: full marks.
+func TestGradeSolvedMultiPaxosFullMarks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and grades a package in a subprocess")
+	}
+	dir := labDir(t)
+	code, _, errs := run(t, "exercise", "init", "multi-paxos", dir)
+	require.Equal(t, 0, code, errs)
+	path := filepath.Join(dir, "multipaxos.go")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	src := string(b)
+	for name, body := range multiPaxosSolution {
+		src = replaceBody(t, src, name, body)
+	}
+	for _, r := range [][2]string{
+		{"import (\n", "import (\n\t\"encoding/json\"\n"},
+		{"\ttimer   sim.TimerID\n}", "\ttimer   sim.TimerID\n\tprops   map[int64]protocols.Request\n}"},
+		{"&Commit{},", "&Commit{}, &Need{},"},
+		{"\tcase *Commit:\n\t\tn.onCommit(env, from, m)\n", "\tcase *Commit:\n\t\tn.onCommit(env, from, m)\n\tcase *Need:\n\t\tn.onNeed(env, from, m)\n"},
+	} {
+		next := strings.Replace(src, r[0], r[1], 1)
+		require.NotEqual(t, src, next, r[0])
+		src = next
+	}
+	require.NoError(t, os.WriteFile(path, []byte(src+multiPaxosHelpers), 0o644))
+	code, out, errs := run(t, "grade", dir)
+	require.Equal(t, 0, code, out+errs)
+	assert.Contains(t, out, "SCORE 65/65")
+}
