@@ -122,3 +122,41 @@ func SweepReport(paths []string, sets [][]SeedResult) *Report {
 	r.Add(CDFFigure("sweep-elections", "Leaderships per seed", "leaderships seen in the run (log scale)", elections, "CDF over seeds of the number of distinct (leader, term) pairs sampled; "+src+"."))
 	return r
 }
+
+// CompareReport runs the same scenario and seed under several protocols
+// (the nemesis draws the same faults for each) and overlays their latency
+// CDFs and histograms, with a table of availability.
+func CompareReport(scs []*scenario.Scenario, file string) (*Report, error) {
+	r := &Report{Title: "synod report: protocols compared on one run"}
+	var series []Series
+	rows := []string{"| protocol | ops ok | failed | timed out | p50 ms | p99 ms | usable leader | longest outage | linearizable |", "|---|---|---|---|---|---|---|---|---|"}
+	for _, sc := range scs {
+		d, err := Observe(sc, 5*sim.Millisecond)
+		if err != nil {
+			return nil, err
+		}
+		res := d.Result
+		ls := SummarizeLeaders(d.Leaders, d.SampleEvery)
+		lead, outage := "-", "-"
+		if d.HasLeaders {
+			lead, outage = fmt.Sprintf("%.1f%%", 100*ls.UsableFrac), ls.LongestOutage.String()
+		}
+		rows = append(rows, fmt.Sprintf("| %s | %d | %d | %d | %.2f | %.2f | %s | %s | %s |", sc.Protocol, res.OpsOK, res.OpsFailed, res.OpsUnknown, res.LatencyP50, res.LatencyP99, lead, outage, res.Linearizable))
+		series = append(series, Series{Name: sc.Protocol, Values: LatenciesMs(res.History)})
+	}
+	cfg := Describe(scs[0], file)
+	r.Note("Configuration: %s; seed %d; protocols %s. Each protocol is replayed with `%s` (changing --protocol).", cfg, scs[0].Seed, protocolNames(scs), ReplayCommand(scs[0], file, scs[0].Seed))
+	r.Note("%s", strings.Join(rows, "\n"))
+	capt := fmt.Sprintf("Latency of answered operations, one curve per protocol, the same faults for each. %s; seed %d.", cfg, scs[0].Seed)
+	r.Add(CDFFigure("compare-latency-cdf", "Client latency CDF by protocol", "latency (ms, log scale)", series, capt))
+	r.Add(HistogramFigure("compare-latency-hist", "Client latency histogram by protocol", "latency (ms, log scale)", series, 40, capt))
+	return r, nil
+}
+
+func protocolNames(scs []*scenario.Scenario) string {
+	var names []string
+	for _, sc := range scs {
+		names = append(names, sc.Protocol)
+	}
+	return strings.Join(names, ", ")
+}

@@ -207,6 +207,10 @@ type SweepConfig struct {
 	Workers int
 	// SampleEvery is the leader sampling interval (zero: 10ms).
 	SampleEvery sim.Time
+	// ReplayPrefix, when set, replaces the replay command of failing seeds
+	// by this prefix plus " --seed N" (the CLI passes the exact flags the
+	// sweep was given, so the command rebuilds the same scenario).
+	ReplayPrefix string
 	// Clock, when set, reads the machine's time to fill WallMs (cmd passes
 	// the machine clock; the library never reads the clock itself).
 	Clock func() time.Time
@@ -249,6 +253,9 @@ func Sweep(ctx context.Context, cfg SweepConfig, w io.Writer) ([]SeedResult, err
 					start = cfg.Clock()
 				}
 				r := RunSeed(cfg.Scenario, cfg.File, seeds[k], cfg.SampleEvery)
+				if r.Failed() && cfg.ReplayPrefix != "" {
+					r.Replay = fmt.Sprintf("%s --seed %d", cfg.ReplayPrefix, seeds[k])
+				}
 				if cfg.Clock != nil {
 					r.WallMs = float64(cfg.Clock().Sub(start).Microseconds()) / 1000
 				}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/reports"
 	"github.com/synod-dev/synod/sim"
 )
@@ -18,6 +19,7 @@ func init() { extraCommands = append(extraCommands, newReportCmd) }
 func newReportCmd() *cobra.Command {
 	var sf scenarioFlags
 	var outDir, window string
+	var compare []string
 	cmd := &cobra.Command{
 		Use:   "report [SWEEP.jsonl ...]",
 		Short: "Draw figures (PNG, SVG, CSV and report.md) of a run or of sweeps",
@@ -28,6 +30,7 @@ histogram, latency over time, availability over time and leader election
 times. Every figure is written as PNG, SVG and CSV, with captions in
 DIR/report.md.`,
 		Example: `  synod report --scenario testdata/scenarios/raft/chaos5.yaml --seed 3 --out rep/
+  synod report --compare raft,paxos,etcd-raft --seed 3 --out cmp/
   synod report sweep-a/sweep.jsonl sweep-b/sweep.jsonl --out rep/
   synod report merge --out all.jsonl shards/*.jsonl
   synod report diagram trace.jsonl --from 100 --to 160 --out diag`,
@@ -52,7 +55,23 @@ DIR/report.md.`,
 				if err != nil || w <= 0 {
 					return usageErr("--window %q: want a positive duration such as 250ms", window)
 				}
-				rep, _, err = reports.RunReport(sc, sf.file, w)
+				if len(compare) > 0 {
+					var scs []*scenario.Scenario
+					for _, p := range compare {
+						c := sc.Clone()
+						if p != c.Protocol {
+							c.Protocol, c.RawOpts = p, nil
+							c.ResetOptions()
+						}
+						if err := c.Revalidate(); err != nil {
+							return inputErr(fmt.Errorf("--compare %s: %v", p, err))
+						}
+						scs = append(scs, c)
+					}
+					rep, err = reports.CompareReport(scs, sf.file)
+				} else {
+					rep, _, err = reports.RunReport(sc, sf.file, w)
+				}
 				if err != nil {
 					return inputErr(err)
 				}
@@ -67,6 +86,7 @@ DIR/report.md.`,
 	sf.register(cmd)
 	cmd.Flags().StringVar(&outDir, "out", "report", "output directory")
 	cmd.Flags().StringVar(&window, "window", "250ms", "availability window (simulated time)")
+	cmd.Flags().StringSliceVar(&compare, "compare", nil, "run the scenario under each of these protocols and overlay them, e.g. raft,paxos,etcd-raft")
 	cmd.AddCommand(newMergeCmd(), newDiagramCmd())
 	return cmd
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
+	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/reports"
 	"github.com/synod-dev/synod/sim"
 )
@@ -108,7 +109,8 @@ or an interrupted sweep.`,
 			defer stop()
 			bar := newProgressLine(errOut, quiet)
 			cfg := reports.SweepConfig{Scenario: sc, File: sf.file, Seeds: rng, Skip: skip, Workers: workers,
-				SampleEvery: sampleEvery, Clock: time.Now, Progress: bar.update}
+				SampleEvery: sampleEvery, Clock: time.Now, Progress: bar.update,
+				ReplayPrefix: runPrefix(cmd, sc)}
 			start := time.Now()
 			res, err := reports.Sweep(ctx, cfg, f)
 			bar.finish()
@@ -300,4 +302,10 @@ func sweepGC() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(sweepGCPercent)
 	}
+}
+
+// runPrefix is the synod run command, without --seed, that rebuilds the
+// scenario the sweep's flags built (replayCommand, seed cut off).
+func runPrefix(cmd *cobra.Command, sc *scenario.Scenario) string {
+	return strings.TrimSuffix(replayCommand(cmd, "run", sc), fmt.Sprintf(" --seed %d", sc.Seed))
 }
