@@ -149,7 +149,7 @@ func checkImages(t *testing.T, dir, name string) {
 
 func TestRunReportWritesValidFigures(t *testing.T) {
 	sc := testScenario(t)
-	rep, d, err := RunReport(sc, "", 250*sim.Millisecond)
+	rep, d, err := RunReport(sc, "", "", 250*sim.Millisecond)
 	require.NoError(t, err)
 	dir := t.TempDir()
 	require.NoError(t, rep.Write(dir))

@@ -13,7 +13,7 @@ import (
 
 // Describe states a scenario's configuration in one sentence for captions.
 func Describe(sc *scenario.Scenario, file string) string {
-	src := "flags"
+	src := "the default scenario or flags"
 	if file != "" {
 		src = "`" + file + "`"
 	}
@@ -21,21 +21,24 @@ func Describe(sc *scenario.Scenario, file string) string {
 	if sc.Nemesis != nil {
 		nem = "nemesis on"
 	}
-	return fmt.Sprintf("protocol %s, %d nodes, %v simulated, %d clients, loss %g, %d scheduled faults, %s (scenario %s)",
+	return fmt.Sprintf("protocol %s, %d nodes, %v simulated, %d clients, loss %g, %d scheduled faults, %s (from %s)",
 		sc.Protocol, sc.Nodes, sc.Duration, sc.Workload.Clients, sc.Network.Loss, len(sc.Faults), nem, src)
 }
 
 // RunReport builds the figures of one run: latency CDF and histogram by
 // operation kind, latency over time, availability over time, and the
-// leader summary.
-func RunReport(sc *scenario.Scenario, file string, window sim.Time) (*Report, *RunData, error) {
+// leader summary. replay is the command that reproduces the run ("": one
+// is made from the scenario file).
+func RunReport(sc *scenario.Scenario, file, replay string, window sim.Time) (*Report, *RunData, error) {
 	d, err := Observe(sc, 5*sim.Millisecond)
 	if err != nil {
 		return nil, nil, err
 	}
 	res := d.Result
 	cfg := Describe(sc, file)
-	replay := ReplayCommand(sc, file, sc.Seed)
+	if replay == "" {
+		replay = ReplayCommand(sc, file, sc.Seed)
+	}
 	r := &Report{Title: fmt.Sprintf("synod report: %s, seed %d", sc.Protocol, sc.Seed)}
 	r.Note("Configuration: %s; seed %d. Reproduce the run with `%s`.", cfg, sc.Seed, replay)
 	r.Note("| ops ok | failed | timed out | p50 ms | p90 ms | p99 ms | violations | linearizable |\n|---|---|---|---|---|---|---|---|\n| %d | %d | %d | %.2f | %.2f | %.2f | %d | %s |",
@@ -126,7 +129,10 @@ func SweepReport(paths []string, sets [][]SeedResult) *Report {
 // CompareReport runs the same scenario and seed under several protocols
 // (the nemesis draws the same faults for each) and overlays their latency
 // CDFs and histograms, with a table of availability.
-func CompareReport(scs []*scenario.Scenario, file string) (*Report, error) {
+func CompareReport(scs []*scenario.Scenario, file, replay string) (*Report, error) {
+	if replay == "" {
+		replay = ReplayCommand(scs[0], file, scs[0].Seed)
+	}
 	r := &Report{Title: "synod report: protocols compared on one run"}
 	var series []Series
 	rows := []string{"| protocol | ops ok | failed | timed out | p50 ms | p99 ms | usable leader | longest outage | linearizable |", "|---|---|---|---|---|---|---|---|---|"}
@@ -145,7 +151,7 @@ func CompareReport(scs []*scenario.Scenario, file string) (*Report, error) {
 		series = append(series, Series{Name: sc.Protocol, Values: LatenciesMs(res.History)})
 	}
 	cfg := Describe(scs[0], file)
-	r.Note("Configuration: %s; seed %d; protocols %s. Each protocol is replayed with `%s` (changing --protocol).", cfg, scs[0].Seed, protocolNames(scs), ReplayCommand(scs[0], file, scs[0].Seed))
+	r.Note("Configuration: %s; seed %d; protocols %s. Reproduce with `%s`.", cfg, scs[0].Seed, protocolNames(scs), replay)
 	r.Note("%s", strings.Join(rows, "\n"))
 	capt := fmt.Sprintf("Latency of answered operations, one curve per protocol, the same faults for each. %s; seed %d.", cfg, scs[0].Seed)
 	r.Add(CDFFigure("compare-latency-cdf", "Client latency CDF by protocol", "latency (ms, log scale)", series, capt))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -68,9 +69,9 @@ DIR/report.md.`,
 						}
 						scs = append(scs, c)
 					}
-					rep, err = reports.CompareReport(scs, sf.file)
+					rep, err = reports.CompareReport(scs, sf.file, replayCommand(cmd, "report", sc)+" --compare "+strings.Join(compare, ","))
 				} else {
-					rep, _, err = reports.RunReport(sc, sf.file, w)
+					rep, _, err = reports.RunReport(sc, sf.file, replayCommand(cmd, "run", sc), w)
 				}
 				if err != nil {
 					return inputErr(err)
