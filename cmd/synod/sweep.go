@@ -1,6 +1,7 @@
 package main
 
 import (
+	"charm.land/bubbles/v2/progress"
 	"context"
 	"fmt"
 	"io"
@@ -286,9 +287,11 @@ func (p *progressLine) finish() {
 	}
 }
 
+// barView draws the terminal bar with bubbles/progress (a static render:
+// the sweep is not a bubbletea program, so the bar is redrawn in place).
 func barView(frac float64, width int) string {
-	full := int(frac*float64(width) + 0.5)
-	return "[" + strings.Repeat("█", full) + strings.Repeat("░", width-full) + "]" + fmt.Sprintf(" %3.0f%%", 100*frac)
+	bar := progress.New(progress.WithWidth(width+5), progress.WithoutPercentage())
+	return bar.ViewAs(frac) + fmt.Sprintf(" %3.0f%%", 100*frac)
 }
 
 // sweepGCPercent is the garbage collector's target during sweeps. Each
