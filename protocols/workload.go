@@ -130,6 +130,11 @@ type OpRecord struct {
 // Latency is Return-Call for answered operations.
 func (r *OpRecord) Latency() sim.Time { return r.Return - r.Call }
 
+// SubmitTimer is the timer name that asks a client to start an operation
+// now (sim.Sim.Fire(client, SubmitTimer, 0)): the TUI's "client request
+// now". A busy client queues it behind the operation in flight.
+const SubmitTimer = "submit"
+
 // HistoryClient is a client process that records its operations.
 type HistoryClient interface {
 	sim.Process
@@ -228,6 +233,12 @@ func (c *KVClient) Timer(env *sim.Env, t sim.Timer) {
 	case "retry":
 		if c.cur >= 0 && c.history[c.cur].Seq == t.Arg {
 			c.send(env)
+		}
+	case SubmitTimer:
+		if c.cur < 0 {
+			c.begin(env, env.Now())
+		} else {
+			c.arrivals = append(c.arrivals, env.Now())
 		}
 	}
 }
@@ -343,6 +354,13 @@ func (c *KVClient) finish(env *sim.Env, st OpStatus, resp *Response, why string)
 			c.arrivals = c.arrivals[1:]
 			c.begin(env, call)
 		}
+		return
+	}
+	if len(c.arrivals) > 0 {
+		// A submitted operation waited behind the one that just ended.
+		call := c.arrivals[0]
+		c.arrivals = c.arrivals[1:]
+		c.begin(env, call)
 		return
 	}
 	if c.canStart(env) {

@@ -13,6 +13,7 @@ const (
 	ChoiceDrop      ChoiceAction = "drop"      // remove a pending message: it is lost
 	ChoiceDuplicate ChoiceAction = "duplicate" // add a copy of a pending message, due at the same time
 	ChoiceFault     ChoiceAction = "fault"     // apply a fault now
+	ChoiceTimer     ChoiceAction = "timer"     // fire a named timer at a process now (a client's "submit")
 )
 
 // Choice is one manual decision, made before the event with index Before
@@ -23,11 +24,18 @@ type Choice struct {
 	Action ChoiceAction `json:"action"`
 	ID     EventID      `json:"id,omitempty"`
 	Fault  *Fault       `json:"fault,omitempty"`
+	// Node, Name and Arg say which timer a "timer" choice fires.
+	Node NodeID `json:"node,omitempty"`
+	Name string `json:"name,omitempty"`
+	Arg  int64  `json:"arg,omitempty"`
 }
 
 func (c Choice) String() string {
 	if c.Action == ChoiceFault {
 		return fmt.Sprintf("before event %d at %v: %v", c.Before, c.At, c.Fault)
+	}
+	if c.Action == ChoiceTimer {
+		return fmt.Sprintf("before event %d at %v: fire %v timer %s(%d)", c.Before, c.At, c.Node, c.Name, c.Arg)
 	}
 	return fmt.Sprintf("before event %d at %v: %s event #%d", c.Before, c.At, c.Action, c.ID)
 }
@@ -129,6 +137,40 @@ func (s *Sim) Inject(f Fault) error {
 	return nil
 }
 
+// Fire fires a timer named name at process id now, as if the process had
+// set it and it came due: a way to prod a process from outside, recorded
+// so replay does the same. The workload's clients start an operation now
+// when their "submit" timer fires.
+func (s *Sim) Fire(id NodeID, name string, arg int64) error {
+	if err := s.canChoose(); err != nil {
+		return err
+	}
+	st := s.st
+	e := st.proc(id)
+	if e == nil {
+		return fmt.Errorf("%v does not exist", id)
+	}
+	if !e.up {
+		return fmt.Errorf("%v is down", id)
+	}
+	if e.paused {
+		return fmt.Errorf("%v is paused", id)
+	}
+	if name == "" {
+		return fmt.Errorf("a timer needs a name")
+	}
+	st.choices = append(st.choices, Choice{Before: st.index, At: st.now, Action: ChoiceTimer, Node: id, Name: name, Arg: arg})
+	tid := st.nextID
+	st.push(Event{Kind: KindTimer, At: st.now, To: id, Timer: Timer{ID: tid, Name: name, Arg: arg}, epoch: e.epoch})
+	e.timers[tid] = struct{}{}
+	st.cur = st.q.remove(st.q.find(tid))
+	if st.skip(&st.cur) {
+		return fmt.Errorf("timer at %v could not fire", id)
+	}
+	s.process(&st.cur)
+	return nil
+}
+
 // Apply carries out a recorded choice, as replay does. The clock first moves
 // to the choice's time, as it had when the choice was made.
 func (s *Sim) Apply(c Choice) error {
@@ -151,6 +193,8 @@ func (s *Sim) Apply(c Choice) error {
 			return fmt.Errorf("choice %d: fault missing", c.Before)
 		}
 		return s.Inject(*c.Fault)
+	case ChoiceTimer:
+		return s.Fire(c.Node, c.Name, c.Arg)
 	}
 	return fmt.Errorf("choice action %q is unknown", c.Action)
 }

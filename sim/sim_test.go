@@ -559,3 +559,28 @@ func TestNodeIDTextRoundTrip(t *testing.T) {
 		assert.Equal(t, id, back)
 	}
 }
+
+// Fire prods a process with a named timer now; the choice replays.
+func TestFireIsARecordedChoice(t *testing.T) {
+	cfg := pingConfig(2)
+	s, err := New(cfg, pingFactory())
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	tw, _ := NewTraceWriter(&buf, nil, s.Config())
+	s.AddObserver(tw)
+	for i := 0; i < 20; i++ {
+		s.Step()
+	}
+	stores := s.Stats().Persists
+	require.NoError(t, s.Fire(2, "tick", 0))
+	assert.Equal(t, stores+1, s.Stats().Persists, "the ping node's tick persisted")
+	assert.Error(t, s.Fire(99, "tick", 0))
+	assert.Error(t, s.Fire(1, "", 0))
+	s.Run()
+	require.NoError(t, tw.Close(s))
+	tr, err := ReadTrace(bytes.NewReader(buf.Bytes()), "fire.jsonl")
+	require.NoError(t, err)
+	require.Len(t, tr.Choices, 1)
+	assert.Equal(t, ChoiceTimer, tr.Choices[0].Action)
+	assert.Equal(t, buf.String(), string(traceOf(t, cfg, tr.Choices)))
+}

@@ -163,6 +163,11 @@ func (t *Timeline) Duplicate(id EventID) error {
 // Inject applies a fault now (a recorded choice).
 func (t *Timeline) Inject(f Fault) error { return t.branch(func() error { return t.s.Inject(f) }) }
 
+// Fire fires a named timer at a process now (a recorded choice).
+func (t *Timeline) Fire(id NodeID, name string, arg int64) error {
+	return t.branch(func() error { return t.s.Fire(id, name, arg) })
+}
+
 // String describes the position.
 func (t *Timeline) String() string {
 	return fmt.Sprintf("event %d of %d (%d checkpoints, %d choices)", t.s.Index(), t.furthest, len(t.cps), len(t.choices))

@@ -318,6 +318,10 @@ func ReadTrace(r io.Reader, name string) (*Trace, error) {
 			c := *tl.Choice
 			switch c.Action {
 			case ChoiceDeliver, ChoiceDrop, ChoiceDuplicate:
+			case ChoiceTimer:
+				if c.Name == "" || c.Node == 0 {
+					return fail("choice.name", "a timer choice needs a node and a name")
+				}
 			case ChoiceFault:
 				if c.Fault == nil {
 					return fail("choice.fault", "missing")
@@ -326,7 +330,7 @@ func ReadTrace(r io.Reader, name string) (*Trace, error) {
 					return fail("choice.fault", "%v", err)
 				}
 			default:
-				return fail("choice.action", "%q is not deliver, drop, duplicate or fault", c.Action)
+				return fail("choice.action", "%q is not deliver, drop, duplicate, fault or timer", c.Action)
 			}
 			if c.Before != t.Events {
 				return fail("choice.before", "%d, but it stands before event %d", c.Before, t.Events)

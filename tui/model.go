@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/sim"
 )
 
@@ -545,34 +546,29 @@ func (m *Model) inject(f sim.Fault) {
 	m.flash = "injected " + f.String()
 }
 
-// request hurries the clients' workload: the earliest pending client
-// request is delivered now, or, if none is in flight, the earliest client
-// timer fires now (so the client sends its next request).
+// request asks the first idle client to submit a new operation now (a
+// recorded "submit" timer choice); with every client busy, the first one
+// queues it behind its operation in flight.
 func (m *Model) request() {
-	var timer *sim.Event
-	for _, ev := range m.sess.Sim().Pending() {
-		if ev.Kind == sim.KindRequest {
-			if err := m.sess.Deliver(ev.ID); err != nil {
-				m.flash = err.Error()
-				return
-			}
-			m.flash = "delivered client request now: " + ev.Describe()
-			return
-		}
-		if ev.Kind == sim.KindTimer && ev.To.IsClient() && timer == nil {
-			e := ev
-			timer = &e
-		}
-	}
-	if timer == nil {
-		m.flash = "no client request or client timer pending (the scenario has no workload?)"
+	s := m.sess.Sim()
+	n := s.Config().Clients
+	if n == 0 {
+		m.flash = "the scenario has no clients"
 		return
 	}
-	if err := m.sess.Deliver(timer.ID); err != nil {
+	pick := sim.ClientID(1)
+	for i := 1; i <= n; i++ {
+		id := sim.ClientID(i)
+		if v, ok := s.Inspect(id); ok && v.Get("in flight") == "" {
+			pick = id
+			break
+		}
+	}
+	if err := m.sess.Fire(pick, protocols.SubmitTimer, 0); err != nil {
 		m.flash = err.Error()
 		return
 	}
-	m.flash = "fired client timer now: " + timer.Describe()
+	m.flash = "asked " + pick.String() + " to submit a request now"
 }
 
 func (m *Model) onSearchKey(k tea.KeyPressMsg) tea.Cmd {

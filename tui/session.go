@@ -236,6 +236,13 @@ func (s *Session) Duplicate(id sim.EventID) error { s.truncate(); return s.TL.Du
 // Inject applies a fault now (a recorded choice).
 func (s *Session) Inject(f sim.Fault) error { s.truncate(); return s.TL.Inject(f) }
 
+// Fire fires a named timer at a process now (a recorded choice), e.g. a
+// client's "submit".
+func (s *Session) Fire(id sim.NodeID, name string, arg int64) error {
+	s.truncate()
+	return s.TL.Fire(id, name, arg)
+}
+
 // Save writes the whole run of this branch, with its manual choices, as a
 // trace whose end line records the current position: `synod tui FILE`
 // reopens it there, and `synod replay FILE` re-runs it and checks that it

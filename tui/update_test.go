@@ -164,8 +164,15 @@ func TestUpdateRequest(t *testing.T) {
 	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
 	press(m, "]", "R")
 	require.Len(t, m.sess.TL.Choices(), 1)
-	assert.Equal(t, sim.ChoiceDeliver, m.sess.TL.Choices()[0].Action)
-	assert.Contains(t, m.flash, "client")
+	c := m.sess.TL.Choices()[0]
+	assert.Equal(t, sim.ChoiceTimer, c.Action)
+	assert.Equal(t, "submit", c.Name)
+	assert.True(t, c.Node.IsClient())
+	assert.Contains(t, m.flash, "submit a request now")
+	// The client has a new operation in flight, sent at once.
+	v, ok := m.sess.Sim().Inspect(c.Node)
+	require.True(t, ok)
+	assert.NotEmpty(t, v.Get("in flight"))
 }
 
 func TestUpdateLogFilters(t *testing.T) {

@@ -49,6 +49,10 @@ func (c *Client) Timer(env *sim.Env, t sim.Timer) {
 		if c.cur < 0 && c.canStart(env) {
 			c.begin(env)
 		}
+	case protocols.SubmitTimer:
+		if c.cur < 0 {
+			c.begin(env)
+		}
 	case "timeout":
 		if c.cur >= 0 && c.history[c.cur].Seq == t.Arg {
 			c.finish(env, protocols.OpUnknown, "no answer")
