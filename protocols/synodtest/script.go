@@ -43,7 +43,9 @@ import (
 //	storage n1             a node's stable storage: keys and sizes
 //
 // Scripts need the scenario's `workload: {clients: N}` for propose (the
-// clients are the script's own; they send only when told).
+// clients are the script's own; they send only when told, through a timer
+// fired by sim.Fire, so a script's run is a replayable sequence of
+// recorded choices).
 type ScriptOptions struct {
 	// Options name the protocol and the scenario (Scenario or YAML); the
 	// nemesis and scheduled faults of the scenario still apply.
@@ -240,17 +242,30 @@ func startsPending(s *sim.Sim) bool {
 	return len(p) > 0 && p[0].Kind == sim.KindStart && p[0].At == 0
 }
 
-// scriptClient sends only when the script says; it keeps its Env to do so.
-// Its sends happen between events, so a script's run is not a replayable
-// trace: scripts are tests, not recordings.
+// scriptClient sends only when the script says: propose queues the
+// operation and fires the client's "propose" timer (sim.Fire, a recorded
+// choice), whose handler sends the request.
 type scriptClient struct {
-	env *sim.Env
-	seq int64
+	queue []scriptOp
+	seq   int64
 }
 
-func (c *scriptClient) Start(env *sim.Env)                        { c.env = env }
+type scriptOp struct {
+	to sim.NodeID
+	op protocols.Op
+}
+
+func (c *scriptClient) Start(*sim.Env)                            {}
 func (c *scriptClient) Receive(*sim.Env, sim.NodeID, sim.Message) {}
-func (c *scriptClient) Timer(*sim.Env, sim.Timer)                 {}
+
+func (c *scriptClient) Timer(env *sim.Env, t sim.Timer) {
+	if t.Name != "propose" || t.Arg < 0 || int(t.Arg) >= len(c.queue) {
+		return
+	}
+	q := c.queue[t.Arg]
+	c.seq++
+	env.Send(q.to, &protocols.Request{Client: env.ID(), Seq: c.seq, Op: q.op})
+}
 
 // printer renders every processed event and what it caused.
 type printer struct{ out *bytes.Buffer }
@@ -517,11 +532,8 @@ func (r *ScriptRunner) propose(w []string) error {
 		return fmt.Errorf("operation %q is not get, put, append or cas", op.Kind)
 	}
 	c := r.clients[0]
-	c.seq++
-	req := &protocols.Request{Client: c.env.ID(), Seq: c.seq, Op: op}
-	c.env.Send(to, req)
-	fmt.Fprintf(r.out, "%v->%v %s\n", c.env.ID(), to, sim.Describe(req))
-	return nil
+	c.queue = append(c.queue, scriptOp{to: to, op: op})
+	return r.Sim.Fire(sim.ClientID(1), "propose", int64(len(c.queue)-1))
 }
 
 // status prints one line per node from its view, through the same fields
