@@ -1,0 +1,305 @@
+// Package explore is a model checker over the simulator's choices. A state
+// is a run (*sim.Sim); its branches are the choices the control API offers
+// there: deliver, drop or duplicate a pending message, fire a pending timer,
+// apply a pending scheduled fault, crash or restart a node within a fault
+// budget. Breadth-first search finds the shortest schedule to a violated
+// invariant (the run's checkers) or a goal; depth-first search and seeded
+// random walks reach deeper. Every search is bounded (depth, states,
+// memory, wall time) and says which bound it hit.
+//
+// Results do not depend on the number of workers: breadth-first search
+// expands one level in parallel and merges the children in a fixed order;
+// random walks report the lowest-numbered walk that found something.
+//
+// The package reads no clock of its own: wall time is measured through the
+// Clock function the caller passes.
+package explore
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+
+	"github.com/synod-dev/synod/sim"
+)
+
+// Mode is a search strategy.
+type Mode string
+
+// The search strategies.
+const (
+	BFS  Mode = "bfs"  // breadth-first: shortest counterexample first
+	DFS  Mode = "dfs"  // depth-first with a depth bound
+	Walk Mode = "walk" // seeded random walks
+)
+
+// Predicate looks at a state. It must not change the run, and it may be
+// called from several goroutines at once on different runs.
+type Predicate func(s *sim.Sim) bool
+
+// Options configure a search. Zero bounds mean "no bound" except DepthMax,
+// which every search needs.
+type Options struct {
+	Mode Mode
+	// DepthMax bounds the number of choices from the initial state.
+	DepthMax int
+	// StatesMax bounds the distinct states explored (walks: steps taken).
+	StatesMax int64
+	// MemoryMax bounds the Go heap in bytes (read at level and walk
+	// boundaries and every few thousand states).
+	MemoryMax uint64
+	// WallMax bounds the wall time, measured with Clock (elapsed wall time
+	// since any fixed origin). Both are needed for the bound to apply.
+	WallMax sim.Time
+	Clock   func() sim.Time
+	// Workers is the number of goroutines (0: all cores).
+	Workers int
+	// Walks is the number of random walks (Walk mode), walk i seeded from
+	// (Seed, i).
+	Walks int
+	Seed  uint64
+	// FaultBudget is how many crashes and restarts a schedule may contain.
+	FaultBudget int
+	// NoDrops and NoDuplicates remove those branches (smaller spaces).
+	NoDrops, NoDuplicates bool
+	// Goal, when set, is searched for: a state where it holds is reported.
+	Goal Predicate
+	// Prune, when set, stops expansion of the states where it holds.
+	Prune Predicate
+	// Progress, when set, is called at every level and every
+	// ProgressEvery states (default 10000), from the searching goroutine.
+	Progress      func(Progress)
+	ProgressEvery int64
+}
+
+// Progress reports how a search is going.
+type Progress struct {
+	States      int64    // distinct states (walks: steps)
+	Transitions int64    // branches taken
+	Frontier    int      // states waiting to be expanded
+	Depth       int      // depth reached
+	Elapsed     sim.Time // wall time so far (zero without a Clock)
+	PerSecond   float64  // states per wall second (zero without a Clock)
+}
+
+// Outcomes of a search.
+const (
+	FoundNothing   = ""
+	FoundViolation = "violation"
+	FoundPanic     = "panic"
+	FoundGoal      = "goal"
+)
+
+// Bounds a search can hit.
+const (
+	BoundDepth  = "depth"
+	BoundStates = "states"
+	BoundMemory = "memory"
+	BoundTime   = "time"
+)
+
+// Result is what a search found.
+type Result struct {
+	// Found is FoundViolation, FoundPanic, FoundGoal or FoundNothing.
+	Found string
+	// Violation is the first violation of the counterexample's last state.
+	Violation *sim.Violation
+	// Panic is the protocol's panic, when Found is FoundPanic.
+	Panic error
+	// Choices lead from the initial state to the state found: apply them
+	// to a fresh run of the same configuration (sim.RunChoices, or
+	// scenario.RunOptions.Choices) to reproduce it.
+	Choices []sim.Choice
+	// Depth is len(Choices) when something was found; else the deepest
+	// level reached.
+	Depth       int
+	States      int64
+	Transitions int64
+	// Bound names the bound that stopped the search ("" when the space
+	// within the bounds was exhausted or something was found).
+	Bound string
+	// Walk is the index of the walk that found the result (Walk mode).
+	Walk    int
+	Elapsed sim.Time
+}
+
+func (r *Result) String() string {
+	var s string
+	switch r.Found {
+	case FoundViolation:
+		s = fmt.Sprintf("violation at depth %d: %v", r.Depth, r.Violation)
+	case FoundPanic:
+		s = fmt.Sprintf("panic at depth %d: %v", r.Depth, r.Panic)
+	case FoundGoal:
+		s = fmt.Sprintf("goal reached at depth %d", r.Depth)
+	default:
+		s = fmt.Sprintf("nothing found (depth %d)", r.Depth)
+	}
+	s += fmt.Sprintf("; %d states, %d transitions", r.States, r.Transitions)
+	if r.Bound != "" {
+		s += "; stopped by the " + r.Bound + " bound"
+	} else if r.Found == FoundNothing {
+		s += "; state space exhausted"
+	}
+	return s
+}
+
+// Limits on absurd inputs, checked before any work.
+const (
+	depthMaxLimit   = 10_000
+	workersMaxLimit = 1024
+)
+
+func (o *Options) validate() error {
+	switch o.Mode {
+	case BFS, DFS, Walk:
+	case "":
+		o.Mode = BFS
+	default:
+		return fmt.Errorf("mode: %q is not bfs, dfs or walk", o.Mode)
+	}
+	if o.DepthMax < 1 || o.DepthMax > depthMaxLimit {
+		return fmt.Errorf("max depth: %d is outside 1..%d", o.DepthMax, depthMaxLimit)
+	}
+	if o.StatesMax < 0 {
+		return fmt.Errorf("max states: %d is negative", o.StatesMax)
+	}
+	if o.WallMax < 0 {
+		return fmt.Errorf("max time: %v is negative", o.WallMax)
+	}
+	if o.Workers < 0 || o.Workers > workersMaxLimit {
+		return fmt.Errorf("workers: %d is outside 0..%d", o.Workers, workersMaxLimit)
+	}
+	if o.Workers == 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.FaultBudget < 0 {
+		return fmt.Errorf("fault budget: %d is negative", o.FaultBudget)
+	}
+	if o.Mode == Walk && o.Walks < 1 {
+		return fmt.Errorf("walks: %d, want at least 1", o.Walks)
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 10_000
+	}
+	return nil
+}
+
+// Run searches from the run s (which it does not change). The run should
+// be fresh: Run first processes its start events, then branches. Checkers
+// must already be added to s.
+func Run(s *sim.Sim, opts Options) (*Result, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	root := s.Clone()
+	Prepare(root)
+	if root.Stopped() != "" && len(root.Violations()) == 0 && root.Err() == nil {
+		return nil, errors.New("the run stopped before the search began: " + root.Stopped())
+	}
+	e := &explorer{opts: opts}
+	if opts.Clock != nil {
+		e.start = opts.Clock()
+	}
+	var r *Result
+	if f := e.classify(root); f != FoundNothing {
+		r = e.found(root, f)
+	} else {
+		switch opts.Mode {
+		case BFS:
+			r = e.bfs(root)
+		case DFS:
+			r = e.dfs(root)
+		case Walk:
+			r = e.walks(root)
+		}
+	}
+	r.States, r.Transitions = e.states, e.transitions
+	r.Elapsed = e.elapsed()
+	return r, nil
+}
+
+// Prepare processes the run's initial start events (in their natural
+// order), so that search begins with every process started.
+func Prepare(s *sim.Sim) {
+	for {
+		p := s.Pending()
+		if len(p) == 0 || p[0].Kind != sim.KindStart || s.Stopped() != "" {
+			return
+		}
+		s.Step()
+	}
+}
+
+type explorer struct {
+	opts        Options
+	start       sim.Time
+	states      int64
+	transitions int64
+	lastReport  int64
+}
+
+func (e *explorer) elapsed() sim.Time {
+	if e.opts.Clock == nil {
+		return 0
+	}
+	return e.opts.Clock() - e.start
+}
+
+// classify says whether a state is a counterexample or a goal.
+func (e *explorer) classify(s *sim.Sim) string {
+	if s.Err() != nil {
+		return FoundPanic
+	}
+	if len(s.Violations()) > 0 {
+		return FoundViolation
+	}
+	if e.opts.Goal != nil && e.opts.Goal(s) {
+		return FoundGoal
+	}
+	return FoundNothing
+}
+
+func (e *explorer) found(s *sim.Sim, what string) *Result {
+	r := &Result{Found: what, Choices: append([]sim.Choice(nil), s.Choices()...)}
+	r.Depth = len(r.Choices)
+	switch what {
+	case FoundViolation:
+		v := s.Violations()[0]
+		r.Violation = &v
+	case FoundPanic:
+		r.Panic = s.Err()
+	}
+	return r
+}
+
+// overBound reports a wall-time or memory bound hit (checked between units
+// of work; the states bound is checked where states are counted).
+func (e *explorer) overBound() string {
+	if e.opts.WallMax > 0 && e.opts.Clock != nil && e.elapsed() >= e.opts.WallMax {
+		return BoundTime
+	}
+	if e.opts.MemoryMax > 0 {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if ms.HeapAlloc >= e.opts.MemoryMax {
+			return BoundMemory
+		}
+	}
+	return ""
+}
+
+func (e *explorer) report(frontier, depth int, force bool) {
+	if e.opts.Progress == nil {
+		return
+	}
+	if !force && e.states-e.lastReport < e.opts.ProgressEvery {
+		return
+	}
+	e.lastReport = e.states
+	p := Progress{States: e.states, Transitions: e.transitions, Frontier: frontier, Depth: depth, Elapsed: e.elapsed()}
+	if p.Elapsed > 0 {
+		p.PerSecond = float64(e.states) / p.Elapsed.Seconds()
+	}
+	e.opts.Progress(p)
+}
