@@ -1,0 +1,148 @@
+// Package shrink minimises a failing run: from a scenario and its recorded
+// manual choices it removes the nemesis, scheduled faults, manual choices
+// and clients, lowers the workload's operation count, and shortens the
+// run and its delays, keeping each reduction only while the SAME failure
+// (the same invariant checker, the linearizability check, or a protocol
+// panic) still happens and the run does not grow.
+//
+// Shrinking is deterministic: candidates are tried in a fixed order, and
+// its work is bounded by an evaluation budget counted in runs. A caller may
+// add a wall-clock cap (Options.Stop), which makes the result depend on the
+// machine's speed; grading and tests should use the budget alone.
+package shrink
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/protocols/scenario"
+	"github.com/synod-dev/synod/sim"
+)
+
+// DefaultBudget is the number of runs a shrink may make when
+// Options.Budget is zero.
+const DefaultBudget = 300
+
+// budgetMax bounds Options.Budget: a larger value is an error.
+const budgetMax = 1_000_000
+
+// Options bound a shrink.
+type Options struct {
+	// Budget is the number of evaluation runs (0: DefaultBudget).
+	Budget int
+	// Stop, when set, is asked before each run; true ends the shrink with
+	// the smallest failing run so far (a wall-clock cap from the caller).
+	Stop func() bool
+	// Log, when set, receives one line per accepted reduction.
+	Log func(string)
+}
+
+// Failure identifies how a run fails. Two runs fail "the same way" when
+// their Failures are equal.
+type Failure struct {
+	// Kind is "invariant", "linearizability" or "panic".
+	Kind string `json:"kind"`
+	// Checker names the invariant (Kind "invariant").
+	Checker string `json:"checker,omitempty"`
+}
+
+func (f Failure) String() string {
+	if f.Kind == "invariant" {
+		return "invariant " + f.Checker
+	}
+	return f.Kind
+}
+
+// FailureOf says how a run failed, or ok=false when it did not fail. A
+// panic comes first, then the first violated invariant, then
+// linearizability.
+func FailureOf(r *scenario.Result) (f Failure, ok bool) {
+	switch {
+	case r.Panic != nil:
+		return Failure{Kind: "panic"}, true
+	case r.FirstViolation != nil:
+		return Failure{Kind: "invariant", Checker: r.FirstViolation.Checker}, true
+	case r.Linearizable == string(protocols.LinViolation):
+		return Failure{Kind: "linearizability"}, true
+	}
+	return Failure{}, false
+}
+
+// Sizes measure a run, for the before/after report.
+type Sizes struct {
+	Events   int64    `json:"events"`
+	Faults   int64    `json:"faults"`
+	Messages int64    `json:"messages"`
+	Choices  int      `json:"choices"`
+	Clients  int      `json:"clients"`
+	Ops      int      `json:"ops"`
+	Duration sim.Time `json:"duration"`
+}
+
+func (s Sizes) String() string {
+	return fmt.Sprintf("%d events, %d faults, %d messages, %d choices, %d clients, %d ops, %v",
+		s.Events, s.Faults, s.Messages, s.Choices, s.Clients, s.Ops, s.Duration)
+}
+
+func sizesOf(sc *scenario.Scenario, choices []sim.Choice, r *scenario.Result) Sizes {
+	return Sizes{Events: r.Events, Faults: r.Stats.Faults, Messages: r.Stats.Sent + r.Stats.ClientMessages,
+		Choices: len(choices), Clients: sc.Workload.Clients, Ops: r.OpsOK + r.OpsFailed + r.OpsUnknown,
+		Duration: sc.Duration}
+}
+
+// Result is the smallest failing run found.
+type Result struct {
+	// Scenario and Choices reproduce the smallest run:
+	// scenario.Run(Scenario, RunOptions{Choices: Choices}).
+	Scenario *scenario.Scenario
+	Choices  []sim.Choice
+	Failure  Failure
+	Before   Sizes
+	After    Sizes
+	// Runs is the number of evaluation runs made (at most the budget).
+	Runs int
+	// Steps lists the reductions kept, in order.
+	Steps []string
+	// Stopped says why shrinking ended before a fixed point: "budget" or
+	// "stop" ("" when no candidate was left to try).
+	Stopped string
+}
+
+// Trace shrinks the run a trace records: its header's scenario and its
+// manual choices; name (the file) is for error messages.
+func Trace(t *sim.Trace, name string, opts Options) (*Result, error) {
+	sc, err := scenario.FromJSON(t.Header.Run, name)
+	if err != nil {
+		return nil, err
+	}
+	return Run(sc, t.Choices, opts)
+}
+
+// Run shrinks the failing run of sc with the recorded choices. It is an
+// error if that run does not fail.
+func Run(sc *scenario.Scenario, choices []sim.Choice, opts Options) (*Result, error) {
+	if opts.Budget < 0 || opts.Budget > budgetMax {
+		return nil, fmt.Errorf("shrink budget: %d is outside 0..%d", opts.Budget, budgetMax)
+	}
+	if opts.Budget == 0 {
+		opts.Budget = DefaultBudget
+	}
+	sc = sc.Clone()
+	res, err := scenario.Run(sc, scenario.RunOptions{Choices: choices})
+	if err != nil {
+		return nil, fmt.Errorf("the run to shrink does not replay: %v", err)
+	}
+	f, ok := FailureOf(res)
+	if !ok {
+		return nil, fmt.Errorf("the run to shrink does not fail (seed %d): nothing to shrink", sc.Seed)
+	}
+	sh := &shrinker{opts: opts, want: f, runs: 1,
+		cur: candidate{sc: sc, choices: slices.Clone(choices)}, curRes: res}
+	out := &Result{Failure: f, Before: sizesOf(sc, choices, res)}
+	sh.loop()
+	out.Scenario, out.Choices = sh.cur.sc, sh.cur.choices
+	out.After = sizesOf(sh.cur.sc, sh.cur.choices, sh.curRes)
+	out.Runs, out.Steps, out.Stopped = sh.runs, sh.steps, sh.stopped
+	return out, nil
+}
