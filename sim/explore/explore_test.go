@@ -249,3 +249,20 @@ func TestHashIgnoresTimeAndOrder(t *testing.T) {
 	hc, _ := Hash(b, nil)
 	assert.NotEqual(t, ha, hc)
 }
+
+func TestParsePredicate(t *testing.T) {
+	s := hopSim(t, 0)
+	Prepare(s)
+	for _, c := range []struct {
+		expr string
+		want bool
+	}{{"leaders>=1", false}, {"leaders==0", true}, {"down<1,choices==0", true}, {"term > 0", false}} {
+		p, err := ParsePredicate(c.expr)
+		require.NoError(t, err, c.expr)
+		assert.Equal(t, c.want, p(s), c.expr)
+	}
+	for _, bad := range []string{"", "leaders", "votes>=1", "leaders>=x"} {
+		_, err := ParsePredicate(bad)
+		assert.Error(t, err, bad)
+	}
+}

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/protocols/scenario"
+	"github.com/synod-dev/synod/sim"
+	"github.com/synod-dev/synod/sim/explore"
+)
+
+func init() { extraCommands = append(extraCommands, newExploreCmd) }
+
+type exploreFlags struct {
+	scenarioFlags
+	mode          string
+	depthMax      int
+	statesMax     int64
+	timeMax       time.Duration
+	memoryMaxMB   uint64
+	workers       int
+	walks         int
+	faultBudget   int
+	invariants    []string
+	goal, prune   string
+	out           string
+	noDrops       bool
+	noDuplicates  bool
+	quiet         bool
+	progressEvery time.Duration
+}
+
+func newExploreCmd() *cobra.Command {
+	var f exploreFlags
+	cmd := &cobra.Command{
+		Use:   "explore",
+		Short: "Search the schedules of a scenario for an invariant violation (model checking)",
+		Long: `Search the choices a run offers (deliver, drop or duplicate a pending message,
+fire a timer, crash or restart a node within --fault-budget) breadth-first
+(shortest counterexample first), depth-first, or by seeded random walks,
+checking the protocol's invariants at every state. Without --scenario or
+--clients the run has no clients (protocol messages only).
+
+A counterexample is printed as a schedule and written as a trace (--out)
+that synod replay reproduces and synod tui opens; shrink it further with
+synod shrink. Exit status 1 when a violation (or panic) is found, 0 when
+nothing is found or a --goal is reached, 2 on bad usage.
+
+Goals and prunes are comparisons over the nodes' views, joined by commas:
+` + strings.Join(explore.MeasureNames(), ", ") + `; for example
+--goal leader_term>=3 (a leader in term 3) or --prune term>2.`,
+		Example: `  synod explore --protocol raft --nodes 3 --max-depth 12 --invariant election-safety
+  synod explore --protocol raft --nodes 3 --mode walk --walks 1000 --max-depth 60
+  synod explore --protocol paxos-single --nodes 3 --goal leaders>=2 --out two.jsonl`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runExplore(cmd, &f) },
+	}
+	f.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.mode, "mode", "bfs", "search: bfs, dfs or walk")
+	fl.IntVar(&f.depthMax, "max-depth", 12, "most choices in a schedule")
+	fl.Int64Var(&f.statesMax, "max-states", 2_000_000, "most distinct states (walks: steps); 0: no bound")
+	fl.DurationVar(&f.timeMax, "max-time", 5*time.Minute, "wall-clock bound; 0: none")
+	fl.Uint64Var(&f.memoryMaxMB, "max-memory", 4096, "heap bound in MiB; 0: none")
+	fl.IntVar(&f.workers, "workers", 0, "worker goroutines (0: all cores); results do not depend on it")
+	fl.IntVar(&f.walks, "walks", 1000, "random walks (--mode walk), walk i seeded from (--seed, i)")
+	fl.IntVar(&f.faultBudget, "fault-budget", 0, "crashes and restarts a schedule may contain")
+	fl.StringArrayVar(&f.invariants, "invariant", nil, "check only this invariant (repeatable; e.g. election-safety for raft.ElectionSafety)")
+	fl.StringVar(&f.goal, "goal", "", "stop at a state where this holds, e.g. leader_term>=3")
+	fl.StringVar(&f.prune, "prune", "", "do not expand states where this holds, e.g. term>2")
+	fl.StringVar(&f.out, "out", "counterexample.jsonl", "trace file for what is found")
+	fl.BoolVar(&f.noDrops, "no-drops", false, "do not branch on dropping messages")
+	fl.BoolVar(&f.noDuplicates, "no-duplicates", false, "do not branch on duplicating messages")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress lines")
+	return cmd
+}
+
+func runExplore(cmd *cobra.Command, f *exploreFlags) error {
+	sc, err := f.load(cmd)
+	if err != nil {
+		return err
+	}
+	if f.file == "" && !cmd.Flags().Changed("clients") {
+		sc.Workload.Clients = 0
+	}
+	if len(f.invariants) > 0 {
+		names, err := resolveInvariants(sc, f.invariants)
+		if err != nil {
+			return err
+		}
+		sc.Checks.Invariants = names
+	}
+	if err := sc.Revalidate(); err != nil {
+		return inputErr(err)
+	}
+	opts := explore.Options{
+		Mode: explore.Mode(f.mode), DepthMax: f.depthMax, StatesMax: f.statesMax,
+		MemoryMax: f.memoryMaxMB << 20, Workers: f.workers, Walks: f.walks, Seed: sc.Seed,
+		FaultBudget: f.faultBudget, NoDrops: f.noDrops, NoDuplicates: f.noDuplicates,
+	}
+	if f.timeMax < 0 {
+		return usageErr("--max-time: %v is negative", f.timeMax)
+	}
+	start := time.Now()
+	opts.Clock = func() sim.Time { return sim.Time(time.Since(start)) }
+	opts.WallMax = sim.Time(f.timeMax)
+	for _, p := range []struct {
+		flag, expr string
+		dst        *explore.Predicate
+	}{{"--goal", f.goal, &opts.Goal}, {"--prune", f.prune, &opts.Prune}} {
+		if p.expr == "" {
+			continue
+		}
+		pred, err := explore.ParsePredicate(p.expr)
+		if err != nil {
+			return usageErr("%s: %v", p.flag, err)
+		}
+		*p.dst = pred
+	}
+	errOut := cmd.ErrOrStderr()
+	if !f.quiet {
+		last := time.Now()
+		opts.ProgressEvery = 20_000
+		opts.Progress = func(p explore.Progress) {
+			if time.Since(last) < time.Second {
+				return
+			}
+			last = time.Now()
+			fmt.Fprintf(errOut, "explore: depth %d, %d states, %.0f states/s, frontier %d\n", p.Depth, p.States, p.PerSecond, p.Frontier)
+		}
+	}
+	inst, err := scenario.Build(sc)
+	if err != nil {
+		return inputErr(err)
+	}
+	res, err := explore.Run(inst.Sim, opts)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "explore %s, %d nodes, seed %d, %s, max depth %d: %v (%.1fs)\n",
+		sc.Protocol, sc.Nodes, sc.Seed, opts.Mode, f.depthMax, res, time.Since(start).Seconds())
+	if res.Found == explore.FoundNothing {
+		return nil
+	}
+	if err := printSchedule(out, sc, res.Choices); err != nil {
+		return err
+	}
+	if err := writeChoicesTrace(f.out, sc, res.Choices); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "wrote %s\n  replay: go run ./cmd/synod replay %s\n  view:   go run ./cmd/synod tui %s\n  shrink: go run ./cmd/synod shrink %s\n",
+		f.out, f.out, f.out, f.out)
+	if res.Found == explore.FoundGoal {
+		return nil
+	}
+	return errFound
+}
+
+// resolveInvariants maps loose names ("election-safety") to the
+// protocol's checker names ("raft.ElectionSafety").
+func resolveInvariants(sc *scenario.Scenario, want []string) ([]string, error) {
+	spec, err := protocols.Lookup(sc.Protocol)
+	if err != nil {
+		return nil, inputErr(err)
+	}
+	var have []string
+	if spec.Checkers != nil {
+		inst, err := scenario.Build(sc)
+		if err != nil {
+			return nil, inputErr(err)
+		}
+		for _, c := range inst.Sim.Checkers() {
+			have = append(have, c.Name())
+		}
+	}
+	var out []string
+	for _, w := range want {
+		found := ""
+		for _, h := range have {
+			if h == w || strings.HasSuffix(looseName(h), looseName(w)) {
+				found = h
+				break
+			}
+		}
+		if found == "" {
+			return nil, usageErr("--invariant %q: protocol %s has no such invariant (invariants: %s)", w, sc.Protocol, strings.Join(have, ", "))
+		}
+		out = append(out, found)
+	}
+	return out, nil
+}
+
+func looseName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// printSchedule replays the choices on a fresh run and prints each with
+// the event it chose, through the one event renderer.
+func printSchedule(w io.Writer, sc *scenario.Scenario, choices []sim.Choice) error {
+	inst, err := scenario.Build(sc)
+	if err != nil {
+		return inputErr(err)
+	}
+	s := inst.Sim
+	fmt.Fprintf(w, "schedule (%d choices):\n", len(choices))
+	for i, c := range choices {
+		if _, err := s.RunTo(c.Before, nil); err != nil {
+			return err
+		}
+		what := ""
+		if c.Action == sim.ChoiceFault {
+			what = c.Fault.String()
+		} else {
+			for _, ev := range s.Pending() {
+				if ev.ID == c.ID {
+					what = ev.Describe()
+					break
+				}
+			}
+		}
+		fmt.Fprintf(w, "  %2d. %-9s %s\n", i+1, c.Action, what)
+		if err := s.Apply(c); err != nil {
+			return fmt.Errorf("schedule does not replay at choice %d: %v", i+1, err)
+		}
+	}
+	for _, v := range s.Violations() {
+		fmt.Fprintf(w, "  violated: %v\n", v)
+	}
+	if e := s.Err(); e != nil {
+		fmt.Fprintf(w, "  panic: %v\n", e)
+	}
+	return nil
+}
+
+// writeChoicesTrace runs the scenario with the choices and writes its trace.
+func writeChoicesTrace(path string, sc *scenario.Scenario, choices []sim.Choice) error {
+	file, err := os.Create(path)
+	if err != nil {
+		return inputErr(fmt.Errorf("--out: %v", err))
+	}
+	if _, err := scenario.Run(sc, scenario.RunOptions{Choices: choices, Trace: file}); err != nil {
+		file.Close()
+		return fmt.Errorf("write %s: %v", path, err)
+	}
+	return file.Close()
+}
