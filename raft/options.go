@@ -64,6 +64,11 @@ type Options struct {
 	// previous change has committed.
 	Membership []Change `json:"membership,omitempty" yaml:"membership"`
 
+	// Bug switches on a named, deliberate bug, so that the checkers and the
+	// explorer have something to find: "figure8" lets a leader commit
+	// entries of earlier terms by counting replicas (the Raft paper's
+	// Figure 8). Empty: the correct protocol.
+	Bug string `json:"bug,omitempty" yaml:"bug"`
 	// unsafeCommitOldTerms lets a leader commit entries of earlier terms by
 	// counting replicas: the bug of Figure 8. Tests only.
 	unsafeCommitOldTerms bool
@@ -82,6 +87,12 @@ func (c Change) String() string {
 	}
 	return "remove " + c.Remove.String()
 }
+
+// BugFigure8 is the Bug that commits old-term entries by counting replicas.
+const BugFigure8 = "figure8"
+
+// commitsOldTerms reports whether the Figure 8 bug is on.
+func (o *Options) commitsOldTerms() bool { return o.unsafeCommitOldTerms || o.Bug == BugFigure8 }
 
 // DefaultOptions are the options a scenario starts from.
 func DefaultOptions() *Options {
@@ -133,6 +144,9 @@ func (o *Options) Validate(nodes int, members []sim.NodeID) error {
 	}
 	if o.InflightMessagesMax < 1 {
 		return fmt.Errorf("options.inflight_messages_max: %d must be at least 1", o.InflightMessagesMax)
+	}
+	if o.Bug != "" && o.Bug != BugFigure8 {
+		return fmt.Errorf("options.bug: %q is not a known bug (the one shipped is %q)", o.Bug, BugFigure8)
 	}
 	switch o.Reads {
 	case ReadsLog, ReadsReadIndex, ReadsLease:

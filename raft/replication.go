@@ -291,7 +291,7 @@ func (n *Node) maybeCommit(env *sim.Env) {
 	}
 	idx := quorumIndex(s)
 	n.scratch = s
-	if idx <= n.commit || (n.log.mustTerm(idx) != n.term && !n.opts.unsafeCommitOldTerms) {
+	if idx <= n.commit || (n.log.mustTerm(idx) != n.term && !n.opts.commitsOldTerms()) {
 		return
 	}
 	n.commit = idx

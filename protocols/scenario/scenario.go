@@ -13,6 +13,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -418,16 +419,8 @@ func (sc *Scenario) SetOption(kv string) error {
 	if sc.opts == nil {
 		return &Error{File: sc.File, Field: "options." + key, Msg: fmt.Sprintf("protocol %s has no options", sc.Protocol)}
 	}
-	var cur map[string]any
-	if err := json.Unmarshal(sc.RawOpts, &cur); err != nil {
-		return &Error{File: sc.File, Field: "options", Msg: err.Error()}
-	}
-	if _, known := cur[key]; !known {
-		keys := make([]string, 0, len(cur))
-		for k := range cur {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+	keys := optionKeys(reflect.TypeOf(sc.opts).Elem())
+	if !slices.Contains(keys, key) {
 		return &Error{File: sc.File, Field: "options." + key, Msg: fmt.Sprintf("unknown option (options of %s: %s)", sc.Protocol, strings.Join(keys, ", "))}
 	}
 	fresh := reflect.New(reflect.TypeOf(sc.opts).Elem()).Interface()
@@ -457,6 +450,27 @@ func (sc *Scenario) SetOptions(v any) error {
 	}
 	sc.RawOpts = raw
 	return sc.Revalidate()
+}
+
+// optionKeys lists the YAML names of an options struct's fields, sorted.
+func optionKeys(t reflect.Type) []string {
+	var keys []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		keys = append(keys, name)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // ResetOptions drops the protocol options (after the protocol changed):
