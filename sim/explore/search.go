@@ -1,39 +1,64 @@
 package explore
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 
 	"github.com/synod-dev/synod/sim"
 )
 
-// child is a state reached from a frontier state by one branch.
+// child is a state reached from a frontier state by one branch. The
+// frontier keeps states as their choices from the root, not as runs: a run
+// is tens of kilobytes, a path a few hundred bytes, and rebuilding a run
+// from its path costs about one more copy per expanded state.
 type child struct {
-	s     *sim.Sim
-	hash  uint64
-	found string
-	prune bool
+	s       *sim.Sim // kept only when the child is a counterexample or goal
+	choices []sim.Choice
+	hash    uint64
+	found   string
+	prune   bool
+	dup     bool // its state was seen at an earlier level
+}
+
+// rebuild makes the run a path leads to from the root.
+func rebuild(root *sim.Sim, path []sim.Choice) (*sim.Sim, error) {
+	s := root.Clone()
+	for _, c := range path {
+		if err := s.Apply(c); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // expand computes the children of s not already in seen (which must not
-// change while expand runs), in branch order.
+// change while expand runs), in branch order. It consumes s.
 func (e *explorer) expand(s *sim.Sim, seen map[uint64]struct{}, buf []byte, bs []branch) ([]child, []byte, []branch) {
 	bs = branches(s, &e.opts, bs)
 	out := make([]child, 0, len(bs))
 	for i := range bs {
-		c := s.Clone()
+		c := s
+		if i < len(bs)-1 {
+			c = s.Clone()
+		}
 		if bs[i].take(c) != nil {
 			continue
 		}
 		var h uint64
 		h, buf = Hash(c, buf)
 		if _, ok := seen[h]; ok {
-			out = append(out, child{hash: h}) // counted as a transition only
+			out = append(out, child{hash: h, dup: true}) // counted as a transition only
 			continue
 		}
-		ch := child{s: c, hash: h, found: e.classify(c)}
-		if ch.found == FoundNothing && e.opts.Prune != nil {
+		ch := child{hash: h, found: e.classify(c)}
+		if ch.found != FoundNothing {
+			ch.s = c
+		} else if e.opts.Prune != nil {
 			ch.prune = e.opts.Prune(c)
+		}
+		if !ch.prune {
+			ch.choices = append([]sim.Choice(nil), c.Choices()...)
 		}
 		out = append(out, ch)
 	}
@@ -47,7 +72,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 	h, _ := Hash(root, nil)
 	seen := map[uint64]struct{}{h: {}}
 	e.states = 1
-	frontier := []*sim.Sim{root}
+	frontier := [][]sim.Choice{nil}
 	for depth := 0; len(frontier) > 0; depth++ {
 		e.report(len(frontier), depth, true)
 		if depth >= e.opts.DepthMax {
@@ -56,12 +81,12 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 		if b := e.overBound(); b != "" {
 			return &Result{Depth: depth, Bound: b}
 		}
-		kids := e.expandLevel(frontier, seen)
+		kids := e.expandLevel(root, frontier, seen)
 		frontier = frontier[:0:0]
 		for _, cs := range kids {
 			for _, c := range cs {
 				e.transitions++
-				if c.s == nil {
+				if c.dup {
 					continue
 				}
 				if _, ok := seen[c.hash]; ok {
@@ -76,7 +101,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 					return &Result{Depth: depth + 1, Bound: BoundStates}
 				}
 				if !c.prune {
-					frontier = append(frontier, c.s)
+					frontier = append(frontier, c.choices)
 				}
 				e.report(len(frontier), depth+1, false)
 			}
@@ -85,7 +110,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 	return &Result{Depth: e.opts.DepthMax}
 }
 
-func (e *explorer) expandLevel(frontier []*sim.Sim, seen map[uint64]struct{}) [][]child {
+func (e *explorer) expandLevel(root *sim.Sim, frontier [][]sim.Choice, seen map[uint64]struct{}) [][]child {
 	kids := make([][]child, len(frontier))
 	workers := min(e.opts.Workers, len(frontier))
 	var next atomic.Int64
@@ -101,8 +126,12 @@ func (e *explorer) expandLevel(frontier []*sim.Sim, seen map[uint64]struct{}) []
 				if i >= len(frontier) {
 					return
 				}
-				kids[i], buf, bs = e.expand(frontier[i], seen, buf, bs)
-				frontier[i] = nil // let the parent go
+				s, err := rebuild(root, frontier[i])
+				if err != nil {
+					panic(fmt.Sprintf("explore: a path from the root does not replay: %v", err))
+				}
+				kids[i], buf, bs = e.expand(s, seen, buf, bs)
+				frontier[i] = nil // let the path go
 			}
 		}()
 	}
