@@ -34,7 +34,14 @@ type Options struct {
 	// SnapshotEvery is how many applied slots trigger a snapshot of the
 	// key-value state and the truncation of the log below it (0: never).
 	SnapshotEvery int64 `json:"snapshot_every" yaml:"snapshot_every"`
+	// Bug switches on a named, deliberate bug for the checkers and the
+	// explorer to find: "ignore-accepted" makes a proposer ignore the
+	// values acceptors report in phase 1 (P2c broken). Empty: correct.
+	Bug string `json:"bug,omitempty" yaml:"bug"`
 }
+
+// BugIgnoreAccepted is the Bug where a proposer ignores accepted values.
+const BugIgnoreAccepted = "ignore-accepted"
 
 // DefaultOptions are the options a scenario starts from.
 func DefaultOptions() *Options {
@@ -71,6 +78,9 @@ func (o *Options) resolve(n int) (*config, error) {
 		if d.v <= 0 {
 			return nil, fmt.Errorf("options.%s: %v must be positive", d.name, d.v)
 		}
+	}
+	if o.Bug != "" && o.Bug != BugIgnoreAccepted {
+		return nil, fmt.Errorf("options.bug: %q is not a known bug (the one shipped is %q)", o.Bug, BugIgnoreAccepted)
 	}
 	if o.BackoffMax < 0 {
 		return nil, fmt.Errorf("options.backoff_max: %v is negative", o.BackoffMax)

@@ -69,6 +69,9 @@ func (n *Node) onPromise(env *sim.Env, from sim.NodeID, m *Promise) {
 		r, ok := n.recov[e.Slot]
 		switch {
 		case r.decided:
+		case !e.Decided && n.cfg.Bug == BugIgnoreAccepted:
+			// The deliberate bug: the value an acceptor accepted is not
+			// adopted (P2c broken), so the slot may get a second value.
 		case e.Decided, !ok, r.ballot.Less(e.Ballot):
 			n.recov[e.Slot] = recovered{ballot: e.Ballot, cmd: e.Cmd, decided: e.Decided}
 		}

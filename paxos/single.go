@@ -326,7 +326,9 @@ func (n *SingleNode) onAccept(env *sim.Env, from sim.NodeID, m *SAccept) {
 // onPromise collects phase 1b; with a quorum the proposer adopts the value
 // of the highest accepted ballot reported (P2c), or keeps its own.
 func (n *SingleNode) onPromise(env *sim.Env, from sim.NodeID, m *SPromise) {
-	if m.Value != nil && (n.best.IsZero() || n.best.Less(m.Accepted)) {
+	// With the deliberate bug the proposer ignores accepted values (P2c
+	// broken) and keeps proposing its own.
+	if m.Value != nil && n.cfg.Bug != BugIgnoreAccepted && (n.best.IsZero() || n.best.Less(m.Accepted)) {
 		n.best, n.value = m.Accepted, *m.Value
 	}
 	n.promises = n.promises.add(from)
