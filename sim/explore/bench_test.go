@@ -53,3 +53,15 @@ func BenchmarkHash3NodeRaft(b *testing.B) {
 		_, buf = explore.Hash(s, buf)
 	}
 }
+
+func BenchmarkBuild3NodeRaft(b *testing.B) {
+	sc := scenario.Default("raft")
+	sc.Nodes = 3
+	sc.Workload.Clients = 0
+	require.NoError(b, sc.Revalidate())
+	for b.Loop() {
+		inst, err := scenario.Build(sc)
+		require.NoError(b, err)
+		explore.Prepare(inst.Sim)
+	}
+}

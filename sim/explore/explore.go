@@ -49,7 +49,8 @@ type Options struct {
 	// boundaries and every few thousand states).
 	MemoryMax uint64
 	// WallMax bounds the wall time, measured with Clock (elapsed wall time
-	// since any fixed origin). Both are needed for the bound to apply.
+	// since any fixed origin; it may be called from several goroutines at
+	// once). Both are needed for the bound to apply.
 	WallMax sim.Time
 	Clock   func() sim.Time
 	// Workers is the number of goroutines (0: all cores).

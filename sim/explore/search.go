@@ -81,7 +81,10 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 		if b := e.overBound(); b != "" {
 			return &Result{Depth: depth, Bound: b}
 		}
-		kids := e.expandLevel(root, frontier, seen)
+		kids, b := e.expandLevel(root, frontier, seen)
+		if b != "" {
+			return &Result{Depth: depth, Bound: b}
+		}
 		frontier = frontier[:0:0]
 		for _, cs := range kids {
 			for _, c := range cs {
@@ -110,8 +113,11 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 	return &Result{Depth: e.opts.DepthMax}
 }
 
-func (e *explorer) expandLevel(root *sim.Sim, frontier [][]sim.Choice, seen map[uint64]struct{}) [][]child {
+// expandLevel expands every frontier state. It gives up (naming the bound)
+// when the wall-time or memory bound is hit during the level.
+func (e *explorer) expandLevel(root *sim.Sim, frontier [][]sim.Choice, seen map[uint64]struct{}) ([][]child, string) {
 	kids := make([][]child, len(frontier))
+	var stop atomic.Value
 	workers := min(e.opts.Workers, len(frontier))
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -123,8 +129,14 @@ func (e *explorer) expandLevel(root *sim.Sim, frontier [][]sim.Choice, seen map[
 			var bs []branch
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(frontier) {
+				if i >= len(frontier) || stop.Load() != nil {
 					return
+				}
+				if i%256 == 255 {
+					if b := e.overBound(); b != "" {
+						stop.Store(b)
+						return
+					}
 				}
 				s, err := rebuild(root, frontier[i])
 				if err != nil {
@@ -136,7 +148,10 @@ func (e *explorer) expandLevel(root *sim.Sim, frontier [][]sim.Choice, seen map[
 		}()
 	}
 	wg.Wait()
-	return kids
+	if b, ok := stop.Load().(string); ok {
+		return nil, b
+	}
+	return kids, ""
 }
 
 // dfs searches depth-first, one goroutine (its order would otherwise
