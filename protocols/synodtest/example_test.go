@@ -157,7 +157,11 @@ func TestTinyKVForgetfulFails(t *testing.T) {
 	require.Equal(t, "linearizability", f.Kind)
 	require.Len(t, ft.errors, 1)
 	msg := ft.errors[0]
-	for _, want := range []string{fmt.Sprintf("seed %d", f.Seed), "schedule (faults", "fault crash n1",
+	require.NotEmpty(t, f.ShrunkTrace, "a linearizability failure of the scenario alone is shrunk")
+	require.Less(t, f.ShrunkEvents, f.Events)
+	require.FileExists(t, f.ShrunkTrace)
+	for _, want := range []string{fmt.Sprintf("seed %d", f.Seed), "shrunk: ", "schedule (shrunk", "fault crash n1",
+		"shrunk trace: " + dir, "  replay: go run ./cmd/synod replay " + dir, "  watch:  go run ./cmd/synod tui " + dir,
 		"trace:  " + dir, "replay: go run ./cmd/synod run --scenario " + dir, "watch:  go run ./cmd/synod tui",
 		fmt.Sprintf("retest: go test -run '^TestFake$' -synod.seed %d", f.Seed)} {
 		require.Contains(t, msg, want)

@@ -154,6 +154,8 @@ type Options struct {
 	// FixedSeeds ignores -synod.seeds and SYNOD_SEEDS (grading: the same
 	// seeds for everyone); -synod.seed still replays one seed.
 	FixedSeeds bool
+	// NoShrink reports failures unshrunk (also SYNOD_SHRINK=0).
+	NoShrink bool
 }
 
 // KindError names the kind of failure an Expect check found, when it is
@@ -189,6 +191,15 @@ type Failure struct {
 	// Local says the protocol was handed to synodtest (Options.Protocol):
 	// cmd/synod may not know it, and the report says so.
 	Local bool
+	// Checker names the violated invariant (Kind "violation").
+	Checker string
+	// Shrunk, when the failure was shrunk, gives the sizes before and
+	// after; ShrunkTrace is the smallest failing run's trace (replay and
+	// tui open it), with ShrunkEvents events, failing at event ShrunkAt.
+	Shrunk       string
+	ShrunkTrace  string
+	ShrunkEvents int64
+	ShrunkAt     int64
 }
 
 // Report is the result of Run.
@@ -397,7 +408,7 @@ func judge(o *Options, in *scenario.Instance, res *scenario.Result) *Failure {
 		return &Failure{Kind: "panic", Index: res.Panic.Index, Message: res.Panic.Error() + "\n" + res.Panic.Stack}
 	case res.FirstViolation != nil:
 		v := res.FirstViolation
-		return &Failure{Kind: "violation", Index: v.Index, Message: v.String()}
+		return &Failure{Kind: "violation", Index: v.Index, Message: v.String(), Checker: v.Checker}
 	case res.Linearizable == string(protocols.LinViolation):
 		return &Failure{Kind: "linearizability", Index: -1, Message: fmt.Sprintf("the client history is not linearizable (%d ok, %d failed, %d unknown operations)", res.OpsOK, res.OpsFailed, res.OpsUnknown)}
 	case res.Stopped == sim.StopEventsMax:
@@ -461,6 +472,9 @@ func explain(o *Options, sc *scenario.Scenario, f *Failure) {
 		}
 	}
 	f.Schedule = tail.lines()
+	if err == nil {
+		shrinkFailure(o, sc, f, dir, base)
+	}
 	f.Scenario = o.Scenario
 	if f.Scenario == "" && err == nil {
 		// An inline scenario gets a file, so the commands have one to name.
@@ -491,14 +505,26 @@ func explain(o *Options, sc *scenario.Scenario, f *Failure) {
 func (f *Failure) Text(test string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "seed %d: %s: %s\n", f.Seed, f.Kind, f.Message)
-	if len(f.Schedule) > 0 {
+	if len(f.Schedule) > 0 && f.ShrunkTrace != "" {
+		fmt.Fprintf(&b, "shrunk: %s\n", f.Shrunk)
+		fmt.Fprintf(&b, "schedule (shrunk: faults, then the last events, of %d events):\n", f.ShrunkEvents)
+	} else if len(f.Schedule) > 0 {
 		fmt.Fprintf(&b, "schedule (faults, then the last events up to the failure, of %d events; unshrunk):\n", f.Events)
-		for _, l := range f.Schedule {
-			b.WriteString("  " + l + "\n")
-		}
+	}
+	for _, l := range f.Schedule {
+		b.WriteString("  " + l + "\n")
 	}
 	if f.Trace != "" {
 		fmt.Fprintf(&b, "trace:  %s\n", f.Trace)
+	}
+	if f.ShrunkTrace != "" {
+		at := ""
+		if f.ShrunkAt >= 0 {
+			at = fmt.Sprintf(" --at %d", f.ShrunkAt)
+		}
+		fmt.Fprintf(&b, "shrunk trace: %s\n", f.ShrunkTrace)
+		fmt.Fprintf(&b, "  replay: go run ./cmd/synod replay %s\n", f.ShrunkTrace)
+		fmt.Fprintf(&b, "  watch:  go run ./cmd/synod tui %s%s\n", f.ShrunkTrace, at)
 	}
 	if f.Replay != "" {
 		fmt.Fprintf(&b, "replay: %s\n", f.Replay)
