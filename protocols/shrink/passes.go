@@ -9,14 +9,14 @@ import (
 	"github.com/synod-dev/synod/sim"
 )
 
-// candidate is a run to try: a scenario and its manual choices.
+// candidate is a run to try: a scenario and its manual choices, as steps.
 type candidate struct {
-	sc      *scenario.Scenario
-	choices []sim.Choice
+	sc    *scenario.Scenario
+	steps []step
 }
 
 func (c candidate) clone() candidate {
-	return candidate{sc: c.sc.Clone(), choices: slices.Clone(c.choices)}
+	return candidate{sc: c.sc.Clone(), steps: slices.Clone(c.steps)}
 }
 
 type shrinker struct {
@@ -24,6 +24,7 @@ type shrinker struct {
 	want    Failure
 	cur     candidate
 	curRes  *scenario.Result
+	choices []sim.Choice // the current run's concrete choices
 	runs    int
 	steps   []string
 	stopped string
@@ -34,7 +35,7 @@ type shrinker struct {
 const passesMax = 20
 
 func (sh *shrinker) loop() {
-	passes := []func() bool{sh.nemesis, sh.faults, sh.choices, sh.clients, sh.maxOps,
+	passes := []func() bool{sh.nemesis, sh.faults, sh.removeChoices, sh.clients, sh.maxOps,
 		sh.duration, sh.network, sh.faultTimes, sh.keys}
 	for range passesMax {
 		changed := false
@@ -70,7 +71,7 @@ func (sh *shrinker) try(step string, c candidate) bool {
 	if err := c.sc.Revalidate(); err != nil {
 		return false
 	}
-	r, err := scenario.Run(c.sc, scenario.RunOptions{Choices: c.choices})
+	r, choices, done, err := evaluate(c.sc, c.steps)
 	if err != nil {
 		return false
 	}
@@ -80,7 +81,8 @@ func (sh *shrinker) try(step string, c candidate) bool {
 	if r.Events > sh.curRes.Events {
 		return false
 	}
-	sh.cur, sh.curRes = c, r
+	c.steps = done
+	sh.cur, sh.curRes, sh.choices = c, r, choices
 	sh.steps = append(sh.steps, step)
 	if sh.opts.Log != nil {
 		sh.opts.Log(fmt.Sprintf("%s: %d events", step, r.Events))
@@ -126,10 +128,10 @@ func (sh *shrinker) faults() bool {
 		func(c *candidate, xs []string) { c.sc.Faults = xs })
 }
 
-func (sh *shrinker) choices() bool {
+func (sh *shrinker) removeChoices() bool {
 	return removeChunks(sh, "choices",
-		func(c candidate) []sim.Choice { return c.choices },
-		func(c *candidate, xs []sim.Choice) { c.choices = xs })
+		func(c candidate) []step { return c.steps },
+		func(c *candidate, xs []step) { c.steps = xs })
 }
 
 func (sh *shrinker) clients() bool {

@@ -137,12 +137,16 @@ func Run(sc *scenario.Scenario, choices []sim.Choice, opts Options) (*Result, er
 	if !ok {
 		return nil, fmt.Errorf("the run to shrink does not fail (seed %d): nothing to shrink", sc.Seed)
 	}
+	steps, err := stepsOf(sc, choices)
+	if err != nil {
+		return nil, fmt.Errorf("the run to shrink does not replay: %v", err)
+	}
 	sh := &shrinker{opts: opts, want: f, runs: 1,
-		cur: candidate{sc: sc, choices: slices.Clone(choices)}, curRes: res}
+		cur: candidate{sc: sc, steps: steps}, curRes: res, choices: slices.Clone(choices)}
 	out := &Result{Failure: f, Before: sizesOf(sc, choices, res)}
 	sh.loop()
-	out.Scenario, out.Choices = sh.cur.sc, sh.cur.choices
-	out.After = sizesOf(sh.cur.sc, sh.cur.choices, sh.curRes)
+	out.Scenario, out.Choices = sh.cur.sc, sh.choices
+	out.After = sizesOf(sh.cur.sc, sh.choices, sh.curRes)
 	out.Runs, out.Steps, out.Stopped = sh.runs, sh.steps, sh.stopped
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	_ "github.com/synod-dev/synod/protocols/all"
 	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/sim"
+	"github.com/synod-dev/synod/sim/explore"
 )
 
 const pbPartition = "../../testdata/scenarios/core/pb-partition.yaml"
@@ -83,4 +84,39 @@ func TestStopEndsEarly(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "stop", r.Stopped)
 	assert.Equal(t, 4, r.Runs) // the original run and three candidates
+}
+
+// TestShrinkAnExplorerCounterexample: a random walk finds the paxos
+// ignore-accepted bug with a long schedule; shrinking keeps the same
+// invariant failing with far fewer choices, and the result replays.
+func TestShrinkAnExplorerCounterexample(t *testing.T) {
+	sc, err := scenario.Load("../../testdata/explore/paxos-single-bug.yaml")
+	require.NoError(t, err)
+	inst, err := scenario.Build(sc)
+	require.NoError(t, err)
+	found, err := explore.Run(inst.Sim, explore.Options{Mode: explore.Walk, Walks: 2000, DepthMax: 80,
+		NoDrops: true, NoDuplicates: true, Seed: 1, Workers: 2})
+	require.NoError(t, err)
+	require.Equal(t, explore.FoundViolation, found.Found, found.String())
+
+	r, err := Run(sc, found.Choices, Options{Budget: 200})
+	require.NoError(t, err)
+	t.Logf("walk %d: %d choices; shrunk: %v -> %v in %d runs", found.Walk, len(found.Choices), r.Before, r.After, r.Runs)
+	assert.Equal(t, Failure{Kind: "invariant", Checker: "paxos"}, r.Failure)
+	assert.LessOrEqual(t, r.After.Events, r.Before.Events)
+	assert.Less(t, r.After.Choices, r.Before.Choices)
+
+	var a, b bytes.Buffer
+	res, err := scenario.Run(r.Scenario, scenario.RunOptions{Choices: r.Choices, Trace: &a})
+	require.NoError(t, err)
+	f, ok := FailureOf(res)
+	require.True(t, ok)
+	assert.Equal(t, r.Failure, f)
+	_, err = scenario.Run(r.Scenario, scenario.RunOptions{Choices: r.Choices, Trace: &b})
+	require.NoError(t, err)
+	assert.Equal(t, a.String(), b.String())
+
+	r2, err := Run(sc, found.Choices, Options{Budget: 200})
+	require.NoError(t, err)
+	assert.Equal(t, r.Choices, r2.Choices, "shrinking is deterministic")
 }
