@@ -64,3 +64,24 @@ func TestShrinkPrimaryBackupTrace(t *testing.T) {
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "does not fail")
 }
+
+// TestExploreTwoPhaseCommitBug: the 2PC participant that aborts after
+// voting yes (unsafe_abort_uncertain) is found by breadth-first search at
+// its shortest schedule (9 choices); the reference protocol shows nothing
+// within the same bounds.
+func TestExploreTwoPhaseCommitBug(t *testing.T) {
+	const sc = "../../testdata/explore/2pc-abort-uncertain.yaml"
+	trace := filepath.Join(t.TempDir(), "2pc.jsonl")
+	code, out, errOut := run(t, "explore", "--scenario", sc, "--max-depth", "9", "--no-drops", "--no-duplicates",
+		"--quiet", "--workers", "2", "--out", trace)
+	require.Equal(t, 1, code, out+errOut)
+	assert.Contains(t, out, "violation at depth 9")
+	assert.Contains(t, out, "twopc.atomicity")
+	code, out, errOut = run(t, "replay", trace)
+	require.Equal(t, 0, code, out+errOut)
+
+	code, out, errOut = run(t, "explore", "--scenario", sc, "--option", "unsafe_abort_uncertain=false",
+		"--max-depth", "7", "--no-drops", "--no-duplicates", "--quiet")
+	require.Equal(t, 0, code, out+errOut)
+	assert.Contains(t, out, "nothing found")
+}

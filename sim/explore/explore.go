@@ -119,8 +119,10 @@ type Result struct {
 	// Bound names the bound that stopped the search ("" when the space
 	// within the bounds was exhausted or something was found).
 	Bound string
-	// Walk is the index of the walk that found the result (Walk mode).
+	// Walk is the index of the walk that found the result, and Walks the
+	// number of walks (Walk mode).
 	Walk    int
+	Walks   int
 	Elapsed sim.Time
 }
 
@@ -137,9 +139,15 @@ func (r *Result) String() string {
 		s = fmt.Sprintf("nothing found (depth %d)", r.Depth)
 	}
 	s += fmt.Sprintf("; %d states, %d transitions", r.States, r.Transitions)
+	if r.Walks > 0 {
+		s += fmt.Sprintf("; %d random walks", r.Walks)
+		if r.Found != FoundNothing {
+			s += fmt.Sprintf(", found by walk %d", r.Walk)
+		}
+	}
 	if r.Bound != "" {
 		s += "; stopped by the " + r.Bound + " bound"
-	} else if r.Found == FoundNothing {
+	} else if r.Found == FoundNothing && r.Walks == 0 {
 		s += "; state space exhausted"
 	}
 	return s

@@ -258,13 +258,14 @@ func (e *explorer) walks(root *sim.Sim) *Result {
 	wg.Wait()
 	for i := range n {
 		e.states += steps[i]
+		e.transitions += steps[i]
 		if results[i] != nil {
 			r := results[i]
-			r.Walk = i
+			r.Walk, r.Walks = i, n
 			return r
 		}
 	}
-	r := &Result{Depth: e.opts.DepthMax}
+	r := &Result{Depth: e.opts.DepthMax, Walks: n}
 	if b, ok := stop.Load().(string); ok {
 		r.Bound = b
 	}
