@@ -152,6 +152,11 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 	if err := printSchedule(out, sc, res.Choices); err != nil {
 		return err
 	}
+	if res.Found == explore.FoundGoal && (sc.Duration == 0 || res.Time < sc.Duration) {
+		// The trace ends at the goal rather than running on to the
+		// scenario's end.
+		sc.Duration = res.Time
+	}
 	if err := writeChoicesTrace(f.out, sc, res.Choices); err != nil {
 		return err
 	}

@@ -65,3 +65,15 @@ func BenchmarkBuild3NodeRaft(b *testing.B) {
 		explore.Prepare(inst.Sim)
 	}
 }
+
+func TestRaftSearchIndependentOfWorkers(t *testing.T) {
+	var results []*explore.Result
+	for _, w := range []int{1, 2} {
+		r, err := explore.Run(raftSim(t), explore.Options{DepthMax: 4, Workers: w})
+		require.NoError(t, err)
+		r.Elapsed = 0
+		results = append(results, r)
+	}
+	require.Equal(t, results[0], results[1])
+	require.Equal(t, explore.BoundDepth, results[0].Bound)
+}

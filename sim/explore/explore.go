@@ -111,6 +111,8 @@ type Result struct {
 	// to a fresh run of the same configuration (sim.RunChoices, or
 	// scenario.RunOptions.Choices) to reproduce it.
 	Choices []sim.Choice
+	// Time is the simulated time of the state found.
+	Time sim.Time
 	// Depth is len(Choices) when something was found; else the deepest
 	// level reached.
 	Depth       int
@@ -270,7 +272,7 @@ func (e *explorer) classify(s *sim.Sim) string {
 }
 
 func (e *explorer) found(s *sim.Sim, what string) *Result {
-	r := &Result{Found: what, Choices: append([]sim.Choice(nil), s.Choices()...)}
+	r := &Result{Found: what, Choices: append([]sim.Choice(nil), s.Choices()...), Time: s.Now()}
 	r.Depth = len(r.Choices)
 	switch what {
 	case FoundViolation:
