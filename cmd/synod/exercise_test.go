@@ -67,7 +67,7 @@ func TestGradeSkeletonWithHiddenTests(t *testing.T) {
 	assert.Contains(t, out, "initial-election             0/10")
 	assert.Contains(t, out, "seven-nodes (hidden)         0/7")
 	assert.NotContains(t, out, "other")
-	assert.Contains(t, out, "SCORE 5/62")
+	assert.Contains(t, out, "SCORE 5/72")
 	assert.Contains(t, out, "retest: go test -run '^TestGrade$/^initial-election$' -synod.seed 1 -v")
 }
 
@@ -90,7 +90,7 @@ func TestGradeReportsInfiniteLoop(t *testing.T) {
 	require.Equal(t, 1, code, out+errs)
 	assert.Contains(t, out, "INFINITE LOOP in test initial-election")
 	assert.Contains(t, out, "onElectionTimeout")
-	assert.Contains(t, out, "SCORE 0/55")
+	assert.Contains(t, out, "SCORE 0/65")
 }
 
 // replaceBody replaces the body of method name of *Node in Go source.
@@ -188,7 +188,7 @@ func TestGradeSolvedElectionFullMarks(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(src+observe), 0o644))
 	code, out, errs := run(t, "grade", dir)
 	require.Equal(t, 0, code, out+errs)
-	assert.Contains(t, out, "SCORE 55/55")
+	assert.Contains(t, out, "SCORE 65/65")
 }
 
 // synodSolution fills in the paxos-single skeleton as a student would.
@@ -330,7 +330,7 @@ func TestGradeSolvedSynodFullMarks(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(src+synodHelpers), 0o644))
 	code, out, errs := run(t, "grade", dir)
 	require.Equal(t, 0, code, out+errs)
-	assert.Contains(t, out, "SCORE 45/45")
+	assert.Contains(t, out, "SCORE 55/55")
 
 	// The classic bug: a proposer that ignores the accepted values its
 	// promises report and proposes its own. Two values get chosen.
@@ -736,7 +736,7 @@ func TestGradeSolvedRaftFullMarks(t *testing.T) {
 	for _, c := range []struct {
 		exercise string
 		score    string
-	}{{"raft-election", "55/55"}, {"raft-replication", "65/65"}, {"raft-persistence", "50/50"}} {
+	}{{"raft-election", "65/65"}, {"raft-replication", "65/65"}, {"raft-persistence", "50/50"}} {
 		next := strings.ReplaceAll(string(gt), `"raft-election"`, `"`+c.exercise+`"`)
 		require.NoError(t, os.WriteFile(gradeTest, []byte(next), 0o644))
 		code, out, errs := run(t, "grade", dir)

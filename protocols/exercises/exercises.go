@@ -57,6 +57,8 @@ type Test struct {
 	Expect expectation
 	// Hidden marks a teacher's test loaded from a directory.
 	Hidden bool
+	// Search configures an "explore" test.
+	Search *Search
 }
 
 // shortSeeds bounds property tests under -short.
@@ -115,6 +117,9 @@ var catalog = []*Exercise{
 				YAML: "# the cluster is split twice; after the heal one leader leads everyone\nnodes: 5\nduration: 4s\nfaults: [\"1s partition n1,n2|n3,n4,n5\", \"2s partition n1,n2,n3|n4,n5\", \"3s heal\"]\nworkload: {clients: 0}\n"},
 			{Name: "election-chaos", Points: 15, Core: true, Kind: "property", Seeds: 10, FirstSeed: 100, Checkers: electionChecks, Expect: oneLeader,
 				YAML: "# partitions, cuts, pauses and loss, healed at 3s\nnodes: 5\nduration: 4s\nnetwork: {latency: {dist: uniform, min: 1ms, max: 10ms}, loss: 0.05}\nnemesis: {partition_every: 400ms, cut_every: 500ms, pause_every: 700ms, downtime: 200ms, heal_at: 3s}\nworkload: {clients: 0}\n"},
+			{Name: "explore-election-safety", Points: 10, Core: true, Kind: "explore", Checkers: electionChecks,
+				Search: &Search{DepthMax: 8, StatesMax: 1000, GoalDepthMax: 40, Goal: someLeader, GoalName: "a leader"},
+				YAML:   "# every schedule of three nodes up to depth 8 (1000 states): never two leaders in a term; some schedule elects one\nnodes: 3\nduration: 10s\nworkload: {clients: 0}\n"},
 			determinism("# determinism\nnodes: 3\nduration: 1s\nnetwork: {loss: 0.05}\nworkload: {clients: 0}\n"),
 		},
 	},
@@ -171,6 +176,9 @@ var catalog = []*Exercise{
 				YAML: "# three clients propose at different nodes at once, with loss\nnodes: 5\nduration: 2s\nnetwork: {latency: {dist: uniform, min: 1ms, max: 20ms}, loss: 0.05, duplicate: 0.05}\n" + kvLoad + "checks: {linearizability: false}\n"},
 			{Name: "acceptor-crashes", Points: 15, Core: true, Kind: "property", Seeds: 10, FirstSeed: 1, Checkers: []func() sim.Checker{newChosenAgree}, Expect: all(opsAtLeast(3), sameAnswers),
 				YAML: "# acceptors crash every 50ms under impatient clients: promises and acceptances must survive, and a new proposer must adopt what was accepted\nnodes: 3\nduration: 3s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 10ms, max: 100ms}, loss: 0.1}\nnemesis: {crash_every: 50ms, downtime: 30ms, max_crashed: 1, heal_at: 2s}\nworkload: {clients: 5, mode: closed, think: 1ms, keys: 5, timeout: 20ms, op_timeout: 500ms}\nchecks: {linearizability: false}\n"},
+			{Name: "explore-agreement", Points: 10, Core: true, Kind: "explore", Checkers: []func() sim.Checker{newChosenAgree},
+				Search: &Search{DepthMax: 8, StatesMax: 1000, GoalDepthMax: 60, Goal: someLearned, GoalName: "a value learned"},
+				YAML:   "# every schedule of three nodes and two clients up to depth 8 (1000 states): one value chosen; some schedule chooses one\nnodes: 3\nduration: 10s\nworkload: {clients: 2, max_ops: 1, timeout: 1s, op_timeout: 5s}\nchecks: {linearizability: false}\n"},
 			determinism("# determinism\nnodes: 3\nduration: 1s\nnetwork: {loss: 0.05}\n" + kvLoad + "checks: {linearizability: false}\n"),
 		},
 	},

@@ -150,6 +150,15 @@ func RunTest(t *Test, spec *protocols.Spec, o Options) Result {
 		so.NoLinearizability = true
 	}
 	r.Seeds = so.Seeds
+	if t.Kind == "explore" {
+		r.Seeds = 0
+		kind, failure := searchSafely(t, spec)
+		if kind == "" {
+			r.Points = t.Points
+		}
+		r.Kind, r.Failure = kind, failure
+		return r
+	}
 	rep, err := runSafely(so)
 	if rep != nil {
 		r.Seeds = rep.Seeds
@@ -181,6 +190,17 @@ func runSafely(o synodtest.Options) (rep *synodtest.Report, err error) {
 		}
 	}()
 	return synodtest.Run(o, false)
+}
+
+// searchSafely runs an exploration test, turning a panic outside the
+// simulated handlers into an error.
+func searchSafely(t *Test, spec *protocols.Spec) (kind, failure string) {
+	defer func() {
+		if p := recover(); p != nil {
+			kind, failure = "error", fmt.Sprintf("panic outside the simulation: %v", p)
+		}
+	}()
+	return runSearch(t, spec)
 }
 
 // WriteTable prints the score table.
