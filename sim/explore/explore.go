@@ -257,8 +257,13 @@ func (e *explorer) elapsed() sim.Time {
 	return e.opts.Clock() - e.start
 }
 
-// classify says whether a state is a counterexample or a goal.
+// classify says whether a state is a counterexample or a goal. When the
+// run checks invariants only every few events, the explorer checks every
+// state itself.
 func (e *explorer) classify(s *sim.Sim) string {
+	if s.Config().CheckEvery > 1 && s.Err() == nil && len(s.Violations()) == 0 {
+		s.Check()
+	}
 	if s.Err() != nil {
 		return FoundPanic
 	}

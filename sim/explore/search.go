@@ -169,7 +169,9 @@ func (e *explorer) dfs(root *sim.Sim) *Result {
 	var bs []branch
 	bound := ""
 	deepest := 0
+	var pops int64
 	for len(stack) > 0 {
+		pops++
 		f := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		deepest = max(deepest, f.depth)
@@ -177,7 +179,7 @@ func (e *explorer) dfs(root *sim.Sim) *Result {
 			bound = BoundDepth
 			continue
 		}
-		if e.states%1024 == 0 {
+		if pops%1024 == 0 {
 			if b := e.overBound(); b != "" {
 				return &Result{Depth: deepest, Bound: b}
 			}
