@@ -225,26 +225,42 @@ func (sh *shrinker) network() bool {
 	return changed
 }
 
-// faultTimes moves the scheduled faults earlier (all at once, halving
-// their times) so that less happens before them.
+// faultTimes moves the scheduled faults earlier (all at once, scaling
+// their times by a half, then three quarters), first alone and then with
+// the run's duration, so that less happens before and after them.
 func (sh *shrinker) faultTimes() bool {
 	if len(sh.cur.sc.Faults) == 0 {
 		return false
 	}
-	c := sh.cur.clone()
-	for i, s := range c.sc.Faults {
-		f, err := sim.ParseScheduledFault(s)
-		if err != nil {
-			return false
+	for _, scale := range []struct {
+		num, den sim.Time
+		name     string
+	}{{1, 2, "halved"}, {3, 4, "scaled by 3/4"}} {
+		for _, withDuration := range []bool{false, true} {
+			c := sh.cur.clone()
+			for i, s := range c.sc.Faults {
+				f, err := sim.ParseScheduledFault(s)
+				if err != nil {
+					return false
+				}
+				_, rest, _ := strings.Cut(strings.TrimSpace(s), " ")
+				at := (f.At * scale.num / scale.den / sim.Millisecond) * sim.Millisecond
+				c.sc.Faults[i] = at.String() + " " + rest
+			}
+			if slices.Equal(c.sc.Faults, sh.cur.sc.Faults) {
+				return false
+			}
+			step := "fault times " + scale.name
+			if withDuration {
+				c.sc.Duration = (c.sc.Duration * scale.num / scale.den / sim.Millisecond) * sim.Millisecond
+				step = "fault times and duration " + scale.name
+			}
+			if sh.try(step, c) {
+				return true
+			}
 		}
-		_, rest, _ := strings.Cut(strings.TrimSpace(s), " ")
-		at := (f.At / 2 / sim.Millisecond) * sim.Millisecond
-		c.sc.Faults[i] = at.String() + " " + rest
 	}
-	if slices.Equal(c.sc.Faults, sh.cur.sc.Faults) {
-		return false
-	}
-	return sh.try("fault times halved", c)
+	return false
 }
 
 func (sh *shrinker) keys() bool {
