@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/synod-dev/synod/tui"
 )
 
 func TestExploreReferenceRaftFindsNothing(t *testing.T) {
@@ -84,4 +86,22 @@ func TestExploreTwoPhaseCommitBug(t *testing.T) {
 		"--max-depth", "7", "--no-drops", "--no-duplicates", "--quiet")
 	require.Equal(t, 0, code, out+errOut)
 	assert.Contains(t, out, "nothing found")
+}
+
+// TestExploreTraceOpensInTheTUI loads an explorer counterexample the way
+// synod tui FILE does and steps the session to its saved position, where
+// the violation is.
+func TestExploreTraceOpensInTheTUI(t *testing.T) {
+	trace := filepath.Join(t.TempDir(), "2pc.jsonl")
+	code, out, errOut := run(t, "explore", "--scenario", "../../testdata/explore/2pc-abort-uncertain.yaml",
+		"--mode", "walk", "--walks", "50", "--max-depth", "40", "--no-drops", "--no-duplicates", "--quiet", "--out", trace)
+	require.Equal(t, 1, code, out+errOut)
+	tr, sc, err := loadTrace(trace)
+	require.NoError(t, err)
+	sess, err := tui.NewSession(sc)
+	require.NoError(t, err)
+	pos := tui.FromTrace(sess, tr)
+	require.NoError(t, sess.TL.GoTo(pos))
+	require.NotEmpty(t, sess.Sim().Violations())
+	assert.Equal(t, "twopc.atomicity", sess.Sim().Violations()[0].Checker)
 }
