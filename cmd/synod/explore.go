@@ -139,6 +139,13 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 	if err != nil {
 		return inputErr(err)
 	}
+	opts.Fresh = func() (*sim.Sim, error) {
+		in, err := scenario.Build(sc)
+		if err != nil {
+			return nil, err
+		}
+		return in.Sim, nil
+	}
 	res, err := explore.Run(inst.Sim, opts)
 	if err != nil {
 		return usageErr("%v", err)

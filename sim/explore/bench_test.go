@@ -77,3 +77,52 @@ func TestRaftSearchIndependentOfWorkers(t *testing.T) {
 	require.Equal(t, results[0], results[1])
 	require.Equal(t, explore.BoundDepth, results[0].Bound)
 }
+
+// BenchmarkExplore3NodeRaftFresh is BenchmarkExplore3NodeRaft with each
+// state rebuilt from a fresh run and its path instead of copied.
+func BenchmarkExplore3NodeRaftFresh(b *testing.B) {
+	sc := scenario.Default("raft")
+	sc.Nodes = 3
+	sc.Workload.Clients = 0
+	sc.Checks.Invariants = []string{"raft.ElectionSafety"}
+	require.NoError(b, sc.Revalidate())
+	fresh := func() (*sim.Sim, error) {
+		inst, err := scenario.Build(sc)
+		if err != nil {
+			return nil, err
+		}
+		return inst.Sim, nil
+	}
+	s, err := fresh()
+	require.NoError(b, err)
+	var states int64
+	b.ResetTimer()
+	for b.Loop() {
+		r, err := explore.Run(s, explore.Options{Mode: explore.BFS, DepthMax: 6, StatesMax: 5000, Workers: 1, Fresh: fresh})
+		require.NoError(b, err)
+		states += r.States
+	}
+	b.ReportMetric(float64(states)/b.Elapsed().Seconds(), "states/s")
+}
+
+func TestFreshGivesTheSameSearch(t *testing.T) {
+	sc := scenario.Default("raft")
+	sc.Nodes = 3
+	sc.Workload.Clients = 0
+	require.NoError(t, sc.Revalidate())
+	fresh := func() (*sim.Sim, error) {
+		inst, err := scenario.Build(sc)
+		if err != nil {
+			return nil, err
+		}
+		return inst.Sim, nil
+	}
+	s, err := fresh()
+	require.NoError(t, err)
+	a, err := explore.Run(s, explore.Options{DepthMax: 4, Workers: 2, Goal: func(s *sim.Sim) bool { return false }})
+	require.NoError(t, err)
+	b, err := explore.Run(s, explore.Options{DepthMax: 4, Workers: 2, Fresh: fresh})
+	require.NoError(t, err)
+	a.Elapsed, b.Elapsed = 0, 0
+	require.Equal(t, a, b)
+}

@@ -63,6 +63,11 @@ type Options struct {
 	FaultBudget int
 	// NoDrops and NoDuplicates remove those branches (smaller spaces).
 	NoDrops, NoDuplicates bool
+	// Fresh, when set, builds a new run of the same configuration (with
+	// its checkers): breadth-first search then makes each state by
+	// replaying its path on a fresh run instead of copying its parent,
+	// which is faster when building a run costs less than copying one.
+	Fresh func() (*sim.Sim, error)
 	// Goal, when set, is searched for: a state where it holds is reported.
 	Goal Predicate
 	// Prune, when set, stops expansion of the states where it holds.

@@ -22,8 +22,17 @@ type child struct {
 }
 
 // rebuild makes the run a path leads to from the root.
-func rebuild(root *sim.Sim, path []sim.Choice) (*sim.Sim, error) {
-	s := root.Clone()
+func (e *explorer) rebuild(root *sim.Sim, path []sim.Choice) (*sim.Sim, error) {
+	var s *sim.Sim
+	if e.opts.Fresh != nil {
+		var err error
+		if s, err = e.opts.Fresh(); err != nil {
+			return nil, err
+		}
+		Prepare(s)
+	} else {
+		s = root.Clone()
+	}
 	for _, c := range path {
 		if err := s.Apply(c); err != nil {
 			return nil, err
@@ -34,13 +43,21 @@ func rebuild(root *sim.Sim, path []sim.Choice) (*sim.Sim, error) {
 
 // expand computes the children of s not already in seen (which must not
 // change while expand runs), in branch order. It consumes s.
-func (e *explorer) expand(s *sim.Sim, seen map[uint64]struct{}, buf []byte, bs []branch) ([]child, []byte, []branch) {
+func (e *explorer) expand(root, s *sim.Sim, seen map[uint64]struct{}, buf []byte, bs []branch) ([]child, []byte, []branch) {
 	bs = branches(s, &e.opts, bs)
 	out := make([]child, 0, len(bs))
+	path := append([]sim.Choice(nil), s.Choices()...)
 	for i := range bs {
 		c := s
 		if i < len(bs)-1 {
-			c = s.Clone()
+			if e.opts.Fresh != nil {
+				var err error
+				if c, err = e.rebuild(root, path); err != nil {
+					panic(fmt.Sprintf("explore: a path from the root does not replay: %v", err))
+				}
+			} else {
+				c = s.Clone()
+			}
 		}
 		if bs[i].take(c) != nil {
 			continue
@@ -138,11 +155,11 @@ func (e *explorer) expandLevel(root *sim.Sim, frontier [][]sim.Choice, seen map[
 						return
 					}
 				}
-				s, err := rebuild(root, frontier[i])
+				s, err := e.rebuild(root, frontier[i])
 				if err != nil {
 					panic(fmt.Sprintf("explore: a path from the root does not replay: %v", err))
 				}
-				kids[i], buf, bs = e.expand(s, seen, buf, bs)
+				kids[i], buf, bs = e.expand(root, s, seen, buf, bs)
 				frontier[i] = nil // let the path go
 			}
 		}()
