@@ -101,7 +101,7 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 	}
 	opts := explore.Options{
 		Mode: explore.Mode(f.mode), DepthMax: f.depthMax, StatesMax: f.statesMax,
-		MemoryMax: f.memoryMaxMB << 20, Workers: f.workers, Walks: f.walks, Seed: sc.Seed,
+		MemoryMax: f.memoryMaxMB << 20, Workers: f.workers, Spawn: func(w func()) { go w() }, Walks: f.walks, Seed: sc.Seed,
 		FaultBudget: f.faultBudget, NoDrops: f.noDrops, NoDuplicates: f.noDuplicates,
 	}
 	if f.timeMax < 0 {

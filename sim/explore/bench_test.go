@@ -69,7 +69,7 @@ func BenchmarkBuild3NodeRaft(b *testing.B) {
 func TestRaftSearchIndependentOfWorkers(t *testing.T) {
 	var results []*explore.Result
 	for _, w := range []int{1, 2} {
-		r, err := explore.Run(raftSim(t), explore.Options{DepthMax: 4, Workers: w})
+		r, err := explore.Run(raftSim(t), explore.Options{DepthMax: 4, Workers: w, Spawn: goSpawn})
 		require.NoError(t, err)
 		r.Elapsed = 0
 		results = append(results, r)
@@ -119,10 +119,13 @@ func TestFreshGivesTheSameSearch(t *testing.T) {
 	}
 	s, err := fresh()
 	require.NoError(t, err)
-	a, err := explore.Run(s, explore.Options{DepthMax: 4, Workers: 2, Goal: func(s *sim.Sim) bool { return false }})
+	a, err := explore.Run(s, explore.Options{DepthMax: 4, Workers: 2, Spawn: goSpawn, Goal: func(s *sim.Sim) bool { return false }})
 	require.NoError(t, err)
-	b, err := explore.Run(s, explore.Options{DepthMax: 4, Workers: 2, Fresh: fresh})
+	b, err := explore.Run(s, explore.Options{DepthMax: 4, Workers: 2, Spawn: goSpawn, Fresh: fresh})
 	require.NoError(t, err)
 	a.Elapsed, b.Elapsed = 0, 0
 	require.Equal(t, a, b)
 }
+
+// goSpawn runs a worker in its own goroutine, as cmd/synod does.
+func goSpawn(f func()) { go f() }

@@ -53,8 +53,14 @@ type Options struct {
 	// once). Both are needed for the bound to apply.
 	WallMax sim.Time
 	Clock   func() sim.Time
-	// Workers is the number of goroutines (0: all cores).
+	// Workers is the number of workers (0: all cores).
 	Workers int
+	// Spawn starts one worker concurrently. sim/ starts no goroutines of
+	// its own (the house rule for simulated code), so the caller supplies
+	// this: cmd/synod passes func(f func()) { go f() }. Nil runs the workers
+	// one after another in the caller's goroutine; the result is the same,
+	// as it is for any number of workers.
+	Spawn func(worker func())
 	// Walks is the number of random walks (Walk mode), walk i seeded from
 	// (Seed, i).
 	Walks int

@@ -67,7 +67,7 @@ func hopSim(t testing.TB, k int64) *sim.Sim {
 func TestBFSFindsShortestCounterexample(t *testing.T) {
 	for _, k := range []int64{1, 3, 5} {
 		t.Run(fmt.Sprintf("k=%d", k), func(t *testing.T) {
-			r, err := Run(hopSim(t, k), Options{Mode: BFS, DepthMax: 10, Workers: 2})
+			r, err := Run(hopSim(t, k), Options{Mode: BFS, DepthMax: 10, Workers: 2, Spawn: goSpawn})
 			require.NoError(t, err)
 			require.Equal(t, FoundViolation, r.Found, r.String())
 			assert.Equal(t, int(k), r.Depth, "got depth %d, want %d", r.Depth, k)
@@ -98,19 +98,24 @@ func TestResultsIndependentOfWorkers(t *testing.T) {
 		t.Run(string(mode), func(t *testing.T) {
 			var results []*Result
 			for _, w := range []int{1, 2, 3} {
-				r, err := Run(hopSim(t, 6), Options{Mode: mode, DepthMax: 12, Workers: w, Walks: 40, Seed: 7})
+				r, err := Run(hopSim(t, 6), Options{Mode: mode, DepthMax: 12, Workers: w, Spawn: goSpawn, Walks: 40, Seed: 7})
 				require.NoError(t, err)
 				r.Elapsed = 0
 				results = append(results, r)
 			}
 			assert.Equal(t, results[0], results[1], "1 and 2 workers")
 			assert.Equal(t, results[0], results[2], "1 and 3 workers")
+			// Without Spawn the workers run one after another: same result.
+			r, err := Run(hopSim(t, 6), Options{Mode: mode, DepthMax: 12, Workers: 3, Walks: 40, Seed: 7})
+			require.NoError(t, err)
+			r.Elapsed = 0
+			assert.Equal(t, results[0], r, "3 sequential workers")
 		})
 	}
 }
 
 func TestNothingFoundExhaustsOrHitsDepth(t *testing.T) {
-	r, err := Run(hopSim(t, 0), Options{Mode: BFS, DepthMax: 4, Workers: 2})
+	r, err := Run(hopSim(t, 0), Options{Mode: BFS, DepthMax: 4, Workers: 2, Spawn: goSpawn})
 	require.NoError(t, err)
 	assert.Equal(t, FoundNothing, r.Found)
 	assert.Equal(t, BoundDepth, r.Bound)
@@ -176,7 +181,7 @@ func TestGoalAndPrune(t *testing.T) {
 
 func TestRandomWalksReproducibleBySeed(t *testing.T) {
 	run := func(seed uint64) *Result {
-		r, err := Run(hopSim(t, 5), Options{Mode: Walk, DepthMax: 20, Walks: 30, Seed: seed, Workers: 2})
+		r, err := Run(hopSim(t, 5), Options{Mode: Walk, DepthMax: 20, Walks: 30, Seed: seed, Workers: 2, Spawn: goSpawn})
 		require.NoError(t, err)
 		r.Elapsed = 0
 		return r
@@ -266,3 +271,6 @@ func TestParsePredicate(t *testing.T) {
 		assert.Error(t, err, bad)
 	}
 }
+
+// goSpawn runs a worker in its own goroutine, as cmd/synod does.
+func goSpawn(f func()) { go f() }

@@ -140,7 +140,7 @@ func (e *explorer) expandLevel(root *sim.Sim, frontier [][]sim.Choice, seen map[
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
-		go func() {
+		e.spawn(func() {
 			defer wg.Done()
 			var buf []byte
 			var bs []branch
@@ -162,7 +162,7 @@ func (e *explorer) expandLevel(root *sim.Sim, frontier [][]sim.Choice, seen map[
 				kids[i], buf, bs = e.expand(root, s, seen, buf, bs)
 				frontier[i] = nil // let the path go
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if b, ok := stop.Load().(string); ok {
@@ -246,7 +246,7 @@ func (e *explorer) walks(root *sim.Sim) *Result {
 	var wg sync.WaitGroup
 	for range min(e.opts.Workers, n) {
 		wg.Add(1)
-		go func() {
+		e.spawn(func() {
 			defer wg.Done()
 			var bs []branch
 			for {
@@ -272,7 +272,7 @@ func (e *explorer) walks(root *sim.Sim) *Result {
 					}
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	for i := range n {
@@ -329,4 +329,13 @@ func itoa(i int) string {
 		i /= 10
 	}
 	return string(b[n:])
+}
+
+// spawn starts a worker through Options.Spawn, or runs it at once.
+func (e *explorer) spawn(worker func()) {
+	if e.opts.Spawn != nil {
+		e.opts.Spawn(worker)
+		return
+	}
+	worker()
 }
