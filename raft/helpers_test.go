@@ -1,12 +1,12 @@
 package raft
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/protocols/proptest"
 	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/sim"
 )
@@ -115,6 +115,4 @@ func loadScenario(t testing.TB, name string) *scenario.Scenario {
 }
 
 // replay is the command that replays a scenario with a seed.
-func replay(file string, seed uint64) string {
-	return fmt.Sprintf("go run ./cmd/synod run --scenario %s --seed %d   (watch: go run ./cmd/synod tui --scenario %s --seed %d)", file, seed, file, seed)
-}
+func replay(file string, seed uint64) string { return proptest.Replay(file, seed) }

@@ -3,13 +3,13 @@ package etcdraft
 import (
 	"bytes"
 	"flag"
-	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/raft/v3"
 
 	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/protocols/proptest"
 	"github.com/synod-dev/synod/sim"
 )
 
@@ -138,6 +138,4 @@ func traceOf(t testing.TB, o clusterOpts) []byte {
 	return buf.Bytes()
 }
 
-func replay(file string, seed uint64) string {
-	return fmt.Sprintf("replay: go run ./cmd/synod run --scenario %s --seed %d", file, seed)
-}
+func replay(file string, seed uint64) string { return "replay: " + proptest.Replay(file, seed) }
