@@ -1,6 +1,9 @@
 package sim
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // applyFault carries out a fault event. Nemesis ticks are resolved here into
 // a concrete fault, which replaces the tick in the event so that traces show
@@ -245,10 +248,6 @@ func (st *state) scheduleNemesis(k int, now Time) {
 }
 
 func sortIDs(ids []NodeID) []NodeID {
-	for i := 1; i < len(ids); i++ {
-		for j := i; j > 0 && ids[j] < ids[j-1]; j-- {
-			ids[j], ids[j-1] = ids[j-1], ids[j]
-		}
-	}
+	slices.Sort(ids)
 	return ids
 }

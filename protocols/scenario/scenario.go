@@ -355,11 +355,7 @@ func (sc *Scenario) SimConfig() (sim.Config, error) {
 		Network: sc.Network, Nemesis: sc.Nemesis, FsyncDelay: sc.FsyncDelay,
 		CheckEvery: sc.Checks.Every, KeepGoing: sc.Checks.KeepGoing, Down: sc.Down,
 	}
-	if spec, err := protocols.Lookup(sc.Protocol); err == nil && spec.Client == nil {
-		cfg.Clients = sc.Workload.Clients
-	} else if err == nil {
-		cfg.Clients = sc.Workload.Clients
-	}
+	cfg.Clients = sc.Workload.Clients
 	for i, s := range sc.Faults {
 		f, err := sim.ParseScheduledFault(s)
 		if err != nil {
