@@ -71,7 +71,7 @@ func (sh *shrinker) try(step string, c candidate) bool {
 	if err := c.sc.Revalidate(); err != nil {
 		return false
 	}
-	r, choices, done, err := evaluate(c.sc, c.steps)
+	r, choices, done, err := evaluate(c.sc, c.steps, sh.opts.Checkers)
 	if err != nil {
 		return false
 	}

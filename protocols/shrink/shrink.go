@@ -36,6 +36,12 @@ type Options struct {
 	Stop func() bool
 	// Log, when set, receives one line per accepted reduction.
 	Log func(string)
+	// Checkers, when set, returns fresh invariant checkers for one run
+	// (checkers keep state, so every run needs its own), added to the
+	// protocol's own: a failure found by a caller's checker (synodtest's
+	// extra checkers and invariants) then shrinks like any other. It is
+	// called once per run, the original run included.
+	Checkers func() []sim.Checker
 }
 
 // Failure identifies how a run fails. Two runs fail "the same way" when
@@ -94,7 +100,8 @@ func sizesOf(sc *scenario.Scenario, choices []sim.Choice, r *scenario.Result) Si
 // Result is the smallest failing run found.
 type Result struct {
 	// Scenario and Choices reproduce the smallest run:
-	// scenario.Run(Scenario, RunOptions{Choices: Choices}).
+	// scenario.Run(Scenario, RunOptions{Choices: Choices}), or with
+	// Options.Checkers, Build(Scenario, Checkers).Execute(Choices).
 	Scenario *scenario.Scenario
 	Choices  []sim.Choice
 	Failure  Failure
@@ -109,6 +116,30 @@ type Result struct {
 	Stopped string
 }
 
+// Build makes a run of sc with the checkers' fresh set (if any) added to
+// the protocol's own: the run a shrink evaluates.
+func Build(sc *scenario.Scenario, checkers func() []sim.Checker) (*scenario.Instance, error) {
+	in, err := scenario.Build(sc)
+	if err != nil {
+		return nil, err
+	}
+	if checkers != nil {
+		for _, c := range checkers() {
+			in.Sim.AddChecker(c)
+		}
+	}
+	return in, nil
+}
+
+// execute runs sc to its end with the recorded choices and the checkers.
+func execute(sc *scenario.Scenario, choices []sim.Choice, checkers func() []sim.Checker) (*scenario.Result, error) {
+	in, err := Build(sc, checkers)
+	if err != nil {
+		return nil, err
+	}
+	return in.Execute(choices)
+}
+
 // Trace shrinks the run a trace records: its header's scenario and its
 // manual choices; name (the file) is for error messages.
 func Trace(t *sim.Trace, name string, opts Options) (*Result, error) {
@@ -120,7 +151,10 @@ func Trace(t *sim.Trace, name string, opts Options) (*Result, error) {
 }
 
 // Run shrinks the failing run of sc with the recorded choices. It is an
-// error if that run does not fail.
+// error if that run does not fail. With Options.Checkers, the runs (the
+// original and every candidate) check the caller's checkers too, and the
+// result reproduces with them: Build(Scenario, Checkers) then
+// Execute(Choices).
 func Run(sc *scenario.Scenario, choices []sim.Choice, opts Options) (*Result, error) {
 	if opts.Budget < 0 || opts.Budget > budgetMax {
 		return nil, fmt.Errorf("shrink budget: %d is outside 0..%d", opts.Budget, budgetMax)
@@ -129,7 +163,7 @@ func Run(sc *scenario.Scenario, choices []sim.Choice, opts Options) (*Result, er
 		opts.Budget = DefaultBudget
 	}
 	sc = sc.Clone()
-	res, err := scenario.Run(sc, scenario.RunOptions{Choices: choices})
+	res, err := execute(sc, choices, opts.Checkers)
 	if err != nil {
 		return nil, fmt.Errorf("the run to shrink does not replay: %v", err)
 	}
@@ -137,7 +171,7 @@ func Run(sc *scenario.Scenario, choices []sim.Choice, opts Options) (*Result, er
 	if !ok {
 		return nil, fmt.Errorf("the run to shrink does not fail (seed %d): nothing to shrink", sc.Seed)
 	}
-	steps, err := stepsOf(sc, choices)
+	steps, err := stepsOf(sc, choices, opts.Checkers)
 	if err != nil {
 		return nil, fmt.Errorf("the run to shrink does not replay: %v", err)
 	}

@@ -2,6 +2,7 @@ package shrink
 
 import (
 	"bytes"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -119,4 +120,63 @@ func TestShrinkAnExplorerCounterexample(t *testing.T) {
 	r2, err := Run(sc, found.Choices, Options{Budget: 200})
 	require.NoError(t, err)
 	assert.Equal(t, r.Choices, r2.Choices, "shrinking is deterministic")
+}
+
+// electionCounter is a caller's stateful checker: it counts the times a
+// node becomes leader and fails at the third. It keeps state across
+// events, so each run needs a fresh one.
+type electionCounter struct {
+	leader map[sim.NodeID]bool
+	n      int
+}
+
+func (c *electionCounter) Name() string { return "three-elections" }
+
+func (c *electionCounter) Check(s *sim.Sim, _ *sim.Event) error {
+	if c.leader == nil {
+		c.leader = map[sim.NodeID]bool{}
+	}
+	for _, id := range s.Nodes() {
+		v, ok := s.Inspect(id)
+		is := ok && v.Role == "leader"
+		if is && !c.leader[id] {
+			c.n++
+		}
+		c.leader[id] = is
+	}
+	if c.n >= 3 {
+		return fmt.Errorf("%d elections won", c.n)
+	}
+	return nil
+}
+
+// TestShrinkWithCallerCheckers: a failure only a caller's checker sees
+// (Raft elects leaders under chaos; its own checkers are happy) shrinks
+// with Options.Checkers, each run with a fresh checker, and the shrunk run
+// still fails that checker.
+func TestShrinkWithCallerCheckers(t *testing.T) {
+	sc, err := scenario.Load("../../testdata/scenarios/raft/chaos3.yaml")
+	require.NoError(t, err)
+	fresh := 0
+	checkers := func() []sim.Checker { fresh++; return []sim.Checker{&electionCounter{}} }
+
+	// Without the caller's checker the run does not fail: nothing to shrink.
+	_, err = Run(sc, nil, Options{Budget: 10})
+	require.ErrorContains(t, err, "does not fail")
+
+	r, err := Run(sc, nil, Options{Budget: 60, Checkers: checkers})
+	require.NoError(t, err)
+	t.Logf("before: %v\nafter: %v\nruns %d, steps %v", r.Before, r.After, r.Runs, r.Steps)
+	assert.Equal(t, Failure{Kind: "invariant", Checker: "three-elections"}, r.Failure)
+	assert.Less(t, r.After.Events, r.Before.Events)
+	assert.GreaterOrEqual(t, fresh, r.Runs, "every run gets fresh checkers")
+
+	in, err := Build(r.Scenario, checkers)
+	require.NoError(t, err)
+	res, err := in.Execute(r.Choices)
+	require.NoError(t, err)
+	f, ok := FailureOf(res)
+	require.True(t, ok)
+	assert.Equal(t, r.Failure, f)
+	assert.Equal(t, r.After.Events, res.Events)
 }

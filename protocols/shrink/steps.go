@@ -48,9 +48,9 @@ func consumes(c sim.Choice) bool {
 // run process gap events on its own; a step whose event is not pending
 // (its cause was removed) is skipped. It returns the result, the concrete
 // choices made (which replay exactly through scenario.Run) and the steps
-// that applied.
-func evaluate(sc *scenario.Scenario, steps []step) (*scenario.Result, []sim.Choice, []step, error) {
-	inst, err := scenario.Build(sc)
+// that applied. The checkers (may be nil) are the caller's extra ones.
+func evaluate(sc *scenario.Scenario, steps []step, checkers func() []sim.Checker) (*scenario.Result, []sim.Choice, []step, error) {
+	inst, err := Build(sc, checkers)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -109,8 +109,8 @@ func (e shrinkError) Error() string { return string(e) }
 const errNotPending = shrinkError("the chosen event is not pending")
 
 // stepsOf describes recorded choices as steps by replaying them.
-func stepsOf(sc *scenario.Scenario, choices []sim.Choice) ([]step, error) {
-	inst, err := scenario.Build(sc)
+func stepsOf(sc *scenario.Scenario, choices []sim.Choice, checkers func() []sim.Checker) ([]step, error) {
+	inst, err := Build(sc, checkers)
 	if err != nil {
 		return nil, err
 	}
