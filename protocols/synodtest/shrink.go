@@ -15,10 +15,12 @@ import (
 const ShrinkBudget = 100
 
 // shrinkFailure minimises a failing seed with protocols/shrink when the
-// failure is one the scenario alone reproduces (a panic, a violation of
-// the protocol's own checkers, linearizability); failures found by the
-// test's extra checkers or Expect are left unshrunk. On success it writes
-// the shrunk trace and points the schedule and the commands at it.
+// failure is one a run reproduces with its checkers: a panic, a violation
+// of the protocol's own checkers or of the test's extra Checkers and
+// Invariants (every shrink run gets a fresh set of them), linearizability.
+// Failures found by Expect at the end of a run, livelocks and
+// non-determinism are left unshrunk. On success it writes the shrunk trace
+// and points the schedule and the commands at it.
 func shrinkFailure(o *Options, sc *scenario.Scenario, f *Failure, dir, base string) {
 	if o.NoShrink || os.Getenv("SYNOD_SHRINK") == "0" {
 		return
@@ -27,11 +29,12 @@ func shrinkFailure(o *Options, sc *scenario.Scenario, f *Failure, dir, base stri
 	if !ok {
 		return
 	}
-	res, err := shrink.Run(sc, nil, shrink.Options{Budget: ShrinkBudget})
+	extra := o.extraCheckers()
+	res, err := shrink.Run(sc, nil, shrink.Options{Budget: ShrinkBudget, Checkers: extra})
 	if err != nil || res.Failure != want {
 		return
 	}
-	in, err := scenario.Build(res.Scenario)
+	in, err := shrink.Build(res.Scenario, extra)
 	if err != nil {
 		return
 	}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/scenario"
+	"github.com/synod-dev/synod/protocols/shrink"
 	"github.com/synod-dev/synod/sim"
 )
 
@@ -361,19 +362,26 @@ func Run(o Options, short bool) (*Report, error) {
 
 // build makes one run with the options' extra checkers attached.
 func build(o *Options, sc *scenario.Scenario) (*scenario.Instance, error) {
-	in, err := scenario.Build(sc)
-	if err != nil {
-		return nil, err
+	return shrink.Build(sc, o.extraCheckers())
+}
+
+// extraCheckers returns the function that makes a fresh set of the
+// options' own checkers and invariants for one run, or nil when there are
+// none: the checkers the test adds to the protocol's.
+func (o *Options) extraCheckers() func() []sim.Checker {
+	if o.Checkers == nil && len(o.Invariants) == 0 {
+		return nil
 	}
-	if o.Checkers != nil {
-		for _, c := range o.Checkers() {
-			in.Sim.AddChecker(c)
+	return func() []sim.Checker {
+		var cs []sim.Checker
+		if o.Checkers != nil {
+			cs = append(cs, o.Checkers()...)
 		}
+		for _, inv := range o.Invariants {
+			cs = append(cs, &invariantChecker{inv})
+		}
+		return cs
 	}
-	for _, inv := range o.Invariants {
-		in.Sim.AddChecker(&invariantChecker{inv})
-	}
-	return in, nil
 }
 
 type invariantChecker struct{ inv Invariant }
