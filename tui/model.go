@@ -29,6 +29,10 @@ type Options struct {
 	// ("go run ./cmd/synod tui --protocol raft --seed 7"); it is shown with
 	// --at when saving a run without manual choices.
 	Command string
+	// Repro, when set, makes the reproduce command instead (from the file
+	// the run was last saved to, "" if none, and the current event): for
+	// a protocol cmd/synod does not know (tui/tuitest).
+	Repro func(saved string, at int64) string
 	// FrameBudget bounds the simulation work per frame (default 25ms).
 	// Tests set it high so that every move finishes within its key press.
 	FrameBudget time.Duration
@@ -660,6 +664,9 @@ func (m *Model) save() {
 // ReproCommand is the one command that reproduces the run at the current
 // position: the saved file when there is one, else the scenario flags.
 func (m *Model) ReproCommand() string {
+	if m.opts.Repro != nil {
+		return m.opts.Repro(m.saved, m.sess.Index())
+	}
 	if m.saved != "" {
 		return "go run ./cmd/synod tui " + m.saved
 	}

@@ -2,12 +2,16 @@ package synodtest_test
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	_ "github.com/synod-dev/synod/raft"
+	// The TUI, linked into this test binary: a failure's watch command
+	// (go test -synod.tui TRACE) opens tinykv's traces with it.
+	_ "github.com/synod-dev/synod/tui/tuitest"
 
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/scenario"
@@ -160,12 +164,19 @@ func TestTinyKVForgetfulFails(t *testing.T) {
 	require.NotEmpty(t, f.ShrunkTrace, "a linearizability failure of the scenario alone is shrunk")
 	require.Less(t, f.ShrunkEvents, f.Events)
 	require.FileExists(t, f.ShrunkTrace)
+	// tinykv is the test's own protocol: cmd/synod does not know it, so
+	// the watch commands open the traces through this test binary.
+	pkg, err := os.Getwd()
+	require.NoError(t, err)
+	watch := "cd " + pkg + " && go test -run '^TestFake$' -timeout 0 -synod.tui "
 	for _, want := range []string{fmt.Sprintf("seed %d", f.Seed), "shrunk: ", "schedule (shrunk", "fault crash n1",
-		"shrunk trace: " + dir, "  replay: go run ./cmd/synod replay " + dir, "  watch:  go run ./cmd/synod tui " + dir,
-		"trace:  " + dir, "replay: go run ./cmd/synod run --scenario " + dir, "watch:  go run ./cmd/synod tui",
+		"shrunk trace: " + dir, "  watch:  " + watch + f.ShrunkTrace + "\n",
+		"trace:  " + dir, "\nwatch:  " + watch + f.Trace + "\n",
 		fmt.Sprintf("retest: go test -run '^TestFake$' -synod.seed %d", f.Seed)} {
 		require.Contains(t, msg, want)
 	}
+	require.NotContains(t, msg, "go run ./cmd/synod")
+	require.Equal(t, watch+f.ShrunkTrace, f.Watch("TestFake"))
 	require.FileExists(t, f.Trace)
 	require.FileExists(t, f.Scenario)
 }

@@ -190,8 +190,13 @@ type Failure struct {
 	// cmd/synod (which knows only the protocols compiled into it).
 	Replay, TUI string
 	// Local says the protocol was handed to synodtest (Options.Protocol):
-	// cmd/synod may not know it, and the report says so.
+	// cmd/synod may not know it, so the report's watch commands open the
+	// traces through the test binary (-synod.tui, see WatchCommand) and
+	// leave Replay and TUI out.
 	Local bool
+	// Dir is the test's working directory (its package's directory),
+	// where the go test commands of the report run.
+	Dir string
 	// Checker names the violated invariant (Kind "violation").
 	Checker string
 	// Shrunk, when the failure was shrunk, gives the sizes before and
@@ -285,8 +290,27 @@ func (o *Options) Load() (*scenario.Scenario, error) {
 
 // Check runs the options' scenario for every seed and fails t with one
 // report per failing seed. It returns the report.
+//
+// Under -synod.tui TRACE (or SYNOD_TUI) it runs no seeds: it opens the
+// trace in synod's terminal UI when the trace is a run of this check's
+// protocol (see WatchCommand), which needs tui/tuitest linked in, and
+// logs why when it does not.
 func Check(t TB, o Options) *Report {
 	t.Helper()
+	trace, at, err := TUITarget()
+	if err != nil {
+		t.Fatalf("synodtest: %v", err)
+		return &Report{}
+	}
+	if trace != "" {
+		note, err := openTUI(&o, trace, at, runPattern(t.Name()))
+		if err != nil {
+			t.Fatalf("synodtest: %v", err)
+		} else if note != "" {
+			t.Logf("%s", note)
+		}
+		return &Report{}
+	}
 	rep, err := Run(o, testing.Short())
 	if err != nil {
 		t.Fatalf("synodtest: %v", err)
@@ -299,8 +323,15 @@ func Check(t TB, o Options) *Report {
 }
 
 // Run runs the options' scenario for every seed and returns what failed.
-// short picks the -short seed count when none is set.
+// short picks the -short seed count when none is set. Under -synod.tui it
+// opens the trace instead, as Check does, and returns an empty report.
 func Run(o Options, short bool) (*Report, error) {
+	if trace, at, err := TUITarget(); err != nil {
+		return nil, err
+	} else if trace != "" {
+		_, err := openTUI(&o, trace, at, currentRunPattern())
+		return &Report{}, err
+	}
 	switch {
 	case o.Seeds < 0 || o.Seeds > SeedsMax:
 		return nil, fmt.Errorf("options: seeds %d is outside 0..%d", o.Seeds, SeedsMax)
@@ -502,6 +533,7 @@ func explain(o *Options, sc *scenario.Scenario, f *Failure) {
 		at = fmt.Sprintf(" --at %d", f.Index)
 	}
 	f.Local = o.Protocol != nil
+	f.Dir, _ = os.Getwd()
 	if f.Scenario != "" {
 		f.Replay = fmt.Sprintf("go run ./cmd/synod run --scenario %s --seed %d", f.Scenario, sc.Seed)
 		f.TUI = fmt.Sprintf("go run ./cmd/synod tui --scenario %s --seed %d%s", f.Scenario, sc.Seed, at)
@@ -525,28 +557,68 @@ func (f *Failure) Text(test string) string {
 	if f.Trace != "" {
 		fmt.Fprintf(&b, "trace:  %s\n", f.Trace)
 	}
+	if f.Local {
+		f.localCommands(&b, test)
+	} else {
+		f.synodCommands(&b)
+	}
+	fmt.Fprintf(&b, "retest: go test -run '%s' -synod.seed %d -v", runPattern(test), f.Seed)
+	return b.String()
+}
+
+// synodCommands writes the cmd/synod commands that replay and watch a
+// failure of a protocol compiled into it.
+func (f *Failure) synodCommands(b *strings.Builder) {
 	if f.ShrunkTrace != "" {
 		at := ""
 		if f.ShrunkAt >= 0 {
 			at = fmt.Sprintf(" --at %d", f.ShrunkAt)
 		}
-		fmt.Fprintf(&b, "shrunk trace: %s\n", f.ShrunkTrace)
-		fmt.Fprintf(&b, "  replay: go run ./cmd/synod replay %s\n", f.ShrunkTrace)
-		fmt.Fprintf(&b, "  watch:  go run ./cmd/synod tui %s%s\n", f.ShrunkTrace, at)
+		fmt.Fprintf(b, "shrunk trace: %s\n", f.ShrunkTrace)
+		fmt.Fprintf(b, "  replay: go run ./cmd/synod replay %s\n", f.ShrunkTrace)
+		fmt.Fprintf(b, "  watch:  go run ./cmd/synod tui %s%s\n", f.ShrunkTrace, at)
 	}
 	if f.Replay != "" {
-		fmt.Fprintf(&b, "replay: %s\n", f.Replay)
-		fmt.Fprintf(&b, "watch:  %s\n", f.TUI)
-		if f.Local {
-			b.WriteString("        (cmd/synod knows only the protocols compiled into it; for a protocol of your test's own package, replay with the test below)\n")
-		}
+		fmt.Fprintf(b, "replay: %s\n", f.Replay)
+		fmt.Fprintf(b, "watch:  %s\n", f.TUI)
 	}
-	parts := strings.Split(test, "/")
-	for i, p := range parts {
-		parts[i] = "^" + regexp.QuoteMeta(p) + "$"
+}
+
+// localCommands writes the commands that open a failure of the test's own
+// protocol in the TUI through the test binary (cmd/synod does not know the
+// protocol): go test with -synod.tui, in the package's directory.
+func (f *Failure) localCommands(b *strings.Builder, test string) {
+	if f.ShrunkTrace != "" {
+		fmt.Fprintf(b, "shrunk trace: %s\n", f.ShrunkTrace)
+		fmt.Fprintf(b, "  watch:  %s\n", WatchCommand(f.Dir, test, f.ShrunkTrace, max(f.ShrunkAt, 0)))
 	}
-	fmt.Fprintf(&b, "retest: go test -run '%s' -synod.seed %d -v", strings.Join(parts, "/"), f.Seed)
-	return b.String()
+	if f.Trace != "" {
+		fmt.Fprintf(b, "watch:  %s\n", WatchCommand(f.Dir, test, f.Trace, max(f.Index, 0)))
+	}
+	if (f.Trace != "" || f.ShrunkTrace != "") && !TUILinked() {
+		fmt.Fprintf(b, "        (the watch commands open the TUI through this test binary, once a _test.go file of the package has `import _ %q`)\n", tuiImport)
+	}
+}
+
+// Watch is the one command that opens the failure in the TUI: its shrunk
+// trace when there is one, else the full run, at the failing event; for a
+// protocol of the test's own package (Local) through the test binary,
+// test being the test's name (testing.T.Name). "" when there is nothing to
+// open.
+func (f *Failure) Watch(test string) string {
+	switch {
+	case f.Local && f.ShrunkTrace != "":
+		return WatchCommand(f.Dir, test, f.ShrunkTrace, max(f.ShrunkAt, 0))
+	case f.Local && f.Trace != "":
+		return WatchCommand(f.Dir, test, f.Trace, max(f.Index, 0))
+	case f.Local:
+		return ""
+	case f.ShrunkTrace != "" && f.ShrunkAt >= 0:
+		return fmt.Sprintf("go run ./cmd/synod tui %s --at %d", f.ShrunkTrace, f.ShrunkAt)
+	case f.ShrunkTrace != "":
+		return "go run ./cmd/synod tui " + f.ShrunkTrace
+	}
+	return f.TUI
 }
 
 // FailureDir is where failing traces go: -synod.failures, SYNOD_FAILURES,
