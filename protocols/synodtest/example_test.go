@@ -100,6 +100,28 @@ var onlyServerApplies = synodtest.Invariant{Name: "only-n1-applies", Check: func
 	return nil
 }}
 
+// restartKeepsData is a user checker with state of its own (so the test
+// hands synodtest a function that makes a fresh one per run): the most
+// keys n1 has held, which a restart of n1 must recover from its storage.
+type restartKeepsData struct{ held int }
+
+func (c *restartKeepsData) Name() string { return "restart-keeps-data" }
+
+func (c *restartKeepsData) Check(s *sim.Sim, ev *sim.Event) error {
+	n, ok := s.Process(1).(*tinykv)
+	if !ok || n.kv == nil {
+		return nil // n1 is down, or not started yet
+	}
+	keys := len(n.kv.Keys())
+	if ev.Kind == sim.KindStart && ev.To == 1 && keys < c.held {
+		return fmt.Errorf("n1 restarted with %d keys, after holding %d", keys, c.held)
+	}
+	c.held = max(c.held, keys)
+	return nil
+}
+
+func userCheckers() []sim.Checker { return []sim.Checker{&restartKeepsData{}} }
+
 // crashes is the scenario: three nodes, n1 crashes and restarts twice.
 const crashes = `# n1 crashes twice under a closed-loop workload
 nodes: 3
@@ -116,6 +138,7 @@ func TestTinyKV(t *testing.T) {
 		Protocol:    TinySpec(),
 		YAML:        crashes,
 		Invariants:  []synodtest.Invariant{onlyServerApplies},
+		Checkers:    userCheckers,
 		Determinism: true,
 		Expect: func(_ *scenario.Instance, res *scenario.Result) error {
 			if res.OpsOK < 10 {
@@ -179,6 +202,37 @@ func TestTinyKVForgetfulFails(t *testing.T) {
 	require.Equal(t, watch+f.ShrunkTrace, f.Watch("TestFake"))
 	require.FileExists(t, f.Trace)
 	require.FileExists(t, f.Scenario)
+}
+
+// TestTinyKVForgetfulLosesData is the failing run of docs/testing.md:
+// the forgetful server loses its data at a restart, which the user's own
+// checker sees first (at the restart, before any read shows it to the
+// linearizability check). The failure is shrunk with that checker in every
+// shrink run, and the watch command opens the shrunk trace through this
+// test binary.
+func TestTinyKVForgetfulLosesData(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("SYNOD_FAILURES", dir)
+	ft := &fakeT{}
+	rep := synodtest.Check(ft, synodtest.Options{
+		Protocol: TinySpec(),
+		YAML:     crashes + "options: {forget: true}\n",
+		Checkers: userCheckers,
+		Seeds:    3,
+	})
+	require.Len(t, rep.Failures, 1)
+	f := rep.Failures[0]
+	t.Logf("%s", ft.errors[0])
+	require.Equal(t, "violation", f.Kind)
+	require.Equal(t, "restart-keeps-data", f.Checker)
+	require.NotEmpty(t, f.ShrunkTrace)
+	require.Less(t, f.ShrunkEvents, f.Events)
+	pkg, err := os.Getwd()
+	require.NoError(t, err)
+	watch := fmt.Sprintf("cd %s && go test -run '^TestFake$' -timeout 0 -synod.tui %s -synod.at %d", pkg, f.ShrunkTrace, f.ShrunkAt)
+	require.Equal(t, watch, f.Watch("TestFake"))
+	require.Contains(t, ft.errors[0], "restart-keeps-data: n1 restarted with 0 keys")
+	require.Contains(t, ft.errors[0], "  watch:  "+watch+"\n")
 }
 
 // panicky panics on its third request: synodtest reports the panic with
