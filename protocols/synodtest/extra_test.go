@@ -56,6 +56,7 @@ func TestShrinkKeepsAUserCheckerFailing(t *testing.T) {
 	f := rep.Failures[0]
 	require.Equal(t, "violation", f.Kind)
 	require.Equal(t, "busy-after-restarts", f.Checker)
+	require.True(t, f.TestChecker)
 	require.NotEmpty(t, f.ShrunkTrace, "a user checker's failure is shrunk: %s", f.Text("TestX"))
 	require.Less(t, f.ShrunkEvents, f.Events)
 	t.Logf("%s", f.Text("TestShrinkKeepsAUserCheckerFailing"))
@@ -78,4 +79,54 @@ func TestShrinkKeepsAUserCheckerFailing(t *testing.T) {
 	require.Equal(t, f.ShrunkAt, res.FirstViolation.Index)
 	require.Equal(t, f.ShrunkEvents, res.Events)
 	require.Less(t, res.Events, f.Events)
+}
+
+// leaderCount is a user checker over a built-in protocol: it fails at the
+// third election a Raft node wins.
+type leaderCount struct {
+	leader map[sim.NodeID]bool
+	n      int
+}
+
+func (c *leaderCount) Name() string { return "three-elections" }
+
+func (c *leaderCount) Check(s *sim.Sim, _ *sim.Event) error {
+	if c.leader == nil {
+		c.leader = map[sim.NodeID]bool{}
+	}
+	for _, id := range s.Nodes() {
+		v, ok := s.Inspect(id)
+		is := ok && v.Role == "leader"
+		if is && !c.leader[id] {
+			c.n++
+		}
+		c.leader[id] = is
+	}
+	if c.n >= 3 {
+		return fmt.Errorf("%d elections won", c.n)
+	}
+	return nil
+}
+
+// TestUserCheckerOnABuiltInProtocol: a user checker's failure on a
+// protocol cmd/synod knows is shrunk too, and the report keeps the
+// cmd/synod watch command but not `synod replay` of the shrunk trace,
+// which (without the user's checker) would not reproduce it.
+func TestUserCheckerOnABuiltInProtocol(t *testing.T) {
+	t.Setenv("SYNOD_FAILURES", t.TempDir())
+	rep, err := synodtest.Run(synodtest.Options{Scenario: "../../testdata/scenarios/raft/chaos3.yaml", Seeds: 1,
+		Checkers: func() []sim.Checker { return []sim.Checker{&leaderCount{}} }}, true)
+	require.NoError(t, err)
+	require.Len(t, rep.Failures, 1)
+	f := rep.Failures[0]
+	require.Equal(t, "three-elections", f.Checker)
+	require.True(t, f.TestChecker)
+	require.False(t, f.Local)
+	require.NotEmpty(t, f.ShrunkTrace)
+	require.Less(t, f.ShrunkEvents, f.Events)
+	text := f.Text("TestRaft")
+	require.Contains(t, text, "  watch:  go run ./cmd/synod tui "+f.ShrunkTrace+fmt.Sprintf(" --at %d\n", f.ShrunkAt))
+	require.NotContains(t, text, "go run ./cmd/synod replay")
+	require.Contains(t, text, "without flagging three-elections")
+	require.Equal(t, fmt.Sprintf("go run ./cmd/synod tui %s --at %d", f.ShrunkTrace, f.ShrunkAt), f.Watch("TestRaft"))
 }

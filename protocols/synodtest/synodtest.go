@@ -199,6 +199,9 @@ type Failure struct {
 	Dir string
 	// Checker names the violated invariant (Kind "violation").
 	Checker string
+	// TestChecker says the violated checker is one of the test's own
+	// (Options.Checkers or Invariants), which cmd/synod does not run.
+	TestChecker bool
 	// Shrunk, when the failure was shrunk, gives the sizes before and
 	// after; ShrunkTrace is the smallest failing run's trace (replay and
 	// tui open it), with ShrunkEvents events, failing at event ShrunkAt.
@@ -436,8 +439,27 @@ func runSeed(o *Options, sc *scenario.Scenario) (*Failure, error) {
 	}
 	f.Seed = sc.Seed
 	f.Events = res.Events
+	if f.Checker != "" {
+		f.TestChecker = o.isTestChecker(in.Sim, f.Checker)
+	}
 	explain(o, sc, f)
 	return f, nil
+}
+
+// isTestChecker reports whether the named checker of a run is one the
+// options added (the protocol's own are added first, by scenario.Build).
+func (o *Options) isTestChecker(s *sim.Sim, name string) bool {
+	cs := s.Checkers()
+	extra := 0
+	if mk := o.extraCheckers(); mk != nil {
+		extra = len(mk())
+	}
+	for _, c := range cs[max(len(cs)-extra, 0):] {
+		if c.Name() == name {
+			return true
+		}
+	}
+	return false
 }
 
 // judge turns a finished run into a failure, or nil.
@@ -575,12 +597,19 @@ func (f *Failure) synodCommands(b *strings.Builder) {
 			at = fmt.Sprintf(" --at %d", f.ShrunkAt)
 		}
 		fmt.Fprintf(b, "shrunk trace: %s\n", f.ShrunkTrace)
-		fmt.Fprintf(b, "  replay: go run ./cmd/synod replay %s\n", f.ShrunkTrace)
+		if !f.TestChecker {
+			// synod replay compares the traces line by line: without the
+			// test's checker the run would go on past its violation.
+			fmt.Fprintf(b, "  replay: go run ./cmd/synod replay %s\n", f.ShrunkTrace)
+		}
 		fmt.Fprintf(b, "  watch:  go run ./cmd/synod tui %s%s\n", f.ShrunkTrace, at)
 	}
 	if f.Replay != "" {
 		fmt.Fprintf(b, "replay: %s\n", f.Replay)
 		fmt.Fprintf(b, "watch:  %s\n", f.TUI)
+	}
+	if f.TestChecker {
+		fmt.Fprintf(b, "        (cmd/synod runs only the protocol's own checkers: it shows this run without flagging %s; retest runs it with the test's)\n", f.Checker)
 	}
 }
 
