@@ -3,6 +3,7 @@ package protocols
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"sort"
 	"strconv"
 
@@ -211,3 +212,17 @@ func (kv *KV) Keys() []string {
 
 // NodeIDOf converts an integer read back from storage into a node id.
 func NodeIDOf(v int64) sim.NodeID { return sim.NodeID(v) }
+
+// Clone returns a deep copy of the store (for model checkers that copy
+// processes).
+func (kv *KV) Clone() *KV {
+	if kv == nil {
+		return nil
+	}
+	c := &KV{Data: maps.Clone(kv.Data), Last: make(map[sim.NodeID]*Applied, len(kv.Last))}
+	for id, a := range kv.Last {
+		cp := *a
+		c.Last[id] = &cp
+	}
+	return c
+}

@@ -66,6 +66,9 @@ type Node struct {
 	commit  int64
 	applied int64
 	kv      *protocols.KV
+	// kvShared: kv belongs to the node this one was cloned from
+	// (CloneProcess); it is copied before the first change.
+	kvShared bool
 	// digests[k] is the running digest of every command applied up to
 	// index log.snapIndex+1+k; the State Machine Safety checker compares
 	// them across nodes. snapDigest is the digest at the snapshot.

@@ -320,6 +320,9 @@ func (n *Node) apply(env *sim.Env) {
 		if e.Kind != EntryCommand {
 			continue
 		}
+		if n.kvShared {
+			n.kv, n.kvShared = n.kv.Clone(), false
+		}
 		resp := n.kv.Apply(&e.Req)
 		if e.Term == n.ledTerm {
 			env.Send(e.Req.Client, resp)

@@ -51,6 +51,7 @@ func (n *Node) handleSnapshot(env *sim.Env, from sim.NodeID, m *InstallSnapshot)
 		panic(fmt.Sprintf("%v: snapshot from %v: %v", n.id, from, err))
 	}
 	n.kv, n.snapData, n.snapConfig, n.snapDigest = kv, m.Data, m.Config, m.Digest
+	n.kvShared = false
 	n.snapshotsInstalled++
 	n.commit, n.applied = m.Index, m.Index
 	n.digests = n.digests[:0]

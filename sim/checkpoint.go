@@ -19,7 +19,10 @@ func (s *Sim) Checkpoint() *Checkpoint {
 // stays usable for later restores.
 func (s *Sim) Restore(c *Checkpoint) {
 	st := deepCopy(c.st)
-	st.recording = len(s.observers) > 0
+	st.recording = false
+	if len(s.observers) > 0 {
+		st.startRecording()
+	}
 	s.st = st
 }
 
@@ -32,6 +35,6 @@ func (s *Sim) Clone() *Sim {
 
 func (s *Sim) cloneState() *state {
 	st := deepCopy(s.st)
-	st.rec = Record{}
+	st.rec = nil
 	return st
 }

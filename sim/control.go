@@ -162,6 +162,7 @@ func (s *Sim) Fire(id NodeID, name string, arg int64) error {
 	st.choices = append(st.choices, Choice{Before: st.index, At: st.now, Action: ChoiceTimer, Node: id, Name: name, Arg: arg})
 	tid := st.nextID
 	st.push(Event{Kind: KindTimer, At: st.now, To: id, Timer: Timer{ID: tid, Name: name, Arg: arg}, epoch: e.epoch})
+	e.ownTimers()
 	e.timers[tid] = struct{}{}
 	st.cur = st.q.remove(st.q.find(tid))
 	if st.skip(&st.cur) {

@@ -27,6 +27,11 @@ type Env struct {
 	rate      float64
 	baseTrue  Time
 	baseLocal Time
+	// cow says what this Env shares with a fork (see Fork); fp caches the
+	// fingerprint of the process and its storage while fpOK.
+	cow  uint8
+	fpOK bool
+	fp   uint64
 }
 
 // ID is this process's id.
@@ -46,7 +51,7 @@ func (e *Env) Now() Time {
 }
 
 // Rand is this process's own seeded random stream.
-func (e *Env) Rand() *Rand { return e.rng }
+func (e *Env) Rand() *Rand { e.ownRand(); return e.rng }
 
 // Send sends msg to another process through the network model: it may be
 // delayed, lost, duplicated or cut off by a partition.
@@ -63,6 +68,7 @@ func (e *Env) SetTimer(d Time, name string, arg int64) TimerID {
 	at := st.now + e.toTrue(d)
 	id := st.nextID
 	st.push(Event{Kind: KindTimer, At: at, To: e.id, Timer: Timer{ID: id, Name: name, Arg: arg}, epoch: e.epoch})
+	e.ownTimers()
 	e.timers[id] = struct{}{}
 	st.rec.effect(Effect{Kind: EffectTimer, ID: id, At: at, Name: name, Arg: arg})
 	return id
@@ -74,7 +80,9 @@ func (e *Env) CancelTimer(id TimerID) {
 	if _, ok := e.timers[id]; !ok {
 		return
 	}
+	e.ownTimers()
 	delete(e.timers, id)
+	e.st.ownCanceled()
 	e.st.canceled[id] = struct{}{}
 	e.st.stats.TimersCanceled++
 	e.st.rec.effect(Effect{Kind: EffectCancel, ID: id})
@@ -85,6 +93,7 @@ func (e *Env) CancelTimer(id TimerID) {
 // fsync delay.
 func (e *Env) Store(key string, value []byte) {
 	e.mustStore("Store")
+	e.ownStore()
 	e.store.put(key, value)
 	e.persisted = true
 	e.st.stats.Persists++
@@ -95,6 +104,10 @@ func (e *Env) Store(key string, value []byte) {
 // Delete removes key from stable storage.
 func (e *Env) Delete(key string) {
 	e.mustStore("Delete")
+	if !e.store.Has(key) {
+		return
+	}
+	e.ownStore()
 	if e.store.del(key) {
 		e.persisted = true
 		e.st.stats.Persists++

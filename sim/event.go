@@ -112,6 +112,8 @@ type qent struct {
 	at   Time
 	id   EventID
 	slot int32
+	// fp caches the event's fingerprint (0: not computed); see Fingerprint.
+	fp uint64
 }
 
 func (q *queue) less(i, j int) bool {

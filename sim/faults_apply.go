@@ -30,6 +30,11 @@ const faultNemesis FaultKind = "nemesis"
 
 func (st *state) apply(f *Fault) {
 	switch f.Kind {
+	case FaultCrash, FaultRestart, FaultPause, FaultResume, FaultDrift:
+	default:
+		st.ownNet() // the fault changes the network
+	}
+	switch f.Kind {
 	case FaultCrash:
 		st.crash(st.proc(f.Node))
 	case FaultRestart:
@@ -131,9 +136,9 @@ func (st *state) crash(e *Env) {
 	e.paused = false
 	e.held = nil
 	e.epoch++
-	for id := range e.timers {
-		delete(e.timers, id)
-	}
+	e.timers = map[EventID]struct{}{}
+	e.cow &^= cowProcess | cowTimers
+	e.fpOK = false
 }
 
 func (st *state) resume(e *Env) {

@@ -46,6 +46,15 @@ func (l Latency) Validate() error {
 	return nil
 }
 
+// fixed reports whether Sample draws nothing from its stream.
+func (l *Latency) fixed() bool {
+	switch l.Dist {
+	case "uniform", "normal", "exponential":
+		return false
+	}
+	return true
+}
+
 // Sample draws one delay.
 func (l *Latency) Sample(r *Rand) Time {
 	var d Time

@@ -59,13 +59,21 @@ func (r *Record) reset(idx int64, ev *Event) {
 }
 
 func (r *Record) effect(e Effect) {
-	if r.on {
+	if r != nil && r.on {
 		r.Effects = append(r.Effects, e)
 	}
 }
 
 func (r *Record) outcome(s string) {
-	if r.on {
+	if r != nil && r.on {
 		r.Outcome = s
+	}
+}
+
+// startRecording turns recording on, with a record of its own.
+func (st *state) startRecording() {
+	st.recording = true
+	if st.rec == nil {
+		st.rec = &Record{}
 	}
 }

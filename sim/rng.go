@@ -23,9 +23,16 @@ func NewRand(seed uint64, name string) *Rand {
 	return &Rand{Rand: rand.New(p), pcg: p}
 }
 
+// clone copies the stream at its current position.
+func (r *Rand) clone() *Rand {
+	p := new(rand.PCG)
+	*p = *r.pcg
+	return &Rand{Rand: rand.New(p), pcg: p}
+}
+
 // Chance reports true with probability p (p outside (0,1) is clamped).
 func (r *Rand) Chance(p float64) bool {
-	if p <= 0 {
+	if p <= 0 || r == nil {
 		return false
 	}
 	if p >= 1 {

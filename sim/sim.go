@@ -186,7 +186,7 @@ func (s *Sim) AddFaultObserver(o FaultObserver) { s.faultObs = append(s.faultObs
 
 // state is everything a checkpoint copies.
 type state struct {
-	cfg        Config
+	cfg        *Config // never changed after New: forks share it
 	factory    Factory
 	now        Time
 	nextID     EventID
@@ -204,10 +204,19 @@ type state struct {
 	stopped    string
 	err        error
 	choices    []Choice
-	rec        Record
-	cur        Event
-	recording  bool
-	nodeIDs    []NodeID
+	cow        uint8 // what this state shares with a fork (see Fork)
+	fpSets     bool  // Fingerprint counts pending messages as a set
+	// deferChecks holds the checkers back after each event until
+	// RunDeferredChecks; checkDue and checkIdx say what waits (the event
+	// is cur).
+	deferChecks bool
+	checkDue    bool
+	checkIdx    int64
+	// rec is the record observers see; nil unless recording.
+	rec       *Record
+	cur       Event
+	recording bool
+	nodeIDs   []NodeID
 }
 
 // New builds a run. Nothing happens until Step or Run.
@@ -227,7 +236,7 @@ func New(cfg Config, f Factory) (*Sim, error) {
 	if cfg.CheckEvery == 0 {
 		cfg.CheckEvery = 1
 	}
-	st := &state{cfg: cfg, factory: f, nodes: cfg.Nodes, canceled: map[EventID]struct{}{}}
+	st := &state{cfg: &cfg, factory: f, nodes: cfg.Nodes, canceled: map[EventID]struct{}{}}
 	st.net = newNetwork(cfg.Network, cfg.Nodes, cfg.Clients, cfg.Seed)
 	down := map[NodeID]bool{}
 	for _, id := range cfg.Down {
@@ -283,7 +292,7 @@ func (s *Sim) Checkers() []Checker { return s.st.checkers }
 // allocate nothing per event in the core loop.
 func (s *Sim) AddObserver(o Observer) {
 	s.observers = append(s.observers, o)
-	s.st.recording = true
+	s.st.startRecording()
 }
 
 // push schedules an event, giving it the next id.
@@ -302,7 +311,7 @@ func (s *Sim) Now() Time { return s.st.now }
 func (s *Sim) Index() int64 { return s.st.index }
 
 // Config returns the run's configuration (with defaults filled in).
-func (s *Sim) Config() Config { return s.st.cfg }
+func (s *Sim) Config() Config { return *s.st.cfg }
 
 // Stats returns the counters so far.
 func (s *Sim) Stats() Stats { st := s.st.stats; st.Events = s.st.index; return st }
@@ -443,6 +452,7 @@ func (st *state) skip(ev *Event) bool {
 	switch ev.Kind {
 	case KindTimer:
 		if _, ok := st.canceled[ev.ID]; ok {
+			st.ownCanceled()
 			delete(st.canceled, ev.ID)
 			return true
 		}
@@ -450,6 +460,7 @@ func (st *state) skip(ev *Event) bool {
 		if e.epoch != ev.epoch || !e.up {
 			return true
 		}
+		e.ownTimers()
 		delete(e.timers, ev.ID)
 		if e.paused {
 			e.timers[ev.ID] = struct{}{}
@@ -494,6 +505,8 @@ func (s *Sim) process(ev *Event) {
 		}
 		e.p = p
 		e.timers = map[EventID]struct{}{}
+		e.cow &^= cowProcess | cowTimers
+		e.fpOK = false
 		st.dispatch(e, ev)
 	case KindDeliver, KindRequest:
 		e := st.proc(ev.To)
@@ -525,12 +538,16 @@ func (s *Sim) process(ev *Event) {
 		st.sinceCheck++
 		if st.sinceCheck >= st.cfg.CheckEvery {
 			st.sinceCheck = 0
-			s.check(idx, ev)
+			if st.deferChecks {
+				st.checkDue, st.checkIdx = true, idx
+			} else {
+				s.check(idx, ev)
+			}
 		}
 	}
 	if st.recording {
 		for _, o := range s.observers {
-			o.Observe(s, &st.rec)
+			o.Observe(s, st.rec)
 		}
 	}
 }
@@ -545,6 +562,7 @@ func (s *Sim) Check() int {
 
 func (s *Sim) check(idx int64, ev *Event) {
 	st := s.st
+	st.ownCheckers()
 	for _, c := range st.checkers {
 		if err := s.runChecker(c, ev); err != nil {
 			v := Violation{Index: idx, Time: st.now, Checker: c.Name(), Message: err.Error()}
@@ -580,6 +598,9 @@ func (st *state) dispatch(e *Env, ev *Event) {
 		}
 	}()
 	e.persisted = false
+	if ev.Kind != KindStart {
+		e.ownProcess()
+	}
 	switch ev.Kind {
 	case KindStart:
 		e.p.Start(e)
@@ -625,7 +646,17 @@ func (st *state) send(e *Env, to NodeID, msg Message) {
 	}
 	li := e.idx*net.procs + t.idx
 	link := &net.links[li]
-	r := net.linkRand(e.idx, t.idx)
+	if link.Loss > 0 || link.Duplicate > 0 || net.fifo || !link.Latency.fixed() {
+		// The link's stream or its FIFO clock changes: a fork copies the
+		// network first. A fixed, lossless link changes nothing.
+		st.ownNet()
+		net = st.net
+		link = &net.links[li]
+	}
+	var r *Rand
+	if link.Loss > 0 || link.Duplicate > 0 || !link.Latency.fixed() {
+		r = net.linkRand(e.idx, t.idx)
+	}
 	if r.Chance(link.Loss) {
 		st.stats.DroppedLoss++
 		st.rec.effect(Effect{Kind: EffectDrop, To: to, Msg: msg, Name: "loss"})
@@ -683,6 +714,33 @@ func (s *Sim) Pending() []Event {
 		return 1
 	})
 	return out
+}
+
+// AppendPending appends the pending events to buf in the order Pending
+// gives them, without allocating when buf is large enough.
+func (s *Sim) AppendPending(buf []Event) []Event {
+	st := s.st
+	n0 := len(buf)
+	for _, qe := range st.q.heap {
+		ev := &st.q.slab[qe.slot]
+		if ev.Kind == KindTimer {
+			if _, ok := st.canceled[ev.ID]; ok {
+				continue
+			}
+			if e := st.proc(ev.To); e.epoch != ev.epoch || !e.up {
+				continue
+			}
+		}
+		buf = append(buf, *ev)
+	}
+	// Insertion sort by (At, ID): queues a search branches on are short.
+	out := buf[n0:]
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && (out[j].At < out[j-1].At || out[j].At == out[j-1].At && out[j].ID < out[j-1].ID); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return buf
 }
 
 // Held returns the events held for a paused process, in order.

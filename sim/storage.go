@@ -11,6 +11,25 @@ import (
 type Storage struct {
 	data  map[string][]byte
 	bytes int64
+	// shared: the values may be shared with a fork's copy (see Fork), so
+	// put never writes into an old value's array.
+	shared bool
+	// fp is the sum of the entries' hashes, kept up to date by put and
+	// del: the storage's part of Sim.Fingerprint, in any key order.
+	fp uint64
+}
+
+// entryFingerprint hashes one stored key and value.
+func entryFingerprint(key string, value []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(key); i++ {
+		h = (h ^ uint64(key[i])) * 1099511628211
+	}
+	h = (h ^ 0xff) * 1099511628211
+	for _, c := range value {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return mix64(h)
 }
 
 func newStorage() *Storage { return &Storage{data: map[string][]byte{}} }
@@ -49,9 +68,11 @@ func (s *Storage) Len() int { return len(s.data) }
 func (s *Storage) Bytes() int64 { return s.bytes }
 
 func (s *Storage) put(key string, value []byte) {
+	s.fp += entryFingerprint(key, value)
 	if old, ok := s.data[key]; ok {
+		s.fp -= entryFingerprint(key, old)
 		s.bytes -= int64(len(old))
-		if cap(old) >= len(value) {
+		if cap(old) >= len(value) && !s.shared {
 			old = old[:len(value)]
 			copy(old, value)
 			s.data[key] = old
@@ -66,6 +87,7 @@ func (s *Storage) put(key string, value []byte) {
 func (s *Storage) del(key string) bool {
 	old, ok := s.data[key]
 	if ok {
+		s.fp -= entryFingerprint(key, old)
 		s.bytes -= int64(len(old))
 		delete(s.data, key)
 	}

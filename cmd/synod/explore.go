@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ type exploreFlags struct {
 	invariants    []string
 	goal, prune   string
 	out           string
+	network       string
 	noDrops       bool
 	noDuplicates  bool
 	quiet         bool
@@ -75,8 +77,9 @@ Goals and prunes are comparisons over the nodes' views, joined by commas:
 	fl.StringVar(&f.goal, "goal", "", "stop at a state where this holds, e.g. leader_term>=3")
 	fl.StringVar(&f.prune, "prune", "", "do not expand states where this holds, e.g. term>2")
 	fl.StringVar(&f.out, "out", "counterexample.jsonl", "trace file for what is found")
-	fl.BoolVar(&f.noDrops, "no-drops", false, "do not branch on dropping messages")
-	fl.BoolVar(&f.noDuplicates, "no-duplicates", false, "do not branch on duplicating messages")
+	fl.StringVar(&f.network, "network", explore.NetworkSet, "set: any message in flight may arrive any number of times, in any order, or never; multiset: each arrives once unless dropped or duplicated")
+	fl.BoolVar(&f.noDrops, "no-drops", false, "multiset network: do not branch on dropping messages")
+	fl.BoolVar(&f.noDuplicates, "no-duplicates", false, "multiset network: do not branch on duplicating messages")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress lines")
 	return cmd
 }
@@ -96,13 +99,28 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 		}
 		sc.Checks.Invariants = names
 	}
+	// The explorer makes the network's choices itself (which message
+	// arrives next, which is lost or copied): the run's own network is
+	// lossless with a fixed delay, so that forks share it.
+	sc.Network.Loss, sc.Network.Duplicate = 0, 0
+	sc.Network.Links = nil
+	if sc.Network.Latency.Dist != "constant" {
+		sc.Network.Latency = sim.Latency{Dist: "constant", Min: max(sc.Network.Latency.Min, sim.Millisecond)}
+	}
+	sc.Network.ClientLatency = nil
 	if err := sc.Revalidate(); err != nil {
 		return inputErr(err)
+	}
+	sweepGC()
+	if f.memoryMaxMB > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		// Collect harder as the heap nears twice the bound, so that the
+		// high GC target does not carry garbage past it.
+		debug.SetMemoryLimit(int64(f.memoryMaxMB<<20) * 2)
 	}
 	opts := explore.Options{
 		Mode: explore.Mode(f.mode), DepthMax: f.depthMax, StatesMax: f.statesMax,
 		MemoryMax: f.memoryMaxMB << 20, Workers: f.workers, Spawn: func(w func()) { go w() }, Walks: f.walks, Seed: sc.Seed,
-		FaultBudget: f.faultBudget, NoDrops: f.noDrops, NoDuplicates: f.noDuplicates,
+		FaultBudget: f.faultBudget, Network: f.network, NoDrops: f.noDrops, NoDuplicates: f.noDuplicates,
 	}
 	if f.timeMax < 0 {
 		return usageErr("--max-time: %v is negative", f.timeMax)
@@ -138,13 +156,6 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 	inst, err := scenario.Build(sc)
 	if err != nil {
 		return inputErr(err)
-	}
-	opts.Fresh = func() (*sim.Sim, error) {
-		in, err := scenario.Build(sc)
-		if err != nil {
-			return nil, err
-		}
-		return in.Sim, nil
 	}
 	res, err := explore.Run(inst.Sim, opts)
 	if err != nil {
@@ -227,11 +238,23 @@ func printSchedule(w io.Writer, sc *scenario.Scenario, choices []sim.Choice) err
 		return inputErr(err)
 	}
 	s := inst.Sim
-	fmt.Fprintf(w, "schedule (%d choices):\n", len(choices))
+	fmt.Fprintf(w, "schedule (%d recorded choices):\n", len(choices))
+	step := 0
 	for i, c := range choices {
 		if _, err := s.RunTo(c.Before, nil); err != nil {
 			return err
 		}
+		// The set network's delivery is a duplicate and a deliver of the
+		// copy: one step of the search, shown as one line.
+		copyFirst := c.Action == sim.ChoiceDuplicate && i+1 < len(choices) &&
+			choices[i+1].Action == sim.ChoiceDeliver && choices[i+1].Before == c.Before
+		if i > 0 && c.Action == sim.ChoiceDeliver && choices[i-1].Action == sim.ChoiceDuplicate && choices[i-1].Before == c.Before {
+			if err := s.Apply(c); err != nil {
+				return fmt.Errorf("schedule does not replay at choice %d: %v", i+1, err)
+			}
+			continue
+		}
+		step++
 		what := ""
 		if c.Action == sim.ChoiceFault {
 			what = c.Fault.String()
@@ -243,7 +266,11 @@ func printSchedule(w io.Writer, sc *scenario.Scenario, choices []sim.Choice) err
 				}
 			}
 		}
-		fmt.Fprintf(w, "  %2d. %-9s %s\n", i+1, c.Action, what)
+		action := string(c.Action)
+		if copyFirst {
+			action, what = "deliver", what+" (a copy: the message stays in flight)"
+		}
+		fmt.Fprintf(w, "  %2d. %-9s %s\n", step, action, what)
 		if err := s.Apply(c); err != nil {
 			return fmt.Errorf("schedule does not replay at choice %d: %v", i+1, err)
 		}

@@ -1,6 +1,8 @@
 package explore
 
 import (
+	"slices"
+
 	"github.com/synod-dev/synod/sim"
 )
 
@@ -11,16 +13,37 @@ type branch struct {
 	fault  sim.Fault
 }
 
-// branches lists the choices enabled at s, in a fixed order: for each
-// pending event (earliest first) deliver it, then drop and duplicate it if
-// it is a message; then crash each up node and restart each down node
-// while the fault budget lasts.
-func branches(s *sim.Sim, o *Options, out []branch) []branch {
+// redeliver is the set network's delivery: a copy of a pending message is
+// delivered and the message stays in flight. It is recorded as the two
+// choices it is made of (duplicate, then deliver the copy).
+const redeliver sim.ChoiceAction = "redeliver"
+
+// branches lists the choices enabled at s, in a fixed order. With the
+// multiset network: for each pending event (earliest first) deliver it,
+// then drop and duplicate it if it is a message. With the set network:
+// for each pending timer or fault, fire it; for each distinct message in
+// flight, deliver a copy of it. Then crash each up node and restart each
+// down node while the fault budget lasts.
+func branches(s *sim.Sim, o *Options, out []branch, w *scratch) []branch {
 	out = out[:0]
 	if s.Stopped() != "" {
 		return out
 	}
-	pending := s.Pending()
+	if o.Network == NetworkSet {
+		w.pend, w.fps = s.AppendPendingFingerprints(w.pend[:0], w.fps[:0])
+		for i, ev := range w.pend {
+			if ev.Kind != sim.KindDeliver && ev.Kind != sim.KindRequest {
+				out = append(out, branch{action: sim.ChoiceDeliver, id: ev.ID})
+				continue
+			}
+			if !slices.Contains(w.fps[:i], w.fps[i]) {
+				out = append(out, branch{action: redeliver, id: ev.ID})
+			}
+		}
+		return faultBranches(s, o, out)
+	}
+	w.pend = s.AppendPending(w.pend[:0])
+	pending := w.pend
 	for i, ev := range pending {
 		out = append(out, branch{action: sim.ChoiceDeliver, id: ev.ID})
 		if ev.Kind == sim.KindDeliver || ev.Kind == sim.KindRequest {
@@ -32,6 +55,10 @@ func branches(s *sim.Sim, o *Options, out []branch) []branch {
 			}
 		}
 	}
+	return faultBranches(s, o, out)
+}
+
+func faultBranches(s *sim.Sim, o *Options, out []branch) []branch {
 	if o.FaultBudget > 0 && faultsUsed(s) < o.FaultBudget {
 		for _, id := range s.Nodes() {
 			kind := sim.FaultCrash
@@ -77,6 +104,12 @@ func (b *branch) take(s *sim.Sim) error {
 	case sim.ChoiceDuplicate:
 		_, err := s.Duplicate(b.id)
 		return err
+	case redeliver:
+		id, err := s.Duplicate(b.id)
+		if err != nil {
+			return err
+		}
+		return s.Deliver(id)
 	default:
 		return s.Inject(b.fault)
 	}

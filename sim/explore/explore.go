@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 
 	"github.com/synod-dev/synod/sim"
 )
@@ -45,7 +46,8 @@ type Options struct {
 	DepthMax int
 	// StatesMax bounds the distinct states explored (walks: steps taken).
 	StatesMax int64
-	// MemoryMax bounds the Go heap in bytes (read at level and walk
+	// MemoryMax bounds the live Go heap in bytes, as the garbage
+	// collector last measured it (read at level and walk
 	// boundaries and every few thousand states).
 	MemoryMax uint64
 	// WallMax bounds the wall time, measured with Clock (elapsed wall time
@@ -67,13 +69,12 @@ type Options struct {
 	Seed  uint64
 	// FaultBudget is how many crashes and restarts a schedule may contain.
 	FaultBudget int
-	// NoDrops and NoDuplicates remove those branches (smaller spaces).
+	// Network is the network the search models: NetworkSet (the default)
+	// or NetworkMultiset.
+	Network string
+	// NoDrops and NoDuplicates remove those branches of the multiset
+	// network (smaller spaces).
 	NoDrops, NoDuplicates bool
-	// Fresh, when set, builds a new run of the same configuration (with
-	// its checkers): breadth-first search then makes each state by
-	// replaying its path on a fresh run instead of copying its parent,
-	// which is faster when building a run costs less than copying one.
-	Fresh func() (*sim.Sim, error)
 	// Goal, when set, is searched for: a state where it holds is reported.
 	Goal Predicate
 	// Prune, when set, stops expansion of the states where it holds.
@@ -83,6 +84,21 @@ type Options struct {
 	Progress      func(Progress)
 	ProgressEvery int64
 }
+
+// Networks a search can model.
+const (
+	// NetworkSet: the messages in flight are a set. Delivering a message
+	// delivers a copy and leaves it in flight, so any message may arrive
+	// any number of times, in any order, or never: loss and duplication
+	// need no branches of their own, and copies of one message are one
+	// state (the network of DSLabs' model checker). A schedule is
+	// recorded as duplicate-then-deliver choices, which replay exactly.
+	NetworkSet = "set"
+	// NetworkMultiset: each message in flight is delivered at most once
+	// unless duplicated; its branches are deliver, drop (a loss) and
+	// duplicate (at most one copy in flight).
+	NetworkMultiset = "multiset"
+)
 
 // Progress reports how a search is going.
 type Progress struct {
@@ -195,6 +211,13 @@ func (o *Options) validate() error {
 	if o.Workers == 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
+	switch o.Network {
+	case "":
+		o.Network = NetworkSet
+	case NetworkSet, NetworkMultiset:
+	default:
+		return fmt.Errorf("network: %q is not set or multiset", o.Network)
+	}
 	if o.FaultBudget < 0 {
 		return fmt.Errorf("fault budget: %d is negative", o.FaultBudget)
 	}
@@ -216,6 +239,10 @@ func Run(s *sim.Sim, opts Options) (*Result, error) {
 	}
 	root := s.Clone()
 	Prepare(root)
+	// States are forks of their parents (copy on write); the checkers run
+	// only on states not seen before (classify).
+	root.DeferChecks(true)
+	root.SetFingerprintSets(opts.Network == NetworkSet)
 	if root.Stopped() != "" && len(root.Violations()) == 0 && root.Err() == nil {
 		return nil, errors.New("the run stopped before the search began: " + root.Stopped())
 	}
@@ -225,7 +252,7 @@ func Run(s *sim.Sim, opts Options) (*Result, error) {
 	}
 	var r *Result
 	if f := e.classify(root); f != FoundNothing {
-		r = e.found(root, f)
+		r = e.found(root, f, 0)
 	} else {
 		switch opts.Mode {
 		case BFS:
@@ -272,6 +299,7 @@ func (e *explorer) elapsed() sim.Time {
 // run checks invariants only every few events, the explorer checks every
 // state itself.
 func (e *explorer) classify(s *sim.Sim) string {
+	s.RunDeferredChecks()
 	if s.Config().CheckEvery > 1 && s.Err() == nil && len(s.Violations()) == 0 {
 		s.Check()
 	}
@@ -287,9 +315,9 @@ func (e *explorer) classify(s *sim.Sim) string {
 	return FoundNothing
 }
 
-func (e *explorer) found(s *sim.Sim, what string) *Result {
+func (e *explorer) found(s *sim.Sim, what string, depth int) *Result {
 	r := &Result{Found: what, Choices: append([]sim.Choice(nil), s.Choices()...), Time: s.Now()}
-	r.Depth = len(r.Choices)
+	r.Depth = depth
 	switch what {
 	case FoundViolation:
 		v := s.Violations()[0]
@@ -306,12 +334,8 @@ func (e *explorer) overBound() string {
 	if e.opts.WallMax > 0 && e.opts.Clock != nil && e.elapsed() >= e.opts.WallMax {
 		return BoundTime
 	}
-	if e.opts.MemoryMax > 0 {
-		var ms runtime.MemStats
-		runtime.ReadMemStats(&ms)
-		if ms.HeapAlloc >= e.opts.MemoryMax {
-			return BoundMemory
-		}
+	if e.opts.MemoryMax > 0 && liveHeap() >= e.opts.MemoryMax {
+		return BoundMemory
 	}
 	return ""
 }
@@ -329,4 +353,18 @@ func (e *explorer) report(frontier, depth int, force bool) {
 		p.PerSecond = float64(e.states) / p.Elapsed.Seconds()
 	}
 	e.opts.Progress(p)
+}
+
+// liveHeap is the live heap as of the last garbage collection: cheap to
+// read (no stop of the world) and blind to garbage not yet collected, so
+// that a high GOGC does not make the bound fire early.
+func liveHeap() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	return s[0].Value.Uint64()
 }

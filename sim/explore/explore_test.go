@@ -65,13 +65,22 @@ func hopSim(t testing.TB, k int64) *sim.Sim {
 }
 
 func TestBFSFindsShortestCounterexample(t *testing.T) {
-	for _, k := range []int64{1, 3, 5} {
-		t.Run(fmt.Sprintf("k=%d", k), func(t *testing.T) {
-			r, err := Run(hopSim(t, k), Options{Mode: BFS, DepthMax: 10, Workers: 2, Spawn: goSpawn})
+	for _, c := range []struct {
+		k       int64
+		network string
+	}{{1, NetworkSet}, {3, NetworkSet}, {5, NetworkSet}, {1, NetworkMultiset}, {3, NetworkMultiset}, {5, NetworkMultiset}} {
+		k := c.k
+		t.Run(fmt.Sprintf("k=%d/%s", k, c.network), func(t *testing.T) {
+			r, err := Run(hopSim(t, k), Options{Mode: BFS, DepthMax: 10, Workers: 2, Spawn: goSpawn, Network: c.network})
 			require.NoError(t, err)
 			require.Equal(t, FoundViolation, r.Found, r.String())
 			assert.Equal(t, int(k), r.Depth, "got depth %d, want %d", r.Depth, k)
-			assert.Len(t, r.Choices, int(k))
+			if c.network == NetworkSet {
+				// Each delivery is recorded as duplicate, then deliver.
+				assert.Len(t, r.Choices, 2*int(k))
+			} else {
+				assert.Len(t, r.Choices, int(k))
+			}
 			assert.Equal(t, "test.HopsBelow", r.Violation.Checker)
 
 			// The choices replay on a fresh run to the same violation.

@@ -1,0 +1,252 @@
+package raft
+
+import (
+	"encoding/binary"
+	"maps"
+	"slices"
+
+	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/sim"
+)
+
+// CloneProcess implements sim.ProcessCloner: the explorer copies a node
+// only when an event reaches it. Options, the initial members,
+// configurations and snapshot data are never changed in place, so the copy
+// shares them.
+func (n *Node) CloneProcess() sim.Process {
+	c := *n
+	c.log.entries = slices.Clone(n.log.entries)
+	// A node that has been cloned is never changed again (the simulator
+	// clones it before any handler runs), so the copy may share the state
+	// machine until it applies a command.
+	c.kvShared = true
+	c.digests = slices.Clone(n.digests)
+	c.peers = slices.Clone(n.peers)
+	c.votes = slices.Clone(n.votes)
+	c.prs = slices.Clone(n.prs)
+	c.reads = slices.Clone(n.reads)
+	c.proposed = maps.Clone(n.proposed)
+	c.enc = protocols.Encoder{}
+	c.scratch = nil
+	return &c
+}
+
+// AppendState implements sim.StateAppender: the node's canonical state for
+// the explorer's state hashing. It holds everything that decides what the
+// node does next (Figure 2's state, the leader's per-follower progress, the
+// candidate's votes, pending reads and proposals) and leaves out:
+//   - times (election deadline and timeout, when the leader was last heard,
+//     lease and check-quorum deadlines): the explorer fires timers in any
+//     order, so two states that differ only in when things happened are
+//     treated as one;
+//   - what follows from the log (the state machine, digests, configuration,
+//     peers) and counters kept for views and benchmarks;
+//   - heartbeat round numbers unless reads use them (read_index, lease).
+//     Messages never encode their round, so a search of read_index or
+//     lease reads may merge two states that differ only in the rounds of
+//     messages in flight.
+//
+// It reads the node and changes nothing, so several goroutines may encode
+// one node at once.
+func (n *Node) AppendState(b []byte) []byte {
+	b = binary.AppendVarint(b, n.term)
+	b = binary.AppendVarint(b, int64(n.vote))
+	b = append(b, byte(n.role))
+	b = binary.AppendVarint(b, int64(n.leader))
+	b = binary.AppendVarint(b, n.commit)
+	b = binary.AppendVarint(b, n.applied)
+	b = binary.AppendVarint(b, n.ledTerm)
+	b = binary.AppendVarint(b, n.log.snapIndex)
+	b = binary.AppendVarint(b, n.log.snapTerm)
+	b = binary.AppendUvarint(b, n.snapDigest)
+	b = binary.AppendUvarint(b, uint64(len(n.log.entries)))
+	for i := range n.log.entries {
+		b = appendEntry(b, &n.log.entries[i])
+	}
+	b = appendBool(b, n.heardAny)
+	rounds := n.opts.Reads != ReadsLog
+	switch n.role {
+	case Candidate, PreCandidate:
+		for _, v := range n.votes {
+			b = append(b, byte(v))
+		}
+	case Leader:
+		for i := range n.prs {
+			p := &n.prs[i]
+			b = binary.AppendVarint(b, p.next)
+			b = binary.AppendVarint(b, p.match)
+			b = appendBool(b, p.replicate)
+			b = appendBool(b, p.probeSent)
+			b = appendBool(b, p.active)
+			b = binary.AppendVarint(b, p.matchAtTick)
+			b = binary.AppendVarint(b, p.resentFrom)
+			if rounds {
+				b = binary.AppendVarint(b, p.ackRound)
+			}
+		}
+		if rounds {
+			b = binary.AppendVarint(b, n.round)
+			b = binary.AppendVarint(b, n.readRound)
+		}
+		b = binary.AppendUvarint(b, uint64(len(n.reads)))
+		for i := range n.reads {
+			r := &n.reads[i]
+			b = appendRequest(b, &r.req)
+			b = binary.AppendVarint(b, r.index)
+			if rounds {
+				b = binary.AppendVarint(b, r.round)
+			}
+		}
+		ids := make([]sim.NodeID, 0, 8)
+		for id := range n.proposed {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		for _, id := range ids {
+			b = binary.AppendVarint(b, int64(id))
+			b = binary.AppendVarint(b, n.proposed[id])
+		}
+	}
+	return b
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, 1)
+	}
+	return append(b, 0)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendRequest(b []byte, r *protocols.Request) []byte {
+	b = binary.AppendVarint(b, int64(r.Client))
+	b = binary.AppendVarint(b, r.Seq)
+	b = appendString(b, string(r.Op.Kind))
+	b = appendString(b, r.Op.Key)
+	b = appendString(b, r.Op.Value)
+	return appendString(b, r.Op.Expect)
+}
+
+func appendConfig(b []byte, c *Config) []byte {
+	if c == nil {
+		return append(b, 0)
+	}
+	b = binary.AppendUvarint(b, uint64(len(c.Members))+1)
+	for _, m := range c.Members {
+		b = binary.AppendVarint(b, int64(m))
+	}
+	b = binary.AppendVarint(b, int64(c.Version))
+	return binary.AppendVarint(b, int64(c.Removed))
+}
+
+func appendEntry(b []byte, e *Entry) []byte {
+	b = binary.AppendVarint(b, e.Term)
+	b = append(b, byte(e.Kind))
+	switch e.Kind {
+	case EntryConfig:
+		b = appendConfig(b, e.Config)
+	case EntryNoop:
+	default:
+		b = appendRequest(b, &e.Req)
+	}
+	return b
+}
+
+// AppendState implements sim.StateAppender for the explorer.
+func (m *RequestVote) AppendState(b []byte) []byte {
+	b = binary.AppendVarint(b, m.Term)
+	b = binary.AppendVarint(b, int64(m.Candidate))
+	b = binary.AppendVarint(b, m.LastIndex)
+	b = binary.AppendVarint(b, m.LastTerm)
+	return appendBool(b, m.PreVote)
+}
+
+// AppendState implements sim.StateAppender for the explorer.
+func (m *RequestVoteReply) AppendState(b []byte) []byte {
+	b = binary.AppendVarint(b, m.Term)
+	b = appendBool(b, m.Granted)
+	return appendBool(b, m.PreVote)
+}
+
+// AppendState implements sim.StateAppender for the explorer.
+func (m *AppendEntries) AppendState(b []byte) []byte {
+	b = binary.AppendVarint(b, m.Term)
+	b = binary.AppendVarint(b, int64(m.Leader))
+	b = binary.AppendVarint(b, m.PrevIndex)
+	b = binary.AppendVarint(b, m.PrevTerm)
+	b = binary.AppendUvarint(b, uint64(len(m.Entries)))
+	for i := range m.Entries {
+		b = appendEntry(b, &m.Entries[i])
+	}
+	return binary.AppendVarint(b, m.Commit)
+}
+
+// AppendState implements sim.StateAppender for the explorer.
+func (m *AppendEntriesReply) AppendState(b []byte) []byte {
+	b = binary.AppendVarint(b, m.Term)
+	b = appendBool(b, m.Success)
+	b = binary.AppendVarint(b, m.Match)
+	b = binary.AppendVarint(b, m.Reject)
+	b = binary.AppendVarint(b, m.ConflictTerm)
+	return binary.AppendVarint(b, m.ConflictIndex)
+}
+
+// AppendState implements sim.StateAppender for the explorer.
+func (m *InstallSnapshot) AppendState(b []byte) []byte {
+	b = binary.AppendVarint(b, m.Term)
+	b = binary.AppendVarint(b, int64(m.Leader))
+	b = binary.AppendVarint(b, m.Index)
+	b = binary.AppendVarint(b, m.LastTerm)
+	b = appendConfig(b, m.Config)
+	b = binary.AppendUvarint(b, m.Digest)
+	b = binary.AppendUvarint(b, uint64(len(m.Data)))
+	return append(b, m.Data...)
+}
+
+// CloneChecker implementations: the explorer copies a checker only when
+// a new state is checked. Pointers to nodes are kept: a node a checker
+// has seen is never changed again (the explorer copies it first).
+
+func (c *electionSafety) CloneChecker() sim.Checker {
+	return &electionSafety{sc: c.sc.clone(), leaders: maps.Clone(c.leaders)}
+}
+
+func (c *leaderAppendOnly) CloneChecker() sim.Checker {
+	cp := *c
+	cp.sc = c.sc.clone()
+	return &cp
+}
+
+func (c *logMatching) CloneChecker() sim.Checker {
+	cp := *c
+	cp.sc = c.sc.clone()
+	cp.seen = maps.Clone(c.seen)
+	return &cp
+}
+
+func (c *leaderCompleteness) CloneChecker() sim.Checker {
+	cp := *c
+	cp.sc = c.sc.clone()
+	cp.committed = slices.Clone(c.committed)
+	cp.verified = maps.Clone(c.verified)
+	return &cp
+}
+
+func (c *stateMachineSafety) CloneChecker() sim.Checker {
+	cp := *c
+	cp.sc = c.sc.clone()
+	cp.digests = slices.Clone(c.digests)
+	return &cp
+}
+
+func (c *persistence) CloneChecker() sim.Checker {
+	cp := *c
+	cp.sc = c.sc.clone()
+	return &cp
+}
+
+func (sc scope) clone() scope { return scope{last: sc.last} }

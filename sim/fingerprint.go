@@ -1,0 +1,260 @@
+package sim
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"slices"
+)
+
+// StateAppender is implemented by a process (or a message) that offers a
+// canonical encoding of its state: two values that behave the same from now
+// on must append the same bytes, and two that may behave differently must
+// append different bytes. Fingerprint hashes it to recognise states a model
+// checker has already expanded. Without it Fingerprint falls back to the
+// process's Inspect view (for a message, its JSON form), which is slower
+// and only as complete as the view.
+type StateAppender interface {
+	AppendState(b []byte) []byte
+}
+
+// Fingerprint returns a 64-bit hash of the run's state as a model checker
+// sees it: every process (up or down, its StateAppender encoding or else
+// its Inspect view), every node's stable storage, and the pending events as
+// a multiset (messages by sender, receiver and content; timers by process,
+// name and argument; faults by text). Time, event ids, random streams and
+// the checkers' own state are left out, so two schedules that reach the
+// same processes with the same events pending are one state.
+//
+// It is cheap on a fork: each process's part is cached until an event
+// reaches that process, and each pending event's part is computed once.
+// buf is scratch space, returned for reuse.
+//
+// Soundness caveat: the Inspect fallback is only as complete as the view.
+// A process whose behaviour depends on a field its view does not show (a
+// vote count, a timer id) may be merged with a different state, and a
+// search may then skip schedules that lead to a bug. Protocols that want a
+// sound search implement StateAppender. Hash collisions (64 bits) are
+// possible but improbable below billions of states.
+func (s *Sim) Fingerprint(buf []byte) (uint64, []byte) {
+	procs, pend, buf := s.fingerprintParts(buf)
+	return combineFingerprint(procs, pend), buf
+}
+
+// SetFingerprintSets makes Fingerprint treat the pending messages as a set
+// rather than a multiset: two copies of one message count as one. A model
+// checker whose network may deliver any message any number of times (so
+// that a copy adds no behaviour) uses it. Forks inherit the setting.
+func (s *Sim) SetFingerprintSets(on bool) { s.st.fpSets = on }
+
+// FingerprintAfter returns the fingerprint the run would have after
+// Drop(id) (dup false) or Duplicate(id) (dup true), without doing either:
+// a search can then skip the branch when it leads to a state already
+// seen, without copying the run. ok is false when id is not a pending
+// message, or when pending messages are fingerprinted as a set.
+func (s *Sim) FingerprintAfter(id EventID, dup bool, buf []byte) (fp uint64, ok bool, out []byte) {
+	if s.st.fpSets {
+		return 0, false, buf
+	}
+	procs, pend, buf := s.fingerprintParts(buf)
+	q := &s.st.q
+	for i := range q.heap {
+		if q.heap[i].id != id {
+			continue
+		}
+		if k := q.slab[q.heap[i].slot].Kind; k != KindDeliver && k != KindRequest {
+			return 0, false, buf
+		}
+		if dup {
+			pend += q.heap[i].fp
+		} else {
+			pend -= q.heap[i].fp
+		}
+		return combineFingerprint(procs, pend), true, buf
+	}
+	return 0, false, buf
+}
+
+func combineFingerprint(procs, pend uint64) uint64 {
+	return mix64(procs ^ mix64(pend+0x9e3779b97f4a7c15))
+}
+
+// fingerprintParts returns the hash of the processes and the sum of the
+// pending events' hashes (each event's is then cached in its queue entry;
+// with fpSets, each distinct hash counts once).
+func (s *Sim) fingerprintParts(buf []byte) (uint64, uint64, []byte) {
+	st := s.st
+	h := uint64(14695981039346656037)
+	for _, e := range st.procs {
+		if !e.fpOK {
+			buf = e.appendState(buf[:0])
+			e.fp, e.fpOK = fnv64b(buf), true
+		}
+		h = (h ^ e.fp) * 1099511628211
+	}
+	var arr [64]uint64
+	fps := arr[:0]
+	var pend uint64
+	q := &st.q
+	for i := range q.heap {
+		qe := &q.heap[i]
+		ev := &q.slab[qe.slot]
+		if ev.Kind == KindTimer && st.voidTimer(ev) {
+			continue
+		}
+		if qe.fp == 0 {
+			buf = appendEvent(buf[:0], ev)
+			qe.fp = mix64(fnv64b(buf)) | 1
+		}
+		if st.fpSets {
+			fps = append(fps, qe.fp)
+		} else {
+			pend += qe.fp
+		}
+	}
+	if st.fpSets {
+		slices.Sort(fps)
+		for i, fp := range fps {
+			if i == 0 || fp != fps[i-1] {
+				pend += fp
+			}
+		}
+	}
+	return h, pend, buf
+}
+
+// AppendPendingFingerprints is AppendPending that also appends each
+// event's fingerprint (as Fingerprint counts it) to fps, in the same order.
+func (s *Sim) AppendPendingFingerprints(evs []Event, fps []uint64) ([]Event, []uint64) {
+	var buf [256]byte
+	n0 := len(evs)
+	evs = s.AppendPending(evs)
+	q := &s.st.q
+	for _, ev := range evs[n0:] {
+		var fp uint64
+		for i := range q.heap {
+			if q.heap[i].id == ev.ID {
+				if q.heap[i].fp == 0 {
+					q.heap[i].fp = mix64(fnv64b(appendEvent(buf[:0], &q.slab[q.heap[i].slot]))) | 1
+				}
+				fp = q.heap[i].fp
+				break
+			}
+		}
+		fps = append(fps, fp)
+	}
+	return evs, fps
+}
+
+func (e *Env) appendState(b []byte) []byte {
+	b = binary.AppendVarint(b, int64(e.id))
+	if !e.up {
+		b = append(b, 0)
+	} else if sa, ok := e.p.(StateAppender); ok {
+		b = append(b, 1)
+		b = sa.AppendState(b)
+	} else if in, ok := e.p.(Inspector); ok {
+		b = append(b, 2)
+		v := in.Inspect()
+		b = appendView(b, &v)
+	} else {
+		b = append(b, 3)
+	}
+	if e.store != nil {
+		b = binary.LittleEndian.AppendUint64(b, e.store.fp)
+	}
+	return append(b, 0xff)
+}
+
+func appendView(b []byte, v *View) []byte {
+	b = appendString(b, v.Role)
+	b = binary.AppendVarint(b, v.Term)
+	b = binary.AppendVarint(b, int64(v.Leader))
+	b = binary.AppendVarint(b, v.LogLen)
+	b = binary.AppendVarint(b, v.Commit)
+	b = binary.AppendVarint(b, v.Applied)
+	b = binary.AppendVarint(b, v.Snapshot)
+	for _, l := range v.Log {
+		b = binary.AppendVarint(b, l.Index)
+		b = binary.AppendVarint(b, l.Term)
+		b = appendString(b, l.Command)
+	}
+	for _, f := range v.Fields {
+		b = appendString(b, f.Name)
+		b = appendString(b, f.Value)
+	}
+	for _, t := range v.Tables {
+		b = appendString(b, t.Title)
+		for _, r := range t.Rows {
+			for _, c := range r {
+				b = appendString(b, c)
+			}
+		}
+	}
+	return b
+}
+
+func appendEvent(b []byte, ev *Event) []byte {
+	b = append(b, byte(ev.Kind))
+	b = binary.AppendVarint(b, int64(ev.From))
+	b = binary.AppendVarint(b, int64(ev.To))
+	switch ev.Kind {
+	case KindDeliver, KindRequest:
+		b = appendMessage(b, ev.Msg)
+	case KindTimer:
+		b = appendString(b, ev.Timer.Name)
+		b = binary.AppendVarint(b, ev.Timer.Arg)
+	case KindFault:
+		if ev.Fault != nil {
+			b = appendString(b, ev.Fault.String())
+		}
+	}
+	return b
+}
+
+// AppendMessage appends a message's canonical encoding: its type, then its
+// StateAppender encoding or else its JSON form.
+func AppendMessage(b []byte, m Message) []byte { return appendMessage(b, m) }
+
+func appendMessage(b []byte, m Message) []byte {
+	if m == nil {
+		return append(b, 0)
+	}
+	b = appendString(b, m.MessageType())
+	if sa, ok := m.(StateAppender); ok {
+		return sa.AppendState(b)
+	}
+	// Messages are JSON-encodable by contract: their exported fields are
+	// their content.
+	j, err := json.Marshal(m)
+	if err != nil {
+		return appendString(b, Describe(m))
+	}
+	return append(b, j...)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// fnv64b is FNV-1a over b, 64 bits: fixed, so fingerprints (and which of
+// two colliding states a search keeps) are the same on every run.
+func fnv64b(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
+
+// mix64 is a 64-bit finalizer, so that summing the hashes of a multiset's
+// members does not cancel structure.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}

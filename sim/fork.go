@@ -1,0 +1,231 @@
+package sim
+
+import "maps"
+
+// ProcessCloner is implemented by processes that copy themselves. Fork
+// uses it to copy a process only when a branch changes it; without it the
+// process is deep-copied by reflection, which is correct but about a
+// hundred times slower. The copy must share nothing mutable with the
+// original (immutable things such as options may be shared).
+type ProcessCloner interface {
+	CloneProcess() Process
+}
+
+// CheckerCloner is implemented by checkers that copy themselves, for the
+// same purpose. A checker's copy may keep pointers to processes the
+// original saw (they are never changed once a branch has copied them).
+type CheckerCloner interface {
+	CloneChecker() Checker
+}
+
+// Fork returns an independent copy of the run for a model checker, cheaply:
+// the copy shares with the original every process, stable storage, random
+// stream, timer set, checker and the network, and whichever of the two
+// changes one of them first copies it then (copy on write). Making a fork
+// costs a copy of the event queue and of a few small structs; stepping a
+// fork copies only the process the event goes to. The copy has no
+// observers. Forks and the original may be used from different goroutines
+// once made, but Fork itself must not race with a use of the original.
+func (s *Sim) Fork() *Sim {
+	p := s.st
+	var c *state
+	var envs []Env
+	if len(p.procs) <= len(forkBlock{}.envs) {
+		// Small runs (the usual subject of a search): one allocation.
+		b := &forkBlock{}
+		c, envs = &b.st, b.envs[:len(p.procs)]
+		c.procs = b.procs[:len(p.procs)]
+	} else {
+		c = &state{}
+		envs = make([]Env, len(p.procs))
+	}
+	procs := c.procs
+	*c = *p
+	c.procs = procs
+	c.rec = nil
+	c.recording = false
+	// The copy's queue is compacted: its slab holds only the pending
+	// events that are not void (canceled timers and timers of an earlier
+	// incarnation, which a search never pops), with room for a few more.
+	// Dropping entries from a heap's array keeps it a heap only if the
+	// order is rebuilt, so the kept entries are heapified.
+	n := len(p.q.heap)
+	c.q = queue{heap: make([]qent, 0, n+4), slab: make([]Event, 0, n+4)}
+	void := false
+	for _, qe := range p.q.heap {
+		ev := &p.q.slab[qe.slot]
+		if ev.Kind == KindTimer && p.voidTimer(ev) {
+			void = true
+			continue
+		}
+		qe.slot = int32(len(c.q.slab))
+		c.q.slab = append(c.q.slab, *ev)
+		c.q.heap = append(c.q.heap, qe)
+	}
+	if void {
+		for i := len(c.q.heap)/2 - 1; i >= 0; i-- {
+			c.q.down(i)
+		}
+	}
+	c.choices = p.choices[:len(p.choices):len(p.choices)]
+	c.violations = p.violations[:len(p.violations):len(p.violations)]
+	if p.nemRng != nil {
+		c.nemRng = p.nemRng.clone()
+	}
+	// Flags are written only when they change, so that several goroutines
+	// may fork one run that nothing else changes.
+	if all := cowCanceled | cowNet | cowCheckers; p.cow&all != all {
+		p.cow |= all
+	}
+	c.cow = p.cow
+	if c.procs == nil {
+		c.procs = make([]*Env, len(p.procs))
+	}
+	for i, pe := range p.procs {
+		if all := cowProcess | cowTimers | cowStore | cowRand; pe.cow&all != all {
+			pe.cow |= all
+		}
+		ce := &envs[i]
+		*ce = *pe
+		ce.st = c
+		ce.held = pe.held[:len(pe.held):len(pe.held)]
+		c.procs[i] = ce
+	}
+	return &Sim{st: c}
+}
+
+// forkBlock holds a small fork's state and processes in one allocation.
+type forkBlock struct {
+	st    state
+	envs  [4]Env
+	procs [4]*Env
+}
+
+// What a state or an Env shares with a fork and must copy before changing.
+const (
+	cowProcess uint8 = 1 << iota
+	cowTimers
+	cowStore
+	cowRand
+	cowCanceled
+	cowNet
+	cowCheckers
+)
+
+// own makes the Env's process its own before a handler changes it.
+func (e *Env) ownProcess() {
+	e.fpOK = false
+	if e.cow&cowProcess == 0 {
+		return
+	}
+	e.cow &^= cowProcess
+	if e.p != nil {
+		e.p = cloneProcess(e.p)
+	}
+}
+
+func cloneProcess(p Process) Process {
+	if c, ok := p.(ProcessCloner); ok {
+		return c.CloneProcess()
+	}
+	return *deepCopy(&p)
+}
+
+func (e *Env) ownTimers() {
+	if e.cow&cowTimers == 0 {
+		return
+	}
+	e.cow &^= cowTimers
+	e.timers = maps.Clone(e.timers)
+}
+
+func (e *Env) ownStore() {
+	e.fpOK = false
+	if e.cow&cowStore == 0 {
+		return
+	}
+	e.cow &^= cowStore
+	if e.store != nil {
+		e.store = &Storage{data: maps.Clone(e.store.data), bytes: e.store.bytes, shared: true, fp: e.store.fp}
+	}
+}
+
+func (e *Env) ownRand() {
+	if e.cow&cowRand == 0 {
+		return
+	}
+	e.cow &^= cowRand
+	e.rng = e.rng.clone()
+}
+
+func (st *state) ownCanceled() {
+	if st.cow&cowCanceled == 0 {
+		return
+	}
+	st.cow &^= cowCanceled
+	st.canceled = maps.Clone(st.canceled)
+	if st.canceled == nil {
+		st.canceled = map[EventID]struct{}{}
+	}
+}
+
+func (st *state) ownNet() {
+	if st.cow&cowNet == 0 {
+		return
+	}
+	st.cow &^= cowNet
+	n := *st.net
+	n.links = append([]Link(nil), n.links...)
+	n.rng = make([]*Rand, len(st.net.rng))
+	for i, r := range st.net.rng {
+		if r != nil {
+			n.rng[i] = r.clone()
+		}
+	}
+	n.last = append([]Time(nil), n.last...)
+	n.group = append([]int(nil), n.group...)
+	n.cut = append([]bool(nil), n.cut...)
+	st.net = &n
+}
+
+func (st *state) ownCheckers() {
+	if st.cow&cowCheckers == 0 {
+		return
+	}
+	st.cow &^= cowCheckers
+	cs := make([]Checker, len(st.checkers))
+	for i, c := range st.checkers {
+		if cc, ok := c.(CheckerCloner); ok {
+			cs[i] = cc.CloneChecker()
+		} else {
+			cs[i] = *deepCopy(&c)
+		}
+	}
+	st.checkers = cs
+}
+
+// DeferChecks, when on, holds the checkers back after each event until
+// RunDeferredChecks is called: a model checker first looks whether the
+// state is new, and checks only new states.
+func (s *Sim) DeferChecks(on bool) { s.st.deferChecks = on }
+
+// RunDeferredChecks runs the checkers held back after the last event, if
+// any, and reports whether the run has stopped since.
+func (s *Sim) RunDeferredChecks() {
+	st := s.st
+	if !st.checkDue {
+		return
+	}
+	st.checkDue = false
+	s.check(st.checkIdx, &st.cur)
+}
+
+// voidTimer reports whether a pending timer event will never fire: it was
+// canceled, or set by an earlier incarnation of its process.
+func (st *state) voidTimer(ev *Event) bool {
+	if _, ok := st.canceled[ev.ID]; ok {
+		return true
+	}
+	e := st.proc(ev.To)
+	return e.epoch != ev.epoch || !e.up
+}
