@@ -38,7 +38,11 @@ func (n *Node) CloneProcess() sim.Process {
 //   - times (election deadline and timeout, when the leader was last heard,
 //     lease and check-quorum deadlines): the explorer fires timers in any
 //     order, so two states that differ only in when things happened are
-//     treated as one;
+//     treated as one. What the times decide when the election timer fires
+//     (an election, or only a re-arm of the lazy timer) is kept; whether a
+//     vote request falls inside a leader's lease (CheckQuorum, lease reads)
+//     is not, so searches with those options may merge states that differ
+//     in it;
 //   - what follows from the log (the state machine, digests, configuration,
 //     peers) and counters kept for views and benchmarks;
 //   - heartbeat round numbers unless reads use them (read_index, lease).
@@ -64,6 +68,13 @@ func (n *Node) AppendState(b []byte) []byte {
 		b = appendEntry(b, &n.log.entries[i])
 	}
 	b = appendBool(b, n.heardAny)
+	// Times are left out, but not what they decide when the election
+	// timer fires: start an election (or check the quorum), or re-arm.
+	if n.role == Leader {
+		b = appendBool(b, n.timerAt >= n.checkAt)
+	} else {
+		b = appendBool(b, n.timerAt >= n.electionDeadline)
+	}
 	rounds := n.opts.Reads != ReadsLog
 	switch n.role {
 	case Candidate, PreCandidate:

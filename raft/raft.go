@@ -87,6 +87,7 @@ type Node struct {
 
 	electionTimeout  sim.Time // the current randomized timeout
 	electionDeadline sim.Time // on the local clock
+	timerAt          sim.Time // when the pending election timer fires (local clock)
 	heardLeader      sim.Time // local time of the last message from a leader
 	heardAny         bool
 	// noVoteUntil: with leases, a restarted node may have promised a
@@ -206,11 +207,11 @@ func (n *Node) tickElection(env *sim.Env) {
 			n.checkQuorum(env)
 			n.checkAt = now + n.opts.ElectionTimeoutMin
 		}
-		env.SetTimer(n.checkAt-now, timerElection, 0)
+		n.setElectionTimer(env, n.checkAt-now)
 		return
 	}
 	if now < n.electionDeadline {
-		env.SetTimer(n.electionDeadline-now, timerElection, 0)
+		n.setElectionTimer(env, n.electionDeadline-now)
 		return
 	}
 	if !n.config.Has(n.id) {
@@ -230,7 +231,15 @@ func (n *Node) armElection(env *sim.Env) {
 	if n.role == Leader {
 		at = n.checkAt
 	}
-	env.SetTimer(max(at-env.Now(), 0), timerElection, 0)
+	n.setElectionTimer(env, max(at-env.Now(), 0))
+}
+
+// setElectionTimer sets the one election timer and remembers when it will
+// fire, so that the explorer's state encoding can tell a timer that will
+// start an election from one that will only re-arm (AppendState).
+func (n *Node) setElectionTimer(env *sim.Env, d sim.Time) {
+	env.SetTimer(d, timerElection, 0)
+	n.timerAt = env.Now() + d
 }
 
 // resetElectionTimer draws a new randomized timeout (§5.2) and moves the

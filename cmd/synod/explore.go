@@ -32,6 +32,9 @@ type exploreFlags struct {
 	goal, prune   string
 	out           string
 	network       string
+	from          string
+	stages        []string
+	stageDepth    int
 	noDrops       bool
 	noDuplicates  bool
 	quiet         bool
@@ -67,8 +70,8 @@ Goals and prunes are comparisons over the nodes' views, joined by commas:
 	fl := cmd.Flags()
 	fl.StringVar(&f.mode, "mode", "bfs", "search: bfs, dfs or walk")
 	fl.IntVar(&f.depthMax, "max-depth", 12, "most choices in a schedule")
-	fl.Int64Var(&f.statesMax, "max-states", 2_000_000, "most distinct states (walks: steps); 0: no bound")
-	fl.DurationVar(&f.timeMax, "max-time", 5*time.Minute, "wall-clock bound; 0: none")
+	fl.Int64Var(&f.statesMax, "max-states", 50_000_000, "most distinct states (walks: steps); 0: no bound")
+	fl.DurationVar(&f.timeMax, "max-time", 15*time.Minute, "wall-clock bound; 0: none")
 	fl.Uint64Var(&f.memoryMaxMB, "max-memory", 4096, "heap bound in MiB; 0: none")
 	fl.IntVar(&f.workers, "workers", 0, "worker goroutines (0: all cores); results do not depend on it")
 	fl.IntVar(&f.walks, "walks", 1000, "random walks (--mode walk), walk i seeded from (--seed, i)")
@@ -77,6 +80,9 @@ Goals and prunes are comparisons over the nodes' views, joined by commas:
 	fl.StringVar(&f.goal, "goal", "", "stop at a state where this holds, e.g. leader_term>=3")
 	fl.StringVar(&f.prune, "prune", "", "do not expand states where this holds, e.g. term>2")
 	fl.StringVar(&f.out, "out", "counterexample.jsonl", "trace file for what is found")
+	fl.StringArrayVar(&f.stages, "stage", nil, "reach a state where this holds first, then search on from there (repeatable, in order): a staged search")
+	fl.IntVar(&f.stageDepth, "stage-max-depth", 0, "--max-depth for each --stage (0: the same as --max-depth)")
+	fl.StringVar(&f.from, "from", "", "search from where this trace stands (its saved position, else just after its last choice): a staged search")
 	fl.StringVar(&f.network, "network", explore.NetworkSet, "set: any message in flight may arrive any number of times, in any order, or never; multiset: each arrives once unless dropped or duplicated")
 	fl.BoolVar(&f.noDrops, "no-drops", false, "multiset network: do not branch on dropping messages")
 	fl.BoolVar(&f.noDuplicates, "no-duplicates", false, "multiset network: do not branch on duplicating messages")
@@ -85,12 +91,26 @@ Goals and prunes are comparisons over the nodes' views, joined by commas:
 }
 
 func runExplore(cmd *cobra.Command, f *exploreFlags) error {
-	sc, err := f.load(cmd)
-	if err != nil {
-		return err
-	}
-	if f.file == "" && !cmd.Flags().Changed("clients") {
-		sc.Workload.Clients = 0
+	var sc *scenario.Scenario
+	var from *sim.Trace
+	if f.from != "" {
+		for _, name := range []string{"scenario", "protocol", "nodes", "seed", "duration", "clients", "loss", "duplicate", "fault", "keep-going", "no-lin", "option"} {
+			if cmd.Flags().Changed(name) {
+				return usageErr("--%s: the --from trace carries its own scenario; give either --from or scenario flags", name)
+			}
+		}
+		var err error
+		if from, sc, err = loadTrace(f.from); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if sc, err = f.load(cmd); err != nil {
+			return err
+		}
+		if f.file == "" && !cmd.Flags().Changed("clients") {
+			sc.Workload.Clients = 0
+		}
 	}
 	if len(f.invariants) > 0 {
 		names, err := resolveInvariants(sc, f.invariants)
@@ -99,15 +119,18 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 		}
 		sc.Checks.Invariants = names
 	}
-	// The explorer makes the network's choices itself (which message
-	// arrives next, which is lost or copied): the run's own network is
-	// lossless with a fixed delay, so that forks share it.
-	sc.Network.Loss, sc.Network.Duplicate = 0, 0
-	sc.Network.Links = nil
-	if sc.Network.Latency.Dist != "constant" {
-		sc.Network.Latency = sim.Latency{Dist: "constant", Min: max(sc.Network.Latency.Min, sim.Millisecond)}
+	if from == nil {
+		// The explorer makes the network's choices itself (which message
+		// arrives next, which is lost or copied): the run's own network is
+		// lossless with a fixed delay, so that forks share it. (A --from
+		// trace keeps its network, or it would not replay.)
+		sc.Network.Loss, sc.Network.Duplicate = 0, 0
+		sc.Network.Links = nil
+		if sc.Network.Latency.Dist != "constant" {
+			sc.Network.Latency = sim.Latency{Dist: "constant", Min: max(sc.Network.Latency.Min, sim.Millisecond)}
+		}
+		sc.Network.ClientLatency = nil
 	}
-	sc.Network.ClientLatency = nil
 	if err := sc.Revalidate(); err != nil {
 		return inputErr(err)
 	}
@@ -150,18 +173,59 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 				return
 			}
 			last = time.Now()
-			fmt.Fprintf(errOut, "explore: depth %d, %d states, %.0f states/s, frontier %d\n", p.Depth, p.States, p.PerSecond, p.Frontier)
+			fmt.Fprintf(errOut, "explore: depth %d, %d states, %d transitions (%.0f/s), frontier %d (%d expanded)\n",
+				p.Depth, p.States, p.Transitions, p.TransitionsPerSecond, p.Frontier, p.Expanded)
 		}
 	}
-	inst, err := scenario.Build(sc)
-	if err != nil {
-		return inputErr(err)
+	stages := make([]explore.Predicate, len(f.stages))
+	for i, expr := range f.stages {
+		var err error
+		if stages[i], err = explore.ParsePredicate(expr); err != nil {
+			return usageErr("--stage %q: %v", expr, err)
+		}
 	}
-	res, err := explore.Run(inst.Sim, opts)
-	if err != nil {
-		return usageErr("%v", err)
+	var startChoices []sim.Choice
+	var startEnd int64
+	if from != nil {
+		startChoices, startEnd = from.Choices, startOf(from)
 	}
 	out := cmd.OutOrStdout()
+	// Each stage searches from where the last one stopped, for its own
+	// goal; the last search is the one the flags ask for.
+	var res *explore.Result
+	var states, transitions int64
+	for i := 0; i <= len(stages); i++ {
+		inst, err := scenario.Build(sc)
+		if err != nil {
+			return inputErr(err)
+		}
+		if startChoices != nil || startEnd > 0 {
+			if used, err := inst.Sim.RunTo(startEnd, startChoices); err != nil || used < len(startChoices) {
+				return inputErr(fmt.Errorf("the start does not replay to event %d: %v", startEnd, err))
+			}
+			fmt.Fprintf(errOut, "explore: starting at event %d (%d choices before it)\n", startEnd, len(startChoices))
+		}
+		o := opts
+		if i < len(stages) {
+			o.Goal = stages[i]
+			if f.stageDepth > 0 {
+				o.DepthMax = f.stageDepth
+			}
+		}
+		if res, err = explore.Run(inst.Sim, o); err != nil {
+			return usageErr("%v", err)
+		}
+		states += res.States
+		transitions += res.Transitions
+		if i == len(stages) || res.Found != explore.FoundGoal {
+			break
+		}
+		fmt.Fprintf(out, "stage %d (%s): %v\n", i+1, f.stages[i], res)
+		startChoices, startEnd = res.Choices, startAfter(res.Choices, 0)
+	}
+	if len(stages) > 0 {
+		res.States, res.Transitions = states, transitions
+	}
 	fmt.Fprintf(out, "explore %s, %d nodes, seed %d, %s, max depth %d: %v (%.1fs)\n",
 		sc.Protocol, sc.Nodes, sc.Seed, opts.Mode, f.depthMax, res, time.Since(start).Seconds())
 	if res.Found == explore.FoundNothing {
@@ -295,4 +359,26 @@ func writeChoicesTrace(path string, sc *scenario.Scenario, choices []sim.Choice)
 		return fmt.Errorf("write %s: %v", path, err)
 	}
 	return file.Close()
+}
+
+// startOf is where a --from trace stands: its saved position, else just
+// after its last choice (the state a search found), else its end.
+func startOf(t *sim.Trace) int64 {
+	if t.End.Position >= 0 {
+		return t.End.Position
+	}
+	return startAfter(t.Choices, t.End.Events)
+}
+
+// startAfter is the event index just after the last choice, or end when
+// there is none.
+func startAfter(choices []sim.Choice, end int64) int64 {
+	if n := len(choices); n > 0 {
+		c := choices[n-1]
+		if c.Action == sim.ChoiceDrop || c.Action == sim.ChoiceDuplicate {
+			return c.Before // no event of its own
+		}
+		return c.Before + 1
+	}
+	return end
 }

@@ -78,16 +78,37 @@ func BenchmarkBuild3NodeRaft(b *testing.B) {
 	}
 }
 
+// TestRaftSearchIndependentOfWorkers: a search of many chunks (the
+// frontier is split among workers) gives the same counts and the same
+// counterexample for any number of workers, on either network.
 func TestRaftSearchIndependentOfWorkers(t *testing.T) {
-	var results []*explore.Result
-	for _, w := range []int{1, 2} {
-		r, err := explore.Run(raftSim(t), explore.Options{DepthMax: 4, Workers: w, Spawn: goSpawn})
-		require.NoError(t, err)
-		r.Elapsed = 0
-		results = append(results, r)
+	for _, network := range []string{explore.NetworkSet, explore.NetworkMultiset} {
+		var results []*explore.Result
+		for _, w := range []int{1, 2, 3} {
+			r, err := explore.Run(raftSim(t), explore.Options{DepthMax: 6, Workers: w, Spawn: goSpawn, Network: network})
+			require.NoError(t, err)
+			r.Elapsed = 0
+			results = append(results, r)
+		}
+		require.Equal(t, results[0], results[1], network)
+		require.Equal(t, results[0], results[2], network)
+		require.Equal(t, explore.BoundDepth, results[0].Bound)
+		require.Greater(t, results[0].States, int64(2000), "enough states for several chunks")
+
+		goal := func(s *sim.Sim) bool {
+			v, ok := s.Inspect(2)
+			return ok && v.Role == "leader" && v.Term >= 2
+		}
+		var found []*explore.Result
+		for _, w := range []int{1, 2} {
+			r, err := explore.Run(raftSim(t), explore.Options{DepthMax: 10, Workers: w, Spawn: goSpawn, Network: network, Goal: goal})
+			require.NoError(t, err)
+			require.Equal(t, explore.FoundGoal, r.Found)
+			r.Elapsed = 0
+			found = append(found, r)
+		}
+		require.Equal(t, found[0], found[1], network)
 	}
-	require.Equal(t, results[0], results[1])
-	require.Equal(t, explore.BoundDepth, results[0].Bound)
 }
 
 // goSpawn runs a worker in its own goroutine, as cmd/synod does.

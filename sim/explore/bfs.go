@@ -103,6 +103,7 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, seen map[uint64]
 	chunks := make([]chunk, (len(frontier)+chunkSize-1)/chunkSize)
 	var stop atomic.Value
 	var next atomic.Int64
+	var done, moves atomic.Int64 // frontier states expanded, branches taken
 	var wg sync.WaitGroup
 	// Each worker starts from a fork of its own: forks made here, before
 	// the workers start, so that they never touch one run at once.
@@ -131,6 +132,11 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, seen map[uint64]
 				ch := &chunks[c]
 				for i := lo; i < hi; i++ {
 					e.expand(r.state(len(levels)-1, int32(i)), int32(i), seen, ch, &r.w)
+				}
+				d, m := done.Add(int64(hi-lo)), moves.Add(ch.transitions)
+				if e.opts.Progress != nil {
+					e.send(Progress{States: e.states, Transitions: e.transitions + m, Frontier: len(frontier),
+						Depth: len(levels) - 1, Expanded: int(d)})
 				}
 			}
 		})

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/metrics"
+	"sync"
 
 	"github.com/synod-dev/synod/sim"
 )
@@ -79,8 +80,10 @@ type Options struct {
 	Goal Predicate
 	// Prune, when set, stops expansion of the states where it holds.
 	Prune Predicate
-	// Progress, when set, is called at every level and every
-	// ProgressEvery states (default 10000), from the searching goroutine.
+	// Progress, when set, is called at every level, every ProgressEvery
+	// states (default 10000) and, while a breadth-first level is being
+	// expanded, after every chunk of states; never from two goroutines at
+	// once.
 	Progress      func(Progress)
 	ProgressEvery int64
 }
@@ -108,6 +111,11 @@ type Progress struct {
 	Depth       int      // depth reached
 	Elapsed     sim.Time // wall time so far (zero without a Clock)
 	PerSecond   float64  // states per wall second (zero without a Clock)
+	// TransitionsPerSecond is branches taken per wall second.
+	TransitionsPerSecond float64
+	// Expanded is how many states of the breadth-first level being
+	// expanded are done (its new states are counted when it ends).
+	Expanded int
 }
 
 // Outcomes of a search.
@@ -286,6 +294,7 @@ type explorer struct {
 	states      int64
 	transitions int64
 	lastReport  int64
+	reportMu    sync.Mutex
 }
 
 func (e *explorer) elapsed() sim.Time {
@@ -348,9 +357,17 @@ func (e *explorer) report(frontier, depth int, force bool) {
 		return
 	}
 	e.lastReport = e.states
-	p := Progress{States: e.states, Transitions: e.transitions, Frontier: frontier, Depth: depth, Elapsed: e.elapsed()}
+	e.send(Progress{States: e.states, Transitions: e.transitions, Frontier: frontier, Depth: depth})
+}
+
+// send fills in the rates and calls Progress, one goroutine at a time.
+func (e *explorer) send(p Progress) {
+	e.reportMu.Lock()
+	defer e.reportMu.Unlock()
+	p.Elapsed = e.elapsed()
 	if p.Elapsed > 0 {
-		p.PerSecond = float64(e.states) / p.Elapsed.Seconds()
+		p.PerSecond = float64(p.States) / p.Elapsed.Seconds()
+		p.TransitionsPerSecond = float64(p.Transitions) / p.Elapsed.Seconds()
 	}
 	e.opts.Progress(p)
 }

@@ -270,7 +270,7 @@ func TestParsePredicate(t *testing.T) {
 	for _, c := range []struct {
 		expr string
 		want bool
-	}{{"leaders>=1", false}, {"leaders==0", true}, {"down<1,choices==0", true}, {"term > 0", false}} {
+	}{{"leaders>=1", false}, {"leaders==0", true}, {"down<1,choices==0", true}, {"term > 0", false}, {"diverged==0", true}} {
 		p, err := ParsePredicate(c.expr)
 		require.NoError(t, err, c.expr)
 		assert.Equal(t, c.want, p(s), c.expr)

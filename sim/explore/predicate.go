@@ -37,6 +37,28 @@ var measures = map[string]func(s *sim.Sim) int64{
 	},
 	// choices is the number of choices made (the depth).
 	"choices": func(s *sim.Sim) int64 { return int64(len(s.Choices())) },
+	// diverged counts the log indexes at which two up nodes hold entries
+	// of different terms (in the tails their views show).
+	"diverged": diverged,
+}
+
+func diverged(s *sim.Sim) int64 {
+	terms := map[int64]int64{}
+	bad := map[int64]bool{}
+	for _, id := range s.Nodes() {
+		v, ok := s.Inspect(id)
+		if !ok || !s.Up(id) {
+			continue
+		}
+		for _, l := range v.Log {
+			if t, ok := terms[l.Index]; ok && t != l.Term {
+				bad[l.Index] = true
+			} else if !ok {
+				terms[l.Index] = l.Term
+			}
+		}
+	}
+	return int64(len(bad))
 }
 
 func count(s *sim.Sim, f func(*sim.View) bool) int64 {
@@ -63,7 +85,7 @@ func maxOf(s *sim.Sim, f func(*sim.View) (int64, bool)) int64 {
 
 // MeasureNames lists the measures ParsePredicate knows, for help texts.
 func MeasureNames() []string {
-	return []string{"leaders", "leader_term", "term", "commit", "log", "down", "choices"}
+	return []string{"leaders", "leader_term", "term", "commit", "log", "diverged", "down", "choices"}
 }
 
 // ParsePredicate parses a conjunction of comparisons over the measures,
