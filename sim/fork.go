@@ -1,12 +1,19 @@
 package sim
 
-import "maps"
+import (
+	"fmt"
+	"maps"
+)
 
 // ProcessCloner is implemented by processes that copy themselves. Fork
 // uses it to copy a process only when a branch changes it; without it the
 // process is deep-copied by reflection, which is correct but about a
-// hundred times slower. The copy must share nothing mutable with the
-// original (immutable things such as options may be shared).
+// hundred times slower. The contract: a process value that has been
+// cloned is never changed again (the simulator clones it before any
+// handler of either side runs), so the copy may share with the original
+// anything it never changes in place (options, immutable messages) and
+// anything it replaces with a copy of its own before its first change
+// (Raft shares its state machine until it applies a command).
 type ProcessCloner interface {
 	CloneProcess() Process
 }
@@ -66,6 +73,9 @@ func (s *Sim) Fork() *Sim {
 		for i := len(c.q.heap)/2 - 1; i >= 0; i-- {
 			c.q.down(i)
 		}
+	}
+	if len(c.q.heap) != len(c.q.slab) || len(c.q.heap) > n {
+		panic(fmt.Sprintf("sim: fork compacted %d events into %d entries and %d slots", n, len(c.q.heap), len(c.q.slab)))
 	}
 	c.choices = p.choices[:len(p.choices):len(p.choices)]
 	c.violations = p.violations[:len(p.violations):len(p.violations)]

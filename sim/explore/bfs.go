@@ -228,8 +228,14 @@ func (r *rebuilder) state(d int, i int32) *sim.Sim {
 	// The path from the root, as entry indexes per level.
 	path := make([]int32, d+1)
 	for l, j := d, i; l >= 0; l-- {
+		if j < 0 || int(j) >= len(r.levels[l]) {
+			panic(fmt.Sprintf("explore: level %d has no entry %d (the frontier tree is broken)", l, j))
+		}
 		path[l] = j
 		j = r.levels[l][j].parent
+	}
+	if path[0] != 0 {
+		panic("explore: a path does not start at the root")
 	}
 	if len(r.chain) == 0 {
 		r.chain = append(r.chain, ancestor{idx: 0, s: r.root})
@@ -248,7 +254,11 @@ func (r *rebuilder) state(d int, i int32) *sim.Sim {
 			a.bs = append([]branch(nil), branches(a.s, &r.e.opts, nil, &r.w)...)
 		}
 		c := a.s.Fork()
-		b := a.bs[r.levels[l][path[l]].branch]
+		bi := int(r.levels[l][path[l]].branch)
+		if bi >= len(a.bs) {
+			panic(fmt.Sprintf("explore: rebuilding level %d entry %d: branch %d of %d", l, path[l], bi, len(a.bs)))
+		}
+		b := a.bs[bi]
 		if err := b.take(c); err != nil {
 			panic(fmt.Sprintf("explore: rebuilding level %d entry %d: branch %d does not replay: %v", l, path[l], r.levels[l][path[l]].branch, err))
 		}
