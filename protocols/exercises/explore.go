@@ -56,7 +56,7 @@ func runSearch(t *Test, spec *protocols.Spec) (kind, failure string) {
 	// Progress is searched with seeded random walks without drops or
 	// duplicates: some ordinary schedule must reach the goal.
 	g := base
-	g.Mode, g.Walks, g.Seed, g.NoDrops, g.NoDuplicates = explore.Walk, 20, 1, true, true
+	g.Mode, g.Walks, g.Seed, g.Network, g.NoDrops, g.NoDuplicates = explore.Walk, 20, 1, explore.NetworkMultiset, true, true
 	g.Goal = x.Goal
 	if x.GoalDepthMax > 0 {
 		g.DepthMax = x.GoalDepthMax
