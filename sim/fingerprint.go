@@ -87,7 +87,7 @@ func (s *Sim) fingerprintParts(buf []byte) (uint64, uint64, []byte) {
 	for _, e := range st.procs {
 		if !e.fpOK {
 			buf = e.appendState(buf[:0])
-			e.fp, e.fpOK = fnv64b(buf), true
+			e.fp, e.fpOK = hashBytes(buf), true
 		}
 		h = (h ^ e.fp) * 1099511628211
 	}
@@ -103,7 +103,7 @@ func (s *Sim) fingerprintParts(buf []byte) (uint64, uint64, []byte) {
 		}
 		if qe.fp == 0 {
 			buf = appendEvent(buf[:0], ev)
-			qe.fp = mix64(fnv64b(buf)) | 1
+			qe.fp = hashBytes(buf) | 1
 		}
 		if st.fpSets {
 			fps = append(fps, qe.fp)
@@ -112,11 +112,17 @@ func (s *Sim) fingerprintParts(buf []byte) (uint64, uint64, []byte) {
 		}
 	}
 	if st.fpSets {
-		slices.Sort(fps)
+		// Count each distinct hash once. Copies are rare: a 256-bit
+		// filter finds the candidates, a scan of the earlier ones decides.
+		var seen [4]uint64
 		for i, fp := range fps {
-			if i == 0 || fp != fps[i-1] {
-				pend += fp
+			bit := uint64(1) << (fp & 63)
+			w := &seen[(fp>>6)&3]
+			if *w&bit != 0 && slices.Contains(fps[:i], fp) {
+				continue
 			}
+			*w |= bit
+			pend += fp
 		}
 	}
 	return h, pend, buf
@@ -134,7 +140,7 @@ func (s *Sim) AppendPendingFingerprints(evs []Event, fps []uint64) ([]Event, []u
 		for i := range q.heap {
 			if q.heap[i].id == ev.ID {
 				if q.heap[i].fp == 0 {
-					q.heap[i].fp = mix64(fnv64b(appendEvent(buf[:0], &q.slab[q.heap[i].slot]))) | 1
+					q.heap[i].fp = hashBytes(appendEvent(buf[:0], &q.slab[q.heap[i].slot])) | 1
 				}
 				fp = q.heap[i].fp
 				break
@@ -237,15 +243,22 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// fnv64b is FNV-1a over b, 64 bits: fixed, so fingerprints (and which of
-// two colliding states a search keeps) are the same on every run.
-func fnv64b(b []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for _, c := range b {
-		h ^= uint64(c)
-		h *= 1099511628211
+// hashBytes hashes b eight bytes at a time: fixed, so fingerprints (and
+// which of two colliding states a search keeps) are the same on every
+// run and machine. It is not meant to resist an adversary.
+func hashBytes(b []byte) uint64 {
+	h := uint64(len(b)) * 0x9e3779b97f4a7c15
+	for len(b) >= 8 {
+		h = (h ^ binary.LittleEndian.Uint64(b)) * 0xbf58476d1ce4e5b9
+		h ^= h >> 29
+		b = b[8:]
 	}
-	return h
+	var tail uint64
+	for i, c := range b {
+		tail |= uint64(c) << (8 * i)
+	}
+	h = (h ^ tail) * 0x94d049bb133111eb
+	return mix64(h)
 }
 
 // mix64 is a 64-bit finalizer, so that summing the hashes of a multiset's

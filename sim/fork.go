@@ -33,13 +33,31 @@ type CheckerCloner interface {
 // fork copies only the process the event goes to. The copy has no
 // observers. Forks and the original may be used from different goroutines
 // once made, but Fork itself must not race with a use of the original.
-func (s *Sim) Fork() *Sim {
+func (s *Sim) Fork() *Sim { return s.ForkInto(nil) }
+
+// ForkInto is Fork reusing the memory of old, a fork of this run's size
+// that its owner has finished with and that nothing else refers to (a
+// search's branch that led to a state already seen). old may be nil.
+func (s *Sim) ForkInto(old *Sim) *Sim {
 	p := s.st
 	var c *state
 	var envs []Env
+	var b *forkBlock
+	var heap []qent
+	var slab []Event
+	var choices []Choice
+	if old != nil && old.blk != nil && old != s && len(old.st.procs) == len(p.procs) {
+		b = old.blk
+		heap, slab = old.st.q.heap[:0], old.st.q.slab[:0]
+		if old.st.ownChoices {
+			choices = old.st.choices[:0]
+		}
+	}
 	if len(p.procs) <= len(forkBlock{}.envs) {
 		// Small runs (the usual subject of a search): one allocation.
-		b := &forkBlock{}
+		if b == nil {
+			b = &forkBlock{}
+		}
 		c, envs = &b.st, b.envs[:len(p.procs)]
 		c.procs = b.procs[:len(p.procs)]
 	} else {
@@ -57,7 +75,10 @@ func (s *Sim) Fork() *Sim {
 	// Dropping entries from a heap's array keeps it a heap only if the
 	// order is rebuilt, so the kept entries are heapified.
 	n := len(p.q.heap)
-	c.q = queue{heap: make([]qent, 0, n+4), slab: make([]Event, 0, n+4)}
+	if cap(heap) < n+1 || cap(slab) < n+1 {
+		heap, slab = make([]qent, 0, n+4), make([]Event, 0, n+4)
+	}
+	c.q = queue{heap: heap, slab: slab}
 	void := false
 	for _, qe := range p.q.heap {
 		ev := &p.q.slab[qe.slot]
@@ -77,7 +98,14 @@ func (s *Sim) Fork() *Sim {
 	if len(c.q.heap) != len(c.q.slab) || len(c.q.heap) > n {
 		panic(fmt.Sprintf("sim: fork compacted %d events into %d entries and %d slots", n, len(c.q.heap), len(c.q.slab)))
 	}
-	c.choices = p.choices[:len(p.choices):len(p.choices)]
+	// The copy's choices are its own, with room for a search's next step
+	// (a set-network delivery records two), so that recording them does
+	// not copy the path again.
+	if cap(choices) < len(p.choices)+2 {
+		choices = make([]Choice, 0, len(p.choices)+4)
+	}
+	c.choices = append(choices, p.choices...)
+	c.ownChoices = true
 	c.violations = p.violations[:len(p.violations):len(p.violations)]
 	if p.nemRng != nil {
 		c.nemRng = p.nemRng.clone()
@@ -101,7 +129,7 @@ func (s *Sim) Fork() *Sim {
 		ce.held = pe.held[:len(pe.held):len(pe.held)]
 		c.procs[i] = ce
 	}
-	return &Sim{st: c}
+	return &Sim{st: c, blk: b}
 }
 
 // forkBlock holds a small fork's state and processes in one allocation.

@@ -171,6 +171,7 @@ const (
 // Sims share nothing and may run in parallel goroutines.
 type Sim struct {
 	st        *state
+	blk       *forkBlock // the memory of a small fork (see ForkInto)
 	observers []Observer
 	faultObs  []FaultObserver
 }
@@ -206,6 +207,7 @@ type state struct {
 	choices    []Choice
 	cow        uint8 // what this state shares with a fork (see Fork)
 	fpSets     bool  // Fingerprint counts pending messages as a set
+	ownChoices bool  // choices' array belongs to this state (see ForkInto)
 	// deferChecks holds the checkers back after each event until
 	// RunDeferredChecks; checkDue and checkIdx say what waits (the event
 	// is cur).

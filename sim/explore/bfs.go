@@ -163,9 +163,10 @@ func (e *explorer) expand(s *sim.Sim, i int32, seen map[uint64]struct{}, ch *chu
 		if _, ok := seen[pred]; ok && predicted {
 			continue
 		}
-		c := s.Fork()
+		c := w.fork(s)
 		if w.bs[bi].take(c) != nil {
 			ch.transitions--
+			w.done(c)
 			continue
 		}
 		var h uint64
@@ -174,7 +175,8 @@ func (e *explorer) expand(s *sim.Sim, i int32, seen map[uint64]struct{}, ch *chu
 			panic(fmt.Sprintf("explore: %s of event %d predicted fingerprint %x, got %x", w.bs[bi].action, w.bs[bi].id, pred, h))
 		}
 		if _, ok := seen[h]; ok && c.Err() == nil {
-			continue // (a panic is reported even when it changed nothing)
+			w.done(c) // nothing refers to it: its memory makes the next fork
+			continue  // (a panic is reported even when it changed nothing)
 		}
 		k := kid{hash: h, parent: i, branch: uint16(bi)}
 		if what := e.classify(c); what != FoundNothing {
@@ -186,8 +188,11 @@ func (e *explorer) expand(s *sim.Sim, i int32, seen map[uint64]struct{}, ch *chu
 				ch.runs = map[int]*sim.Sim{}
 			}
 			ch.runs[len(ch.kids)] = c
-		} else if e.opts.Prune != nil && e.opts.Prune(c) {
-			k.flags |= kidPrune
+		} else {
+			if e.opts.Prune != nil && e.opts.Prune(c) {
+				k.flags |= kidPrune
+			}
+			w.done(c) // the frontier keeps the branch, not the run
 		}
 		ch.kids = append(ch.kids, k)
 	}
@@ -247,13 +252,16 @@ func (r *rebuilder) state(d int, i int32) *sim.Sim {
 	for keep < len(r.chain) && keep <= d && r.chain[keep].idx == path[keep] {
 		keep++
 	}
+	for _, a := range r.chain[keep:] {
+		r.w.done(a.s)
+	}
 	r.chain = r.chain[:keep]
 	for l := keep; l <= d; l++ {
 		a := &r.chain[l-1]
 		if a.bs == nil {
 			a.bs = append([]branch(nil), branches(a.s, &r.e.opts, nil, &r.w)...)
 		}
-		c := a.s.Fork()
+		c := r.w.fork(a.s)
 		bi := int(r.levels[l][path[l]].branch)
 		if bi >= len(a.bs) {
 			panic(fmt.Sprintf("explore: rebuilding level %d entry %d: branch %d of %d", l, path[l], bi, len(a.bs)))

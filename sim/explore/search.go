@@ -13,6 +13,26 @@ type scratch struct {
 	bs   []branch
 	pend []sim.Event
 	fps  []uint64
+	// spares are forks the worker is done with, whose memory makes its
+	// next forks (sim.Sim.ForkInto).
+	spares []*sim.Sim
+}
+
+// fork forks s into a spare, if there is one.
+func (w *scratch) fork(s *sim.Sim) *sim.Sim {
+	var old *sim.Sim
+	if n := len(w.spares); n > 0 {
+		old = w.spares[n-1]
+		w.spares = w.spares[:n-1]
+	}
+	return s.ForkInto(old)
+}
+
+// done gives back a fork nothing refers to any more.
+func (w *scratch) done(s *sim.Sim) {
+	if len(w.spares) < 16 {
+		w.spares = append(w.spares, s)
+	}
 }
 
 // dfs searches depth-first, one goroutine (its order would otherwise
