@@ -26,6 +26,10 @@ func (n *Node) CloneProcess() sim.Process {
 	c.prs = slices.Clone(n.prs)
 	c.reads = slices.Clone(n.reads)
 	c.proposed = maps.Clone(n.proposed)
+	if n.roundSent != nil {
+		rs := *n.roundSent
+		c.roundSent = &rs
+	}
 	c.enc = protocols.Encoder{}
 	c.scratch = nil
 	return &c

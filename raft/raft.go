@@ -100,7 +100,7 @@ type Node struct {
 	// Leader state.
 	prs        []progress // indexed by node id
 	round      int64
-	roundSent  [roundRing]sim.Time
+	roundSent  *[roundRing]sim.Time // lease reads only: when each round left
 	readRound  int64 // the last round started for reads
 	reads      []pendingRead
 	proposed   map[sim.NodeID]int64

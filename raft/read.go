@@ -56,7 +56,12 @@ func (n *Node) startReadRound(env *sim.Env) {
 // newRound starts a heartbeat round and remembers when it left.
 func (n *Node) newRound(env *sim.Env) {
 	n.round++
-	n.roundSent[n.round%roundRing] = env.Now()
+	if n.opts.Reads == ReadsLease {
+		if n.roundSent == nil {
+			n.roundSent = new([roundRing]sim.Time)
+		}
+		n.roundSent[n.round%roundRing] = env.Now()
+	}
 }
 
 // confirmedRound is the latest round a quorum of the configuration has
