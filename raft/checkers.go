@@ -27,21 +27,24 @@ func Checkers(c protocols.Cluster) []sim.Checker {
 // scope finds the nodes an event may have changed.
 type scope struct {
 	last int64
-	buf  []sim.NodeID
+	arr  [8]sim.NodeID // holds the answer for small clusters
+	buf  []sim.NodeID  // for larger ones
 }
 
 func (sc *scope) nodes(s *sim.Sim, ev *sim.Event) []sim.NodeID {
 	idx := s.Index()
 	contiguous := idx == sc.last+1
 	sc.last = idx
-	sc.buf = sc.buf[:0]
 	switch {
 	case contiguous && ev.To > 0 && ev.Kind != sim.KindFault:
-		sc.buf = append(sc.buf, ev.To)
+		sc.arr[0] = ev.To
+		return sc.arr[:1]
 	case contiguous && ev.Kind == sim.KindFault:
-	default:
-		sc.buf = append(sc.buf, s.Nodes()...)
+		return nil
+	case len(s.Nodes()) <= len(sc.arr):
+		return sc.arr[:copy(sc.arr[:], s.Nodes())]
 	}
+	sc.buf = append(sc.buf[:0], s.Nodes()...)
 	return sc.buf
 }
 

@@ -265,3 +265,6 @@ func (c *persistence) CloneChecker() sim.Checker {
 }
 
 func (sc scope) clone() scope { return scope{last: sc.last} }
+
+// (electionSafety's leaders map is cloned whole: a few entries, one per
+// term seen.)

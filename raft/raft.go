@@ -101,7 +101,7 @@ type Node struct {
 	prs        []progress // indexed by node id
 	round      int64
 	roundSent  *[roundRing]sim.Time // lease reads only: when each round left
-	readRound  int64 // the last round started for reads
+	readRound  int64                // the last round started for reads
 	reads      []pendingRead
 	proposed   map[sim.NodeID]int64
 	leaseUntil sim.Time

@@ -46,9 +46,10 @@ func (s *Sim) ForkInto(old *Sim) *Sim {
 	var heap []qent
 	var slab []Event
 	var choices []Choice
+	var free []int32
 	if old != nil && old.blk != nil && old != s && len(old.st.procs) == len(p.procs) {
 		b = old.blk
-		heap, slab = old.st.q.heap[:0], old.st.q.slab[:0]
+		heap, slab, free = old.st.q.heap[:0], old.st.q.slab[:0], old.st.q.free[:0]
 		if old.st.ownChoices {
 			choices = old.st.choices[:0]
 		}
@@ -78,7 +79,10 @@ func (s *Sim) ForkInto(old *Sim) *Sim {
 	if cap(heap) < n+1 || cap(slab) < n+1 {
 		heap, slab = make([]qent, 0, n+4), make([]Event, 0, n+4)
 	}
-	c.q = queue{heap: heap, slab: slab}
+	if free == nil {
+		free = make([]int32, 0, 4)
+	}
+	c.q = queue{heap: heap, slab: slab, free: free}
 	void := false
 	for _, qe := range p.q.heap {
 		ev := &p.q.slab[qe.slot]
