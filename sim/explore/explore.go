@@ -1,15 +1,19 @@
 // Package explore is a model checker over the simulator's choices. A state
-// is a run (*sim.Sim); its branches are the choices the control API offers
-// there: deliver, drop or duplicate a pending message, fire a pending timer,
-// apply a pending scheduled fault, crash or restart a node within a fault
-// budget. Breadth-first search finds the shortest schedule to a violated
-// invariant (the run's checkers) or a goal; depth-first search and seeded
-// random walks reach deeper. Every search is bounded (depth, states,
-// memory, wall time) and says which bound it hit.
+// is a run (*sim.Sim, a copy-on-write fork of its parent); its branches are
+// the choices the control API offers there: deliver a message in flight
+// (on the set network a copy, the message staying in flight; on the
+// multiset network also drop or duplicate it), fire a pending timer, apply
+// a pending scheduled fault, crash or restart a node within a fault
+// budget. States are recognised by their fingerprints (sim.Sim.Fingerprint).
+// Breadth-first search finds the shortest schedule to a violated invariant
+// (the run's checkers) or a goal; depth-first search and seeded random
+// walks reach deeper. Every search is bounded (depth, states, memory, wall
+// time) and says which bound it hit.
 //
 // Results do not depend on the number of workers: breadth-first search
-// expands one level in parallel and merges the children in a fixed order;
-// random walks report the lowest-numbered walk that found something.
+// expands one level in parallel, in chunks, and merges the children in a
+// fixed order; random walks report the lowest-numbered walk that found
+// something.
 //
 // The package reads no clock of its own: wall time is measured through the
 // Clock function the caller passes.
