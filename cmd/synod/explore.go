@@ -46,11 +46,17 @@ func newExploreCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "explore",
 		Short: "Search the schedules of a scenario for an invariant violation (model checking)",
-		Long: `Search the choices a run offers (deliver, drop or duplicate a pending message,
-fire a timer, crash or restart a node within --fault-budget) breadth-first
-(shortest counterexample first), depth-first, or by seeded random walks,
-checking the protocol's invariants at every state. Without --scenario or
---clients the run has no clients (protocol messages only).
+		Long: `Search the choices a run offers (deliver a message in flight, fire a timer,
+crash or restart a node within --fault-budget) breadth-first (shortest
+counterexample first), depth-first, or by seeded random walks, checking the
+protocol's invariants at every state. On the set network (the default) any
+message may arrive any number of times, in any order, or never; on the
+multiset network each arrives once unless dropped or duplicated. Without
+--scenario or --clients the run has no clients (protocol messages only).
+
+A bug too deep for one search is often reached in stages: each --stage is a
+breadth-first search for its goal from where the last one stopped, and the
+final search starts where the last stage stopped. --from starts from a trace.
 
 A counterexample is printed as a schedule and written as a trace (--out)
 that synod replay reproduces and synod tui opens; shrink it further with
@@ -62,7 +68,10 @@ Goals and prunes are comparisons over the nodes' views, joined by commas:
 --goal leader_term>=3 (a leader in term 3) or --prune term>2.`,
 		Example: `  synod explore --protocol raft --nodes 3 --max-depth 12 --invariant election-safety
   synod explore --protocol raft --nodes 3 --mode walk --walks 1000 --max-depth 60
-  synod explore --protocol paxos-single --nodes 3 --goal leaders>=2 --out two.jsonl`,
+  synod explore --protocol paxos-single --nodes 3 --goal leaders>=2 --out two.jsonl
+  synod explore --protocol raft --nodes 3 --option bug=figure8 --option entries_per_message_max=1 \
+      --stage 'leader_term>=3,diverged>=1' --stage 'leader_term>=4,diverged>=1,commit==0' --stage 'commit>=1' --max-depth 8
+  synod explore --from counterexample.jsonl --goal 'leader_term>=5'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runExplore(cmd, &f) },
 	}
