@@ -186,53 +186,51 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 				p.Depth, p.States, p.Transitions, p.TransitionsPerSecond, p.Frontier, p.Expanded)
 		}
 	}
-	stages := make([]explore.Predicate, len(f.stages))
+	stages := make([]explore.Stage, len(f.stages))
 	for i, expr := range f.stages {
-		var err error
-		if stages[i], err = explore.ParsePredicate(expr); err != nil {
+		pred, err := explore.ParsePredicate(expr)
+		if err != nil {
 			return usageErr("--stage %q: %v", expr, err)
 		}
+		stages[i] = explore.Stage{Name: expr, Goal: pred, DepthMax: f.stageDepth}
 	}
 	var startChoices []sim.Choice
-	var startEnd int64
+	var startAt int64
 	if from != nil {
-		startChoices, startEnd = from.Choices, startOf(from)
+		startChoices, startAt = from.Choices, startOf(from)
+		fmt.Fprintf(errOut, "explore: starting from %s at event %d\n", f.from, startAt)
 	}
-	out := cmd.OutOrStdout()
-	// Each stage searches from where the last one stopped, for its own
-	// goal; the last search is the one the flags ask for.
-	var res *explore.Result
-	var states, transitions int64
-	for i := 0; i <= len(stages); i++ {
+	build := func() (*sim.Sim, error) {
 		inst, err := scenario.Build(sc)
 		if err != nil {
-			return inputErr(err)
+			return nil, err
 		}
-		if startChoices != nil || startEnd > 0 {
-			if used, err := inst.Sim.RunTo(startEnd, startChoices); err != nil || used < len(startChoices) {
-				return inputErr(fmt.Errorf("the start does not replay to event %d: %v", startEnd, err))
-			}
-			fmt.Fprintf(errOut, "explore: starting at event %d (%d choices before it)\n", startEnd, len(startChoices))
-		}
-		o := opts
-		if i < len(stages) {
-			o.Goal = stages[i]
-			if f.stageDepth > 0 {
-				o.DepthMax = f.stageDepth
-			}
-		}
-		if res, err = explore.Run(inst.Sim, o); err != nil {
-			return usageErr("%v", err)
-		}
-		states += res.States
-		transitions += res.Transitions
-		if i == len(stages) || res.Found != explore.FoundGoal {
-			break
-		}
-		fmt.Fprintf(out, "stage %d (%s): %v\n", i+1, f.stages[i], res)
-		startChoices, startEnd = res.Choices, startAfter(res.Choices, 0)
+		return inst.Sim, nil
 	}
+	staged, err := explore.RunStages(build, startChoices, startAt, stages, opts)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	out := cmd.OutOrStdout()
+	var states, transitions int64
+	for i, r := range staged.Stages {
+		states += r.States
+		transitions += r.Transitions
+		switch r.Found {
+		case explore.FoundGoal:
+			fmt.Fprintf(out, "stage %d (%s): %v\n", i+1, stages[i].Name, r)
+		case explore.FoundNothing:
+			fmt.Fprintf(out, "stage %d (%s): not reached; the search stops here\n", i+1, stages[i].Name)
+		default:
+			fmt.Fprintf(out, "stage %d (%s): a %s on the way\n", i+1, stages[i].Name, r.Found)
+		}
+	}
+	res := staged.Last()
 	if len(stages) > 0 {
+		if staged.Final != nil {
+			states += res.States
+			transitions += res.Transitions
+		}
 		res.States, res.Transitions = states, transitions
 	}
 	fmt.Fprintf(out, "explore %s, %d nodes, seed %d, %s, max depth %d: %v (%.1fs)\n",
@@ -376,18 +374,5 @@ func startOf(t *sim.Trace) int64 {
 	if t.End.Position >= 0 {
 		return t.End.Position
 	}
-	return startAfter(t.Choices, t.End.Events)
-}
-
-// startAfter is the event index just after the last choice, or end when
-// there is none.
-func startAfter(choices []sim.Choice, end int64) int64 {
-	if n := len(choices); n > 0 {
-		c := choices[n-1]
-		if c.Action == sim.ChoiceDrop || c.Action == sim.ChoiceDuplicate {
-			return c.Before // no event of its own
-		}
-		return c.Before + 1
-	}
-	return end
+	return explore.AfterChoices(t.Choices, t.End.Events)
 }

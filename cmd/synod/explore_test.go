@@ -160,7 +160,7 @@ func TestExploreFromATrace(t *testing.T) {
 	second := filepath.Join(dir, "second.jsonl")
 	code, out, errOut = run(t, "explore", "--from", first, "--max-depth", "6", "--goal", "leader_term>=2", "--quiet", "--out", second)
 	require.Equal(t, 0, code, out+errOut)
-	assert.Contains(t, errOut, "starting at event")
+	assert.Contains(t, errOut, "starting from "+first+" at event")
 	assert.Contains(t, out, "goal reached")
 	code, out, errOut = run(t, "replay", second)
 	require.Equal(t, 0, code, out+errOut)

@@ -283,3 +283,34 @@ func TestParsePredicate(t *testing.T) {
 
 // goSpawn runs a worker in its own goroutine, as cmd/synod does.
 func goSpawn(f func()) { go f() }
+
+// TestRunStages: each stage starts where the last stopped, the results
+// carry the whole schedule, and a stage out of reach ends the search.
+func TestRunStages(t *testing.T) {
+	build := func() (*sim.Sim, error) { return hopSim(t, 0), nil }
+	hops := func(k int64) Predicate {
+		return func(s *sim.Sim) bool {
+			v, ok := s.Inspect(1)
+			return ok && v.Fields[0].Value == strconv.FormatInt(k, 10)
+		}
+	}
+	r, err := RunStages(build, nil, 0, []Stage{{Name: "1", Goal: hops(1)}, {Name: "3", Goal: hops(3)}},
+		Options{DepthMax: 4, Goal: hops(5)})
+	require.NoError(t, err)
+	require.Len(t, r.Stages, 2)
+	require.NotNil(t, r.Final)
+	assert.Equal(t, FoundGoal, r.Final.Found)
+	assert.Greater(t, len(r.Final.Choices), len(r.Stages[1].Choices))
+	assert.Greater(t, len(r.Stages[1].Choices), len(r.Stages[0].Choices))
+	assert.Equal(t, r.Stages[1].Choices, r.Final.Choices[:len(r.Stages[1].Choices)], "the final schedule extends the stage's")
+	s := hopSim(t, 0)
+	used, err := s.RunTo(AfterChoices(r.Final.Choices, 0), r.Final.Choices)
+	require.NoError(t, err)
+	require.Equal(t, len(r.Final.Choices), used)
+	require.True(t, hops(5)(s), "the schedule replays to the goal")
+
+	r, err = RunStages(build, nil, 0, []Stage{{Name: "far", Goal: hops(99), DepthMax: 2}}, Options{DepthMax: 4})
+	require.NoError(t, err)
+	assert.Nil(t, r.Final)
+	assert.Equal(t, FoundNothing, r.Last().Found)
+}
