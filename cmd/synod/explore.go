@@ -186,6 +186,9 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 				p.Depth, p.States, p.Transitions, p.TransitionsPerSecond, p.Frontier, p.Expanded)
 		}
 	}
+	if f.stageDepth < 0 {
+		return usageErr("--stage-max-depth: %d is negative", f.stageDepth)
+	}
 	stages := make([]explore.Stage, len(f.stages))
 	for i, expr := range f.stages {
 		pred, err := explore.ParsePredicate(expr)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -40,6 +41,9 @@ func TestExploreBadInput(t *testing.T) {
 		{"--goal", "votes>=2"},
 		{"--invariant", "no-such-thing"},
 		{"--max-time", "-1s"},
+		{"--network", "ring"},
+		{"--stage", "votes>1"},
+		{"--stage-max-depth", "-2", "--stage", "leaders>=1"},
 	} {
 		code, out, errOut := run(t, append([]string{"explore", "--protocol", "raft", "--nodes", "3", "--quiet"}, args...)...)
 		assert.Equal(t, 2, code, "%v: %s%s", args, out, errOut)
@@ -173,4 +177,15 @@ func TestExploreFromATrace(t *testing.T) {
 	code, _, errOut = run(t, "explore", "--protocol", "raft", "--stage", "votes>3", "--quiet")
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errOut, "--stage")
+}
+
+func TestExploreFromBadTrace(t *testing.T) {
+	code, _, errOut := run(t, "explore", "--from", "/nonexistent/trace.jsonl", "--quiet")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "/nonexistent/trace.jsonl")
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	require.NoError(t, os.WriteFile(bad, []byte("{\"format\": 99}\n"), 0o644))
+	code, _, errOut = run(t, "explore", "--from", bad, "--quiet")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, bad+":1")
 }
