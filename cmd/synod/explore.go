@@ -145,9 +145,10 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 	}
 	sweepGC()
 	if f.memoryMaxMB > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		// Collect harder as the heap nears twice the bound, so that the
-		// high GC target does not carry garbage past it.
-		debug.SetMemoryLimit(int64(f.memoryMaxMB<<20) * 2)
+		// Collect harder as the heap nears the bound and a quarter, so
+		// that the high GC target does not carry garbage far past it (the
+		// bound itself is on the live heap).
+		debug.SetMemoryLimit(int64(f.memoryMaxMB<<20) * 5 / 4)
 	}
 	opts := explore.Options{
 		Mode: explore.Mode(f.mode), DepthMax: f.depthMax, StatesMax: f.statesMax,
