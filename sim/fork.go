@@ -261,13 +261,3 @@ func (s *Sim) RunDeferredChecks() {
 	st.checkDue = false
 	s.check(st.checkIdx, &st.cur)
 }
-
-// voidTimer reports whether a pending timer event will never fire: it was
-// canceled, or set by an earlier incarnation of its process.
-func (st *state) voidTimer(ev *Event) bool {
-	if _, ok := st.canceled[ev.ID]; ok {
-		return true
-	}
-	e := st.proc(ev.To)
-	return e.epoch != ev.epoch || !e.up
-}

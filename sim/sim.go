@@ -481,6 +481,16 @@ func (st *state) skip(ev *Event) bool {
 	return false
 }
 
+// voidTimer reports whether a pending timer event will never fire: it was
+// canceled, or set by an earlier incarnation of its process.
+func (st *state) voidTimer(ev *Event) bool {
+	if _, ok := st.canceled[ev.ID]; ok {
+		return true
+	}
+	e := st.proc(ev.To)
+	return e.epoch != ev.epoch || !e.up
+}
+
 // process runs one event: it advances the clock, gives the event its index,
 // dispatches it, and runs checkers and observers.
 func (s *Sim) process(ev *Event) {
@@ -693,13 +703,8 @@ func (s *Sim) Pending() []Event {
 	out := make([]Event, 0, st.q.len())
 	for _, qe := range st.q.heap {
 		ev := st.q.slab[qe.slot]
-		if ev.Kind == KindTimer {
-			if _, ok := st.canceled[ev.ID]; ok {
-				continue
-			}
-			if e := st.proc(ev.To); e.epoch != ev.epoch || !e.up {
-				continue
-			}
+		if ev.Kind == KindTimer && st.voidTimer(&ev) {
+			continue
 		}
 		out = append(out, ev)
 	}
@@ -725,13 +730,8 @@ func (s *Sim) AppendPending(buf []Event) []Event {
 	n0 := len(buf)
 	for _, qe := range st.q.heap {
 		ev := &st.q.slab[qe.slot]
-		if ev.Kind == KindTimer {
-			if _, ok := st.canceled[ev.ID]; ok {
-				continue
-			}
-			if e := st.proc(ev.To); e.epoch != ev.epoch || !e.up {
-				continue
-			}
+		if ev.Kind == KindTimer && st.voidTimer(ev) {
+			continue
 		}
 		buf = append(buf, *ev)
 	}
