@@ -200,18 +200,25 @@ func (n *Node) Timer(env *sim.Env, t sim.Timer) {
 // tickElection runs when the one election timer fires. The timer is lazy:
 // hearing from the leader moves electionDeadline without touching the
 // event queue, and the timer re-arms itself for what remains.
+//
+// It decides as of when it was due (timerAt), not when it fired: the same
+// in a simulation, where a timer fires on time, but a model checker may
+// fire it late, after other events, and the state encoding (AppendState)
+// records what it will do as of timerAt. A late timer that finds the
+// deadline passed since it was due re-arms for now.
 func (n *Node) tickElection(env *sim.Env) {
 	now := env.Now()
+	due := min(now, n.timerAt)
 	if n.role == Leader {
-		if now >= n.checkAt {
+		if due >= n.checkAt {
 			n.checkQuorum(env)
 			n.checkAt = now + n.opts.ElectionTimeoutMin
 		}
-		n.setElectionTimer(env, n.checkAt-now)
+		n.setElectionTimer(env, max(n.checkAt-now, 0))
 		return
 	}
-	if now < n.electionDeadline {
-		n.setElectionTimer(env, n.electionDeadline-now)
+	if due < n.electionDeadline {
+		n.setElectionTimer(env, max(n.electionDeadline-now, 0))
 		return
 	}
 	if !n.config.Has(n.id) {
