@@ -85,11 +85,8 @@ func (s *Sim) fingerprintParts(buf []byte) (uint64, uint64, []byte) {
 	st := s.st
 	h := uint64(14695981039346656037)
 	for _, e := range st.procs {
-		if !e.fpOK {
-			buf = e.appendState(buf[:0])
-			e.fp, e.fpOK = hashBytes(buf), true
-		}
-		h = (h ^ e.fp) * 1099511628211
+		buf = e.cacheFingerprint(buf)
+		h = foldProcess(h, e.fp)
 	}
 	var arr [64]uint64
 	fps := arr[:0]
@@ -112,41 +109,129 @@ func (s *Sim) fingerprintParts(buf []byte) (uint64, uint64, []byte) {
 		}
 	}
 	if st.fpSets {
-		// Count each distinct hash once. Copies are rare: a 256-bit
-		// filter finds the candidates, a scan of the earlier ones decides.
-		var seen [4]uint64
-		for i, fp := range fps {
-			bit := uint64(1) << (fp & 63)
-			w := &seen[(fp>>6)&3]
-			if *w&bit != 0 && slices.Contains(fps[:i], fp) {
-				continue
-			}
-			*w |= bit
+		pend = sumDistinct(fps)
+	}
+	return h, pend, buf
+}
+
+func (e *Env) cacheFingerprint(buf []byte) []byte {
+	if !e.fpOK {
+		buf = e.appendState(buf[:0])
+		e.fp, e.fpOK = hashBytes(buf), true
+	}
+	return buf
+}
+
+func foldProcess(h, fp uint64) uint64 { return (h ^ fp) * 1099511628211 }
+
+// sumDistinct sums the distinct values of fps. Copies are rare: a 256-bit
+// filter finds the candidates, a scan of the earlier ones decides.
+func sumDistinct(fps []uint64) uint64 {
+	var seen [4]uint64
+	var sum uint64
+	for i, fp := range fps {
+		bit := uint64(1) << (fp & 63)
+		w := &seen[(fp>>6)&3]
+		if *w&bit != 0 && slices.Contains(fps[:i], fp) {
+			continue
+		}
+		*w |= bit
+		sum += fp
+	}
+	return sum
+}
+
+// AppendProcessFingerprints appends each process's part of the
+// fingerprint (its state and stable storage; nodes n1..nN, then clients)
+// to out. ProcessIndex says where a node's part is.
+func (s *Sim) AppendProcessFingerprints(out []uint64) []uint64 {
+	var arr [256]byte
+	buf := arr[:0]
+	for _, e := range s.st.procs {
+		buf = e.cacheFingerprint(buf)
+		out = append(out, e.fp)
+	}
+	return out
+}
+
+// ProcessIndex returns the position of node id's part among
+// AppendProcessFingerprints', or -1 when there is no such node.
+func (s *Sim) ProcessIndex(id NodeID) int {
+	if e := s.st.proc(id); e != nil {
+		return e.idx
+	}
+	return -1
+}
+
+// AppendPendingFPs appends the fingerprint of each pending event (void
+// timers left out), in no particular order.
+func (s *Sim) AppendPendingFPs(fps []uint64) []uint64 {
+	var arr [256]byte
+	st := s.st
+	q := &st.q
+	for i := range q.heap {
+		qe := &q.heap[i]
+		ev := &q.slab[qe.slot]
+		if ev.Kind == KindTimer && st.voidTimer(ev) {
+			continue
+		}
+		if qe.fp == 0 {
+			qe.fp = hashBytes(appendEvent(arr[:0], ev)) | 1
+		}
+		fps = append(fps, qe.fp)
+	}
+	return fps
+}
+
+// CombineFingerprint returns the fingerprint of a state whose processes'
+// parts are procs (as AppendProcessFingerprints gives them) and whose
+// pending events' parts are pending (as AppendPendingFPs gives them, in
+// any order): what Fingerprint would return for it. A search uses it to
+// know a child's fingerprint from its parent's parts and what the step
+// changed, without making the child.
+func (s *Sim) CombineFingerprint(procs, pending []uint64) uint64 {
+	h := uint64(14695981039346656037)
+	for _, fp := range procs {
+		h = foldProcess(h, fp)
+	}
+	var pend uint64
+	if s.st.fpSets {
+		pend = sumDistinct(pending)
+	} else {
+		for _, fp := range pending {
 			pend += fp
 		}
 	}
-	return h, pend, buf
+	return combineFingerprint(h, pend)
 }
 
 // AppendPendingFingerprints is AppendPending that also appends each
 // event's fingerprint (as Fingerprint counts it) to fps, in the same order.
 func (s *Sim) AppendPendingFingerprints(evs []Event, fps []uint64) ([]Event, []uint64) {
-	var buf [256]byte
-	n0 := len(evs)
-	evs = s.AppendPending(evs)
-	q := &s.st.q
-	for _, ev := range evs[n0:] {
-		var fp uint64
-		for i := range q.heap {
-			if q.heap[i].id == ev.ID {
-				if q.heap[i].fp == 0 {
-					q.heap[i].fp = hashBytes(appendEvent(buf[:0], &q.slab[q.heap[i].slot])) | 1
-				}
-				fp = q.heap[i].fp
-				break
-			}
+	var arr [256]byte
+	st := s.st
+	q := &st.q
+	n0, f0 := len(evs), len(fps)
+	for i := range q.heap {
+		qe := &q.heap[i]
+		ev := &q.slab[qe.slot]
+		if ev.Kind == KindTimer && st.voidTimer(ev) {
+			continue
 		}
-		fps = append(fps, fp)
+		if qe.fp == 0 {
+			qe.fp = hashBytes(appendEvent(arr[:0], ev)) | 1
+		}
+		evs = append(evs, *ev)
+		fps = append(fps, qe.fp)
+	}
+	// Insertion sort by (At, ID), as AppendPending: queues a search
+	// branches on are short.
+	out, ofp := evs[n0:], fps[f0:]
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && (out[j].At < out[j-1].At || out[j].At == out[j-1].At && out[j].ID < out[j-1].ID); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+			ofp[j], ofp[j-1] = ofp[j-1], ofp[j]
+		}
 	}
 	return evs, fps
 }

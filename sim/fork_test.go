@@ -96,3 +96,31 @@ func TestFingerprintSets(t *testing.T) {
 	a2, _ := d.Fingerprint(nil)
 	require.Equal(t, b2, a2, "a copy of a message in flight is the same state in a set")
 }
+
+// TestCombineFingerprint: a fingerprint put together from its parts is the
+// run's fingerprint, with pending messages as a multiset or a set, and a
+// part changed by hand gives the fingerprint of a run where it changed.
+func TestCombineFingerprint(t *testing.T) {
+	s, err := New(pingConfig(3), pingFactory())
+	require.NoError(t, err)
+	for i := range 80 {
+		s.Step()
+		if i%7 != 0 {
+			continue
+		}
+		for _, sets := range []bool{false, true} {
+			s.SetFingerprintSets(sets)
+			want, _ := s.Fingerprint(nil)
+			procs := s.AppendProcessFingerprints(nil)
+			pend := s.AppendPendingFPs(nil)
+			require.Len(t, procs, len(s.Nodes())+s.Config().Clients)
+			require.Equal(t, want, s.CombineFingerprint(procs, pend), "step %d sets %v", i, sets)
+			evs, fps := s.AppendPendingFingerprints(nil, nil)
+			require.Len(t, evs, len(fps))
+			require.ElementsMatch(t, pend, fps)
+			require.Equal(t, s.Pending(), evs)
+		}
+	}
+	require.Equal(t, 1, s.ProcessIndex(2))
+	require.Equal(t, -1, s.ProcessIndex(9))
+}
