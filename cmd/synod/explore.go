@@ -37,6 +37,7 @@ type exploreFlags struct {
 	stageDepth    int
 	noDrops       bool
 	noDuplicates  bool
+	noStepCache   bool
 	quiet         bool
 	progressEvery time.Duration
 }
@@ -95,6 +96,7 @@ Goals and prunes are comparisons over the nodes' views, joined by commas:
 	fl.StringVar(&f.network, "network", explore.NetworkSet, "set: any message in flight may arrive any number of times, in any order, or never; multiset: each arrives once unless dropped or duplicated")
 	fl.BoolVar(&f.noDrops, "no-drops", false, "multiset network: do not branch on dropping messages")
 	fl.BoolVar(&f.noDuplicates, "no-duplicates", false, "multiset network: do not branch on duplicating messages")
+	fl.BoolVar(&f.noStepCache, "no-step-cache", false, "bfs: take every branch for real instead of reusing cached local steps (slower; see docs/explore.md)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress lines")
 	return cmd
 }
@@ -153,7 +155,7 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 	opts := explore.Options{
 		Mode: explore.Mode(f.mode), DepthMax: f.depthMax, StatesMax: f.statesMax,
 		MemoryMax: f.memoryMaxMB << 20, Workers: f.workers, Spawn: func(w func()) { go w() }, Walks: f.walks, Seed: sc.Seed,
-		FaultBudget: f.faultBudget, Network: f.network, NoDrops: f.noDrops, NoDuplicates: f.noDuplicates,
+		FaultBudget: f.faultBudget, Network: f.network, NoDrops: f.noDrops, NoDuplicates: f.noDuplicates, NoStepCache: f.noStepCache,
 	}
 	if f.timeMax < 0 {
 		return usageErr("--max-time: %v is negative", f.timeMax)
@@ -216,10 +218,11 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 		return usageErr("%v", err)
 	}
 	out := cmd.OutOrStdout()
-	var states, transitions int64
+	var states, transitions, mismatches int64
 	for i, r := range staged.Stages {
 		states += r.States
 		transitions += r.Transitions
+		mismatches += r.StepMismatches
 		switch r.Found {
 		case explore.FoundGoal:
 			fmt.Fprintf(out, "stage %d (%s): %v\n", i+1, stages[i].Name, r)
@@ -234,8 +237,9 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 		if staged.Final != nil {
 			states += res.States
 			transitions += res.Transitions
+			mismatches += res.StepMismatches
 		}
-		res.States, res.Transitions = states, transitions
+		res.States, res.Transitions, res.StepMismatches = states, transitions, mismatches
 	}
 	fmt.Fprintf(out, "explore %s, %d nodes, seed %d, %s, max depth %d: %v (%.1fs)\n",
 		sc.Protocol, sc.Nodes, sc.Seed, opts.Mode, f.depthMax, res, time.Since(start).Seconds())

@@ -21,20 +21,22 @@ type kid struct {
 	hash   uint64
 	parent int32
 	branch uint16
-	flags  uint8
+	panic  bool // the step panicked: the state is kept even if seen
 }
-
-const (
-	kidPrune uint8 = 1 << iota // do not expand it
-	kidFound                   // a violation, panic or goal: its run is in chunk.runs
-	kidPanic                   // a panic: reported even if its fingerprint was seen
-)
 
 // chunk is what a worker made of a run of consecutive frontier entries.
 type chunk struct {
 	kids        []kid
-	runs        map[int]*sim.Sim // by index in kids, for kidFound
 	transitions int64
+	// found is the first state of the chunk that is a violation, a panic
+	// or a goal (its run, what it is, its index in the frontier).
+	found      *sim.Sim
+	foundWhat  string
+	steps      []newStep // steps taken for real, for the step cache
+	arena      []uint64
+	mismatches int64    // cached steps that, taken for real, ended elsewhere
+	poison     []uint64 // their keys
+	corrected  []uint64 // the fingerprints of the states they really reached
 }
 
 // chunkSize is how many frontier entries a worker takes at once: large
@@ -50,59 +52,94 @@ const chunkSize = 512
 // parent's. Workers take the frontier in order and keep the chain of
 // ancestors of the last state they rebuilt, so each state of the level
 // above is rebuilt about once per chunk. Memory is then the fingerprints
-// seen plus a few runs per worker.
+// seen, the step cache and a few runs per worker.
+//
+// A state is checked (invariants, goal, prune) when it is rebuilt to be
+// expanded, not when it is found: most children's fingerprints come from
+// the step cache (steps.go) without a run. The first state of a level, in
+// frontier order, that is a violation, a panic or a goal is reported; the
+// frontier's order is the merge's, so it is the one found first.
 func (e *explorer) bfs(root *sim.Sim) *Result {
 	h, _ := root.Fingerprint(nil)
 	seen := map[uint64]struct{}{h: {}}
 	e.states = 1
 	levels := [][]entry{{{parent: -1}}}
+	hashes := []uint64{h} // the fingerprints of the last level's states
+	e.exact = exactProcesses(root)
 	for depth := 0; len(levels[depth]) > 0; depth++ {
 		e.report(len(levels[depth]), depth, true)
-		if depth >= e.opts.DepthMax {
-			return &Result{Depth: depth, Bound: BoundDepth}
-		}
 		if b := e.overBound(); b != "" {
 			return &Result{Depth: depth, Bound: b}
 		}
-		chunks, b := e.expandLevel(root, levels, seen)
+		// At the depth bound the level's states are checked, not expanded.
+		last := depth >= e.opts.DepthMax
+		chunks, r, b := e.expandLevel(root, levels, hashes, seen, last)
+		if r != nil {
+			return r
+		}
 		if b != "" {
 			return &Result{Depth: depth, Bound: b}
 		}
+		if last {
+			return &Result{Depth: depth, Bound: BoundDepth}
+		}
 		var next []entry
-		for _, ch := range chunks {
+		hashes = hashes[:0]
+		full := false
+	merge:
+		for ci := range chunks {
+			ch := &chunks[ci]
 			e.transitions += ch.transitions
-			for ki, k := range ch.kids {
-				if _, ok := seen[k.hash]; ok && k.flags&kidPanic == 0 {
+			e.mismatches += ch.mismatches
+			for _, h := range ch.corrected {
+				seen[h] = struct{}{}
+			}
+			for _, k := range ch.kids {
+				if _, ok := seen[k.hash]; ok && !k.panic {
 					continue
 				}
 				seen[k.hash] = struct{}{}
 				e.states++
-				if k.flags&kidFound != 0 {
-					s := ch.runs[ki]
-					return e.found(s, e.classify(s), depth+1)
-				}
+				next = append(next, entry{parent: k.parent, branch: k.branch})
+				hashes = append(hashes, k.hash)
 				if e.opts.StatesMax > 0 && e.states >= e.opts.StatesMax {
-					return &Result{Depth: depth + 1, Bound: BoundStates}
-				}
-				if k.flags&kidPrune == 0 {
-					next = append(next, entry{parent: k.parent, branch: k.branch})
+					full = true
+					break merge
 				}
 				e.report(len(next), depth+1, false)
 			}
 		}
+		for ci := range chunks {
+			e.steps.add(&chunks[ci])
+		}
+		for ci := range chunks {
+			e.steps.poison(chunks[ci].poison)
+		}
 		levels = append(levels, next)
 		levels[depth] = levels[depth][:len(levels[depth]):len(levels[depth])]
+		if full {
+			// The states counted are checked before the search stops.
+			if _, r, _ := e.expandLevel(root, levels, hashes, seen, true); r != nil {
+				return r
+			}
+			return &Result{Depth: depth + 1, Bound: BoundStates}
+		}
 	}
 	return &Result{Depth: e.opts.DepthMax}
 }
 
-// expandLevel expands the last level's states in chunks, in parallel. It
-// gives up (naming the bound) when the wall-time or memory bound is hit.
-func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, seen map[uint64]struct{}) ([]chunk, string) {
-	frontier := levels[len(levels)-1]
+// expandLevel checks the last level's states and expands those that are
+// neither found nor pruned (none when checkOnly), in chunks, in parallel.
+// It returns the result when a state is found, and gives up (naming the
+// bound) when the wall-time or memory bound is hit.
+func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64, seen map[uint64]struct{}, checkOnly bool) ([]chunk, *Result, string) {
+	depth := len(levels) - 1
+	frontier := levels[depth]
 	chunks := make([]chunk, (len(frontier)+chunkSize-1)/chunkSize)
 	var stop atomic.Value
 	var next atomic.Int64
+	var firstFound atomic.Int64 // the lowest chunk that found a state
+	firstFound.Store(int64(len(chunks)))
 	var done, moves atomic.Int64 // frontier states expanded, branches taken
 	var wg sync.WaitGroup
 	// Each worker starts from a fork of its own: forks made here, before
@@ -120,7 +157,7 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, seen map[uint64]
 			r := rebuilder{e: e, root: mine, levels: levels}
 			for {
 				c := int(next.Add(1) - 1)
-				if c >= len(chunks) || stop.Load() != nil {
+				if c >= len(chunks) || stop.Load() != nil || int64(c) > firstFound.Load() {
 					return
 				}
 				if b := e.overBound(); b != "" {
@@ -131,73 +168,126 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, seen map[uint64]
 				hi := min(lo+chunkSize, len(frontier))
 				ch := &chunks[c]
 				for i := lo; i < hi; i++ {
-					e.expand(r.state(len(levels)-1, int32(i)), int32(i), seen, ch, &r.w)
+					s := r.state(depth, int32(i))
+					var h uint64
+					h, r.w.buf = s.Fingerprint(r.w.buf)
+					if h != hashes[i] {
+						// A cached step that ended elsewhere (steps.go).
+						ch.mismatches++
+						ch.corrected = append(ch.corrected, h)
+						ch.poison = append(ch.poison, r.stepKey(depth, int32(i)))
+					}
+					if depth > 0 {
+						if what := e.classify(s); what != FoundNothing {
+							ch.found, ch.foundWhat = s.Fork(), what
+							for {
+								f := firstFound.Load()
+								if int64(c) >= f || firstFound.CompareAndSwap(f, int64(c)) {
+									break
+								}
+							}
+							break
+						}
+						if checkOnly || e.opts.Prune != nil && e.opts.Prune(s) {
+							continue
+						}
+					}
+					e.expand(s, h, int32(i), seen, ch, &r.w)
 				}
 				d, m := done.Add(int64(hi-lo)), moves.Add(ch.transitions)
 				if e.opts.Progress != nil {
 					e.send(Progress{States: e.states, Transitions: e.transitions + m, Frontier: len(frontier),
-						Depth: len(levels) - 1, Expanded: int(d)})
+						Depth: depth, Expanded: int(d)})
 				}
 			}
 		})
 	}
 	wg.Wait()
-	if b, ok := stop.Load().(string); ok {
-		return nil, b
+	if f := firstFound.Load(); f < int64(len(chunks)) {
+		// Every chunk before it was done: workers take chunks in order,
+		// and stop only past a chunk that found something.
+		ch := &chunks[f]
+		for ci := range chunks[:f+1] {
+			e.transitions += chunks[ci].transitions
+			e.mismatches += chunks[ci].mismatches
+		}
+		return nil, e.found(ch.found, ch.foundWhat, depth), ""
 	}
-	return chunks, ""
+	if b, ok := stop.Load().(string); ok {
+		return nil, nil, b
+	}
+	return chunks, nil, ""
 }
 
 // expand appends to ch the children of s (the frontier entry i) whose
 // fingerprints are not in seen (which does not change while a level is
-// expanded). Each child is a fork of s (sim.Sim.Fork: copy on write),
-// checked only if its state is new.
-func (e *explorer) expand(s *sim.Sim, i int32, seen map[uint64]struct{}, ch *chunk, w *scratch) {
+// expanded). A child's fingerprint comes from the step cache when the
+// step is cached (no run is made), else from a fork of s (sim.Sim.Fork:
+// copy on write) that takes the step; the step is then recorded for the
+// cache.
+func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen map[uint64]struct{}, ch *chunk, w *scratch) {
 	w.bs = branches(s, &e.opts, w.bs, w)
+	if len(w.bs) > 1<<16 {
+		panic(fmt.Sprintf("explore: %d branches at one state; at most 65536", len(w.bs)))
+	}
+	cache := !e.opts.NoStepCache
+	if cache {
+		w.parts.load(s, w)
+	}
 	for bi := range w.bs {
+		b := &w.bs[bi]
 		ch.transitions++
 		// A drop or a duplication runs no handler: its state's
-		// fingerprint is known before the run is copied, and a state seen
-		// before costs no copy.
-		pred, predicted := e.predict(s, &w.bs[bi], w)
-		if _, ok := seen[pred]; ok && predicted {
+		// fingerprint is known without a run.
+		pred, predicted := e.predict(s, b, w)
+		k, j, local := 0, 0, false
+		var key uint64
+		check := false
+		if cache && !predicted {
+			k, j, local = localEvent(s, b, w)
+			local = local && e.exact[k]
+			if local {
+				key = w.parts.key(b, k, j, w)
+				if st, ok := e.steps.steps[key]; ok {
+					if st.poisoned() {
+						local = false // taken for real, not recorded
+					} else {
+						pred, predicted = w.parts.predictStep(s, st, k, e.steps.arena, w), true
+						// A spot check of the encoding, on one step in
+						// sixteen, chosen by the step and the state.
+						check = mix(key^fp)&15 == 0
+					}
+				}
+			}
+		}
+		if predicted && !check {
+			if _, ok := seen[pred]; !ok {
+				ch.kids = append(ch.kids, kid{hash: pred, parent: i, branch: uint16(bi)})
+			}
 			continue
 		}
 		c := w.fork(s)
-		if w.bs[bi].take(c) != nil {
+		if b.take(c) != nil {
 			ch.transitions--
 			w.done(c)
 			continue
 		}
 		var h uint64
 		h, w.buf = c.Fingerprint(w.buf)
-		if predicted && h != pred {
-			panic(fmt.Sprintf("explore: %s of event %d predicted fingerprint %x, got %x", w.bs[bi].action, w.bs[bi].id, pred, h))
+		if check && h != pred {
+			ch.mismatches++
+			ch.poison = append(ch.poison, key)
 		}
-		if _, ok := seen[h]; ok && c.Err() == nil {
-			w.done(c) // nothing refers to it: its memory makes the next fork
-			continue  // (a panic is reported even when it changed nothing)
+		if local && !predicted {
+			w.parts.recordStep(s, c, key, k, j, ch, w)
 		}
-		k := kid{hash: h, parent: i, branch: uint16(bi)}
-		if what := e.classify(c); what != FoundNothing {
-			k.flags |= kidFound
-			if what == FoundPanic {
-				k.flags |= kidPanic
-			}
-			if ch.runs == nil {
-				ch.runs = map[int]*sim.Sim{}
-			}
-			ch.runs[len(ch.kids)] = c
-		} else {
-			if e.opts.Prune != nil && e.opts.Prune(c) {
-				k.flags |= kidPrune
-			}
-			w.done(c) // the frontier keeps the branch, not the run
+		_, old := seen[h]
+		panicked := c.Err() != nil
+		w.done(c) // nothing refers to it: its memory makes the next fork
+		if old && !panicked {
+			continue // (a panic is reported even when it changed nothing)
 		}
-		ch.kids = append(ch.kids, k)
-	}
-	if len(w.bs) > 1<<16 {
-		panic(fmt.Sprintf("explore: %d branches at one state; at most 65536", len(w.bs)))
+		ch.kids = append(ch.kids, kid{hash: h, parent: i, branch: uint16(bi), panic: panicked})
 	}
 }
 
@@ -225,6 +315,22 @@ type ancestor struct {
 	idx int32
 	s   *sim.Sim
 	bs  []branch // its branches, computed when first needed
+}
+
+// stepKey returns the step cache's key of the step that made entry i of
+// level d from its parent, as the parent's expansion computed it (the
+// ancestors of the entry must be the ones the last call to state made).
+func (r *rebuilder) stepKey(d int, i int32) uint64 {
+	a := &r.chain[d-1]
+	b := &a.bs[r.levels[d][i].branch]
+	w := &r.w
+	w.pend, w.fps = a.s.AppendPendingFingerprints(w.pend[:0], w.fps[:0])
+	w.parts.load(a.s, w)
+	k, j, ok := localEvent(a.s, b, w)
+	if !ok {
+		return 0
+	}
+	return w.parts.key(b, k, j, w)
 }
 
 // state returns the run of entry i of level d. The caller must not change

@@ -10,6 +10,7 @@ import (
 type branch struct {
 	action sim.ChoiceAction
 	id     sim.EventID
+	pend   int32 // the event's index in the scratch's pending list, or -1
 	fault  sim.Fault
 }
 
@@ -29,29 +30,28 @@ func branches(s *sim.Sim, o *Options, out []branch, w *scratch) []branch {
 	if s.Stopped() != "" {
 		return out
 	}
+	w.pend, w.fps = s.AppendPendingFingerprints(w.pend[:0], w.fps[:0])
 	if o.Network == NetworkSet {
-		w.pend, w.fps = s.AppendPendingFingerprints(w.pend[:0], w.fps[:0])
 		for i, ev := range w.pend {
 			if ev.Kind != sim.KindDeliver && ev.Kind != sim.KindRequest {
-				out = append(out, branch{action: sim.ChoiceDeliver, id: ev.ID})
+				out = append(out, branch{action: sim.ChoiceDeliver, id: ev.ID, pend: int32(i)})
 				continue
 			}
 			if !slices.Contains(w.fps[:i], w.fps[i]) {
-				out = append(out, branch{action: redeliver, id: ev.ID})
+				out = append(out, branch{action: redeliver, id: ev.ID, pend: int32(i)})
 			}
 		}
 		return faultBranches(s, o, out)
 	}
-	w.pend = s.AppendPending(w.pend[:0])
 	pending := w.pend
 	for i, ev := range pending {
-		out = append(out, branch{action: sim.ChoiceDeliver, id: ev.ID})
+		out = append(out, branch{action: sim.ChoiceDeliver, id: ev.ID, pend: int32(i)})
 		if ev.Kind == sim.KindDeliver || ev.Kind == sim.KindRequest {
 			if !o.NoDrops {
-				out = append(out, branch{action: sim.ChoiceDrop, id: ev.ID})
+				out = append(out, branch{action: sim.ChoiceDrop, id: ev.ID, pend: int32(i)})
 			}
 			if !o.NoDuplicates && !copied(pending, i) {
-				out = append(out, branch{action: sim.ChoiceDuplicate, id: ev.ID})
+				out = append(out, branch{action: sim.ChoiceDuplicate, id: ev.ID, pend: int32(i)})
 			}
 		}
 	}
@@ -65,7 +65,7 @@ func faultBranches(s *sim.Sim, o *Options, out []branch) []branch {
 			if !s.Up(id) {
 				kind = sim.FaultRestart
 			}
-			out = append(out, branch{action: sim.ChoiceFault, fault: sim.Fault{Kind: kind, Node: id}})
+			out = append(out, branch{action: sim.ChoiceFault, pend: -1, fault: sim.Fault{Kind: kind, Node: id}})
 		}
 	}
 	return out

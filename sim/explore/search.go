@@ -13,6 +13,9 @@ type scratch struct {
 	bs   []branch
 	pend []sim.Event
 	fps  []uint64
+	// parts are the fingerprint parts of the state being expanded, for
+	// the step cache.
+	parts parts
 	// spares are forks the worker is done with, whose memory makes its
 	// next forks (sim.Sim.ForkInto).
 	spares []*sim.Sim
