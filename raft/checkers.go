@@ -2,6 +2,7 @@ package raft
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/sim"
@@ -57,6 +58,9 @@ func node(s *sim.Sim, id sim.NodeID) *Node {
 type electionSafety struct {
 	sc      scope
 	leaders map[int64]sim.NodeID
+	// shared: leaders belongs to the checker this one was cloned from
+	// (which never changes again); copied before the first new leader.
+	shared bool
 }
 
 func (*electionSafety) Name() string { return "raft.ElectionSafety" }
@@ -67,10 +71,16 @@ func (c *electionSafety) Check(s *sim.Sim, ev *sim.Event) error {
 		if n == nil || n.role != Leader {
 			continue
 		}
-		if l, ok := c.leaders[n.term]; ok && l != id {
+		l, ok := c.leaders[n.term]
+		if ok && l != id {
 			return fmt.Errorf("two leaders in term %d: %v and %v", n.term, l, id)
 		}
-		c.leaders[n.term] = id
+		if !ok {
+			if c.shared {
+				c.leaders, c.shared = maps.Clone(c.leaders), false
+			}
+			c.leaders[n.term] = id
+		}
 	}
 	return nil
 }

@@ -25,7 +25,10 @@ func (n *Node) CloneProcess() sim.Process {
 	c.votes = slices.Clone(n.votes)
 	c.prs = slices.Clone(n.prs)
 	c.reads = slices.Clone(n.reads)
-	c.proposed = maps.Clone(n.proposed)
+	c.proposed = nil // made again on the first proposal (replication.go)
+	if len(n.proposed) > 0 {
+		c.proposed = maps.Clone(n.proposed)
+	}
 	if n.roundSent != nil {
 		rs := *n.roundSent
 		c.roundSent = &rs
@@ -227,7 +230,7 @@ func (m *InstallSnapshot) AppendState(b []byte) []byte {
 // has seen is never changed again (the explorer copies it first).
 
 func (c *electionSafety) CloneChecker() sim.Checker {
-	return &electionSafety{sc: c.sc.clone(), leaders: maps.Clone(c.leaders)}
+	return &electionSafety{sc: c.sc.clone(), leaders: c.leaders, shared: true}
 }
 
 func (c *leaderAppendOnly) CloneChecker() sim.Checker {

@@ -28,6 +28,9 @@ func (n *Node) handleRequest(env *sim.Env, req *protocols.Request) {
 	if n.proposed[req.Client] >= req.Seq {
 		return // a retry of an entry already in this term's log: answered when applied
 	}
+	if n.proposed == nil {
+		n.proposed = map[sim.NodeID]int64{}
+	}
 	n.proposed[req.Client] = req.Seq
 	n.propose(env, Entry{Term: n.term, Req: *req})
 }
