@@ -2,6 +2,7 @@ package explore
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -309,6 +310,8 @@ type rebuilder struct {
 	levels [][]entry
 	chain  []ancestor // chain[d] is the state at depth d on the last path
 	w      scratch
+	path   []int32
+	bsPool [][]branch // bsPool[d]: memory for chain[d].bs
 }
 
 type ancestor struct {
@@ -337,7 +340,8 @@ func (r *rebuilder) stepKey(d int, i int32) uint64 {
 // it (fork it first) nor keep it past the next call.
 func (r *rebuilder) state(d int, i int32) *sim.Sim {
 	// The path from the root, as entry indexes per level.
-	path := make([]int32, d+1)
+	r.path = slices.Grow(r.path[:0], d+1)[:d+1]
+	path := r.path
 	for l, j := d, i; l >= 0; l-- {
 		if j < 0 || int(j) >= len(r.levels[l]) {
 			panic(fmt.Sprintf("explore: level %d has no entry %d (the frontier tree is broken)", l, j))
@@ -365,7 +369,11 @@ func (r *rebuilder) state(d int, i int32) *sim.Sim {
 	for l := keep; l <= d; l++ {
 		a := &r.chain[l-1]
 		if a.bs == nil {
-			a.bs = append([]branch(nil), branches(a.s, &r.e.opts, nil, &r.w)...)
+			for len(r.bsPool) < l {
+				r.bsPool = append(r.bsPool, nil)
+			}
+			a.bs = branches(a.s, &r.e.opts, r.bsPool[l-1][:0], &r.w)
+			r.bsPool[l-1] = a.bs
 		}
 		c := r.w.fork(a.s)
 		bi := int(r.levels[l][path[l]].branch)
