@@ -23,6 +23,10 @@ type kid struct {
 	parent int32
 	branch uint16
 	panic  bool // the step panicked: the state is kept even if seen
+	// found: taken for real and found a violation, a panic or the goal
+	// (its run is in chunk.runs); predicted: its fingerprint came from
+	// the step cache, and it is not checked yet.
+	found, predicted bool
 }
 
 // chunk is what a worker made of a run of consecutive frontier entries.
@@ -35,7 +39,8 @@ type chunk struct {
 	foundWhat  string
 	steps      []newStep // steps taken for real, for the step cache
 	arena      []uint64
-	mismatches int64    // cached steps that, taken for real, ended elsewhere
+	runs       map[int]*sim.Sim // by index in kids, for found kids
+	mismatches int64            // cached steps that, taken for real, ended elsewhere
 	poison     []uint64 // their keys
 	corrected  []uint64 // the fingerprints of the states they really reached
 }
@@ -87,6 +92,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 		var next []entry
 		hashes = hashes[:0]
 		full := false
+		unchecked := false // a state of next is not checked yet
 	merge:
 		for ci := range chunks {
 			ch := &chunks[ci]
@@ -95,7 +101,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 			for _, h := range ch.corrected {
 				seen[h] = struct{}{}
 			}
-			for _, k := range ch.kids {
+			for ki, k := range ch.kids {
 				if _, ok := seen[k.hash]; ok && !k.panic {
 					continue
 				}
@@ -103,6 +109,24 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 				e.states++
 				next = append(next, entry{parent: k.parent, branch: k.branch})
 				hashes = append(hashes, k.hash)
+				unchecked = unchecked || k.predicted
+				if k.found {
+					if !unchecked {
+						run := ch.runs[ki]
+						return e.found(run, e.classify(run), depth+1)
+					}
+					// States before it were not checked: check them in
+					// order (the first found is reported).
+					levels = append(levels, next)
+					_, r, b := e.expandLevel(root, levels, hashes, seen, true)
+					if r == nil {
+						if b == "" {
+							panic("explore: a state found when taken is not found when rebuilt")
+						}
+						return &Result{Depth: depth + 1, Bound: b}
+					}
+					return r
+				}
 				if e.opts.StatesMax > 0 && e.states >= e.opts.StatesMax {
 					full = true
 					break merge
@@ -241,10 +265,17 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen map[uint64]struct
 		// A drop or a duplication runs no handler: its state's
 		// fingerprint is known without a run.
 		pred, predicted := e.predict(s, b, w)
+		if predicted {
+			if _, ok := seen[pred]; ok {
+				continue
+			}
+			// New: made now (no handler runs) and checked with the others.
+			predicted = false
+		}
 		k, j, local := 0, 0, false
 		var key uint64
 		check := false
-		if cache && !predicted {
+		if cache {
 			k, j, local = localEvent(s, b, w)
 			local = local && e.exact[k]
 			if local {
@@ -263,7 +294,7 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen map[uint64]struct
 		}
 		if predicted && !check {
 			if _, ok := seen[pred]; !ok {
-				ch.kids = append(ch.kids, kid{hash: pred, parent: i, branch: uint16(bi)})
+				ch.kids = append(ch.kids, kid{hash: pred, parent: i, branch: uint16(bi), predicted: true})
 			}
 			continue
 		}
@@ -284,11 +315,24 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen map[uint64]struct
 		}
 		_, old := seen[h]
 		panicked := c.Err() != nil
-		w.done(c) // nothing refers to it: its memory makes the next fork
 		if old && !panicked {
-			continue // (a panic is reported even when it changed nothing)
+			w.done(c) // nothing refers to it: its memory makes the next fork
+			continue  // (a panic is reported even when it changed nothing)
 		}
-		ch.kids = append(ch.kids, kid{hash: h, parent: i, branch: uint16(bi), panic: panicked})
+		// The run is at hand: check it now, so that a counterexample
+		// among steps taken for real is reported without rebuilding the
+		// next level.
+		kd := kid{hash: h, parent: i, branch: uint16(bi), panic: panicked}
+		if what := e.classify(c); what != FoundNothing {
+			kd.found = true
+			if ch.runs == nil {
+				ch.runs = map[int]*sim.Sim{}
+			}
+			ch.runs[len(ch.kids)] = c
+		} else {
+			w.done(c)
+		}
+		ch.kids = append(ch.kids, kd)
 	}
 }
 
