@@ -41,8 +41,8 @@ type chunk struct {
 	arena      []uint64
 	runs       map[int]*sim.Sim // by index in kids, for found kids
 	mismatches int64            // cached steps that, taken for real, ended elsewhere
-	poison     []uint64 // their keys
-	corrected  []uint64 // the fingerprints of the states they really reached
+	poison     []uint64         // their keys
+	corrected  []uint64         // the fingerprints of the states they really reached
 }
 
 // chunkSize is how many frontier entries a worker takes at once: large
