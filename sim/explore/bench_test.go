@@ -32,13 +32,19 @@ func raftSim(b testing.TB) *sim.Sim {
 // core. states/s counts distinct states, transitions/s every branch taken
 // (states generated, as TLC counts them). The garbage collector's target
 // is raised as synod explore raises it.
-func BenchmarkExplore3NodeRaft(b *testing.B) {
+func BenchmarkExplore3NodeRaft(b *testing.B) { benchmarkExplore(b, false) }
+
+// BenchmarkExplore3NodeRaftNoStepCache is the same search taking every
+// branch for real.
+func BenchmarkExplore3NodeRaftNoStepCache(b *testing.B) { benchmarkExplore(b, true) }
+
+func benchmarkExplore(b *testing.B, noStepCache bool) {
 	defer debug.SetGCPercent(debug.SetGCPercent(800))
 	s := raftSim(b)
 	var states, transitions int64
 	b.ResetTimer()
 	for b.Loop() {
-		r, err := explore.Run(s, explore.Options{Mode: explore.BFS, DepthMax: 8, Workers: 1})
+		r, err := explore.Run(s, explore.Options{Mode: explore.BFS, DepthMax: 8, Workers: 1, NoStepCache: noStepCache})
 		require.NoError(b, err)
 		states += r.States
 		transitions += r.Transitions
