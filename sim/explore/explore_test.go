@@ -314,3 +314,48 @@ func TestRunStages(t *testing.T) {
 	assert.Nil(t, r.Final)
 	assert.Equal(t, FoundNothing, r.Last().Found)
 }
+
+// exactHop is hop with an exact state encoding, so that its steps are
+// cached.
+type exactHop struct{ hop }
+
+func (h *exactHop) AppendState(b []byte) []byte { return strconv.AppendInt(b, h.max, 10) }
+
+// TestStepCacheExactEncoding: with an exact encoding the step cache gives
+// the same search as taking every branch for real, on both networks, and
+// its checks find nothing wrong.
+func TestStepCacheExactEncoding(t *testing.T) {
+	mk := func() *sim.Sim {
+		s, err := sim.New(sim.Config{Seed: 1, Nodes: 2, Network: sim.NetworkConfig{Latency: sim.DefaultLatency}},
+			sim.Factory{Node: func(sim.NodeID) sim.Process { return &exactHop{} }})
+		require.NoError(t, err)
+		s.AddChecker(exactHopsBelow(9))
+		return s
+	}
+	for _, network := range []string{NetworkSet, NetworkMultiset} {
+		var rs []*Result
+		for _, off := range []bool{false, true} {
+			r, err := Run(mk(), Options{DepthMax: 12, Network: network, NoStepCache: off})
+			require.NoError(t, err)
+			r.Elapsed = 0
+			rs = append(rs, r)
+		}
+		require.Equal(t, rs[1], rs[0], network)
+		require.Zero(t, rs[0].StepMismatches)
+		require.Equal(t, FoundViolation, rs[0].Found)
+		require.Equal(t, 9, rs[0].Depth)
+	}
+}
+
+type exactHopsBelow int64
+
+func (k exactHopsBelow) Name() string { return "test.ExactHopsBelow" }
+
+func (k exactHopsBelow) Check(s *sim.Sim, ev *sim.Event) error {
+	for _, id := range s.Nodes() {
+		if h, ok := s.Process(id).(*exactHop); ok && h.max >= int64(k) {
+			return fmt.Errorf("%v saw hop %d >= %d", id, h.max, k)
+		}
+	}
+	return nil
+}
