@@ -89,29 +89,20 @@ func (s *Sim) fingerprintParts(buf []byte) (uint64, uint64, []byte) {
 		h = foldProcess(h, e.fp)
 	}
 	var arr [64]uint64
-	fps := arr[:0]
-	var pend uint64
-	q := &st.q
-	for i := range q.heap {
-		qe := &q.heap[i]
-		ev := &q.slab[qe.slot]
-		if ev.Kind == KindTimer && st.voidTimer(ev) {
-			continue
-		}
-		if qe.fp == 0 {
-			buf = appendEvent(buf[:0], ev)
-			qe.fp = hashBytes(buf) | 1
-		}
-		if st.fpSets {
-			fps = append(fps, qe.fp)
-		} else {
-			pend += qe.fp
-		}
-	}
+	return h, st.sumPending(s.AppendPendingFPs(arr[:0])), buf
+}
+
+// sumPending sums pending events' parts: each distinct one once when the
+// pending messages are a set.
+func (st *state) sumPending(fps []uint64) uint64 {
 	if st.fpSets {
-		pend = sumDistinct(fps)
+		return sumDistinct(fps)
 	}
-	return h, pend, buf
+	var sum uint64
+	for _, fp := range fps {
+		sum += fp
+	}
+	return sum
 }
 
 func (e *Env) cacheFingerprint(buf []byte) []byte {
@@ -166,21 +157,28 @@ func (s *Sim) ProcessIndex(id NodeID) int {
 // AppendPendingFPs appends the fingerprint of each pending event (void
 // timers left out), in no particular order.
 func (s *Sim) AppendPendingFPs(fps []uint64) []uint64 {
-	var arr [256]byte
-	st := s.st
-	q := &st.q
-	for i := range q.heap {
-		qe := &q.heap[i]
-		ev := &q.slab[qe.slot]
-		if ev.Kind == KindTimer && st.voidTimer(ev) {
-			continue
+	for i := range s.st.q.heap {
+		if _, fp, ok := s.st.pendingFP(i); ok {
+			fps = append(fps, fp)
 		}
-		if qe.fp == 0 {
-			qe.fp = hashBytes(appendEvent(arr[:0], ev)) | 1
-		}
-		fps = append(fps, qe.fp)
 	}
 	return fps
+}
+
+// pendingFP returns the event of queue entry i and its fingerprint part
+// (computed once, then cached in the entry); ok is false for a void timer,
+// which the fingerprint leaves out.
+func (st *state) pendingFP(i int) (ev *Event, fp uint64, ok bool) {
+	qe := &st.q.heap[i]
+	ev = &st.q.slab[qe.slot]
+	if ev.Kind == KindTimer && st.voidTimer(ev) {
+		return ev, 0, false
+	}
+	if qe.fp == 0 {
+		var arr [256]byte
+		qe.fp = hashBytes(appendEvent(arr[:0], ev)) | 1
+	}
+	return ev, qe.fp, true
 }
 
 // CombineFingerprint returns the fingerprint of a state whose processes'
@@ -194,35 +192,18 @@ func (s *Sim) CombineFingerprint(procs, pending []uint64) uint64 {
 	for _, fp := range procs {
 		h = foldProcess(h, fp)
 	}
-	var pend uint64
-	if s.st.fpSets {
-		pend = sumDistinct(pending)
-	} else {
-		for _, fp := range pending {
-			pend += fp
-		}
-	}
-	return combineFingerprint(h, pend)
+	return combineFingerprint(h, s.st.sumPending(pending))
 }
 
 // AppendPendingFingerprints is AppendPending that also appends each
 // event's fingerprint (as Fingerprint counts it) to fps, in the same order.
 func (s *Sim) AppendPendingFingerprints(evs []Event, fps []uint64) ([]Event, []uint64) {
-	var arr [256]byte
-	st := s.st
-	q := &st.q
 	n0, f0 := len(evs), len(fps)
-	for i := range q.heap {
-		qe := &q.heap[i]
-		ev := &q.slab[qe.slot]
-		if ev.Kind == KindTimer && st.voidTimer(ev) {
-			continue
+	for i := range s.st.q.heap {
+		if ev, fp, ok := s.st.pendingFP(i); ok {
+			evs = append(evs, *ev)
+			fps = append(fps, fp)
 		}
-		if qe.fp == 0 {
-			qe.fp = hashBytes(appendEvent(arr[:0], ev)) | 1
-		}
-		evs = append(evs, *ev)
-		fps = append(fps, qe.fp)
 	}
 	// Insertion sort by (At, ID), as AppendPending: queues a search
 	// branches on are short.
