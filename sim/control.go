@@ -65,7 +65,7 @@ func (s *Sim) Deliver(id EventID) error {
 	ev := st.q.heap[i]
 	slot := st.q.slab[ev.slot]
 	if slot.Kind == KindTimer {
-		if _, ok := st.canceled[id]; ok {
+		if st.canceled.has(id) {
 			return fmt.Errorf("event #%d is a canceled timer", id)
 		}
 	}
@@ -163,7 +163,7 @@ func (s *Sim) Fire(id NodeID, name string, arg int64) error {
 	tid := st.nextID
 	st.push(Event{Kind: KindTimer, At: st.now, To: id, Timer: Timer{ID: tid, Name: name, Arg: arg}, epoch: e.epoch})
 	e.ownTimers()
-	e.timers[tid] = struct{}{}
+	e.timers.add(tid)
 	st.cur = st.q.remove(st.q.find(tid))
 	if st.skip(&st.cur) {
 		return fmt.Errorf("timer at %v could not fire", id)

@@ -20,7 +20,7 @@ type Env struct {
 	paused    bool
 	held      []Event
 	epoch     uint32
-	timers    map[EventID]struct{}
+	timers    idSet
 	persisted bool
 	// The local clock runs at rate against true time; base pairs are where
 	// the rate last changed.
@@ -69,7 +69,7 @@ func (e *Env) SetTimer(d Time, name string, arg int64) TimerID {
 	id := st.nextID
 	st.push(Event{Kind: KindTimer, At: at, To: e.id, Timer: Timer{ID: id, Name: name, Arg: arg}, epoch: e.epoch})
 	e.ownTimers()
-	e.timers[id] = struct{}{}
+	e.timers.add(id)
 	st.rec.effect(Effect{Kind: EffectTimer, ID: id, At: at, Name: name, Arg: arg})
 	return id
 }
@@ -77,13 +77,13 @@ func (e *Env) SetTimer(d Time, name string, arg int64) TimerID {
 // CancelTimer cancels a pending timer. Canceling a timer that already fired
 // or was canceled does nothing.
 func (e *Env) CancelTimer(id TimerID) {
-	if _, ok := e.timers[id]; !ok {
+	if !e.timers.has(id) {
 		return
 	}
 	e.ownTimers()
-	delete(e.timers, id)
+	e.timers.del(id)
 	e.st.ownCanceled()
-	e.st.canceled[id] = struct{}{}
+	e.st.canceled.add(id)
 	e.st.stats.TimersCanceled++
 	e.st.rec.effect(Effect{Kind: EffectCancel, ID: id})
 }

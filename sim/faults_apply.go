@@ -136,7 +136,7 @@ func (st *state) crash(e *Env) {
 	e.paused = false
 	e.held = nil
 	e.epoch++
-	e.timers = map[EventID]struct{}{}
+	e.timers = nil
 	e.cow &^= cowProcess | cowTimers
 	e.fpOK = false
 }

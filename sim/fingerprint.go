@@ -175,8 +175,9 @@ func (st *state) pendingFP(i int) (ev *Event, fp uint64, ok bool) {
 		return ev, 0, false
 	}
 	if qe.fp == 0 {
-		var arr [256]byte
-		qe.fp = hashBytes(appendEvent(arr[:0], ev)) | 1
+		b := appendEvent(st.fpScratch[:0], ev)
+		qe.fp = hashBytes(b) | 1
+		st.fpScratch = b[:0]
 	}
 	return ev, qe.fp, true
 }

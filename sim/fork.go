@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"maps"
+	"slices"
 )
 
 // ProcessCloner is implemented by processes that copy themselves. Fork
@@ -68,6 +69,10 @@ func (s *Sim) ForkInto(old *Sim) *Sim {
 	procs := c.procs
 	*c = *p
 	c.procs = procs
+	c.fpScratch, c.checkerSpace = nil, nil
+	if len(p.procs) <= len(forkBlock{}.envs) {
+		c.fpScratch, c.checkerSpace = b.fpBuf[:0], b.checkers[:0]
+	}
 	c.rec = nil
 	c.recording = false
 	// The copy's queue is compacted: its slab holds only the pending
@@ -138,9 +143,11 @@ func (s *Sim) ForkInto(old *Sim) *Sim {
 
 // forkBlock holds a small fork's state and processes in one allocation.
 type forkBlock struct {
-	st    state
-	envs  [4]Env
-	procs [4]*Env
+	st       state
+	envs     [4]Env
+	procs    [4]*Env
+	fpBuf    [256]byte
+	checkers [8]Checker
 }
 
 // What a state or an Env shares with a fork and must copy before changing.
@@ -178,7 +185,7 @@ func (e *Env) ownTimers() {
 		return
 	}
 	e.cow &^= cowTimers
-	e.timers = maps.Clone(e.timers)
+	e.timers = slices.Clone(e.timers)
 }
 
 func (e *Env) ownStore() {
@@ -205,10 +212,7 @@ func (st *state) ownCanceled() {
 		return
 	}
 	st.cow &^= cowCanceled
-	st.canceled = maps.Clone(st.canceled)
-	if st.canceled == nil {
-		st.canceled = map[EventID]struct{}{}
-	}
+	st.canceled = slices.Clone(st.canceled)
 }
 
 func (st *state) ownNet() {
@@ -235,7 +239,11 @@ func (st *state) ownCheckers() {
 		return
 	}
 	st.cow &^= cowCheckers
-	cs := make([]Checker, len(st.checkers))
+	cs := st.checkerSpace[:0]
+	if cap(cs) < len(st.checkers) {
+		cs = make([]Checker, len(st.checkers))
+	}
+	cs = cs[:len(st.checkers)]
 	for i, c := range st.checkers {
 		if cc, ok := c.(CheckerCloner); ok {
 			cs[i] = cc.CloneChecker()

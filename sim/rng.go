@@ -19,16 +19,26 @@ func NewRand(seed uint64, name string) *Rand {
 	h := fnv64(name)
 	a := splitmix64(seed ^ splitmix64(h))
 	b := splitmix64(a ^ 0x9e3779b97f4a7c15 ^ h)
-	p := rand.NewPCG(a, b)
-	return &Rand{Rand: rand.New(p), pcg: p}
+	return newRandBlock(rand.NewPCG(a, b))
+}
+
+// randBlock holds a Rand and its generator in one allocation: a search
+// copies a node's stream each time a fork draws from it.
+type randBlock struct {
+	r   Rand
+	rr  rand.Rand
+	pcg rand.PCG
+}
+
+func newRandBlock(p *rand.PCG) *Rand {
+	b := &randBlock{pcg: *p}
+	b.rr = *rand.New(&b.pcg)
+	b.r = Rand{Rand: &b.rr, pcg: &b.pcg}
+	return &b.r
 }
 
 // clone copies the stream at its current position.
-func (r *Rand) clone() *Rand {
-	p := new(rand.PCG)
-	*p = *r.pcg
-	return &Rand{Rand: rand.New(p), pcg: p}
-}
+func (r *Rand) clone() *Rand { return newRandBlock(r.pcg) }
 
 // Chance reports true with probability p (p outside (0,1) is clamped).
 func (r *Rand) Chance(p float64) bool {

@@ -187,27 +187,33 @@ func (s *Sim) AddFaultObserver(o FaultObserver) { s.faultObs = append(s.faultObs
 
 // state is everything a checkpoint copies.
 type state struct {
-	cfg        *Config // never changed after New: forks share it
-	factory    Factory
-	now        Time
-	nextID     EventID
-	index      int64
-	q          queue
-	canceled   map[EventID]struct{}
-	procs      []*Env
-	nodes      int
-	net        *network
-	nemRng     *Rand
-	stats      Stats
-	checkers   []Checker
-	violations []Violation
-	sinceCheck int
-	stopped    string
-	err        error
-	choices    []Choice
-	cow        uint8 // what this state shares with a fork (see Fork)
-	fpSets     bool  // Fingerprint counts pending messages as a set
-	ownChoices bool  // choices' array belongs to this state (see ForkInto)
+	cfg     *Config // never changed after New: forks share it
+	factory Factory
+	now     Time
+	nextID  EventID
+	index   int64
+	q       queue
+	// fpScratch is where pendingFP encodes an event: each state its own
+	// (a fork's starts empty), so forks of one run may be fingerprinted
+	// by several goroutines.
+	fpScratch []byte
+	// checkerSpace is memory for the checkers' copies (ownCheckers).
+	checkerSpace []Checker
+	canceled     idSet
+	procs        []*Env
+	nodes        int
+	net          *network
+	nemRng       *Rand
+	stats        Stats
+	checkers     []Checker
+	violations   []Violation
+	sinceCheck   int
+	stopped      string
+	err          error
+	choices      []Choice
+	cow          uint8 // what this state shares with a fork (see Fork)
+	fpSets       bool  // Fingerprint counts pending messages as a set
+	ownChoices   bool  // choices' array belongs to this state (see ForkInto)
 	// deferChecks holds the checkers back after each event until
 	// RunDeferredChecks; checkDue and checkIdx say what waits (the event
 	// is cur).
@@ -238,7 +244,7 @@ func New(cfg Config, f Factory) (*Sim, error) {
 	if cfg.CheckEvery == 0 {
 		cfg.CheckEvery = 1
 	}
-	st := &state{cfg: &cfg, factory: f, nodes: cfg.Nodes, canceled: map[EventID]struct{}{}}
+	st := &state{cfg: &cfg, factory: f, nodes: cfg.Nodes}
 	st.net = newNetwork(cfg.Network, cfg.Nodes, cfg.Clients, cfg.Seed)
 	down := map[NodeID]bool{}
 	for _, id := range cfg.Down {
@@ -453,22 +459,21 @@ func (s *Sim) stepBefore(limit Time) bool {
 func (st *state) skip(ev *Event) bool {
 	switch ev.Kind {
 	case KindTimer:
-		if _, ok := st.canceled[ev.ID]; ok {
+		if st.canceled.has(ev.ID) {
 			st.ownCanceled()
-			delete(st.canceled, ev.ID)
+			st.canceled.del(ev.ID)
 			return true
 		}
 		e := st.proc(ev.To)
 		if e.epoch != ev.epoch || !e.up {
 			return true
 		}
-		e.ownTimers()
-		delete(e.timers, ev.ID)
 		if e.paused {
-			e.timers[ev.ID] = struct{}{}
 			e.held = append(e.held, *ev)
 			return true
 		}
+		e.ownTimers()
+		e.timers.del(ev.ID)
 	case KindStart:
 		e := st.proc(ev.To)
 		return e.epoch != ev.epoch || e.up
@@ -484,7 +489,7 @@ func (st *state) skip(ev *Event) bool {
 // voidTimer reports whether a pending timer event will never fire: it was
 // canceled, or set by an earlier incarnation of its process.
 func (st *state) voidTimer(ev *Event) bool {
-	if _, ok := st.canceled[ev.ID]; ok {
+	if st.canceled.has(ev.ID) {
 		return true
 	}
 	e := st.proc(ev.To)
@@ -516,7 +521,7 @@ func (s *Sim) process(ev *Event) {
 			p = st.factory.Node(ev.To)
 		}
 		e.p = p
-		e.timers = map[EventID]struct{}{}
+		e.timers = nil
 		e.cow &^= cowProcess | cowTimers
 		e.fpOK = false
 		st.dispatch(e, ev)
