@@ -2,7 +2,6 @@ package sim
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 )
 
@@ -195,7 +194,7 @@ func (e *Env) ownStore() {
 	}
 	e.cow &^= cowStore
 	if e.store != nil {
-		e.store = &Storage{data: maps.Clone(e.store.data), bytes: e.store.bytes, shared: true, fp: e.store.fp}
+		e.store = e.store.copy()
 	}
 }
 

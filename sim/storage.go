@@ -1,15 +1,21 @@
 package sim
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
 // Storage is a node's stable storage: a map from keys to byte strings that
 // survives crashes. Values are copied on the way in and on the way out, so a
 // node cannot change what it persisted except by persisting again.
+//
+// A small store is a sorted slice of entries, a large one a map: a search
+// copies a node's store each time a fork writes to it, and a short slice
+// is copied with one allocation, where a map is rebuilt bucket by bucket.
 type Storage struct {
-	data  map[string][]byte
+	small []storeEntry      // sorted by key, while data is nil
+	data  map[string][]byte // once the store has outgrown small
 	bytes int64
 	// shared: the values may be shared with a fork's copy (see Fork), so
 	// put never writes into an old value's array.
@@ -18,6 +24,14 @@ type Storage struct {
 	// del: the storage's part of Sim.Fingerprint, in any key order.
 	fp uint64
 }
+
+type storeEntry struct {
+	key   string
+	value []byte
+}
+
+// storeSmallMax is the most keys a store holds as a slice.
+const storeSmallMax = 32
 
 // entryFingerprint hashes one stored key and value.
 func entryFingerprint(key string, value []byte) uint64 {
@@ -32,11 +46,54 @@ func entryFingerprint(key string, value []byte) uint64 {
 	return mix64(h)
 }
 
-func newStorage() *Storage { return &Storage{data: map[string][]byte{}} }
+func newStorage() *Storage { return &Storage{} }
+
+// copy returns a copy of the store that shares its values (marked shared;
+// s itself is never written again: see Env.ownStore).
+func (s *Storage) copy() *Storage {
+	return &Storage{small: slices.Clone(s.small), data: maps.Clone(s.data), bytes: s.bytes, shared: true, fp: s.fp}
+}
+
+func (s *Storage) find(key string) (int, bool) {
+	return slices.BinarySearchFunc(s.small, key, func(e storeEntry, k string) int { return strings.Compare(e.key, k) })
+}
+
+func (s *Storage) lookup(key string) ([]byte, bool) {
+	if s.data != nil {
+		v, ok := s.data[key]
+		return v, ok
+	}
+	if i, ok := s.find(key); ok {
+		return s.small[i].value, true
+	}
+	return nil, false
+}
+
+// set stores v (which the store now owns) under key.
+func (s *Storage) set(key string, v []byte) {
+	if s.data != nil {
+		s.data[key] = v
+		return
+	}
+	i, ok := s.find(key)
+	switch {
+	case ok:
+		s.small[i].value = v
+	case len(s.small) < storeSmallMax:
+		s.small = slices.Insert(s.small, i, storeEntry{key: key, value: v})
+	default:
+		s.data = make(map[string][]byte, 2*storeSmallMax)
+		for _, e := range s.small {
+			s.data[e.key] = e.value
+		}
+		s.small = nil
+		s.data[key] = v
+	}
+}
 
 // Get returns a copy of the value stored under key.
 func (s *Storage) Get(key string) ([]byte, bool) {
-	v, ok := s.data[key]
+	v, ok := s.lookup(key)
 	if !ok {
 		return nil, false
 	}
@@ -45,51 +102,70 @@ func (s *Storage) Get(key string) ([]byte, bool) {
 
 // Has reports whether key is stored.
 func (s *Storage) Has(key string) bool {
-	_, ok := s.data[key]
+	_, ok := s.lookup(key)
 	return ok
 }
 
 // Keys returns the stored keys with the given prefix, in sorted order.
 func (s *Storage) Keys(prefix string) []string {
 	var out []string
+	if s.data == nil {
+		for _, e := range s.small {
+			if strings.HasPrefix(e.key, prefix) {
+				out = append(out, e.key)
+			}
+		}
+		return out
+	}
 	for k := range s.data {
 		if strings.HasPrefix(k, prefix) {
 			out = append(out, k)
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
 // Len is the number of stored keys.
-func (s *Storage) Len() int { return len(s.data) }
+func (s *Storage) Len() int {
+	if s.data == nil {
+		return len(s.small)
+	}
+	return len(s.data)
+}
 
 // Bytes is the total size of stored values.
 func (s *Storage) Bytes() int64 { return s.bytes }
 
 func (s *Storage) put(key string, value []byte) {
 	s.fp += entryFingerprint(key, value)
-	if old, ok := s.data[key]; ok {
+	if old, ok := s.lookup(key); ok {
 		s.fp -= entryFingerprint(key, old)
 		s.bytes -= int64(len(old))
 		if cap(old) >= len(value) && !s.shared {
 			old = old[:len(value)]
 			copy(old, value)
-			s.data[key] = old
+			s.set(key, old)
 			s.bytes += int64(len(value))
 			return
 		}
 	}
-	s.data[key] = append([]byte(nil), value...)
+	s.set(key, append([]byte(nil), value...))
 	s.bytes += int64(len(value))
 }
 
 func (s *Storage) del(key string) bool {
-	old, ok := s.data[key]
-	if ok {
-		s.fp -= entryFingerprint(key, old)
-		s.bytes -= int64(len(old))
-		delete(s.data, key)
+	old, ok := s.lookup(key)
+	if !ok {
+		return false
 	}
-	return ok
+	s.fp -= entryFingerprint(key, old)
+	s.bytes -= int64(len(old))
+	if s.data != nil {
+		delete(s.data, key)
+	} else {
+		i, _ := s.find(key)
+		s.small = slices.Delete(s.small, i, i+1)
+	}
+	return true
 }
