@@ -13,17 +13,24 @@ import (
 // only when an event reaches it. Options, the initial members,
 // configurations and snapshot data are never changed in place, so the copy
 // shares them.
+//
+// A node that has been cloned is never changed again (the simulator clones
+// it before any handler runs), so the copy also shares what the node only
+// appends to or replaces whole: the log's entries, the digests and the
+// peers, with their capacity clipped so that an append by the copy makes
+// an array of its own (truncation, compaction and a new configuration
+// always do). It shares the state machine until it applies a command. The
+// votes and the leader's progress, written in place, are copied into the
+// copy's own allocation.
 func (n *Node) CloneProcess() sim.Process {
-	c := *n
-	c.log.entries = slices.Clone(n.log.entries)
-	// A node that has been cloned is never changed again (the simulator
-	// clones it before any handler runs), so the copy may share the state
-	// machine until it applies a command.
+	b := &nodeBlock{n: *n}
+	c := &b.n
+	c.log.entries = n.log.entries[:len(n.log.entries):len(n.log.entries)]
 	c.kvShared = true
-	c.digests = slices.Clone(n.digests)
-	c.peers = slices.Clone(n.peers)
-	c.votes = slices.Clone(n.votes)
-	c.prs = slices.Clone(n.prs)
+	c.digests = n.digests[:len(n.digests):len(n.digests)]
+	c.peers = n.peers[:len(n.peers):len(n.peers)]
+	c.votes = cloneInto(b.votes[:0], n.votes)
+	c.prs = cloneInto(b.prs[:0], n.prs)
 	c.reads = slices.Clone(n.reads)
 	c.proposed = nil // made again on the first proposal (replication.go)
 	if len(n.proposed) > 0 {
@@ -35,7 +42,25 @@ func (n *Node) CloneProcess() sim.Process {
 	}
 	c.enc = protocols.Encoder{}
 	c.scratch = nil
-	return &c
+	return c
+}
+
+// nodeBlock is a cloned node with room for its votes and progress.
+type nodeBlock struct {
+	n     Node
+	prs   [6]progress
+	votes [8]int8
+}
+
+// cloneInto copies s into space when it fits, else into a new array.
+func cloneInto[T any](space, s []T) []T {
+	if s == nil {
+		return nil
+	}
+	if len(s) > cap(space) {
+		return slices.Clone(s)
+	}
+	return append(space[:0], s...)
 }
 
 // AppendState implements sim.StateAppender: the node's canonical state for

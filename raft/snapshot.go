@@ -54,7 +54,7 @@ func (n *Node) handleSnapshot(env *sim.Env, from sim.NodeID, m *InstallSnapshot)
 	n.kvShared = false
 	n.snapshotsInstalled++
 	n.commit, n.applied = m.Index, m.Index
-	n.digests = n.digests[:0]
+	n.digests = n.digests[:0:0] // a clone may share the old array (CloneProcess)
 	n.persistSnapshot(env)
 	n.reloadConfig()
 	if env.Tracing() {
@@ -69,7 +69,7 @@ func (n *Node) handleSnapshot(env *sim.Env, from sim.NodeID, m *InstallSnapshot)
 // it learns of its removal.
 func (n *Node) setConfig(c *Config, index int64) {
 	n.config, n.configIndex = c, index
-	n.peers = n.peers[:0]
+	n.peers = n.peers[:0:0] // a clone may share the old array (CloneProcess)
 	for _, m := range c.Members {
 		if m != n.id {
 			n.peers = append(n.peers, m)
