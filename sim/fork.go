@@ -176,8 +176,13 @@ func cloneProcess(p Process) Process {
 	if c, ok := p.(ProcessCloner); ok {
 		return c.CloneProcess()
 	}
-	return *deepCopy(&p)
+	return deepCopyValue(p)
 }
+
+// deepCopyValue copies an interface value by reflection. It is a function
+// of its own so that its argument, which escapes, is moved to the heap
+// only when it is called.
+func deepCopyValue[T any](v T) T { return *deepCopy(&v) }
 
 func (e *Env) ownTimers() {
 	if e.cow&cowTimers == 0 {
@@ -247,7 +252,7 @@ func (st *state) ownCheckers() {
 		if cc, ok := c.(CheckerCloner); ok {
 			cs[i] = cc.CloneChecker()
 		} else {
-			cs[i] = *deepCopy(&c)
+			cs[i] = deepCopyValue(c)
 		}
 	}
 	st.checkers = cs
