@@ -70,7 +70,14 @@ func (s *Sim) ForkInto(old *Sim) *Sim {
 	c.procs = procs
 	c.fpScratch, c.checkerSpace = nil, nil
 	if len(p.procs) <= len(forkBlock{}.envs) {
-		c.fpScratch, c.checkerSpace = b.fpBuf[:0], b.checkers[:0]
+		// The checkers (still the parent's, until ownCheckers copies
+		// them) are listed in the fork's own block: the parent's block
+		// may be reused while the fork lives.
+		c.fpScratch = b.fpBuf[:0]
+		if len(p.checkers) <= len(b.checkers) {
+			c.checkers = append(b.checkers[:0], p.checkers...)
+			c.checkerSpace = b.checkers[:0]
+		}
 	}
 	c.rec = nil
 	c.recording = false
@@ -137,11 +144,16 @@ func (s *Sim) ForkInto(old *Sim) *Sim {
 		ce.held = pe.held[:len(pe.held):len(pe.held)]
 		c.procs[i] = ce
 	}
+	if b != nil && len(p.procs) <= len(b.envs) {
+		b.sim = Sim{st: c, blk: b}
+		return &b.sim
+	}
 	return &Sim{st: c, blk: b}
 }
 
 // forkBlock holds a small fork's state and processes in one allocation.
 type forkBlock struct {
+	sim      Sim
 	st       state
 	envs     [4]Env
 	procs    [4]*Env

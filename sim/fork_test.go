@@ -20,7 +20,13 @@ func sameRun(t *testing.T, a, b *Sim, at string) {
 		va, _ := a.Inspect(id)
 		vb, _ := b.Inspect(id)
 		require.Equal(t, vb, va, "%v %s", id, at)
-		require.Equal(t, b.Storage(id).data, a.Storage(id).data, "%v storage %s", id, at)
+		sa, sb := a.Storage(id), b.Storage(id)
+		require.Equal(t, sb.Keys(""), sa.Keys(""), "%v storage %s", id, at)
+		for _, k := range sa.Keys("") {
+			va, _ := sa.Get(k)
+			vb, _ := sb.Get(k)
+			require.Equal(t, vb, va, "%v storage key %s %s", id, k, at)
+		}
 	}
 }
 
@@ -123,4 +129,40 @@ func TestCombineFingerprint(t *testing.T) {
 	}
 	require.Equal(t, 1, s.ProcessIndex(2))
 	require.Equal(t, -1, s.ProcessIndex(9))
+}
+
+// countChecker counts the events it has checked.
+type countChecker struct{ n int }
+
+func (*countChecker) Name() string               { return "test.Count" }
+func (c *countChecker) Check(*Sim, *Event) error { c.n++; return nil }
+func (c *countChecker) CloneChecker() Checker    { cp := *c; return &cp }
+func checked(s *Sim) int                         { return s.st.checkers[0].(*countChecker).n }
+
+// TestForkIntoReusesOnlyItsOwnMemory: a fork's memory, reused by ForkInto
+// for another run, is not memory that a fork of the first still uses (its
+// checkers, in particular, which a fork copies only when it checks).
+func TestForkIntoReusesOnlyItsOwnMemory(t *testing.T) {
+	cfg := pingConfig(7)
+	cfg.Nodes = 3
+	s, err := New(cfg, pingFactory())
+	require.NoError(t, err)
+	s.AddChecker(&countChecker{})
+	for range 10 {
+		s.Step()
+	}
+	p := s.Fork()
+	p.Step()
+	c := p.Fork() // shares p's checkers until it checks
+	want := checked(c)
+	require.Equal(t, checked(s)+1, want)
+	m := s.ForkInto(p) // p is done with: its memory makes m
+	for range 5 {
+		m.Step()
+	}
+	require.Equal(t, checked(s)+5, checked(m))
+	require.Equal(t, want, checked(c), "a fork's checkers changed when its parent's memory was reused")
+	c.Step()
+	require.Equal(t, want+1, checked(c))
+	require.Equal(t, checked(s)+5, checked(m))
 }

@@ -197,7 +197,8 @@ type state struct {
 	// (a fork's starts empty), so forks of one run may be fingerprinted
 	// by several goroutines.
 	fpScratch []byte
-	// checkerSpace is memory for the checkers' copies (ownCheckers).
+	// checkerSpace is memory for the checkers' copies (ownCheckers): the
+	// array that already lists the checkers, in a fork's own block.
 	checkerSpace []Checker
 	canceled     idSet
 	procs        []*Env
