@@ -20,17 +20,22 @@ import (
 // peers, with their capacity clipped so that an append by the copy makes
 // an array of its own (truncation, compaction and a new configuration
 // always do). It shares the state machine until it applies a command. The
-// votes and the leader's progress, written in place, are copied into the
-// copy's own allocation.
+// votes are written in place only by a candidate and the progress only by
+// a leader, each into an array made when the role begins: a copy in that
+// role gets its own, the others share.
 func (n *Node) CloneProcess() sim.Process {
-	b := &nodeBlock{n: *n}
-	c := &b.n
+	c := new(Node)
+	*c = *n
 	c.log.entries = n.log.entries[:len(n.log.entries):len(n.log.entries)]
 	c.kvShared = true
 	c.digests = n.digests[:len(n.digests):len(n.digests)]
 	c.peers = n.peers[:len(n.peers):len(n.peers)]
-	c.votes = cloneInto(b.votes[:0], n.votes)
-	c.prs = cloneInto(b.prs[:0], n.prs)
+	switch n.role {
+	case Candidate, PreCandidate:
+		c.votes = slices.Clone(n.votes)
+	case Leader:
+		c.prs = slices.Clone(n.prs)
+	}
 	c.reads = slices.Clone(n.reads)
 	c.proposed = nil // made again on the first proposal (replication.go)
 	if len(n.proposed) > 0 {
@@ -45,23 +50,6 @@ func (n *Node) CloneProcess() sim.Process {
 	return c
 }
 
-// nodeBlock is a cloned node with room for its votes and progress.
-type nodeBlock struct {
-	n     Node
-	prs   [6]progress
-	votes [8]int8
-}
-
-// cloneInto copies s into space when it fits, else into a new array.
-func cloneInto[T any](space, s []T) []T {
-	if s == nil {
-		return nil
-	}
-	if len(s) > cap(space) {
-		return slices.Clone(s)
-	}
-	return append(space[:0], s...)
-}
 
 // AppendState implements sim.StateAppender: the node's canonical state for
 // the explorer's state hashing. It holds everything that decides what the

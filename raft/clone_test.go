@@ -21,21 +21,44 @@ func TestCloneProcessIsDeep(t *testing.T) {
 		s := r.s
 		s.RunUntil(1 * sim.Second)
 		before := s.Clone()
+		// Two forks that go different ways (the leader, or another node,
+		// crashed and restarted at times of their own), stepped in
+		// turns: the arrays a copy shares with its original (and so with
+		// the other fork) must not be written by either, even when the
+		// same node is elected in both.
 		f, ref := s.Fork(), s.Clone()
-		for i := range 3000 {
-			switch i {
-			case 500:
-				require.NoError(t, f.Inject(sim.Fault{Kind: sim.FaultCrash, Node: 1}))
-				require.NoError(t, ref.Inject(sim.Fault{Kind: sim.FaultCrash, Node: 1}))
-			case 1500:
-				require.NoError(t, f.Inject(sim.Fault{Kind: sim.FaultRestart, Node: 1}))
-				require.NoError(t, ref.Inject(sim.Fault{Kind: sim.FaultRestart, Node: 1}))
+		g, gref := s.Fork(), s.Clone()
+		// The leader and a follower y go down in both forks, leaving x
+		// to campaign alone in both; y comes back sooner in f, so x is
+		// elected in f while it still campaigns in g.
+		leader := r.leader()
+		y := leader%3 + 1
+		type fault struct {
+			at   int
+			kind sim.FaultKind
+			node sim.NodeID
+		}
+		plans := [][]fault{
+			{{300, sim.FaultCrash, leader}, {300, sim.FaultCrash, y}, {330 + 5*int(seed), sim.FaultRestart, y}, {800, sim.FaultRestart, leader}},
+			{{305, sim.FaultCrash, leader}, {305, sim.FaultCrash, y}, {500, sim.FaultRestart, y}, {900, sim.FaultRestart, leader}},
+		}
+		for i := range 1500 {
+			for k, pair := range [][2]*sim.Sim{{f, ref}, {g, gref}} {
+				for _, ft := range plans[k] {
+					if ft.at == i {
+						for _, x := range pair {
+							require.NoError(t, x.Inject(sim.Fault{Kind: ft.kind, Node: ft.node}))
+						}
+					}
+				}
+				pair[0].Step()
+				pair[1].Step()
 			}
-			f.Step()
-			ref.Step()
 		}
 		require.Empty(t, f.Violations())
+		require.Empty(t, g.Violations())
 		requireSame(t, f, ref)
+		requireSame(t, g, gref)
 		requireSame(t, s, before)
 	}
 }

@@ -429,7 +429,7 @@ func (n *Node) becomeCandidate(env *sim.Env) {
 
 // campaign sends (pre-)vote requests to every other member.
 func (n *Node) campaign(env *sim.Env, pre bool) {
-	clear(n.votes)
+	n.votes = make([]int8, len(n.votes)) // a clone may share the old array (CloneProcess)
 	n.votes[n.id] = 1
 	if n.tallyVotes(env) {
 		return
@@ -541,6 +541,7 @@ func (n *Node) becomeLeader(env *sim.Env) {
 	}
 	n.role, n.step, n.leader, n.ledTerm = Leader, (*Node).stepLeader, n.id, n.term
 	last := n.log.last()
+	n.prs = make([]progress, len(n.prs)) // a clone may share the old array (CloneProcess)
 	for i := range n.prs {
 		n.prs[i] = progress{next: last + 1}
 	}
