@@ -50,7 +50,6 @@ func (n *Node) CloneProcess() sim.Process {
 	return c
 }
 
-
 // AppendState implements sim.StateAppender: the node's canonical state for
 // the explorer's state hashing. It holds everything that decides what the
 // node does next (Figure 2's state, the leader's per-follower progress, the
