@@ -67,7 +67,8 @@ const chunkSize = 512
 // frontier's order is the merge's, so it is the one found first.
 func (e *explorer) bfs(root *sim.Sim) *Result {
 	h, _ := root.Fingerprint(nil)
-	seen := map[uint64]struct{}{h: {}}
+	seen := newFPSet()
+	seen.add(h)
 	e.states = 1
 	levels := [][]entry{{{parent: -1}}}
 	hashes := []uint64{h} // the fingerprints of the last level's states
@@ -99,13 +100,12 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 			e.transitions += ch.transitions
 			e.mismatches += ch.mismatches
 			for _, h := range ch.corrected {
-				seen[h] = struct{}{}
+				seen.add(h)
 			}
 			for ki, k := range ch.kids {
-				if _, ok := seen[k.hash]; ok && !k.panic {
+				if !seen.add(k.hash) && !k.panic {
 					continue
 				}
-				seen[k.hash] = struct{}{}
 				e.states++
 				next = append(next, entry{parent: k.parent, branch: k.branch})
 				hashes = append(hashes, k.hash)
@@ -157,7 +157,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 // neither found nor pruned (none when checkOnly), in chunks, in parallel.
 // It returns the result when a state is found, and gives up (naming the
 // bound) when the wall-time or memory bound is hit.
-func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64, seen map[uint64]struct{}, checkOnly bool) ([]chunk, *Result, string) {
+func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64, seen *fpSet, checkOnly bool) ([]chunk, *Result, string) {
 	depth := len(levels) - 1
 	frontier := levels[depth]
 	chunks := make([]chunk, (len(frontier)+chunkSize-1)/chunkSize)
@@ -250,7 +250,7 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64,
 // step is cached (no run is made), else from a fork of s (sim.Sim.Fork:
 // copy on write) that takes the step; the step is then recorded for the
 // cache.
-func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen map[uint64]struct{}, ch *chunk, w *scratch) {
+func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk, w *scratch) {
 	w.bs = branches(s, &e.opts, w.bs, w)
 	if len(w.bs) > 1<<16 {
 		panic(fmt.Sprintf("explore: %d branches at one state; at most 65536", len(w.bs)))
@@ -266,7 +266,7 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen map[uint64]struct
 		// fingerprint is known without a run.
 		pred, predicted := e.predict(s, b, w)
 		if predicted {
-			if _, ok := seen[pred]; ok {
+			if seen.has(pred) {
 				continue
 			}
 			// New: made now (no handler runs) and checked with the others.
@@ -293,7 +293,7 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen map[uint64]struct
 			}
 		}
 		if predicted && !check {
-			if _, ok := seen[pred]; !ok {
+			if !seen.has(pred) {
 				ch.kids = append(ch.kids, kid{hash: pred, parent: i, branch: uint16(bi), predicted: true})
 			}
 			continue
@@ -313,7 +313,7 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen map[uint64]struct
 		if local && !predicted {
 			w.parts.recordStep(s, c, key, k, j, ch, w)
 		}
-		_, old := seen[h]
+		old := seen.has(h)
 		panicked := c.Err() != nil
 		if old && !panicked {
 			w.done(c) // nothing refers to it: its memory makes the next fork
