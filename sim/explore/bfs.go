@@ -194,8 +194,17 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64,
 				ch := &chunks[c]
 				for i := lo; i < hi; i++ {
 					s := r.state(depth, int32(i))
+					// A state to be expanded has its branches and parts
+					// listed once, and its fingerprint made of them.
+					ready := !e.opts.NoStepCache && !(checkOnly && depth > 0) && s.Stopped() == ""
 					var h uint64
-					h, r.w.buf = s.Fingerprint(r.w.buf)
+					if ready {
+						r.w.bs = branches(s, &e.opts, r.w.bs, &r.w)
+						r.w.parts.load(s, &r.w)
+						h = s.CombineFingerprint(r.w.parts.procs, r.w.fps)
+					} else {
+						h, r.w.buf = s.Fingerprint(r.w.buf)
+					}
 					if h != hashes[i] {
 						// A cached step that ended elsewhere (steps.go).
 						ch.mismatches++
@@ -217,7 +226,7 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64,
 							continue
 						}
 					}
-					e.expand(s, h, int32(i), seen, ch, &r.w)
+					e.expand(s, h, int32(i), seen, ch, &r.w, ready)
 				}
 				d, m := done.Add(int64(hi-lo)), moves.Add(ch.transitions)
 				if e.opts.Progress != nil {
@@ -250,14 +259,18 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64,
 // step is cached (no run is made), else from a fork of s (sim.Sim.Fork:
 // copy on write) that takes the step; the step is then recorded for the
 // cache.
-func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk, w *scratch) {
-	w.bs = branches(s, &e.opts, w.bs, w)
+//
+// ready says that w already holds the branches and parts of s.
+func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk, w *scratch, ready bool) {
+	cache := !e.opts.NoStepCache
+	if !ready {
+		w.bs = branches(s, &e.opts, w.bs, w)
+		if cache {
+			w.parts.load(s, w)
+		}
+	}
 	if len(w.bs) > 1<<16 {
 		panic(fmt.Sprintf("explore: %d branches at one state; at most 65536", len(w.bs)))
-	}
-	cache := !e.opts.NoStepCache
-	if cache {
-		w.parts.load(s, w)
 	}
 	for bi := range w.bs {
 		b := &w.bs[bi]
