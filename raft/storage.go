@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 
@@ -39,11 +40,13 @@ func parseLogKey(k string) (int64, error) {
 }
 
 // persistHardState writes currentTerm and votedFor.
+// It encodes on the stack, as protocols.Encoder.Varint would: env.Store
+// copies the value, and a clone of the node starts without a buffer.
 func (n *Node) persistHardState(env *sim.Env) {
-	n.enc.B = n.enc.B[:0]
-	n.enc.Varint(n.term)
-	n.enc.Varint(int64(n.vote))
-	env.Store(keyHardState, n.enc.B)
+	var buf [2 * binary.MaxVarintLen64]byte
+	b := binary.AppendVarint(buf[:0], n.term)
+	b = binary.AppendVarint(b, int64(n.vote))
+	env.Store(keyHardState, b)
 }
 
 // persistEntries writes the entries lo..hi (inclusive).

@@ -30,6 +30,12 @@ type storeEntry struct {
 	value []byte
 }
 
+// storageBlock is a copy of a store of a few keys, in one allocation.
+type storageBlock struct {
+	s       Storage
+	entries [4]storeEntry
+}
+
 // storeSmallMax is the most keys a store holds as a slice.
 const storeSmallMax = 32
 
@@ -51,6 +57,11 @@ func newStorage() *Storage { return &Storage{} }
 // copy returns a copy of the store that shares its values (marked shared;
 // s itself is never written again: see Env.ownStore).
 func (s *Storage) copy() *Storage {
+	if s.data == nil && len(s.small) <= len(storageBlock{}.entries) {
+		b := &storageBlock{}
+		b.s = Storage{small: append(b.entries[:0], s.small...), bytes: s.bytes, shared: true, fp: s.fp}
+		return &b.s
+	}
 	return &Storage{small: slices.Clone(s.small), data: maps.Clone(s.data), bytes: s.bytes, shared: true, fp: s.fp}
 }
 
