@@ -157,6 +157,7 @@ func TestStepCache(t *testing.T) {
 		network        string
 		goal           explore.Predicate
 		wantFound      string
+		wantMismatches bool
 	}
 	leader2 := func(s *sim.Sim) bool {
 		for _, id := range s.Nodes() {
@@ -175,7 +176,9 @@ func TestStepCache(t *testing.T) {
 		return false
 	}
 	searches := []search{
-		{protocol: "raft", nodes: 3, depth: 7},
+		// Deep enough that cached steps differ when retaken, at states
+		// that are then expanded (the path that poisons them is run).
+		{protocol: "raft", nodes: 3, depth: 8, wantMismatches: true},
 		{protocol: "raft", nodes: 3, depth: 6, network: explore.NetworkMultiset},
 		{protocol: "raft", nodes: 3, depth: 6, faults: 1},
 		{protocol: "raft", nodes: 3, clients: 1, depth: 7},
@@ -203,6 +206,9 @@ func TestStepCache(t *testing.T) {
 			require.Equal(t, c.wantFound, on.Found, on.String())
 			require.Equal(t, c.wantFound, off.Found, off.String())
 			require.Equal(t, off.Depth, on.Depth)
+			if c.wantMismatches {
+				require.Positive(t, on.StepMismatches)
+			}
 			require.Len(t, on.Choices, len(off.Choices))
 			if c.protocol != "raft" {
 				require.Equal(t, off, on)

@@ -210,6 +210,10 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64,
 						ch.mismatches++
 						ch.corrected = append(ch.corrected, h)
 						ch.poison = append(ch.poison, r.stepKey(depth, int32(i)))
+						if ready { // stepKey used the scratch for the parent
+							r.w.bs = branches(s, &e.opts, r.w.bs, &r.w)
+							r.w.parts.load(s, &r.w)
+						}
 					}
 					if depth > 0 {
 						if what := e.classify(s); what != FoundNothing {
@@ -271,6 +275,9 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 	}
 	if len(w.bs) > 1<<16 {
 		panic(fmt.Sprintf("explore: %d branches at one state; at most 65536", len(w.bs)))
+	}
+	if len(w.bs) > 0 && (w.pendOf != s || cache && w.parts.of != s) {
+		panic("explore: expanding a state with the branches or parts of another")
 	}
 	for bi := range w.bs {
 		b := &w.bs[bi]
@@ -385,6 +392,7 @@ func (r *rebuilder) stepKey(d int, i int32) uint64 {
 	b := &a.bs[r.levels[d][i].branch]
 	w := &r.w
 	w.pend, w.fps = a.s.AppendPendingFingerprints(w.pend[:0], w.fps[:0])
+	w.pendOf = a.s
 	w.parts.load(a.s, w)
 	k, j, ok := localEvent(a.s, b, w)
 	if !ok {

@@ -31,6 +31,7 @@ func branches(s *sim.Sim, o *Options, out []branch, w *scratch) []branch {
 		return out
 	}
 	w.pend, w.fps = s.AppendPendingFingerprints(w.pend[:0], w.fps[:0])
+	w.pendOf = s
 	if o.Network == NetworkSet {
 		for i, ev := range w.pend {
 			if ev.Kind != sim.KindDeliver && ev.Kind != sim.KindRequest {

@@ -13,6 +13,8 @@ type scratch struct {
 	bs   []branch
 	pend []sim.Event
 	fps  []uint64
+	// pendOf is the state whose pending events pend and fps list.
+	pendOf *sim.Sim
 	// parts are the fingerprint parts of the state being expanded, for
 	// the step cache.
 	parts parts

@@ -147,6 +147,7 @@ func mix(x uint64) uint64 {
 // parts is a state's fingerprint parts, computed once for all its
 // branches.
 type parts struct {
+	of     *sim.Sim // the state they are of
 	procs  []uint64 // sim.Sim.AppendProcessFingerprints
 	timers []uint64 // by process index: the sum of mix(part) of its pending timers
 	child  []uint64 // scratch
@@ -158,6 +159,10 @@ type parts struct {
 // load computes the parts of s, whose pending events (and their parts)
 // are w.pend and w.fps.
 func (p *parts) load(s *sim.Sim, w *scratch) {
+	if w.pendOf != s {
+		panic("explore: parts loaded from the pending events of another state")
+	}
+	p.of = s
 	p.procs = s.AppendProcessFingerprints(p.procs[:0])
 	p.timers = slices.Grow(p.timers[:0], len(p.procs))[:len(p.procs)]
 	clear(p.timers)
