@@ -46,7 +46,6 @@ func (n *Node) CloneProcess() sim.Process {
 		c.roundSent = &rs
 	}
 	c.enc = protocols.Encoder{}
-	c.scratch = nil
 	return c
 }
 

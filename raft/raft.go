@@ -107,9 +107,8 @@ type Node struct {
 	leaseUntil sim.Time
 	checkAt    sim.Time // when CheckQuorum next looks at activity
 
-	enc     protocols.Encoder
-	keyBuf  [len(logPrefix) + 16]byte
-	scratch []int64
+	enc    protocols.Encoder
+	keyBuf [len(logPrefix) + 16]byte
 
 	// Counters for benchmarks, tests and views.
 	elections          int64 // elections this incarnation started
@@ -160,7 +159,6 @@ func (n *Node) Start(env *sim.Env) {
 	nodes := len(env.Nodes())
 	n.votes = make([]int8, nodes+1)
 	n.prs = make([]progress, nodes+1)
-	n.scratch = make([]int64, 0, nodes)
 	n.restore(env)
 	if n.opts.Reads == ReadsLease {
 		n.noVoteUntil = env.Now() + n.opts.ElectionTimeoutMin
@@ -546,7 +544,7 @@ func (n *Node) becomeLeader(env *sim.Env) {
 		n.prs[i] = progress{next: last + 1}
 	}
 	n.prs[n.id].match = last
-	n.proposed = map[sim.NodeID]int64{}
+	n.proposed = nil // made on the first proposal (replication.go)
 	n.reads = n.reads[:0]
 	n.readRound = 0
 	n.leaseUntil = 0

@@ -67,7 +67,8 @@ func (n *Node) newRound(env *sim.Env) {
 // confirmedRound is the latest round a quorum of the configuration has
 // acknowledged (the leader acknowledges its own rounds).
 func (n *Node) confirmedRound() int64 {
-	s := n.scratch[:0]
+	var arr [sim.MaxNodes]int64 // on the stack
+	s := arr[:0]
 	for _, p := range n.config.Members {
 		if p == n.id {
 			s = append(s, n.round)
@@ -75,9 +76,7 @@ func (n *Node) confirmedRound() int64 {
 			s = append(s, n.prs[p].ackRound)
 		}
 	}
-	r := quorumIndex(s)
-	n.scratch = s
-	return r
+	return quorumIndex(s)
 }
 
 // serveReads answers the reads whose round is confirmed and whose index is

@@ -288,12 +288,12 @@ func (n *Node) handleAppendReply(env *sim.Env, from sim.NodeID, m *AppendEntries
 // term (§5.4.2: counting replicas of older entries is what Figure 8 shows
 // unsafe).
 func (n *Node) maybeCommit(env *sim.Env) {
-	s := n.scratch[:0]
+	var arr [sim.MaxNodes]int64 // on the stack
+	s := arr[:0]
 	for _, p := range n.config.Members {
 		s = append(s, n.prs[p].match)
 	}
 	idx := quorumIndex(s)
-	n.scratch = s
 	if idx <= n.commit || (n.log.mustTerm(idx) != n.term && !n.opts.commitsOldTerms()) {
 		return
 	}
