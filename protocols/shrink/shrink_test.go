@@ -2,13 +2,13 @@ package shrink
 
 import (
 	"bytes"
-	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	_ "github.com/synod-dev/synod/protocols/all"
+	"github.com/synod-dev/synod/protocols/internal/checkertest"
 	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/sim"
 	"github.com/synod-dev/synod/sim/explore"
@@ -122,34 +122,6 @@ func TestShrinkAnExplorerCounterexample(t *testing.T) {
 	assert.Equal(t, r.Choices, r2.Choices, "shrinking is deterministic")
 }
 
-// electionCounter is a caller's stateful checker: it counts the times a
-// node becomes leader and fails at the third. It keeps state across
-// events, so each run needs a fresh one.
-type electionCounter struct {
-	leader map[sim.NodeID]bool
-	n      int
-}
-
-func (c *electionCounter) Name() string { return "three-elections" }
-
-func (c *electionCounter) Check(s *sim.Sim, _ *sim.Event) error {
-	if c.leader == nil {
-		c.leader = map[sim.NodeID]bool{}
-	}
-	for _, id := range s.Nodes() {
-		v, ok := s.Inspect(id)
-		is := ok && v.Role == "leader"
-		if is && !c.leader[id] {
-			c.n++
-		}
-		c.leader[id] = is
-	}
-	if c.n >= 3 {
-		return fmt.Errorf("%d elections won", c.n)
-	}
-	return nil
-}
-
 // TestShrinkWithCallerCheckers: a failure only a caller's checker sees
 // (Raft elects leaders under chaos; its own checkers are happy) shrinks
 // with Options.Checkers, each run with a fresh checker, and the shrunk run
@@ -158,7 +130,7 @@ func TestShrinkWithCallerCheckers(t *testing.T) {
 	sc, err := scenario.Load("../../testdata/scenarios/raft/chaos3.yaml")
 	require.NoError(t, err)
 	fresh := 0
-	checkers := func() []sim.Checker { fresh++; return []sim.Checker{&electionCounter{}} }
+	checkers := func() []sim.Checker { fresh++; return []sim.Checker{&checkertest.ThreeElections{}} }
 
 	// Without the caller's checker the run does not fail: nothing to shrink.
 	_, err = Run(sc, nil, Options{Budget: 10})

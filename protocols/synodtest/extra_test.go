@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/synod-dev/synod/protocols/internal/checkertest"
 	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/protocols/shrink"
 	"github.com/synod-dev/synod/protocols/synodtest"
@@ -81,33 +82,6 @@ func TestShrinkKeepsAUserCheckerFailing(t *testing.T) {
 	require.Less(t, res.Events, f.Events)
 }
 
-// leaderCount is a user checker over a built-in protocol: it fails at the
-// third election a Raft node wins.
-type leaderCount struct {
-	leader map[sim.NodeID]bool
-	n      int
-}
-
-func (c *leaderCount) Name() string { return "three-elections" }
-
-func (c *leaderCount) Check(s *sim.Sim, _ *sim.Event) error {
-	if c.leader == nil {
-		c.leader = map[sim.NodeID]bool{}
-	}
-	for _, id := range s.Nodes() {
-		v, ok := s.Inspect(id)
-		is := ok && v.Role == "leader"
-		if is && !c.leader[id] {
-			c.n++
-		}
-		c.leader[id] = is
-	}
-	if c.n >= 3 {
-		return fmt.Errorf("%d elections won", c.n)
-	}
-	return nil
-}
-
 // TestUserCheckerOnABuiltInProtocol: a user checker's failure on a
 // protocol cmd/synod knows is shrunk too, and the report keeps the
 // cmd/synod watch command but not `synod replay` of the shrunk trace,
@@ -115,7 +89,7 @@ func (c *leaderCount) Check(s *sim.Sim, _ *sim.Event) error {
 func TestUserCheckerOnABuiltInProtocol(t *testing.T) {
 	t.Setenv("SYNOD_FAILURES", t.TempDir())
 	rep, err := synodtest.Run(synodtest.Options{Scenario: "../../testdata/scenarios/raft/chaos3.yaml", Seeds: 1,
-		Checkers: func() []sim.Checker { return []sim.Checker{&leaderCount{}} }}, true)
+		Checkers: func() []sim.Checker { return []sim.Checker{&checkertest.ThreeElections{}} }}, true)
 	require.NoError(t, err)
 	require.Len(t, rep.Failures, 1)
 	f := rep.Failures[0]
