@@ -18,16 +18,27 @@ type entry struct {
 
 // kid is a child state found new by a worker (its fingerprint was not
 // seen before the level began); the merge decides whether it is new.
+// It is 16 bytes: a level's kids are the search's largest transient
+// memory.
 type kid struct {
 	hash   uint64
 	parent int32
 	branch uint16
-	panic  bool // the step panicked: the state is kept even if seen
-	// found: taken for real and found a violation, a panic or the goal
-	// (its run is in chunk.runs); predicted: its fingerprint came from
-	// the step cache, and it is not checked yet.
-	found, predicted bool
+	flags  uint8
 }
+
+const (
+	// kidPanic: the step panicked: the state is kept even if seen.
+	kidPanic uint8 = 1 << iota
+	// kidFound: taken for real and found a violation, a panic or the
+	// goal (its run is in chunk.runs).
+	kidFound
+	// kidPredicted: its fingerprint came from the step cache, and it is
+	// not checked yet.
+	kidPredicted
+)
+
+func (k kid) is(flag uint8) bool { return k.flags&flag != 0 }
 
 // chunk is what a worker made of a run of consecutive frontier entries.
 type chunk struct {
@@ -103,14 +114,14 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 				seen.add(h)
 			}
 			for ki, k := range ch.kids {
-				if !seen.add(k.hash) && !k.panic {
+				if !seen.add(k.hash) && !k.is(kidPanic) {
 					continue
 				}
 				e.states++
 				next = append(next, entry{parent: k.parent, branch: k.branch})
 				hashes = append(hashes, k.hash)
-				unchecked = unchecked || k.predicted
-				if k.found {
+				unchecked = unchecked || k.is(kidPredicted)
+				if k.is(kidFound) {
 					if !unchecked {
 						run := ch.runs[ki]
 						return e.found(run, e.classify(run), depth+1)
@@ -314,7 +325,7 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 		}
 		if predicted && !check {
 			if !seen.has(pred) {
-				ch.kids = append(ch.kids, kid{hash: pred, parent: i, branch: uint16(bi), predicted: true})
+				ch.kids = append(ch.kids, kid{hash: pred, parent: i, branch: uint16(bi), flags: kidPredicted})
 			}
 			continue
 		}
@@ -342,9 +353,12 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 		// The run is at hand: check it now, so that a counterexample
 		// among steps taken for real is reported without rebuilding the
 		// next level.
-		kd := kid{hash: h, parent: i, branch: uint16(bi), panic: panicked}
+		kd := kid{hash: h, parent: i, branch: uint16(bi)}
+		if panicked {
+			kd.flags |= kidPanic
+		}
 		if what := e.classify(c); what != FoundNothing {
-			kd.found = true
+			kd.flags |= kidFound
 			if ch.runs == nil {
 				ch.runs = map[int]*sim.Sim{}
 			}

@@ -2,6 +2,7 @@ package explore
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
@@ -29,4 +30,9 @@ func TestFPSetModel(t *testing.T) {
 		}
 		require.LessOrEqual(t, 4*s.len(), 3*len(s.slots)+4)
 	})
+}
+
+// TestKidSize: a level's kids are the search's largest transient memory.
+func TestKidSize(t *testing.T) {
+	require.Equal(t, uintptr(16), unsafe.Sizeof(kid{}))
 }
