@@ -311,7 +311,7 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 			local = local && e.exact[k]
 			if local {
 				key = w.parts.key(b, k, j, w)
-				if st, ok := e.steps.steps[key]; ok {
+				if st, ok := e.steps.get(key); ok {
 					if st.poisoned() {
 						local = false // taken for real, not recorded
 					} else {

@@ -1,33 +1,35 @@
 package explore
 
-// fpSet is the set of fingerprints a breadth-first search has seen: open
-// addressing with linear probing over a power-of-two table of uint64s, 8
-// bytes a slot, at most three quarters full. It is about twice as fast as
-// a Go map for this one job (no hashing of a key that is already a hash,
-// no control bytes) and no larger. 0 marks an empty slot; the fingerprint
-// 0 is kept aside.
+// table maps fingerprints (or step keys: 64-bit hashes already) to values:
+// open addressing with linear probing over power-of-two arrays, at most
+// three quarters full. It is about twice as fast as a Go map for this one
+// job (no hashing of a key that is already a hash, no control bytes) and
+// no larger. The key 0 marks an empty slot; its value is kept aside.
 //
-// Reads may run in parallel (a level's workers); add only between levels.
-type fpSet struct {
-	slots []uint64
+// Reads may run in parallel (a level's workers); writes only between
+// levels.
+type table[V any] struct {
+	keys  []uint64
+	vals  []V
 	n     int
-	zero  bool
-	shift uint8 // 64 - log2(len(slots))
+	zero  bool // 0 is a key
+	zeroV V
+	shift uint8 // 64 - log2(len(keys))
 }
 
-func newFPSet() *fpSet {
-	s := &fpSet{}
-	s.resize(1 << 10)
-	return s
+func newTable[V any]() *table[V] {
+	t := &table[V]{}
+	t.resize(1 << 10)
+	return t
 }
 
-func (s *fpSet) resize(size int) {
-	old := s.slots
-	s.slots = make([]uint64, size)
-	s.shift = uint8(64 - log2(size))
-	for _, h := range old {
-		if h != 0 {
-			s.insert(h)
+func (t *table[V]) resize(size int) {
+	keys, vals := t.keys, t.vals
+	t.keys, t.vals = make([]uint64, size), make([]V, size)
+	t.shift = uint8(64 - log2(size))
+	for i, k := range keys {
+		if k != 0 {
+			t.set(k, vals[i])
 		}
 	}
 }
@@ -40,57 +42,70 @@ func log2(n int) int {
 	return k
 }
 
-// home is h's first slot: the high bits of h times an odd constant, so
-// that fingerprints that differ only in their low bits spread out.
-func (s *fpSet) home(h uint64) uint64 { return (h * 0x9e3779b97f4a7c15) >> s.shift }
-
-func (s *fpSet) has(h uint64) bool {
-	if h == 0 {
-		return s.zero
-	}
-	mask := uint64(len(s.slots) - 1)
-	for i := s.home(h); ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case h:
-			return true
+// slot returns where key k is, or the empty slot where it would go: the
+// search starts at the high bits of k times an odd constant, so that keys
+// that differ only in their low bits spread out.
+func (t *table[V]) slot(k uint64) (int, bool) {
+	mask := uint64(len(t.keys) - 1)
+	for i := (k * 0x9e3779b97f4a7c15) >> t.shift; ; i = (i + 1) & mask {
+		switch t.keys[i] {
+		case k:
+			return int(i), true
 		case 0:
-			return false
+			return int(i), false
 		}
 	}
 }
 
-// add adds h and reports whether it was new.
-func (s *fpSet) add(h uint64) bool {
-	if h == 0 {
-		if s.zero {
-			return false
+func (t *table[V]) get(k uint64) (V, bool) {
+	if k == 0 {
+		return t.zeroV, t.zero
+	}
+	i, ok := t.slot(k)
+	return t.vals[i], ok
+}
+
+// put sets k's value and reports whether k is new.
+func (t *table[V]) put(k uint64, v V) bool {
+	if k == 0 {
+		isNew := !t.zero
+		t.zero, t.zeroV = true, v
+		if isNew {
+			t.n++
 		}
-		s.zero = true
-		s.n++
-		return true
+		return isNew
 	}
-	if (s.n+1)*4 > len(s.slots)*3 {
-		s.resize(2 * len(s.slots))
+	if (t.n+1)*4 > len(t.keys)*3 {
+		t.resize(2 * len(t.keys))
 	}
-	if !s.insert(h) {
+	if !t.set(k, v) {
 		return false
 	}
-	s.n++
+	t.n++
 	return true
 }
 
-func (s *fpSet) insert(h uint64) bool {
-	mask := uint64(len(s.slots) - 1)
-	for i := s.home(h); ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case h:
-			return false
-		case 0:
-			s.slots[i] = h
-			return true
-		}
-	}
+// set stores k (not 0) in a table with room, reporting whether it is new.
+func (t *table[V]) set(k uint64, v V) bool {
+	i, ok := t.slot(k)
+	t.keys[i], t.vals[i] = k, v
+	return !ok
 }
 
-// len is the number of fingerprints in the set.
-func (s *fpSet) len() int { return s.n }
+// len is the number of keys in the table.
+func (t *table[V]) len() int { return t.n }
+
+// fpSet is the set of fingerprints a breadth-first search has seen.
+type fpSet struct{ t table[struct{}] }
+
+func newFPSet() *fpSet { return &fpSet{t: *newTable[struct{}]()} }
+
+func (s *fpSet) has(h uint64) bool {
+	_, ok := s.t.get(h)
+	return ok
+}
+
+// add adds h and reports whether it was new.
+func (s *fpSet) add(h uint64) bool { return s.t.put(h, struct{}{}) }
+
+func (s *fpSet) len() int { return s.t.len() }

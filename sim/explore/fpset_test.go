@@ -28,7 +28,33 @@ func TestFPSetModel(t *testing.T) {
 		for h := range model {
 			require.True(t, s.has(h))
 		}
-		require.LessOrEqual(t, 4*s.len(), 3*len(s.slots)+4)
+		require.LessOrEqual(t, 4*s.len(), 3*len(s.t.keys)+4)
+	})
+}
+
+// TestTableModel: a table's values agree with a map's, through growth and
+// overwrites, for 0 too.
+func TestTableModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		tb := newTable[step]()
+		model := map[uint64]step{}
+		key := rapid.OneOf(rapid.Uint64Range(0, 2000), rapid.Uint64())
+		for range rapid.IntRange(0, 4000).Draw(t, "n") {
+			k := key.Draw(t, "key")
+			v := step{proc: rapid.Uint64().Draw(t, "proc"), nrem: uint16(rapid.IntRange(0, 9).Draw(t, "nrem"))}
+			got, ok := tb.get(k)
+			want, had := model[k]
+			require.Equal(t, had, ok)
+			require.Equal(t, want, got)
+			require.Equal(t, !had, tb.put(k, v))
+			model[k] = v
+			require.Equal(t, len(model), tb.len())
+		}
+		for k, v := range model {
+			got, ok := tb.get(k)
+			require.True(t, ok)
+			require.Equal(t, v, got)
+		}
 	})
 }
 

@@ -48,8 +48,15 @@ type newStep struct {
 // stepCache maps step keys to steps. It is read by every worker of a
 // level and changed only between levels.
 type stepCache struct {
-	steps map[uint64]step
+	steps *table[step]
 	arena []uint64
+}
+
+func (c *stepCache) get(key uint64) (step, bool) {
+	if c.steps == nil {
+		return step{}, false
+	}
+	return c.steps.get(key)
 }
 
 // stepsMax bounds the cache (about 40 bytes a step, with its parts); once
@@ -69,22 +76,22 @@ func (st step) poisoned() bool { return st.nrem == poisonedStep }
 
 func (c *stepCache) add(ch *chunk) {
 	if c.steps == nil {
-		c.steps = map[uint64]step{}
+		c.steps = newTable[step]()
 	}
 	for _, ns := range ch.steps {
-		if len(c.steps) >= stepsMax {
+		if c.steps.len() >= stepsMax {
 			return
 		}
-		if old, ok := c.steps[ns.key]; ok {
+		if old, ok := c.steps.get(ns.key); ok {
 			if !old.poisoned() && !c.same(old, ns.step, ch.arena) {
-				c.steps[ns.key] = step{nrem: poisonedStep}
+				c.steps.put(ns.key, step{nrem: poisonedStep})
 			}
 			continue
 		}
 		st := ns.step
 		st.off = uint32(len(c.arena))
 		c.arena = append(c.arena, ch.arena[ns.off:ns.off+uint32(ns.nrem)+uint32(ns.nadd)]...)
-		c.steps[ns.key] = st
+		c.steps.put(ns.key, st)
 	}
 }
 
@@ -98,7 +105,7 @@ func (c *stepCache) same(a, b step, arena []uint64) bool {
 func (c *stepCache) poison(keys []uint64) {
 	for _, k := range keys {
 		if k != 0 && c.steps != nil {
-			c.steps[k] = step{nrem: poisonedStep}
+			c.steps.put(k, step{nrem: poisonedStep})
 		}
 	}
 }
