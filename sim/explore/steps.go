@@ -25,10 +25,13 @@ import (
 // taken during a level are added, in the order of the frontier, when it
 // ends. What a search does therefore does not depend on the number of
 // workers, even for a protocol whose encoding is not exact. Such an
-// encoding is caught by spot checks: one cached step in 1024 (chosen by
-// its key, so the same ones on every run) is also taken for real, and a
-// step that ends elsewhere than the cache says is counted
-// (Result.StepMismatches).
+// encoding is caught three ways: every new state is rebuilt for real and
+// its fingerprint compared with the predicted one; one use of a cached
+// step in sixteen (chosen by the step's key and the state's fingerprint,
+// so the same ones on every run) is also taken for real; and two workers
+// that took one step to different ends are noticed when the level's steps
+// are merged. A step that ends elsewhere than the cache says is poisoned
+// (taken for real from then on) and counted (Result.StepMismatches).
 
 // step is a cached local step: the process's part after it, and where its
 // removed and added pending events' parts are in the cache's arena.
