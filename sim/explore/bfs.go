@@ -210,8 +210,7 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64,
 					ready := !e.opts.NoStepCache && !(checkOnly && depth > 0) && s.Stopped() == ""
 					var h uint64
 					if ready {
-						r.w.bs = branches(s, &e.opts, r.w.bs, &r.w)
-						r.w.parts.load(s, &r.w)
+						r.list(s)
 						h = s.CombineFingerprint(r.w.parts.procs, r.w.fps)
 					} else {
 						h, r.w.buf = s.Fingerprint(r.w.buf)
@@ -222,8 +221,7 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64,
 						ch.corrected = append(ch.corrected, h)
 						ch.poison = append(ch.poison, r.stepKey(depth, int32(i)))
 						if ready { // stepKey used the scratch for the parent
-							r.w.bs = branches(s, &e.opts, r.w.bs, &r.w)
-							r.w.parts.load(s, &r.w)
+							r.list(s)
 						}
 					}
 					if depth > 0 {
@@ -396,6 +394,12 @@ type ancestor struct {
 	idx int32
 	s   *sim.Sim
 	bs  []branch // its branches, computed when first needed
+}
+
+// list puts the branches and fingerprint parts of s in the scratch.
+func (r *rebuilder) list(s *sim.Sim) {
+	r.w.bs = branches(s, &r.e.opts, r.w.bs, &r.w)
+	r.w.parts.load(s, &r.w)
 }
 
 // stepKey returns the step cache's key of the step that made entry i of
