@@ -219,3 +219,70 @@ func TestStepCache(t *testing.T) {
 		})
 	}
 }
+
+// TestFoundAtTheDepthBound: the level above the depth bound makes and
+// checks its children as it finds them (claims, bfs.go) instead of
+// rebuilding the last level. A goal at exactly the depth bound is found,
+// with the same schedule as by a deeper search and by a search taking
+// every branch for real, for any number of workers; a search one level
+// short finds nothing.
+func TestFoundAtTheDepthBound(t *testing.T) {
+	leader2 := func(s *sim.Sim) bool {
+		for _, id := range s.Nodes() {
+			if v, ok := s.Inspect(id); ok && v.Role == "leader" && v.Term >= 2 {
+				return true
+			}
+		}
+		return false
+	}
+	committed := func(s *sim.Sim) bool {
+		for _, id := range s.Nodes() {
+			if v, ok := s.Inspect(id); ok && v.Commit >= 1 {
+				return true
+			}
+		}
+		return false
+	}
+	allTerm := func(term int64) explore.Predicate {
+		return func(s *sim.Sim) bool {
+			for _, id := range s.Nodes() {
+				if v, ok := s.Inspect(id); !ok || v.Term < term {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	for _, c := range []struct {
+		name    string
+		clients int
+		goal    explore.Predicate
+	}{{"leader in term 2", 0, leader2}, {"a commit", 1, committed}, {"all in term 2", 0, allTerm(2)}, {"all in term 3", 0, allTerm(3)}} {
+		t.Run(c.name, func(t *testing.T) {
+			run := func(depth, workers int, noCache bool) *explore.Result {
+				r, err := explore.Run(searchSim(t, "raft", 3, c.clients), explore.Options{
+					DepthMax: depth, Workers: workers, Spawn: goSpawn, Goal: c.goal, NoStepCache: noCache})
+				require.NoError(t, err)
+				r.Elapsed, r.StepMismatches = 0, 0
+				return r
+			}
+			deep := run(12, 2, false)
+			require.Equal(t, explore.FoundGoal, deep.Found, deep.String())
+			d := deep.Depth
+			require.Greater(t, d, 3)
+			t.Logf("found at depth %d", d)
+			for _, w := range []int{1, 2, 3} {
+				r := run(d, w, false)
+				require.Equal(t, explore.FoundGoal, r.Found, "%d workers: %v", w, r)
+				require.Equal(t, deep.Choices, r.Choices, "%d workers", w)
+				require.Equal(t, deep.Depth, r.Depth)
+			}
+			real := run(d, 2, true)
+			require.Equal(t, explore.FoundGoal, real.Found, real.String())
+			require.Len(t, real.Choices, len(deep.Choices))
+			short := run(d-1, 2, false)
+			require.Equal(t, explore.FoundNothing, short.Found, short.String())
+			require.Equal(t, explore.BoundDepth, short.Bound)
+		})
+	}
+}

@@ -36,6 +36,10 @@ const (
 	// kidPredicted: its fingerprint came from the step cache, and it is
 	// not checked yet.
 	kidPredicted
+	// kidClaimed: a kid of the last level, not taken because a kid
+	// earlier in the frontier's order claimed its state (claims). It is
+	// also kidPredicted: unchecked if it is the first of its state.
+	kidClaimed
 )
 
 func (k kid) is(flag uint8) bool { return k.flags&flag != 0 }
@@ -91,7 +95,13 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 		}
 		// At the depth bound the level's states are checked, not expanded.
 		last := depth >= e.opts.DepthMax
-		chunks, r, b := e.expandLevel(root, levels, hashes, seen, last)
+		// The level above the bound checks its children as it makes
+		// them, so that the last level is not made twice.
+		var cl *claims
+		if depth+1 == e.opts.DepthMax && !e.opts.NoStepCache {
+			cl = &claims{}
+		}
+		chunks, r, b := e.expandLevel(root, levels, hashes, seen, last, cl)
 		if r != nil {
 			return r
 		}
@@ -129,7 +139,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 					// States before it were not checked: check them in
 					// order (the first found is reported).
 					levels = append(levels, next)
-					_, r, b := e.expandLevel(root, levels, hashes, seen, true)
+					_, r, b := e.expandLevel(root, levels, hashes, seen, true, nil)
 					if r == nil {
 						if b == "" {
 							panic("explore: a state found when taken is not found when rebuilt")
@@ -153,9 +163,15 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 		}
 		levels = append(levels, next)
 		levels[depth] = levels[depth][:len(levels[depth]):len(levels[depth])]
+		if depth+1 == e.opts.DepthMax && !unchecked && !full {
+			// Every state of the last level was checked when it was
+			// taken (claims).
+			e.report(len(next), depth+1, true)
+			return &Result{Depth: depth + 1, Bound: BoundDepth}
+		}
 		if full {
 			// The states counted are checked before the search stops.
-			if _, r, _ := e.expandLevel(root, levels, hashes, seen, true); r != nil {
+			if _, r, _ := e.expandLevel(root, levels, hashes, seen, true, nil); r != nil {
 				return r
 			}
 			return &Result{Depth: depth + 1, Bound: BoundStates}
@@ -168,7 +184,11 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 // neither found nor pruned (none when checkOnly), in chunks, in parallel.
 // It returns the result when a state is found, and gives up (naming the
 // bound) when the wall-time or memory bound is hit.
-func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64, seen *fpSet, checkOnly bool) ([]chunk, *Result, string) {
+//
+// cl, when not nil, says that the children are the last level's: each is
+// checked when it is made, by the first entry (in the frontier's order)
+// that claims it.
+func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64, seen *fpSet, checkOnly bool, cl *claims) ([]chunk, *Result, string) {
 	depth := len(levels) - 1
 	frontier := levels[depth]
 	chunks := make([]chunk, (len(frontier)+chunkSize-1)/chunkSize)
@@ -239,7 +259,7 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64,
 							continue
 						}
 					}
-					e.expand(s, h, int32(i), seen, ch, &r.w, ready)
+					e.expand(s, h, int32(i), seen, ch, &r.w, ready, cl)
 				}
 				d, m := done.Add(int64(hi-lo)), moves.Add(ch.transitions)
 				if e.opts.Progress != nil {
@@ -273,8 +293,12 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64,
 // copy on write) that takes the step; the step is then recorded for the
 // cache.
 //
-// ready says that w already holds the branches and parts of s.
-func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk, w *scratch, ready bool) {
+// ready says that w already holds the branches and parts of s. cl, when
+// not nil, says that the children are at the depth bound: a new child
+// whose fingerprint is predicted is then made and checked now, unless an
+// earlier entry claimed its state, so that the last level is never
+// rebuilt.
+func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk, w *scratch, ready bool, cl *claims) {
 	cache := !e.opts.NoStepCache
 	if !ready {
 		w.bs = branches(s, &e.opts, w.bs, w)
@@ -322,9 +346,30 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 			}
 		}
 		if predicted && !check {
-			if !seen.has(pred) {
-				ch.kids = append(ch.kids, kid{hash: pred, parent: i, branch: uint16(bi), flags: kidPredicted})
+			if seen.has(pred) {
+				continue
 			}
+			kd := kid{hash: pred, parent: i, branch: uint16(bi), flags: kidPredicted}
+			if cl == nil {
+				ch.kids = append(ch.kids, kd)
+				continue
+			}
+			if !cl.claim(pred, int64(i)<<16|int64(bi)) {
+				kd.flags |= kidClaimed
+				ch.kids = append(ch.kids, kd)
+				continue
+			}
+			// The last level: made and checked now, by its predicted
+			// fingerprint (spot checks aside, the last level's cached
+			// steps are not checked against a real one).
+			c := w.fork(s)
+			if b.take(c) != nil {
+				ch.transitions--
+				w.done(c)
+				continue
+			}
+			kd.flags = 0
+			e.checkKid(c, kd, ch, w)
 			continue
 		}
 		c := w.fork(s)
@@ -351,21 +396,57 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 		// The run is at hand: check it now, so that a counterexample
 		// among steps taken for real is reported without rebuilding the
 		// next level.
-		kd := kid{hash: h, parent: i, branch: uint16(bi)}
-		if panicked {
-			kd.flags |= kidPanic
-		}
-		if what := e.classify(c); what != FoundNothing {
-			kd.flags |= kidFound
-			if ch.runs == nil {
-				ch.runs = map[int]*sim.Sim{}
-			}
-			ch.runs[len(ch.kids)] = c
-		} else {
-			w.done(c)
-		}
-		ch.kids = append(ch.kids, kd)
+		e.checkKid(c, kid{hash: h, parent: i, branch: uint16(bi)}, ch, w)
 	}
+}
+
+// checkKid checks the run c of a child and appends it to ch's kids.
+func (e *explorer) checkKid(c *sim.Sim, kd kid, ch *chunk, w *scratch) {
+	if c.Err() != nil {
+		kd.flags |= kidPanic
+	}
+	if what := e.classify(c); what != FoundNothing {
+		kd.flags |= kidFound
+		if ch.runs == nil {
+			ch.runs = map[int]*sim.Sim{}
+		}
+		ch.runs[len(ch.kids)] = c
+	} else {
+		w.done(c)
+	}
+	ch.kids = append(ch.kids, kd)
+}
+
+// claims says which entry of a level checks each state of the next (the
+// last) level: the first, in the frontier's order, to make it. An entry
+// checks a state unless an earlier one claimed it, so the first always
+// checks it whatever the workers' timing; a later entry that claimed it
+// first checks it too, and the merge keeps the first. With one worker no
+// state is made twice.
+type claims struct {
+	shards [64]claimShard
+}
+
+type claimShard struct {
+	mu  sync.Mutex
+	pos *table[int64] // by fingerprint: the earliest claim's position
+	_   [48]byte      // a cache line each
+}
+
+// claim reports whether the entry at pos (parent index << 16 | branch)
+// is to make and check the state h.
+func (c *claims) claim(h uint64, pos int64) bool {
+	sh := &c.shards[h>>58]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.pos == nil {
+		sh.pos = newTable[int64]()
+	}
+	if old, ok := sh.pos.get(h); ok && old < pos {
+		return false
+	}
+	sh.pos.put(h, pos)
+	return true
 }
 
 // predict returns the fingerprint a drop or duplication branch leads to.

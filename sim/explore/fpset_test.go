@@ -62,3 +62,22 @@ func TestTableModel(t *testing.T) {
 func TestKidSize(t *testing.T) {
 	require.Equal(t, uintptr(16), unsafe.Sizeof(kid{}))
 }
+
+// TestClaims: the earliest position to claim a state checks it, whatever
+// the order of the claims; a later one checks it only if it came first.
+func TestClaims(t *testing.T) {
+	var c claims
+	require.True(t, c.claim(42, 5))
+	require.False(t, c.claim(42, 7), "a later entry, after an earlier claim")
+	require.True(t, c.claim(42, 3), "an earlier entry, after a later claim")
+	require.False(t, c.claim(42, 4))
+	require.False(t, c.claim(42, 5), "the first claimer, now later than the earliest")
+	require.True(t, c.claim(0, 9), "the fingerprint 0")
+	require.False(t, c.claim(0, 10))
+	for h := uint64(1); h < 5000; h++ {
+		require.True(t, c.claim(h*0x9e3779b97f4a7c15, int64(h)))
+	}
+	for h := uint64(1); h < 5000; h++ {
+		require.False(t, c.claim(h*0x9e3779b97f4a7c15, int64(h)+1))
+	}
+}
