@@ -189,11 +189,26 @@ func (st *state) pendingFP(i int) (ev *Event, fp uint64, ok bool) {
 // know a child's fingerprint from its parent's parts and what the step
 // changed, without making the child.
 func (s *Sim) CombineFingerprint(procs, pending []uint64) uint64 {
+	return CombineParts(procs, s.PendingSum(pending))
+}
+
+// PendingSum returns the pending events' share of the fingerprint, from
+// their parts (as AppendPendingFPs gives them, in any order): their sum,
+// or with FingerprintSets the sum of the distinct parts.
+func (s *Sim) PendingSum(pending []uint64) uint64 { return s.st.sumPending(pending) }
+
+// FingerprintSets reports whether pending messages are fingerprinted as
+// a set (SetFingerprintSets).
+func (s *Sim) FingerprintSets() bool { return s.st.fpSets }
+
+// CombineParts returns the fingerprint of a state whose processes' parts
+// are procs and whose pending events' share is pendingSum (PendingSum).
+func CombineParts(procs []uint64, pendingSum uint64) uint64 {
 	h := uint64(14695981039346656037)
 	for _, fp := range procs {
 		h = foldProcess(h, fp)
 	}
-	return combineFingerprint(h, s.st.sumPending(pending))
+	return combineFingerprint(h, pendingSum)
 }
 
 // AppendPendingFingerprints is AppendPending that also appends each

@@ -201,6 +201,9 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64,
 	// Each worker starts from a fork of its own: forks made here, before
 	// the workers start, so that they never touch one run at once.
 	workers := min(e.opts.Workers, len(chunks))
+	if cl != nil {
+		cl.locking = workers > 1
+	}
 	roots := make([]*sim.Sim, workers)
 	for w := range roots {
 		roots[w] = root.Fork()
@@ -337,7 +340,7 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 					if st.poisoned() {
 						local = false // taken for real, not recorded
 					} else {
-						pred, predicted = w.parts.predictStep(s, st, k, e.steps.arena, w), true
+						pred, predicted = w.parts.predictStep(st, k, e.steps.arena, w), true
 						// A spot check of the encoding, on one step in
 						// sixteen, chosen by the step and the state.
 						check = mix(key^fp)&15 == 0
@@ -425,6 +428,8 @@ func (e *explorer) checkKid(c *sim.Sim, kd kid, ch *chunk, w *scratch) {
 // state is made twice.
 type claims struct {
 	shards [64]claimShard
+	// locking: claims come from several workers (else no lock is taken).
+	locking bool
 }
 
 type claimShard struct {
@@ -437,8 +442,10 @@ type claimShard struct {
 // is to make and check the state h.
 func (c *claims) claim(h uint64, pos int64) bool {
 	sh := &c.shards[h>>58]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
+	if c.locking {
+		sh.mu.Lock()
+		defer sh.mu.Unlock()
+	}
 	if sh.pos == nil {
 		sh.pos = newTable[int64]()
 	}

@@ -1,6 +1,7 @@
 package explore
 
 import (
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -66,7 +67,12 @@ func TestKidSize(t *testing.T) {
 // TestClaims: the earliest position to claim a state checks it, whatever
 // the order of the claims; a later one checks it only if it came first.
 func TestClaims(t *testing.T) {
-	var c claims
+	for _, locking := range []bool{false, true} {
+		testClaims(t, &claims{locking: locking})
+	}
+}
+
+func testClaims(t *testing.T, c *claims) {
 	require.True(t, c.claim(42, 5))
 	require.False(t, c.claim(42, 7), "a later entry, after an earlier claim")
 	require.True(t, c.claim(42, 3), "an earlier entry, after a later claim")
@@ -80,4 +86,35 @@ func TestClaims(t *testing.T) {
 	for h := uint64(1); h < 5000; h++ {
 		require.False(t, c.claim(h*0x9e3779b97f4a7c15, int64(h)+1))
 	}
+}
+
+// TestChildPendingSum: the pending share of a child predicted from its
+// parent's share is the share of the child's multiset built in full, with
+// pending messages as a multiset and as a set.
+func TestChildPendingSum(t *testing.T) {
+	share := func(xs []uint64, sets bool) uint64 {
+		var sum uint64
+		for i, x := range xs {
+			if !sets || !slices.Contains(xs[:i], x) {
+				sum += x
+			}
+		}
+		return sum
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		part := rapid.Uint64Range(1, 6) // few values: many copies
+		fps := rapid.SliceOfN(part, 0, 12).Draw(t, "fps")
+		rem := rapid.SliceOfN(part, 0, 4).Draw(t, "rem")
+		add := rapid.SliceOfN(part, 0, 4).Draw(t, "add")
+		sets := rapid.Bool().Draw(t, "sets")
+		child := slices.Clone(fps)
+		for _, r := range rem {
+			if i := slices.Index(child, r); i >= 0 {
+				child = slices.Delete(child, i, i+1)
+			}
+		}
+		child = append(child, add...)
+		want := share(child, sets)
+		require.Equal(t, want, childPendingSum(share(fps, sets), sets, fps, rem, add))
+	})
 }

@@ -160,10 +160,13 @@ type parts struct {
 	of     *sim.Sim // the state they are of
 	procs  []uint64 // sim.Sim.AppendProcessFingerprints
 	timers []uint64 // by process index: the sum of mix(part) of its pending timers
-	child  []uint64 // scratch
-	procs2 []uint64 // scratch
-	sorted []uint64 // the pending events' parts, sorted (taken steps only)
-	after  []uint64 // scratch: a child's pending parts, sorted
+	// pendSum is the pending events' share of the fingerprint
+	// (sim.Sim.PendingSum), sets whether they count as a set.
+	pendSum uint64
+	sets    bool
+	procs2  []uint64 // scratch
+	sorted  []uint64 // the pending events' parts, sorted (taken steps only)
+	after   []uint64 // scratch: a child's pending parts, sorted
 }
 
 // load computes the parts of s, whose pending events (and their parts)
@@ -184,6 +187,7 @@ func (p *parts) load(s *sim.Sim, w *scratch) {
 		}
 	}
 	p.sorted = p.sorted[:0]
+	p.pendSum, p.sets = s.PendingSum(w.fps), s.FingerprintSets()
 }
 
 // localEvent reports whether the branch is an event reaching one process
@@ -207,21 +211,50 @@ func localEvent(s *sim.Sim, b *branch, w *scratch) (k, j int, ok bool) {
 }
 
 // predictStep returns the fingerprint of the state a cached step leads to
-// from s.
-func (p *parts) predictStep(s *sim.Sim, st step, k int, arena []uint64, w *scratch) uint64 {
+// from the state the parts are of.
+func (p *parts) predictStep(st step, k int, arena []uint64, w *scratch) uint64 {
 	p.procs2 = append(p.procs2[:0], p.procs...)
 	p.procs2[k] = st.proc
-	p.child = append(p.child[:0], w.fps...)
 	rem := arena[st.off : st.off+uint32(st.nrem)]
 	add := arena[st.off+uint32(st.nrem) : st.off+uint32(st.nrem)+uint32(st.nadd)]
-	for _, r := range rem {
-		if i := slices.Index(p.child, r); i >= 0 {
-			p.child[i] = p.child[len(p.child)-1]
-			p.child = p.child[:len(p.child)-1]
+	return sim.CombineParts(p.procs2, childPendingSum(p.pendSum, p.sets, w.fps, rem, add))
+}
+
+// childPendingSum returns the pending share (sim.Sim.PendingSum) of the
+// multiset fps less one copy of each part of rem (when one is left) and
+// with add added, from sum, the share of fps, without building that
+// multiset: a step removes and adds a few parts of many.
+func childPendingSum(sum uint64, sets bool, fps, rem, add []uint64) uint64 {
+	for i, r := range rem {
+		left := copies(fps, r) - copies(rem[:i], r) // copies before this removal
+		if left <= 0 {
+			continue // none pending: nothing removed
+		}
+		if !sets || left == 1 {
+			sum -= r
 		}
 	}
-	p.child = append(p.child, add...)
-	return s.CombineFingerprint(p.procs2, p.child)
+	for i, a := range add {
+		if sets {
+			n := copies(fps, a)
+			n += copies(add[:i], a) - min(copies(rem, a), n)
+			if n > 0 {
+				continue // already counted once
+			}
+		}
+		sum += a
+	}
+	return sum
+}
+
+func copies(xs []uint64, x uint64) int {
+	n := 0
+	for _, y := range xs {
+		if y == x {
+			n++
+		}
+	}
+	return n
 }
 
 // recordStep appends to ch the step that took s to c (branch event j at
