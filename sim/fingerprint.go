@@ -136,12 +136,12 @@ func sumDistinct(fps []uint64) uint64 {
 // fingerprint (its state and stable storage; nodes n1..nN, then clients)
 // to out. ProcessIndex says where a node's part is.
 func (s *Sim) AppendProcessFingerprints(out []uint64) []uint64 {
-	var arr [256]byte
-	buf := arr[:0]
+	buf := s.st.fpScratch[:0] // a local array would escape (AppendState)
 	for _, e := range s.st.procs {
 		buf = e.cacheFingerprint(buf)
 		out = append(out, e.fp)
 	}
+	s.st.fpScratch = buf[:0]
 	return out
 }
 
