@@ -23,6 +23,9 @@ type Storage struct {
 	// fp is the sum of the entries' hashes, kept up to date by put and
 	// del: the storage's part of Sim.Fingerprint, in any key order.
 	fp uint64
+	// spare is room for new values (a copy's block has some): each value
+	// put there is clipped to its length, so nothing writes past it.
+	spare []byte
 }
 
 type storeEntry struct {
@@ -34,6 +37,7 @@ type storeEntry struct {
 type storageBlock struct {
 	s       Storage
 	entries [4]storeEntry
+	values  [64]byte
 }
 
 // storeSmallMax is the most keys a store holds as a slice.
@@ -59,14 +63,23 @@ func newStorage() *Storage { return &Storage{} }
 func (s *Storage) copy() *Storage {
 	if s.data == nil && len(s.small) <= len(storageBlock{}.entries) {
 		b := &storageBlock{}
-		b.s = Storage{small: append(b.entries[:0], s.small...), bytes: s.bytes, shared: true, fp: s.fp}
+		b.s = Storage{small: append(b.entries[:0], s.small...), bytes: s.bytes, shared: true, fp: s.fp, spare: b.values[:0]}
 		return &b.s
 	}
 	return &Storage{small: slices.Clone(s.small), data: maps.Clone(s.data), bytes: s.bytes, shared: true, fp: s.fp}
 }
 
 func (s *Storage) find(key string) (int, bool) {
-	return slices.BinarySearchFunc(s.small, key, func(e storeEntry, k string) int { return strings.Compare(e.key, k) })
+	lo, hi := 0, len(s.small)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.small[m].key < key {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(s.small) && s.small[lo].key == key
 }
 
 func (s *Storage) lookup(key string) ([]byte, bool) {
@@ -161,7 +174,14 @@ func (s *Storage) put(key string, value []byte) {
 			return
 		}
 	}
-	s.set(key, append([]byte(nil), value...))
+	var v []byte
+	if n := len(s.spare); len(value) <= cap(s.spare)-n {
+		s.spare = append(s.spare, value...)
+		v = s.spare[n:len(s.spare):len(s.spare)]
+	} else {
+		v = append([]byte(nil), value...)
+	}
+	s.set(key, v)
 	s.bytes += int64(len(value))
 }
 
