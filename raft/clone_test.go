@@ -2,6 +2,7 @@ package raft
 
 import (
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 
@@ -80,4 +81,10 @@ func requireSame(t *testing.T, a, b *sim.Sim) {
 		require.Equal(t, nb.kv.Data, na.kv.Data, "%v", id)
 		require.Equal(t, nb.digests, na.digests, "%v", id)
 	}
+}
+
+// TestNodeSize: a Node fits the allocator's fast path for objects of at
+// most 512 bytes (no malloc header): a search clones one per step.
+func TestNodeSize(t *testing.T) {
+	require.LessOrEqual(t, unsafe.Sizeof(Node{}), uintptr(512))
 }

@@ -69,6 +69,10 @@ type Node struct {
 	// kvShared: kv belongs to the node this one was cloned from
 	// (CloneProcess); it is copied before the first change.
 	kvShared bool
+	// heardAny: heardLeader is set. (Beside kvShared so that a Node is
+	// at most 512 bytes: a search allocates one per step, and larger
+	// objects take a slower path in the allocator; TestNodeSize.)
+	heardAny bool
 	// digests[k] is the running digest of every command applied up to
 	// index log.snapIndex+1+k; the State Machine Safety checker compares
 	// them across nodes. snapDigest is the digest at the snapshot.
@@ -89,7 +93,6 @@ type Node struct {
 	electionDeadline sim.Time // on the local clock
 	timerAt          sim.Time // when the pending election timer fires (local clock)
 	heardLeader      sim.Time // local time of the last message from a leader
-	heardAny         bool
 	// noVoteUntil: with leases, a restarted node may have promised a
 	// leader not to vote for a while and forgotten it; it waits a minimum
 	// election timeout before voting.
