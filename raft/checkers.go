@@ -55,34 +55,69 @@ func node(s *sim.Sim, id sim.NodeID) *Node {
 }
 
 // electionSafety: at most one leader per term, over the whole run (§5.2).
+// It is shared by a run's forks (sim.CheckerSharer) and never changed:
+// a check that finds a leader of a new term returns a copy that knows it.
 type electionSafety struct {
-	sc      scope
 	leaders map[int64]sim.NodeID
-	// shared: leaders belongs to the checker this one was cloned from
-	// (which never changes again); copied before the first new leader.
-	shared bool
+	// started: it has checked every node once (a checker added to a run
+	// that has begun has not seen the events before).
+	started bool
 }
 
 func (*electionSafety) Name() string { return "raft.ElectionSafety" }
 
 func (c *electionSafety) Check(s *sim.Sim, ev *sim.Event) error {
-	for _, id := range c.sc.nodes(s, ev) {
+	next, err := c.CheckShared(s, ev)
+	if next != nil {
+		*c = *next.(*electionSafety)
+	}
+	return err
+}
+
+func (c *electionSafety) CheckShared(s *sim.Sim, ev *sim.Event) (sim.Checker, error) {
+	var next *electionSafety
+	cur := c
+	if !c.started {
+		next = &electionSafety{leaders: maps.Clone(c.leaders), started: true}
+		cur = next
+	}
+	var arr [8]sim.NodeID
+	for _, id := range changedNodes(s, ev, c.started, &arr) {
 		n := node(s, id)
 		if n == nil || n.role != Leader {
 			continue
 		}
-		l, ok := c.leaders[n.term]
+		l, ok := cur.leaders[n.term]
 		if ok && l != id {
-			return fmt.Errorf("two leaders in term %d: %v and %v", n.term, l, id)
+			return nil, fmt.Errorf("two leaders in term %d: %v and %v", n.term, l, id)
 		}
 		if !ok {
-			if c.shared {
-				c.leaders, c.shared = maps.Clone(c.leaders), false
+			if next == nil {
+				next = &electionSafety{leaders: maps.Clone(c.leaders), started: true}
+				cur = next
 			}
-			c.leaders[n.term] = id
+			next.leaders[n.term] = id
 		}
 	}
-	return nil
+	if next == nil {
+		return nil, nil
+	}
+	return next, nil
+}
+
+// changedNodes is scope.nodes for a checker that keeps no count of the
+// events it saw (sim.CheckerSharer): the run's LastCheckIndex says whether
+// it saw the one before this. started false means it saw none.
+func changedNodes(s *sim.Sim, ev *sim.Event, started bool, arr *[8]sim.NodeID) []sim.NodeID {
+	contiguous := started && s.LastCheckIndex() == s.Index()-1
+	switch {
+	case contiguous && ev.To > 0 && ev.Kind != sim.KindFault:
+		arr[0] = ev.To
+		return arr[:1]
+	case contiguous && ev.Kind == sim.KindFault:
+		return nil
+	}
+	return append(arr[:0], s.Nodes()...)
 }
 
 // leaderAppendOnly: a leader never overwrites or deletes entries in its

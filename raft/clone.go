@@ -240,10 +240,6 @@ func (m *InstallSnapshot) AppendState(b []byte) []byte {
 // a new state is checked. Pointers to nodes are kept: a node a checker
 // has seen is never changed again (the explorer copies it first).
 
-func (c *electionSafety) CloneChecker() sim.Checker {
-	return &electionSafety{sc: c.sc.clone(), leaders: c.leaders, shared: true}
-}
-
 func (c *leaderAppendOnly) CloneChecker() sim.Checker {
 	cp := *c
 	cp.sc = c.sc.clone()
@@ -280,5 +276,5 @@ func (c *persistence) CloneChecker() sim.Checker {
 
 func (sc scope) clone() scope { return scope{last: sc.last} }
 
-// (electionSafety's leaders map is cloned whole: a few entries, one per
-// term seen.)
+// (electionSafety's leaders map is copied whole when it learns a leader
+// of a new term: a few entries, one per term seen.)

@@ -25,6 +25,17 @@ type CheckerCloner interface {
 	CloneChecker() Checker
 }
 
+// CheckerSharer is implemented by checkers that a run and its forks may
+// share: CheckShared checks like Check without changing the checker, and
+// when it has something new to remember (a leader of a new term) it
+// returns a changed copy, which replaces the checker in this run only.
+// A model checker then copies such a checker when it learns something,
+// not at every step. It keeps no count of the events it saw: the run's
+// LastCheckIndex says whether it saw the one before this.
+type CheckerSharer interface {
+	CheckShared(s *Sim, ev *Event) (next Checker, err error)
+}
+
 // Fork returns an independent copy of the run for a model checker, cheaply:
 // the copy shares with the original every process, stable storage, random
 // stream, timer set, checker and the network, and whichever of the two
@@ -270,7 +281,9 @@ func (st *state) ownCheckers() {
 	}
 	cs = cs[:len(st.checkers)]
 	for i, c := range st.checkers {
-		if cc, ok := c.(CheckerCloner); ok {
+		if _, ok := c.(CheckerSharer); ok {
+			cs[i] = c // replaced by its own copy when it changes
+		} else if cc, ok := c.(CheckerCloner); ok {
 			cs[i] = cc.CloneChecker()
 		} else {
 			cs[i] = deepCopyValue(c)

@@ -166,3 +166,47 @@ func TestForkIntoReusesOnlyItsOwnMemory(t *testing.T) {
 	require.Equal(t, want+1, checked(c))
 	require.Equal(t, checked(s)+5, checked(m))
 }
+
+// seenEvents is a CheckerSharer: it remembers how many events it saw,
+// in a copy it returns, and whether it saw them all.
+type seenEvents struct {
+	n      int64
+	missed bool
+}
+
+func (*seenEvents) Name() string                    { return "test.SeenEvents" }
+func (c *seenEvents) Check(s *Sim, ev *Event) error { panic("a sharer is checked by CheckShared") }
+func (c *seenEvents) CheckShared(s *Sim, ev *Event) (Checker, error) {
+	return &seenEvents{n: c.n + 1, missed: c.missed || s.LastCheckIndex() != s.Index()-1}, nil
+}
+
+// TestCheckerSharer: a sharing checker is not copied by a fork; what a
+// fork's check returns replaces it in that fork only; LastCheckIndex
+// tells it whether it saw the event before.
+func TestCheckerSharer(t *testing.T) {
+	s, err := New(pingConfig(3), pingFactory())
+	require.NoError(t, err)
+	s.AddChecker(&seenEvents{})
+	for range 20 {
+		s.Step()
+	}
+	at := func(s *Sim) *seenEvents { return s.Checkers()[0].(*seenEvents) }
+	require.Equal(t, int64(20), at(s).n)
+	require.False(t, at(s).missed)
+
+	f := s.Fork()
+	require.Same(t, at(s), at(f))
+	f.Step()
+	f.Step()
+	require.Equal(t, int64(22), at(f).n)
+	require.Equal(t, int64(20), at(s).n, "the run forked from is untouched")
+
+	// Checks held back and run once: the checker sees that it missed one.
+	g := s.Fork()
+	g.DeferChecks(true)
+	g.Step()
+	g.Step()
+	g.RunDeferredChecks()
+	require.Equal(t, int64(21), at(g).n)
+	require.True(t, at(g).missed)
+}

@@ -197,6 +197,8 @@ type state struct {
 	// (a fork's starts empty), so forks of one run may be fingerprinted
 	// by several goroutines.
 	fpScratch []byte
+	// checkedIndex is Index when the checkers last ran (LastCheckIndex).
+	checkedIndex int64
 	// checkerSpace is memory for the checkers' copies (ownCheckers): the
 	// array that already lists the checkers, in a fork's own block.
 	checkerSpace []Checker
@@ -581,8 +583,9 @@ func (s *Sim) Check() int {
 func (s *Sim) check(idx int64, ev *Event) {
 	st := s.st
 	st.ownCheckers()
-	for _, c := range st.checkers {
-		if err := s.runChecker(c, ev); err != nil {
+	defer func() { st.checkedIndex = st.index }()
+	for i, c := range st.checkers {
+		if err := s.runChecker(i, c, ev); err != nil {
 			v := Violation{Index: idx, Time: st.now, Checker: c.Name(), Message: err.Error()}
 			st.violations = append(st.violations, v)
 			if st.recording {
@@ -596,14 +599,27 @@ func (s *Sim) check(idx int64, ev *Event) {
 	}
 }
 
-func (s *Sim) runChecker(c Checker, ev *Event) (err error) {
+// runChecker runs checker i, c, catching a panic.
+func (s *Sim) runChecker(i int, c Checker, ev *Event) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("checker panicked: %v", r)
 		}
 	}()
+	if sh, ok := c.(CheckerSharer); ok {
+		next, err := sh.CheckShared(s, ev)
+		if next != nil {
+			s.st.checkers[i] = next // the list is this run's (ownCheckers)
+		}
+		return err
+	}
 	return c.Check(s, ev)
 }
+
+// LastCheckIndex returns what Index was when the checkers last ran
+// before the check running now (0 if they never ran). A checker that sees
+// it equal to Index()-1 saw every event before the current one.
+func (s *Sim) LastCheckIndex() int64 { return s.st.checkedIndex }
 
 // dispatch calls the process's handler for ev, catching a panic.
 func (st *state) dispatch(e *Env, ev *Event) {
