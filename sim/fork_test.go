@@ -125,6 +125,12 @@ func TestCombineFingerprint(t *testing.T) {
 			require.Len(t, evs, len(fps))
 			require.ElementsMatch(t, pend, fps)
 			require.Equal(t, s.Pending(), evs)
+			refs, rfps := s.AppendPendingRefs(nil, nil)
+			require.Equal(t, fps, rfps)
+			require.Len(t, refs, len(evs))
+			for i := range refs {
+				require.Equal(t, evs[i], *refs[i])
+			}
 		}
 	}
 	require.Equal(t, 1, s.ProcessIndex(2))

@@ -497,7 +497,7 @@ func (r *rebuilder) stepKey(d int, i int32) uint64 {
 	a := &r.chain[d-1]
 	b := &a.bs[r.levels[d][i].branch]
 	w := &r.w
-	w.pend, w.fps = a.s.AppendPendingFingerprints(w.pend[:0], w.fps[:0])
+	w.pend, w.fps = a.s.AppendPendingRefs(w.pend[:0], w.fps[:0])
 	w.pendOf = a.s
 	w.parts.load(a.s, w)
 	k, j, ok := localEvent(a.s, b, w)

@@ -30,7 +30,7 @@ func branches(s *sim.Sim, o *Options, out []branch, w *scratch) []branch {
 	if s.Stopped() != "" {
 		return out
 	}
-	w.pend, w.fps = s.AppendPendingFingerprints(w.pend[:0], w.fps[:0])
+	w.pend, w.fps = s.AppendPendingRefs(w.pend[:0], w.fps[:0])
 	w.pendOf = s
 	if o.Network == NetworkSet {
 		for i, ev := range w.pend {
@@ -75,7 +75,7 @@ func faultBranches(s *sim.Sim, o *Options, out []branch) []branch {
 // copied reports whether the message of pending[i] is in flight twice:
 // the explorer duplicates a message at most once, so that duplication
 // alone does not make the space infinite.
-func copied(pending []sim.Event, i int) bool {
+func copied(pending []*sim.Event, i int) bool {
 	for j := range pending {
 		if j != i && pending[j].Msg == pending[i].Msg && pending[j].To == pending[i].To && pending[j].From == pending[i].From {
 			return true

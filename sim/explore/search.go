@@ -11,7 +11,7 @@ import (
 type scratch struct {
 	buf  []byte
 	bs   []branch
-	pend []sim.Event
+	pend []*sim.Event // into the queue of pendOf (sim.Sim.AppendPendingRefs)
 	fps  []uint64
 	// pendOf is the state whose pending events pend and fps list.
 	pendOf *sim.Sim
