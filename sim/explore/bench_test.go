@@ -283,6 +283,17 @@ func TestFoundAtTheDepthBound(t *testing.T) {
 			short := run(d-1, 2, false)
 			require.Equal(t, explore.FoundNothing, short.Found, short.String())
 			require.Equal(t, explore.BoundDepth, short.Bound)
+
+			// With room for a few claims only, the states left unclaimed
+			// are checked by a pass over the last level: the same results.
+			defer explore.SetClaimsMax(64)()
+			for _, w := range []int{1, 2} {
+				r := run(d, w, false)
+				require.Equal(t, explore.FoundGoal, r.Found, "%d workers, few claims: %v", w, r)
+				require.Equal(t, deep.Choices, r.Choices, "%d workers, few claims", w)
+				s := run(d-1, w, false)
+				require.Equal(t, short, s, "%d workers, few claims", w)
+			}
 		})
 	}
 }

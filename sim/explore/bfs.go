@@ -88,6 +88,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 	levels := [][]entry{{{parent: -1}}}
 	hashes := []uint64{h} // the fingerprints of the last level's states
 	e.exact = exactProcesses(root)
+	var done []bool // by entry of the last level: checked when taken (claims)
 	for depth := 0; len(levels[depth]) > 0; depth++ {
 		e.report(len(levels[depth]), depth, true)
 		if b := e.overBound(); b != "" {
@@ -101,7 +102,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 		if depth+1 == e.opts.DepthMax && !e.opts.NoStepCache {
 			cl = &claims{}
 		}
-		chunks, r, b := e.expandLevel(root, levels, hashes, seen, last, cl)
+		chunks, r, b := e.expandLevel(root, levels, hashes, seen, last, cl, done)
 		if r != nil {
 			return r
 		}
@@ -131,6 +132,9 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 				next = append(next, entry{parent: k.parent, branch: k.branch})
 				hashes = append(hashes, k.hash)
 				unchecked = unchecked || k.is(kidPredicted)
+				if cl != nil {
+					done = append(done, !k.is(kidPredicted))
+				}
 				if k.is(kidFound) {
 					if !unchecked {
 						run := ch.runs[ki]
@@ -139,7 +143,10 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 					// States before it were not checked: check them in
 					// order (the first found is reported).
 					levels = append(levels, next)
-					_, r, b := e.expandLevel(root, levels, hashes, seen, true, nil)
+					if done != nil {
+						done[len(done)-1] = false // found again
+					}
+					_, r, b := e.expandLevel(root, levels, hashes, seen, true, nil, done)
 					if r == nil {
 						if b == "" {
 							panic("explore: a state found when taken is not found when rebuilt")
@@ -171,7 +178,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 		}
 		if full {
 			// The states counted are checked before the search stops.
-			if _, r, _ := e.expandLevel(root, levels, hashes, seen, true, nil); r != nil {
+			if _, r, _ := e.expandLevel(root, levels, hashes, seen, true, nil, done); r != nil {
 				return r
 			}
 			return &Result{Depth: depth + 1, Bound: BoundStates}
@@ -187,8 +194,9 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 //
 // cl, when not nil, says that the children are the last level's: each is
 // checked when it is made, by the first entry (in the frontier's order)
-// that claims it.
-func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64, seen *fpSet, checkOnly bool, cl *claims) ([]chunk, *Result, string) {
+// that claims it. checked, when not nil, says by entry which states of the
+// level were checked so (they are skipped).
+func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64, seen *fpSet, checkOnly bool, cl *claims, checked []bool) ([]chunk, *Result, string) {
 	depth := len(levels) - 1
 	frontier := levels[depth]
 	chunks := make([]chunk, (len(frontier)+chunkSize-1)/chunkSize)
@@ -227,6 +235,9 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64,
 				hi := min(lo+chunkSize, len(frontier))
 				ch := &chunks[c]
 				for i := lo; i < hi; i++ {
+					if checked != nil && checked[i] {
+						continue
+					}
 					s := r.state(depth, int32(i))
 					// A state to be expanded has its branches and parts
 					// listed once, and its fingerprint made of them.
@@ -438,6 +449,11 @@ type claimShard struct {
 	_   [48]byte      // a cache line each
 }
 
+// claimsMax bounds the claims (16 bytes each, with the table's room up
+// to 32): past it, new states are left unclaimed, and a pass over the
+// last level checks them (skipping those checked when taken).
+var claimsMax = 1 << 24
+
 // claim reports whether the entry at pos (parent index << 16 | branch)
 // is to make and check the state h.
 func (c *claims) claim(h uint64, pos int64) bool {
@@ -449,8 +465,12 @@ func (c *claims) claim(h uint64, pos int64) bool {
 	if sh.pos == nil {
 		sh.pos = newTable[int64]()
 	}
-	if old, ok := sh.pos.get(h); ok && old < pos {
+	old, ok := sh.pos.get(h)
+	if ok && old < pos {
 		return false
+	}
+	if !ok && sh.pos.len() >= claimsMax/len(c.shards) {
+		return false // full: left to the pass over the last level
 	}
 	sh.pos.put(h, pos)
 	return true
