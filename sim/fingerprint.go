@@ -236,21 +236,10 @@ func (s *Sim) AppendPendingRefs(evs []*Event, fps []uint64) ([]*Event, []uint64)
 // AppendPendingFingerprints is AppendPending that also appends each
 // event's fingerprint (as Fingerprint counts it) to fps, in the same order.
 func (s *Sim) AppendPendingFingerprints(evs []Event, fps []uint64) ([]Event, []uint64) {
-	n0, f0 := len(evs), len(fps)
-	for i := range s.st.q.heap {
-		if ev, fp, ok := s.st.pendingFP(i); ok {
-			evs = append(evs, *ev)
-			fps = append(fps, fp)
-		}
-	}
-	// Insertion sort by (At, ID), as AppendPending: queues a search
-	// branches on are short.
-	out, ofp := evs[n0:], fps[f0:]
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && (out[j].At < out[j-1].At || out[j].At == out[j-1].At && out[j].ID < out[j-1].ID); j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-			ofp[j], ofp[j-1] = ofp[j-1], ofp[j]
-		}
+	var arr [32]*Event
+	refs, fps := s.AppendPendingRefs(arr[:0], fps)
+	for _, ev := range refs {
+		evs = append(evs, *ev)
 	}
 	return evs, fps
 }

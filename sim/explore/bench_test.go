@@ -123,6 +123,26 @@ func TestRaftSearchIndependentOfWorkers(t *testing.T) {
 	}
 }
 
+// leaderInTerm2: a node leads in term 2 or later.
+func leaderInTerm2(s *sim.Sim) bool {
+	for _, id := range s.Nodes() {
+		if v, ok := s.Inspect(id); ok && v.Role == "leader" && v.Term >= 2 {
+			return true
+		}
+	}
+	return false
+}
+
+// committedOne: a node has committed an entry.
+func committedOne(s *sim.Sim) bool {
+	for _, id := range s.Nodes() {
+		if v, ok := s.Inspect(id); ok && v.Commit >= 1 {
+			return true
+		}
+	}
+	return false
+}
+
 // goSpawn runs a worker in its own goroutine, as cmd/synod does.
 func goSpawn(f func()) { go f() }
 
@@ -159,22 +179,6 @@ func TestStepCache(t *testing.T) {
 		wantFound      string
 		wantMismatches bool
 	}
-	leader2 := func(s *sim.Sim) bool {
-		for _, id := range s.Nodes() {
-			if v, ok := s.Inspect(id); ok && v.Role == "leader" && v.Term >= 2 {
-				return true
-			}
-		}
-		return false
-	}
-	committed := func(s *sim.Sim) bool {
-		for _, id := range s.Nodes() {
-			if v, ok := s.Inspect(id); ok && v.Commit >= 1 {
-				return true
-			}
-		}
-		return false
-	}
 	searches := []search{
 		// Deep enough that cached steps differ when retaken, at states
 		// that are then expanded (the path that poisons them is run).
@@ -182,8 +186,8 @@ func TestStepCache(t *testing.T) {
 		{protocol: "raft", nodes: 3, depth: 6, network: explore.NetworkMultiset},
 		{protocol: "raft", nodes: 3, depth: 6, faults: 1},
 		{protocol: "raft", nodes: 3, clients: 1, depth: 7},
-		{protocol: "raft", nodes: 3, depth: 10, goal: leader2, wantFound: explore.FoundGoal},
-		{protocol: "raft", nodes: 3, clients: 1, depth: 10, goal: committed, wantFound: explore.FoundGoal},
+		{protocol: "raft", nodes: 3, depth: 10, goal: leaderInTerm2, wantFound: explore.FoundGoal},
+		{protocol: "raft", nodes: 3, clients: 1, depth: 10, goal: committedOne, wantFound: explore.FoundGoal},
 		{protocol: "paxos", nodes: 3, clients: 1, depth: 7},
 		{protocol: "2pc", nodes: 3, clients: 1, depth: 8},
 		{protocol: "primary-backup", nodes: 3, clients: 1, depth: 7},
@@ -227,22 +231,6 @@ func TestStepCache(t *testing.T) {
 // every branch for real, for any number of workers; a search one level
 // short finds nothing.
 func TestFoundAtTheDepthBound(t *testing.T) {
-	leader2 := func(s *sim.Sim) bool {
-		for _, id := range s.Nodes() {
-			if v, ok := s.Inspect(id); ok && v.Role == "leader" && v.Term >= 2 {
-				return true
-			}
-		}
-		return false
-	}
-	committed := func(s *sim.Sim) bool {
-		for _, id := range s.Nodes() {
-			if v, ok := s.Inspect(id); ok && v.Commit >= 1 {
-				return true
-			}
-		}
-		return false
-	}
 	allTerm := func(term int64) explore.Predicate {
 		return func(s *sim.Sim) bool {
 			for _, id := range s.Nodes() {
@@ -257,7 +245,7 @@ func TestFoundAtTheDepthBound(t *testing.T) {
 		name    string
 		clients int
 		goal    explore.Predicate
-	}{{"leader in term 2", 0, leader2}, {"a commit", 1, committed}, {"all in term 2", 0, allTerm(2)}, {"all in term 3", 0, allTerm(3)}} {
+	}{{"leader in term 2", 0, leaderInTerm2}, {"a commit", 1, committedOne}, {"all in term 2", 0, allTerm(2)}, {"all in term 3", 0, allTerm(3)}} {
 		t.Run(c.name, func(t *testing.T) {
 			run := func(depth, workers int, noCache bool) *explore.Result {
 				r, err := explore.Run(searchSim(t, "raft", 3, c.clients), explore.Options{

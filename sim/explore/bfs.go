@@ -376,20 +376,18 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 			// The last level: made and checked now, by its predicted
 			// fingerprint (spot checks aside, the last level's cached
 			// steps are not checked against a real one).
-			c := w.fork(s)
-			if b.take(c) != nil {
+			c := w.child(s, b)
+			if c == nil {
 				ch.transitions--
-				w.done(c)
 				continue
 			}
 			kd.flags = 0
 			e.checkKid(c, kd, ch, w)
 			continue
 		}
-		c := w.fork(s)
-		if b.take(c) != nil {
+		c := w.child(s, b)
+		if c == nil {
 			ch.transitions--
-			w.done(c)
 			continue
 		}
 		var h uint64

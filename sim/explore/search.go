@@ -33,6 +33,17 @@ func (w *scratch) fork(s *sim.Sim) *sim.Sim {
 	return s.ForkInto(old)
 }
 
+// child forks s and takes branch b in the fork; nil (the fork given
+// back) when the branch is void.
+func (w *scratch) child(s *sim.Sim, b *branch) *sim.Sim {
+	c := w.fork(s)
+	if b.take(c) != nil {
+		w.done(c)
+		return nil
+	}
+	return c
+}
+
 // done gives back a fork nothing refers to any more.
 func (w *scratch) done(s *sim.Sim) {
 	if len(w.spares) < 16 {
