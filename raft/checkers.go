@@ -1,8 +1,10 @@
 package raft
 
 import (
+	"encoding/binary"
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/sim"
@@ -40,8 +42,8 @@ func (sc *scope) nodes(s *sim.Sim, ev *sim.Event) []sim.NodeID {
 	case contiguous && ev.To > 0 && ev.Kind != sim.KindFault:
 		sc.arr[0] = ev.To
 		return sc.arr[:1]
-	case contiguous && ev.Kind == sim.KindFault:
-		return nil
+	case contiguous && (ev.Kind == sim.KindFault || ev.To < 0):
+		return nil // a fault is checked with the event after it; a client is no node
 	case len(s.Nodes()) <= len(sc.arr):
 		return sc.arr[:copy(sc.arr[:], s.Nodes())]
 	}
@@ -72,6 +74,28 @@ func (c *electionSafety) Check(s *sim.Sim, ev *sim.Event) error {
 		*c = *next.(*electionSafety)
 	}
 	return err
+}
+
+// AppendCheckerState makes it a sim.CheckerLocal (after an event at a
+// node it looks at that node only): whether it started, and the leaders
+// it saw, by term.
+func (c *electionSafety) AppendCheckerState(dst []byte) []byte {
+	if c.started {
+		dst = append(dst, 1)
+	} else {
+		dst = append(dst, 0)
+	}
+	var arr [16]int64
+	terms := arr[:0]
+	for t := range c.leaders {
+		terms = append(terms, t)
+	}
+	slices.Sort(terms)
+	for _, t := range terms {
+		dst = binary.AppendVarint(dst, t)
+		dst = binary.AppendVarint(dst, int64(c.leaders[t]))
+	}
+	return dst
 }
 
 func (c *electionSafety) CheckShared(s *sim.Sim, ev *sim.Event) (sim.Checker, error) {

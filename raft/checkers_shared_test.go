@@ -90,3 +90,26 @@ func TestElectionSafetySharedByForks(t *testing.T) {
 	require.Len(t, f.Violations(), 1)
 	require.Contains(t, f.Violations()[0].Message, "two leaders in term")
 }
+
+// TestElectionSafetyState: the election safety checker is local
+// (sim.CheckerLocal), and its encoding says what it remembers, whatever
+// the order it learned it in.
+func TestElectionSafetyState(t *testing.T) {
+	var _ sim.CheckerLocal = &electionSafety{}
+	enc := func(c *electionSafety) string { return string(c.AppendCheckerState(nil)) }
+	a := &electionSafety{leaders: map[int64]sim.NodeID{}, started: true}
+	b := &electionSafety{leaders: map[int64]sim.NodeID{}, started: true}
+	for _, term := range []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18} {
+		a.leaders[term] = sim.NodeID(term%3 + 1)
+	}
+	for term := int64(18); term >= 1; term-- {
+		b.leaders[term] = sim.NodeID(term%3 + 1)
+	}
+	require.Equal(t, enc(a), enc(b))
+	b.leaders[7] = 3 - b.leaders[7]%3
+	require.NotEqual(t, enc(a), enc(b), "another leader")
+	delete(b.leaders, 7)
+	require.NotEqual(t, enc(a), enc(b), "a leader less")
+	require.NotEqual(t, enc(&electionSafety{leaders: map[int64]sim.NodeID{}}),
+		enc(&electionSafety{leaders: map[int64]sim.NodeID{}, started: true}), "started")
+}

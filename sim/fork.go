@@ -36,6 +36,23 @@ type CheckerSharer interface {
 	CheckShared(s *Sim, ev *Event) (next Checker, err error)
 }
 
+// CheckerLocal is a CheckerSharer that looks, after an event delivered to
+// a process (a message, a client request or a timer), at that process
+// only: what CheckShared returns then (the error, and whether it returns
+// a changed copy) depends only on what the checker remembers, the event
+// and that process's state after the event, provided the checker saw
+// every event before it (LastCheckIndex is Index()-1). A model checker
+// may then reuse the verdict of one such step for another that takes the
+// same process, in the same state, through the same event, under a
+// checker that remembers the same (see "Quiet steps" in docs/explore.md).
+//
+// AppendCheckerState appends a canonical encoding of what the checker
+// remembers: two checkers of one type with equal encodings judge alike.
+type CheckerLocal interface {
+	CheckerSharer
+	AppendCheckerState(dst []byte) []byte
+}
+
 // Fork returns an independent copy of the run for a model checker, cheaply:
 // the copy shares with the original every process, stable storage, random
 // stream, timer set, checker and the network, and whichever of the two

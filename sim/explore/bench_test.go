@@ -285,3 +285,25 @@ func TestFoundAtTheDepthBound(t *testing.T) {
 		})
 	}
 }
+
+// TestQuietStepsRaft: with election safety (a local checker) most states
+// at the depth bound are checked by quiet steps, without being made, and
+// the search is the one that makes them, for any number of workers.
+func TestQuietStepsRaft(t *testing.T) {
+	for _, w := range []int{1, 2} {
+		var rs []*explore.Result
+		for _, on := range []bool{true, false} {
+			defer explore.SetQuietSteps(on)()
+			r, err := explore.Run(raftSim(t), explore.Options{DepthMax: 8, Workers: w, Spawn: goSpawn})
+			require.NoError(t, err)
+			r.Elapsed = 0
+			rs = append(rs, r)
+		}
+		on, off := rs[0], rs[1]
+		t.Logf("%d workers: %v; %d quiet", w, on, on.QuietStates)
+		require.Greater(t, on.QuietStates, on.States/2)
+		require.Zero(t, off.QuietStates)
+		on.QuietStates = 0
+		require.Equal(t, off, on)
+	}
+}

@@ -40,6 +40,9 @@ const (
 	// earlier in the frontier's order claimed its state (claims). It is
 	// also kidPredicted: unchecked if it is the first of its state.
 	kidClaimed
+	// kidQuiet: a kid of the last level checked without being made: the
+	// step to it is quiet (quiet.go).
+	kidQuiet
 )
 
 func (k kid) is(flag uint8) bool { return k.flags&flag != 0 }
@@ -55,6 +58,7 @@ type chunk struct {
 	steps      []newStep // steps taken for real, for the step cache
 	arena      []uint64
 	runs       map[int]*sim.Sim // by index in kids, for found kids
+	quiet      []uint64         // quiet steps seen (quiet.go)
 	mismatches int64            // cached steps that, taken for real, ended elsewhere
 	poison     []uint64         // their keys
 	corrected  []uint64         // the fingerprints of the states they really reached
@@ -88,6 +92,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 	levels := [][]entry{{{parent: -1}}}
 	hashes := []uint64{h} // the fingerprints of the last level's states
 	e.exact = exactProcesses(root)
+	e.verdicts = newVerdicts(root, &e.opts)
 	var done []bool // by entry of the last level: checked when taken (claims)
 	for depth := 0; len(levels[depth]) > 0; depth++ {
 		e.report(len(levels[depth]), depth, true)
@@ -132,6 +137,9 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 				next = append(next, entry{parent: k.parent, branch: k.branch})
 				hashes = append(hashes, k.hash)
 				unchecked = unchecked || k.is(kidPredicted)
+				if k.is(kidQuiet) {
+					e.quiet++
+				}
 				if cl != nil {
 					done = append(done, !k.is(kidPredicted))
 				}
@@ -164,6 +172,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 		}
 		for ci := range chunks {
 			e.steps.add(&chunks[ci])
+			e.verdicts.add(chunks[ci].quiet)
 		}
 		for ci := range chunks {
 			e.steps.poison(chunks[ci].poison)
@@ -326,6 +335,11 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 	if len(w.bs) > 0 && (w.pendOf != s || cache && w.parts.of != s) {
 		panic("explore: expanding a state with the branches or parts of another")
 	}
+	// The number of s's checkers, for quiet steps (quiet.go).
+	set, judged := uint64(0), false
+	if cache && e.verdicts != nil {
+		set, judged = e.verdicts.set(s, w)
+	}
 	for bi := range w.bs {
 		b := &w.bs[bi]
 		ch.transitions++
@@ -373,6 +387,13 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 				ch.kids = append(ch.kids, kd)
 				continue
 			}
+			kd.flags = 0
+			if judged && e.verdicts.has(quietKey(key, set)) {
+				// Checked without being made: a quiet step.
+				kd.flags = kidQuiet
+				ch.kids = append(ch.kids, kd)
+				continue
+			}
 			// The last level: made and checked now, by its predicted
 			// fingerprint (spot checks aside, the last level's cached
 			// steps are not checked against a real one).
@@ -381,8 +402,7 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 				ch.transitions--
 				continue
 			}
-			kd.flags = 0
-			e.checkKid(c, kd, ch, w)
+			e.checkKid(c, kd, ch, w) // its verdict would be of no use: the last level
 			continue
 		}
 		c := w.child(s, b)
@@ -395,6 +415,7 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 		if check && h != pred {
 			ch.mismatches++
 			ch.poison = append(ch.poison, key)
+			check = false // its verdict is not compared
 		}
 		if local && !predicted {
 			w.parts.recordStep(s, c, key, k, j, ch, w)
@@ -408,12 +429,25 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 		// The run is at hand: check it now, so that a counterexample
 		// among steps taken for real is reported without rebuilding the
 		// next level.
-		e.checkKid(c, kid{hash: h, parent: i, branch: uint16(bi)}, ch, w)
+		quiet := e.checkKid(c, kid{hash: h, parent: i, branch: uint16(bi)}, ch, w)
+		if !local || !judged {
+			continue
+		}
+		qk := quietKey(key, set)
+		switch {
+		case quiet:
+			ch.quiet = append(ch.quiet, qk)
+		case !quiet && check && e.verdicts.has(qk):
+			// A spot check of a quiet step that was not.
+			ch.mismatches++
+			ch.poison = append(ch.poison, key)
+		}
 	}
 }
 
-// checkKid checks the run c of a child and appends it to ch's kids.
-func (e *explorer) checkKid(c *sim.Sim, kd kid, ch *chunk, w *scratch) {
+// checkKid checks the run c of a child and appends it to ch's kids. It
+// reports whether c is quiet: nothing found.
+func (e *explorer) checkKid(c *sim.Sim, kd kid, ch *chunk, w *scratch) (quiet bool) {
 	if c.Err() != nil {
 		kd.flags |= kidPanic
 	}
@@ -424,9 +458,11 @@ func (e *explorer) checkKid(c *sim.Sim, kd kid, ch *chunk, w *scratch) {
 		}
 		ch.runs[len(ch.kids)] = c
 	} else {
+		quiet = true
 		w.done(c)
 	}
 	ch.kids = append(ch.kids, kd)
+	return quiet
 }
 
 // claims says which entry of a level checks each state of the next (the

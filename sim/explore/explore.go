@@ -172,6 +172,9 @@ type Result struct {
 	// leaves out something its behaviour depends on, so the search may
 	// have merged states that differ.
 	StepMismatches int64
+	// QuietStates counts the states at the depth bound checked without
+	// being made, by quiet steps (see "Quiet steps" in docs/explore.md).
+	QuietStates int64
 	// Walk is the index of the walk that found the result, and Walks the
 	// number of walks (Walk mode).
 	Walk    int
@@ -290,7 +293,7 @@ func Run(s *sim.Sim, opts Options) (*Result, error) {
 			r = e.walks(root)
 		}
 	}
-	r.States, r.Transitions, r.StepMismatches = e.states, e.transitions, e.mismatches
+	r.States, r.Transitions, r.StepMismatches, r.QuietStates = e.states, e.transitions, e.mismatches, e.quiet
 	r.Elapsed = e.elapsed()
 	return r, nil
 }
@@ -313,7 +316,9 @@ type explorer struct {
 	states      int64
 	transitions int64
 	mismatches  int64
+	quiet       int64     // states checked by quiet steps
 	steps       stepCache // breadth-first search's step cache
+	verdicts    *verdicts // and its quiet steps
 	exact       []bool    // by process index: its steps may be cached
 	lastReport  int64
 	reportMu    sync.Mutex

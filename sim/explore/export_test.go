@@ -7,3 +7,11 @@ func SetClaimsMax(n int) (restore func()) {
 	claimsMax = n
 	return func() { claimsMax = old }
 }
+
+// SetQuietSteps turns quiet steps on or off for a test and returns what
+// restores them.
+func SetQuietSteps(on bool) (restore func()) {
+	old := quietSteps
+	quietSteps = on
+	return func() { quietSteps = old }
+}
