@@ -23,8 +23,15 @@ import (
 // votes are written in place only by a candidate and the progress only by
 // a leader, each into an array made when the role begins: a copy in that
 // role gets its own, the others share.
-func (n *Node) CloneProcess() sim.Process {
-	c := new(Node)
+func (n *Node) CloneProcess() sim.Process { return n.CloneProcessInto(nil) }
+
+// CloneProcessInto implements sim.ProcessRecycler: CloneProcess into the
+// memory of spare, when it is a Node.
+func (n *Node) CloneProcessInto(spare sim.Process) sim.Process {
+	c, ok := spare.(*Node)
+	if !ok || c == n {
+		c = new(Node)
+	}
 	*c = *n
 	c.log.entries = n.log.entries[:len(n.log.entries):len(n.log.entries)]
 	c.kvShared = true

@@ -32,6 +32,10 @@ type Env struct {
 	cow  uint8
 	fpOK bool
 	fp   uint64
+	// spareP and spareS are memory for the Env's first copies of its
+	// process and store, from a discarded fork (ForkInto), or nil.
+	spareP Process
+	spareS *Storage
 }
 
 // ID is this process's id.

@@ -18,6 +18,17 @@ type ProcessCloner interface {
 	CloneProcess() Process
 }
 
+// ProcessRecycler is a ProcessCloner that can copy itself into the memory
+// of a process of its kind that nothing refers to any more (one a model
+// checker's discarded fork had copied for itself; see ForkInto), saving an
+// allocation. spare may be of another kind: then it is a CloneProcess.
+// What the copy shares with the original is as for CloneProcess; spare's
+// own fields are all overwritten.
+type ProcessRecycler interface {
+	ProcessCloner
+	CloneProcessInto(spare Process) Process
+}
+
 // CheckerCloner is implemented by checkers that copy themselves, for the
 // same purpose. A checker's copy may keep pointers to processes the
 // original saw (they are never changed once a branch has copied them).
@@ -66,6 +77,13 @@ func (s *Sim) Fork() *Sim { return s.ForkInto(nil) }
 // ForkInto is Fork reusing the memory of old, a fork of this run's size
 // that its owner has finished with and that nothing else refers to (a
 // search's branch that led to a state already seen). old may be nil.
+//
+// The processes and stores old had copied for itself, and never shared
+// with a fork of its own, are reused too, by the new fork's first copies
+// (ProcessRecycler). Nothing else can refer to them: a checker that keeps
+// pointers to processes is copied with the run (CheckerCloner) and dies
+// with old, and a CheckerSharer keeps none (CheckerLocal's state is what
+// it encodes).
 func (s *Sim) ForkInto(old *Sim) *Sim {
 	p := s.st
 	var c *state
@@ -75,8 +93,21 @@ func (s *Sim) ForkInto(old *Sim) *Sim {
 	var slab []Event
 	var choices []Choice
 	var free []int32
+	var spareP [len(forkBlock{}.envs)]Process
+	var spareS [len(forkBlock{}.envs)]*Storage
 	if old != nil && old.blk != nil && old != s && len(old.st.procs) == len(p.procs) {
 		b = old.blk
+		if len(old.st.procs) <= len(spareP) {
+			for i, oe := range old.st.procs {
+				spareP[i], spareS[i] = oe.spareP, oe.spareS // unused ones
+				if oe.cow&cowProcess == 0 && oe.p != nil {
+					spareP[i] = oe.p
+				}
+				if oe.cow&cowStore == 0 && oe.store != nil && oe.store.blk != nil {
+					spareS[i] = oe.store
+				}
+			}
+		}
 		heap, slab, free = old.st.q.heap[:0], old.st.q.slab[:0], old.st.q.free[:0]
 		if old.st.ownChoices {
 			choices = old.st.choices[:0]
@@ -178,6 +209,10 @@ func (s *Sim) ForkInto(old *Sim) *Sim {
 		ce := &envs[i]
 		*ce = *pe
 		ce.st = c
+		ce.spareP, ce.spareS = nil, nil
+		if i < len(spareP) {
+			ce.spareP, ce.spareS = spareP[i], spareS[i]
+		}
 		ce.held = pe.held[:len(pe.held):len(pe.held)]
 		c.procs[i] = ce
 	}
@@ -216,7 +251,13 @@ func (e *Env) ownProcess() {
 		return
 	}
 	e.cow &^= cowProcess
+	spare := e.spareP
+	e.spareP = nil
 	if e.p != nil {
+		if r, ok := e.p.(ProcessRecycler); ok && spare != nil {
+			e.p = r.CloneProcessInto(spare)
+			return
+		}
 		e.p = cloneProcess(e.p)
 	}
 }
@@ -247,8 +288,10 @@ func (e *Env) ownStore() {
 		return
 	}
 	e.cow &^= cowStore
+	spare := e.spareS
+	e.spareS = nil
 	if e.store != nil {
-		e.store = e.store.copy()
+		e.store = e.store.copyInto(spare)
 	}
 }
 

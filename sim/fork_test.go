@@ -216,3 +216,83 @@ func TestCheckerSharer(t *testing.T) {
 	require.Equal(t, int64(21), at(g).n)
 	require.True(t, at(g).missed)
 }
+
+// recycledPing is ping that copies itself into spare memory
+// (ProcessRecycler).
+type recycledPing struct{ ping }
+
+func (p *recycledPing) CloneProcess() Process { return p.CloneProcessInto(nil) }
+
+func (p *recycledPing) CloneProcessInto(spare Process) Process {
+	c, ok := spare.(*recycledPing)
+	if !ok || c == p {
+		c = new(recycledPing)
+	}
+	*c = *p
+	return c
+}
+
+// TestForkIntoRecyclesProcesses: a fork made into a discarded fork reuses
+// the processes the discarded one had copied for itself, and runs as a
+// fresh fork does; copies the discarded fork shared with a fork of its own
+// are not reused.
+func TestForkIntoRecyclesProcesses(t *testing.T) {
+	cfg := pingConfig(3)
+	cfg.Nodes = 3 // a small run: its forks are made in blocks
+	s, err := New(cfg, Factory{Node: func(NodeID) Process { return &recycledPing{} }})
+	require.NoError(t, err)
+	for range 40 {
+		s.Step()
+	}
+	copied := func(f *Sim) map[NodeID]Process {
+		m := map[NodeID]Process{}
+		for _, id := range s.Nodes() {
+			if f.Process(id) != s.Process(id) {
+				m[id] = f.Process(id)
+			}
+		}
+		return m
+	}
+	const steps = 12
+	fresh := s.Fork()
+	for range steps {
+		fresh.Step()
+	}
+	want, _ := fresh.Fingerprint(nil)
+
+	a := s.Fork()
+	for range steps {
+		a.Step()
+	}
+	mine := copied(a)
+	require.NotEmpty(t, mine)
+	b := s.ForkInto(a) // a is done with
+	for range steps {
+		b.Step()
+	}
+	for id, p := range copied(b) {
+		require.Same(t, mine[id], p, "node %v's copy reuses a's", id)
+	}
+	got, _ := b.Fingerprint(nil)
+	require.Equal(t, want, got)
+
+	// A copy shared with a fork is not reused.
+	c := s.Fork()
+	for range steps {
+		c.Step()
+	}
+	shared := copied(c)
+	child := c.Fork()
+	before, _ := child.Fingerprint(nil)
+	d := s.ForkInto(c)
+	for range steps {
+		d.Step()
+	}
+	for id, p := range copied(d) {
+		require.NotSame(t, shared[id], p, "node %v's copy is c's child's too", id)
+	}
+	after, _ := child.Fingerprint(nil)
+	require.Equal(t, before, after, "the child is untouched")
+	got, _ = d.Fingerprint(nil)
+	require.Equal(t, want, got)
+}

@@ -26,6 +26,8 @@ type Storage struct {
 	// spare is room for new values (a copy's block has some): each value
 	// put there is clipped to its length, so nothing writes past it.
 	spare []byte
+	// blk is the block the store is in, if it is in one (copy).
+	blk *storageBlock
 }
 
 type storeEntry struct {
@@ -60,10 +62,19 @@ func newStorage() *Storage { return &Storage{} }
 
 // copy returns a copy of the store that shares its values (marked shared;
 // s itself is never written again: see Env.ownStore).
-func (s *Storage) copy() *Storage {
+func (s *Storage) copy() *Storage { return s.copyInto(nil) }
+
+// copyInto is copy, reusing the block of spare, a store copied by copy
+// that nothing refers to any more (see Sim.ForkInto), if it has one.
+func (s *Storage) copyInto(spare *Storage) *Storage {
 	if s.data == nil && len(s.small) <= len(storageBlock{}.entries) {
-		b := &storageBlock{}
-		b.s = Storage{small: append(b.entries[:0], s.small...), bytes: s.bytes, shared: true, fp: s.fp, spare: b.values[:0]}
+		var b *storageBlock
+		if spare != nil && spare.blk != nil && spare != s {
+			b = spare.blk
+		} else {
+			b = &storageBlock{}
+		}
+		b.s = Storage{small: append(b.entries[:0], s.small...), bytes: s.bytes, shared: true, fp: s.fp, spare: b.values[:0], blk: b}
 		return &b.s
 	}
 	return &Storage{small: slices.Clone(s.small), data: maps.Clone(s.data), bytes: s.bytes, shared: true, fp: s.fp}

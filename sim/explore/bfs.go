@@ -382,18 +382,18 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 				ch.kids = append(ch.kids, kd)
 				continue
 			}
+			if judged && e.verdicts.has(quietKey(key, set)) {
+				// Checked without being made (nor claimed): a quiet step.
+				kd.flags = kidQuiet
+				ch.kids = append(ch.kids, kd)
+				continue
+			}
 			if !cl.claim(pred, int64(i)<<16|int64(bi)) {
 				kd.flags |= kidClaimed
 				ch.kids = append(ch.kids, kd)
 				continue
 			}
 			kd.flags = 0
-			if judged && e.verdicts.has(quietKey(key, set)) {
-				// Checked without being made: a quiet step.
-				kd.flags = kidQuiet
-				ch.kids = append(ch.kids, kd)
-				continue
-			}
 			// The last level: made and checked now, by its predicted
 			// fingerprint (spot checks aside, the last level's cached
 			// steps are not checked against a real one).
