@@ -80,10 +80,9 @@ func (s *Sim) Fork() *Sim { return s.ForkInto(nil) }
 //
 // The processes and stores old had copied for itself, and never shared
 // with a fork of its own, are reused too, by the new fork's first copies
-// (ProcessRecycler). Nothing else can refer to them: a checker that keeps
-// pointers to processes is copied with the run (CheckerCloner) and dies
-// with old, and a CheckerSharer keeps none (CheckerLocal's state is what
-// it encodes).
+// (ProcessRecycler). Nothing else can refer to them: a fork of old would
+// have marked them shared, and the checkers old copied or replaced for
+// itself, the only ones that may keep pointers to them, die with it.
 func (s *Sim) ForkInto(old *Sim) *Sim {
 	p := s.st
 	var c *state
