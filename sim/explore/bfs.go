@@ -411,14 +411,16 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 			continue
 		}
 		var h uint64
-		h, w.buf = c.Fingerprint(w.buf)
+		if local && !predicted {
+			h = w.parts.recordStep(s, c, key, k, j, ch, w) // 0: not listed
+		}
+		if h == 0 {
+			h, w.buf = c.Fingerprint(w.buf)
+		}
 		if check && h != pred {
 			ch.mismatches++
 			ch.poison = append(ch.poison, key)
 			check = false // its verdict is not compared
-		}
-		if local && !predicted {
-			w.parts.recordStep(s, c, key, k, j, ch, w)
 		}
 		old := seen.has(h)
 		panicked := c.Err() != nil

@@ -201,6 +201,9 @@ func (r *Result) String() string {
 			s += fmt.Sprintf(", found by walk %d", r.Walk)
 		}
 	}
+	if r.QuietStates > 0 {
+		s += fmt.Sprintf("; %d states at the bound checked by quiet steps", r.QuietStates)
+	}
 	if r.StepMismatches > 0 {
 		s += fmt.Sprintf("; %d cached steps differed when retaken (docs/explore.md: the step cache)", r.StepMismatches)
 	}

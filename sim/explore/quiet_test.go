@@ -147,3 +147,44 @@ func TestQuietStatesSameSearch(t *testing.T) {
 		require.Equal(t, rs[1], rs[0], "workers %d", workers)
 	}
 }
+
+// TestRecordStepFingerprint: the fingerprint recordStep makes of the
+// parts it lists is the child's, on both networks.
+func TestRecordStepFingerprint(t *testing.T) {
+	for _, sets := range []bool{false, true} {
+		s := flipSim(t, true, 3)
+		Prepare(s)
+		s.SetFingerprintSets(sets)
+		var w scratch
+		var ch chunk
+		o := Options{Network: NetworkMultiset}
+		if sets {
+			o.Network = NetworkSet
+		}
+		listed := 0
+		for range 6 {
+			w.bs = branches(s, &o, w.bs, &w)
+			w.parts.load(s, &w)
+			var next *sim.Sim
+			for bi := range w.bs {
+				b := &w.bs[bi]
+				k, j, ok := localEvent(s, b, &w)
+				c := w.fork(s)
+				require.NoError(t, b.take(c))
+				if ok {
+					if h := w.parts.recordStep(s, c, 1, k, j, &ch, &w); h != 0 {
+						want, _ := c.Fingerprint(nil)
+						require.Equal(t, want, h, "sets %v, branch %d", sets, bi)
+						listed++
+					}
+				}
+				if b.action != sim.ChoiceDrop {
+					next = c
+				}
+			}
+			require.NotNil(t, next)
+			s = next
+		}
+		require.Greater(t, listed, 6)
+	}
+}

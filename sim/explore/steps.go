@@ -260,17 +260,19 @@ func copies(xs []uint64, x uint64) int {
 // recordStep appends to ch the step that took s to c (branch event j at
 // process k), when it is a local step: only process k changed, and the
 // only pending events gone are the event itself and timers of process k.
-func (p *parts) recordStep(s, c *sim.Sim, key uint64, k, j int, ch *chunk, w *scratch) {
+// It returns c's fingerprint, made of the parts it listed, or 0 when it
+// did not list them all.
+func (p *parts) recordStep(s, c *sim.Sim, key uint64, k, j int, ch *chunk, w *scratch) uint64 {
 	if c.Err() != nil || c.Stopped() != "" {
-		return
+		return 0
 	}
 	p.procs2 = c.AppendProcessFingerprints(p.procs2[:0])
 	if len(p.procs2) != len(p.procs) {
-		return
+		return 0
 	}
 	for i := range p.procs {
 		if i != k && p.procs2[i] != p.procs[i] {
-			return
+			return 0
 		}
 	}
 	if len(p.sorted) == 0 && len(w.fps) > 0 {
@@ -278,6 +280,7 @@ func (p *parts) recordStep(s, c *sim.Sim, key uint64, k, j int, ch *chunk, w *sc
 		slices.Sort(p.sorted)
 	}
 	p.after = c.AppendPendingFPs(p.after[:0])
+	h := sim.CombineParts(p.procs2, c.PendingSum(p.after))
 	slices.Sort(p.after)
 	// The multiset differences: removed = before - after, added = after - before.
 	off := uint32(len(ch.arena))
@@ -288,7 +291,7 @@ func (p *parts) recordStep(s, c *sim.Sim, key uint64, k, j int, ch *chunk, w *sc
 		case len(after) == 0 || len(before) > 0 && before[0] < after[0]:
 			if !p.removable(s, before[0], k, j, w) {
 				ch.arena = ch.arena[:off]
-				return
+				return h
 			}
 			ch.arena = append(ch.arena, before[0])
 			nrem++
@@ -314,9 +317,10 @@ func (p *parts) recordStep(s, c *sim.Sim, key uint64, k, j int, ch *chunk, w *sc
 	}
 	if nrem >= stepPartsMax || nadd >= stepPartsMax {
 		ch.arena = ch.arena[:off]
-		return
+		return h
 	}
 	ch.steps = append(ch.steps, newStep{key: key, step: step{proc: p.procs2[k], off: off, nrem: uint16(nrem), nadd: uint16(nadd)}})
+	return h
 }
 
 // removable reports whether a step may remove the pending event whose part
