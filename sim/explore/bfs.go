@@ -335,7 +335,7 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 	if len(w.bs) > 0 && (w.pendOf != s || cache && w.parts.of != s) {
 		panic("explore: expanding a state with the branches or parts of another")
 	}
-	// The number of s's checkers, for quiet steps (quiet.go).
+	// What s's checkers remember, for quiet steps (quiet.go).
 	set, judged := uint64(0), false
 	if cache && e.verdicts != nil {
 		set, judged = e.verdicts.set(s, w)
@@ -437,7 +437,7 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 		}
 		qk := quietKey(key, set)
 		switch {
-		case quiet:
+		case quiet && cl == nil: // (at the bound it would be of no use)
 			ch.quiet = append(ch.quiet, qk)
 		case !quiet && check && e.verdicts.has(qk):
 			// A spot check of a quiet step that was not.
