@@ -150,8 +150,13 @@ func LinHistory(records []OpRecord, end sim.Time) []porcupine.Operation {
 type LinCheck struct {
 	Result LinResult
 	Ops    int
-	info   porcupine.LinearizationInfo
-	end    sim.Time
+	// Reason says why the result is LinUnknown (which budget ran out, and
+	// the setting that raises it); empty otherwise.
+	Reason string
+	// Explanation tells the failure when Result is LinViolation.
+	Explanation *LinExplanation
+	info        porcupine.LinearizationInfo
+	end         sim.Time
 }
 
 // CheckLinearizable checks a KV history with porcupine within budget

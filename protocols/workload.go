@@ -117,7 +117,11 @@ type OpRecord struct {
 	// arrived); Return when its answer came, or TimeMax if it never did.
 	Call   sim.Time `json:"call"`
 	Return sim.Time `json:"return"`
-	Status OpStatus `json:"status"`
+	// CallEvent and ReturnEvent are the trace indexes of the events at
+	// which the operation was invoked and answered (-1: never answered).
+	CallEvent   int64    `json:"call_event"`
+	ReturnEvent int64    `json:"return_event"`
+	Status      OpStatus `json:"status"`
 	// Value, Found and Swapped are the result of an answered operation.
 	Value    string `json:"value,omitempty"`
 	Found    bool   `json:"found,omitempty"`
@@ -247,7 +251,8 @@ func (c *KVClient) Timer(env *sim.Env, t sim.Timer) {
 func (c *KVClient) begin(env *sim.Env, call sim.Time) {
 	c.seq++
 	op := c.pick(env)
-	c.history = append(c.history, OpRecord{Client: env.ID(), Seq: c.seq, Op: op, Call: call, Return: sim.TimeMax, Status: OpPending})
+	c.history = append(c.history, OpRecord{Client: env.ID(), Seq: c.seq, Op: op, Call: call, Return: sim.TimeMax,
+		CallEvent: env.Event(), ReturnEvent: -1, Status: OpPending})
 	c.cur = len(c.history) - 1
 	c.maybe = false
 	c.deadline = env.Now() + c.w.OpTimeout
@@ -330,6 +335,7 @@ func (c *KVClient) finish(env *sim.Env, st OpStatus, resp *Response, why string)
 	r.Err = why
 	if st != OpUnknown {
 		r.Return = env.Now()
+		r.ReturnEvent = env.Event()
 	}
 	if resp != nil && st == OpOK {
 		r.Value, r.Found, r.Swapped = resp.Value, resp.Found, resp.Swapped

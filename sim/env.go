@@ -137,6 +137,12 @@ func (e *Env) mustStore(op string) {
 	}
 }
 
+// Event is the index of the event being handled (the trace's "index"): a
+// client records it beside an operation's invocation and return so that a
+// failure's explanation can point into the trace. Protocols must not let
+// it change their behaviour.
+func (e *Env) Event() int64 { return e.st.index - 1 }
+
 // Tracing reports whether notes are recorded; check it before building an
 // expensive note.
 func (e *Env) Tracing() bool { return e.st.recording }

@@ -114,7 +114,11 @@ type Result struct {
 	// FirstViolation describes the first violation, with its event index.
 	FirstViolation *sim.Violation `json:"first_violation,omitempty"`
 	Linearizable   string         `json:"linearizable"`
-	Stopped        string         `json:"stopped"`
+	// LinReason says why the linearizability verdict is unknown.
+	LinReason string `json:"lin_reason,omitempty"`
+	// LinExplanation tells a linearizability violation as a short story.
+	LinExplanation *protocols.LinExplanation `json:"lin_explanation,omitempty"`
+	Stopped        string                    `json:"stopped"`
 	// Panic reports a protocol panic: seed, event index and stack.
 	Panic *sim.PanicError `json:"panic,omitempty"`
 	Stats sim.Stats       `json:"stats"`
@@ -220,6 +224,8 @@ func (r *Instance) Summarize() *Result {
 		budget := time.Duration(r.Scenario.Checks.LinBudget)
 		res.lin = protocols.CheckLinearizable(res.History, s.Now(), budget)
 		res.Linearizable = string(res.lin.Result)
+		res.LinReason = res.lin.Reason
+		res.LinExplanation = res.lin.Explanation
 	}
 	return res
 }

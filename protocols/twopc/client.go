@@ -64,7 +64,7 @@ func (c *Client) begin(env *sim.Env) {
 	c.seq++
 	ops, rec := c.pick(env)
 	c.history = append(c.history, protocols.OpRecord{Client: env.ID(), Seq: c.seq, Op: rec, Call: env.Now(),
-		Return: sim.TimeMax, Status: protocols.OpPending, Attempts: 1})
+		Return: sim.TimeMax, CallEvent: env.Event(), ReturnEvent: -1, Status: protocols.OpPending, Attempts: 1})
 	c.cur = len(c.history) - 1
 	env.Send(c.t.coord, &TxnRequest{Client: env.ID(), Seq: c.seq, Ops: ops})
 	c.timer = env.SetTimer(c.w.OpTimeout, "timeout", c.seq)
@@ -121,6 +121,7 @@ func (c *Client) finish(env *sim.Env, st protocols.OpStatus, why string) {
 	h.Status, h.Err = st, why
 	if st != protocols.OpUnknown {
 		h.Return = env.Now()
+		h.ReturnEvent = env.Event()
 	}
 	env.CancelTimer(c.timer)
 	c.cur = -1
