@@ -1,6 +1,9 @@
 package protocols
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/synod-dev/synod/sim"
 )
 
@@ -65,4 +68,34 @@ func (e *LinExplanation) End() sim.Time {
 		}
 	}
 	return end
+}
+
+// Text renders the story for a terminal: at most a screenful.
+func (e *LinExplanation) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "key %s: no legal order places %s\n", e.Key, e.Ops[e.Failing].Describe())
+	if len(e.StatesBefore) > 0 {
+		fmt.Fprintf(&b, "  before it the key could hold: %s\n", strings.Join(e.StatesBefore, " or "))
+	}
+	for i, o := range e.Ops {
+		mark := " "
+		if i == e.Failing {
+			mark = "✗"
+		}
+		fmt.Fprintf(&b, "  %s %-12s %s\n", mark, o.Role, o.Describe())
+	}
+	if e.Omitted > 0 {
+		fmt.Fprintf(&b, "  (%d other operations on %s left out)\n", e.Omitted, e.Key)
+	}
+	return b.String()
+}
+
+// Describe renders one operation: client, operation, result, and when it
+// was invoked and returned, in simulated time and trace events.
+func (o *LinOp) Describe() string {
+	ret := "never returned"
+	if o.Return != sim.TimeMax {
+		ret = fmt.Sprintf("returned %v (#%d)", o.Return, o.ReturnEvent)
+	}
+	return fmt.Sprintf("%v %v -> %s, invoked %v (#%d), %s", o.Client, o.Op, o.Result, o.Call, o.CallEvent, ret)
 }
