@@ -236,6 +236,9 @@ func (sc *Scenario) resolve() error {
 	if sc.Checks.Every < 0 {
 		return sc.errAt("checks.every", fmt.Sprintf("%d is negative", sc.Checks.Every))
 	}
+	if err := sc.checkLinBudget(); err != nil {
+		return err
+	}
 	cfg, err := sc.SimConfig()
 	if err != nil {
 		return err
@@ -244,6 +247,39 @@ func (sc *Scenario) resolve() error {
 		return sc.errPath(err.Error())
 	}
 	return nil
+}
+
+// checkLinBudget rejects a linearizability budget that is not positive.
+// Left out, the budget is the checker's default; written as zero it would
+// silently mean that default (or, taken literally, a check that can never
+// decide), so an explicit zero is an error like a negative one.
+func (sc *Scenario) checkLinBudget() error {
+	b := sc.Checks.LinBudget
+	if b < 0 || (b == 0 && hasField(sc.root, "checks", "lin_budget")) {
+		return sc.errAt("checks.lin_budget", fmt.Sprintf("%v is not a positive duration (leave the field out for the default, 10s)", b))
+	}
+	return nil
+}
+
+// hasField reports whether a YAML mapping holds the nested key path.
+func hasField(n *yaml.Node, path ...string) bool {
+	for _, key := range path {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return false
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			return false
+		}
+		n = next
+	}
+	return true
 }
 
 // cluster describes the cluster for the protocol.

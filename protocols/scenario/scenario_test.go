@@ -229,3 +229,33 @@ func TestSetOptionsKeepsEdits(t *testing.T) {
 	require.NoError(t, sc.SetOptions(o))
 	assert.Contains(t, string(sc.JSON()), `"heartbeat":"20ms"`)
 }
+
+// TestLinBudgetMustBePositive: a linearizability budget written as zero or
+// negative is bad input naming file, line and field; left out, the
+// checker's default applies. An explicit zero used to mean the default
+// silently.
+func TestLinBudgetMustBePositive(t *testing.T) {
+	bad := []struct{ name, yaml, want string }{
+		{"zero", "# x\nprotocol: single\nchecks:\n  every: 1\n  lin_budget: 0\n", `bad.yaml:5: field "checks.lin_budget": 0s is not a positive duration`},
+		{"zero with unit", "# x\nprotocol: single\nchecks: {lin_budget: 0ms}\n", `bad.yaml:3: field "checks.lin_budget": 0s is not a positive duration`},
+		{"negative", "# x\nprotocol: single\nchecks:\n  lin_budget: -2s\n", `bad.yaml:4: field "checks.lin_budget": duration -2s is negative`},
+	}
+	for _, c := range bad {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := scenario.Parse([]byte(c.yaml), "bad.yaml")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+	for _, good := range []string{"# x\nprotocol: single\n", "# x\nprotocol: single\nchecks: {every: 2}\n", "# x\nprotocol: single\nchecks: {lin_budget: 1ns}\n"} {
+		_, err := scenario.Parse([]byte(good), "good.yaml")
+		require.NoError(t, err, good)
+	}
+	// A budget set by a program is checked when the scenario is.
+	sc, err := scenario.Parse([]byte("# x\nprotocol: single\n"), "p.yaml")
+	require.NoError(t, err)
+	sc.Checks.LinBudget = -5
+	err = sc.Revalidate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `field "checks.lin_budget": -5ns is not a positive duration`)
+}
