@@ -122,7 +122,7 @@ func mean(res []SeedResult, f func(*SeedResult) float64) float64 {
 
 func failingNote(r *Report, label string, res []SeedResult) {
 	sum := Summarize(res)
-	for i, f := range sum.Failing {
+	for i, f := range append(sum.Failing, sum.Unknown...) {
 		if i == 5 {
 			break
 		}

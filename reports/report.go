@@ -43,6 +43,7 @@ func RunReport(sc *scenario.Scenario, file, replay string, window sim.Time) (*Re
 	r.Note("Configuration: %s; seed %d. Reproduce the run with `%s`.", cfg, sc.Seed, replay)
 	r.Note("| ops ok | failed | timed out | p50 ms | p90 ms | p99 ms | violations | linearizable |\n|---|---|---|---|---|---|---|---|\n| %d | %d | %d | %.2f | %.2f | %.2f | %d | %s |",
 		res.OpsOK, res.OpsFailed, res.OpsUnknown, res.LatencyP50, res.LatencyP90, res.LatencyP99, res.Violations, res.Linearizable)
+	linNote(r, res)
 	if d.HasLeaders {
 		ls := SummarizeLeaders(d.Leaders, d.SampleEvery)
 		r.Note("Availability: a usable leader (up, not paused, reaching a majority) %.1f%% of the time, longest outage %v, %d leaderships, sampled every %v.",
@@ -98,7 +99,7 @@ func SweepReport(paths []string, sets [][]SeedResult) *Report {
 		if len(res) > 0 {
 			lo, hi = res[0].Seed, res[len(res)-1].Seed
 		}
-		rows = append(rows, fmt.Sprintf("| %s | %d | %d..%d | %d | %d |", name, len(res), lo, hi, sum.Outcomes[OutcomeOK], len(sum.Failing)))
+		rows = append(rows, fmt.Sprintf("| %s | %d | %d..%d | %d | %d | %d |", name, len(res), lo, hi, sum.Outcomes[OutcomeOK], len(sum.Unknown), len(sum.Failing)))
 		var a, b, c, d, e []float64
 		for _, x := range res {
 			a = append(a, x.LatencyP50)
@@ -115,8 +116,8 @@ func SweepReport(paths []string, sets [][]SeedResult) *Report {
 		outage = append(outage, Series{name, d})
 		elections = append(elections, Series{name, e})
 	}
-	r.Note("| sweep | seeds | range | ok | failing |\n|---|---|---|---|---|\n%s", strings.Join(rows, "\n"))
-	r.Note("Failing seeds are listed, with the command that replays each, in the sweep's -failing.txt file.")
+	r.Note("| sweep | seeds | range | ok | unknown | failing |\n|---|---|---|---|---|---|\n%s", strings.Join(rows, "\n"))
+	r.Note("ok counts only the seeds whose every check decided and passed. unknown counts the seeds a check could not decide (the linearizability check ran out of its budget; raise checks.lin_budget): they are not passes. Failing seeds are listed, with the command that replays each, in the sweep's -failing.txt file, undecided ones in its -unknown.txt file.")
 	src := "sweeps " + strings.Join(paths, ", ")
 	r.Add(CDFFigure("sweep-latency-p50", "Median client latency per seed", "per-seed p50 latency (ms, log scale)", p50, "CDF over seeds of each seed's median latency of answered operations; "+src+"."))
 	r.Add(CDFFigure("sweep-latency-p99", "99th-percentile client latency per seed", "per-seed p99 latency (ms, log scale)", p99, "CDF over seeds of each seed's 99th-percentile latency; "+src+"."))
@@ -157,6 +158,18 @@ func CompareReport(scs []*scenario.Scenario, file, replay string) (*Report, erro
 	r.Add(CDFFigure("compare-latency-cdf", "Client latency CDF by protocol", "latency (ms, log scale)", series, capt))
 	r.Add(HistogramFigure("compare-latency-hist", "Client latency histogram by protocol", "latency (ms, log scale)", series, 40, capt))
 	return r, nil
+}
+
+// linNote states an undecided or failed linearizability verdict beside a
+// run's table: unknown with its reason (it is not a pass), a violation
+// with its explanation.
+func linNote(r *Report, res *scenario.Result) {
+	switch {
+	case res.Linearizable == string(protocols.LinUnknown):
+		r.Note("Linearizability unknown (not a pass): %s.", LinReason(res))
+	case res.Linearizable == string(protocols.LinViolation) && LinStory(res.LinExplanation) != "":
+		r.Note("Linearizability violated:\n\n```\n%s```", LinStory(res.LinExplanation))
+	}
 }
 
 func protocolNames(scs []*scenario.Scenario) string {

@@ -23,18 +23,28 @@ import (
 // pure function of the scenario and the seed; WallMs is the machine's time
 // and is the only field that differs between two runs of the same sweep.
 type SeedResult struct {
-	Seed           uint64  `json:"seed"`
-	Outcome        string  `json:"outcome"` // ok, violation, nonlinearizable, panic, error
-	Violations     int     `json:"violations"`
-	FirstViolation string  `json:"first_violation,omitempty"`
-	Linearizable   string  `json:"linearizable"`
-	OpsOK          int     `json:"ops_ok"`
-	OpsFailed      int     `json:"ops_failed"`
-	OpsUnknown     int     `json:"ops_unknown"`
-	LatencyP50     float64 `json:"latency_p50_ms"`
-	LatencyP90     float64 `json:"latency_p90_ms"`
-	LatencyP99     float64 `json:"latency_p99_ms"`
-	LatencyMax     float64 `json:"latency_max_ms"`
+	Seed           uint64 `json:"seed"`
+	Outcome        string `json:"outcome"` // ok, unknown, violation, nonlinearizable, panic, error
+	Violations     int    `json:"violations"`
+	FirstViolation string `json:"first_violation,omitempty"`
+	Linearizable   string `json:"linearizable"`
+	// LinReason says why the linearizability check could not decide
+	// (outcome unknown), with the setting that raises its budget.
+	LinReason string `json:"lin_reason,omitempty"`
+	// LinKey and LinFailing are the compact form of a nonlinearizable
+	// seed's explanation, for reading the rows by eye: the key and the
+	// operation no legal order can place. LinExplanation is the whole
+	// story, structured.
+	LinKey         string                    `json:"lin_key,omitempty"`
+	LinFailing     string                    `json:"lin_failing,omitempty"`
+	LinExplanation *protocols.LinExplanation `json:"lin_explanation,omitempty"`
+	OpsOK          int                       `json:"ops_ok"`
+	OpsFailed      int                       `json:"ops_failed"`
+	OpsUnknown     int                       `json:"ops_unknown"`
+	LatencyP50     float64                   `json:"latency_p50_ms"`
+	LatencyP90     float64                   `json:"latency_p90_ms"`
+	LatencyP99     float64                   `json:"latency_p99_ms"`
+	LatencyMax     float64                   `json:"latency_max_ms"`
 	// AvailOps is the fraction of client operations that succeeded.
 	AvailOps float64 `json:"avail_ops"`
 	// AvailLeader is the fraction of sampled instants with a usable leader;
@@ -51,17 +61,33 @@ type SeedResult struct {
 	WallMs          float64  `json:"wall_ms"`
 }
 
-// Outcomes of a seed.
+// Outcomes of a seed. OutcomeUnknown is neither a pass nor a failure: a
+// check could not decide (the linearizability check ran out of its
+// budget), so the seed proves nothing either way and is counted apart.
 const (
 	OutcomeOK              = "ok"
+	OutcomeUnknown         = "unknown"
 	OutcomeViolation       = "violation"
 	OutcomeNonLinearizable = "nonlinearizable"
 	OutcomePanic           = "panic"
 	OutcomeError           = "error"
 )
 
-// Failed says whether the seed found a problem worth replaying.
-func (r *SeedResult) Failed() bool { return r.Outcome != OutcomeOK }
+// Outcomes lists every outcome, ok and unknown first, for tallies.
+var Outcomes = []string{OutcomeOK, OutcomeUnknown, OutcomeViolation, OutcomeNonLinearizable, OutcomePanic, OutcomeError}
+
+// Failed says whether the seed found a problem: a violation, a
+// non-linearizable history, a panic or an error. An undecided seed is not
+// a failure (see Undecided), and not a pass either.
+func (r *SeedResult) Failed() bool { return r.Outcome != OutcomeOK && r.Outcome != OutcomeUnknown }
+
+// Undecided says whether a check could not decide the seed (outcome
+// unknown): it must be rerun with a larger budget, never counted as ok.
+func (r *SeedResult) Undecided() bool { return r.Outcome == OutcomeUnknown }
+
+// NeedsReplay says whether the seed gets a replay command: it failed or
+// is undecided.
+func (r *SeedResult) NeedsReplay() bool { return r.Outcome != OutcomeOK }
 
 // ReplayCommand is the one command that replays a seed of a scenario.
 func ReplayCommand(sc *scenario.Scenario, file string, seed uint64) string {
@@ -85,7 +111,7 @@ func RunSeed(base *scenario.Scenario, file string, seed uint64, sampleEvery sim.
 	} else {
 		r.fill(d)
 	}
-	if r.Failed() {
+	if r.NeedsReplay() {
 		r.Replay = ReplayCommand(base, file, seed)
 	}
 	return r
@@ -102,6 +128,12 @@ func (r *SeedResult) fill(d *RunData) {
 		r.Outcome = OutcomeViolation
 	case res.Linearizable == string(protocols.LinViolation):
 		r.Outcome = OutcomeNonLinearizable
+		if e := res.LinExplanation; e != nil {
+			r.LinKey, r.LinFailing, r.LinExplanation = e.Key, failingOp(e), e
+		}
+	case res.Linearizable == string(protocols.LinUnknown):
+		r.Outcome = OutcomeUnknown
+		r.LinReason = LinReason(res)
 	}
 	r.Violations = res.Violations
 	if res.FirstViolation != nil {
@@ -125,6 +157,40 @@ func (r *SeedResult) fill(d *RunData) {
 	r.Events = res.Events
 	r.Persists = res.Stats.Persists
 	r.SimSeconds = res.SimSeconds
+}
+
+// LinReason says why a run's linearizability verdict is unknown: the
+// checker's own reason, or (from a checker that gave none) the budget and
+// the setting that raises it. "" when the verdict is not unknown.
+func LinReason(res *scenario.Result) string {
+	switch {
+	case res.Linearizable != string(protocols.LinUnknown):
+		return ""
+	case res.LinReason != "":
+		return res.LinReason
+	}
+	return linReasonDefault
+}
+
+// linReasonDefault is the reason given when the checker gave none.
+const linReasonDefault = "the check did not finish within its budget (raise checks.lin_budget in the scenario)"
+
+// LinStory renders an explanation for a terminal (its Text), or "" when
+// there is none or it does not name its failing operation.
+func LinStory(e *protocols.LinExplanation) string {
+	if e == nil || failingOp(e) == "" {
+		return ""
+	}
+	return e.Text()
+}
+
+// failingOp renders the operation of an explanation that no legal order
+// can place, or "" when the explanation does not name one.
+func failingOp(e *protocols.LinExplanation) string {
+	if e == nil || e.Failing < 0 || e.Failing >= len(e.Ops) {
+		return ""
+	}
+	return e.Ops[e.Failing].Describe()
 }
 
 // Range is a half-open range of seeds [Lo, Hi).
@@ -253,7 +319,7 @@ func Sweep(ctx context.Context, cfg SweepConfig, w io.Writer) ([]SeedResult, err
 					start = cfg.Clock()
 				}
 				r := RunSeed(cfg.Scenario, cfg.File, seeds[k], cfg.SampleEvery)
-				if r.Failed() && cfg.ReplayPrefix != "" {
+				if r.NeedsReplay() && cfg.ReplayPrefix != "" {
 					r.Replay = fmt.Sprintf("%s --seed %d", cfg.ReplayPrefix, seeds[k])
 				}
 				if cfg.Clock != nil {
@@ -331,10 +397,23 @@ func ReadResults(r io.Reader) (res []SeedResult, good int64, err error) {
 		if err := json.Unmarshal(rest[:i], &sr); err != nil {
 			return res, good, fmt.Errorf("line %d: %v", line, err)
 		}
+		sr.upgrade()
 		res = append(res, sr)
 		good += int64(i + 1)
 	}
 	return res, good, nil
+}
+
+// upgrade reclassifies a row written before the unknown outcome existed:
+// such sweeps wrote an undecided linearizability check as outcome ok, and
+// a resumed or merged sweep must not count it as a pass.
+func (r *SeedResult) upgrade() {
+	if r.Outcome == OutcomeOK && r.Linearizable == string(protocols.LinUnknown) {
+		r.Outcome = OutcomeUnknown
+		if r.LinReason == "" {
+			r.LinReason = linReasonDefault
+		}
+	}
 }
 
 // ReadResultsFile reads a sweep output file.
@@ -407,18 +486,24 @@ func Gaps(res []SeedResult, r Range, maxGaps int) (missing []uint64, count uint6
 type SweepSummary struct {
 	Seeds    int
 	Outcomes map[string]int
-	Failing  []SeedResult
-	WallMs   float64
+	// Failing are the seeds that found a problem; Unknown the seeds a
+	// check could not decide. Neither counts as ok.
+	Failing []SeedResult
+	Unknown []SeedResult
+	WallMs  float64
 }
 
-// Summarize counts outcomes and lists failing seeds.
+// Summarize counts outcomes and lists failing and undecided seeds.
 func Summarize(res []SeedResult) SweepSummary {
 	s := SweepSummary{Seeds: len(res), Outcomes: map[string]int{}}
 	for _, r := range res {
 		s.Outcomes[r.Outcome]++
 		s.WallMs += r.WallMs
-		if r.Failed() {
+		switch {
+		case r.Failed():
 			s.Failing = append(s.Failing, r)
+		case r.Undecided():
+			s.Unknown = append(s.Unknown, r)
 		}
 	}
 	return s
