@@ -98,8 +98,12 @@ func newMergeCmd() *cobra.Command {
 		Use:   "merge SHARD.jsonl...",
 		Short: "Combine sweep shard outputs into one seed-ordered file",
 		Long: `Combine the outputs of sweep shards into one file in seed order. A seed
-present in two shards must agree (wall time aside). With --seeds, missing
-seeds of the range are reported (exit status 1).`,
+present in two shards must agree (wall time aside). Failing and unknown
+seeds (a check could not decide) are listed with their replay commands.
+With --seeds, missing seeds of the range are reported.
+
+Exit status: 0 every seed decided and fine, 1 a failing seed or missing
+seeds, 2 bad usage or input, 3 no failing seed but some unknown.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var parts [][]reports.SeedResult
@@ -133,9 +137,7 @@ seeds of the range are reported (exit status 1).`,
 			sum := reports.Summarize(merged)
 			o := cmd.OutOrStdout()
 			fmt.Fprintf(o, "merge: %d seeds from %d files -> %s; outcomes %s\n", len(merged), len(args), out, formatOutcomes(sum.Outcomes))
-			for _, r := range sum.Failing {
-				fmt.Fprintf(o, "  FAIL seed %d: %s  replay: %s\n", r.Seed, r.Outcome, r.Replay)
-			}
+			listSeeds(o, sum)
 			if seeds != "" {
 				rng, err := reports.ParseRange(seeds)
 				if err != nil {
@@ -147,10 +149,7 @@ seeds of the range are reported (exit status 1).`,
 					return errFound
 				}
 			}
-			if len(sum.Failing) > 0 {
-				return errFound
-			}
-			return nil
+			return sweepExit(sum)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "sweep.jsonl", "merged output file")

@@ -2,14 +2,18 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/scenario"
+	"github.com/synod-dev/synod/reports"
 )
 
 func newRunCmd() *cobra.Command {
@@ -23,8 +27,17 @@ func newRunCmd() *cobra.Command {
 wall time, messages, client operations, latency quantiles, invariant
 violations and the linearizability verdict.
 
-Exit status: 0 fine, 1 an invariant or linearizability violation (or a
-protocol panic), 2 bad usage or bad input.`,
+The linearizability verdict is ok, violation or unknown. A violation is
+told as a short story under the verdict: the key, the operation no legal
+order can place, and the operations concurrent with and before it, with
+their trace event indexes (--json: lin_explanation). unknown means the
+check could not decide (it ran out of its budget): the summary says why
+and which setting raises the budget (--json: lin_reason). unknown is not
+a pass.
+
+Exit status: 0 every check decided and found nothing, 1 an invariant or
+linearizability violation (or a protocol panic), 2 bad usage or bad
+input, 3 undecided: a check could not decide (linearizability unknown).`,
 		Example: `  synod run --protocol raft --nodes 5 --seed 42 --duration 10s
   synod run --scenario testdata/scenarios/core/pb-partition.yaml --json
   synod run --seed 7 --trace out.jsonl && synod replay out.jsonl`,
@@ -50,6 +63,9 @@ protocol panic), 2 bad usage or bad input.`,
 				return inputErr(err)
 			}
 			res.SetWall(time.Since(start))
+			// --json carries the reason whenever the verdict is unknown,
+			// the checker's own or the budget's.
+			res.LinReason = reports.LinReason(res)
 			if tf != nil {
 				if err := tf.Close(); err != nil {
 					return inputErr(fmt.Errorf("--trace: %v", err))
@@ -70,10 +86,16 @@ protocol panic), 2 bad usage or bad input.`,
 					fmt.Fprintf(out, "linearizability visualization written to %s\n", linHTML)
 				}
 			}
-			if res.Failed() {
+			undecided := res.Linearizable == string(protocols.LinUnknown)
+			if res.Failed() || undecided {
 				fmt.Fprintf(cmd.ErrOrStderr(), "replay: %s\n", replayCommand(cmd, "run", sc))
 				fmt.Fprintf(cmd.ErrOrStderr(), "watch:  %s%s\n", replayCommand(cmd, "tui", sc), atFlag(res))
+			}
+			switch {
+			case res.Failed():
 				return errFound
+			case undecided:
+				return errUndecided
 			}
 			return nil
 		},
@@ -85,6 +107,11 @@ protocol panic), 2 bad usage or bad input.`,
 	return cmd
 }
 
+// errUndecided is returned when a check could not decide (a
+// linearizability verdict of unknown): exit status 3, neither a pass (0)
+// nor a violation found (1). The summary says why.
+var errUndecided = &exitError{code: 3, err: errors.New("")}
+
 // atFlag points the TUI at the first violation or panic.
 func atFlag(res *scenario.Result) string {
 	if res.FirstViolation != nil {
@@ -94,6 +121,18 @@ func atFlag(res *scenario.Result) string {
 		return fmt.Sprintf(" --at %d", res.Panic.Index)
 	}
 	return ""
+}
+
+// indent prefixes every line of text.
+func indent(text, prefix string) string {
+	lines := strings.SplitAfter(text, "\n")
+	var b strings.Builder
+	for _, l := range lines {
+		if l != "" {
+			b.WriteString(prefix + l)
+		}
+	}
+	return b.String()
 }
 
 func printSummary(w io.Writer, r *scenario.Result) {
@@ -107,7 +146,14 @@ func printSummary(w io.Writer, r *scenario.Result) {
 	} else {
 		fmt.Fprintf(w, "  invariants    0 violations\n")
 	}
-	fmt.Fprintf(w, "  linearizable  %s\n", r.Linearizable)
+	switch {
+	case r.Linearizable == string(protocols.LinUnknown):
+		fmt.Fprintf(w, "  linearizable  unknown: %s\n", reports.LinReason(r))
+	case r.Linearizable == string(protocols.LinViolation) && reports.LinStory(r.LinExplanation) != "":
+		fmt.Fprintf(w, "  linearizable  violation\n%s", indent(reports.LinStory(r.LinExplanation), "    "))
+	default:
+		fmt.Fprintf(w, "  linearizable  %s\n", r.Linearizable)
+	}
 	for _, m := range r.Metrics {
 		fmt.Fprintf(w, "  %-13s %s\n", m.Name+" ", m.Value)
 	}

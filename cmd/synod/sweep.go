@@ -41,10 +41,16 @@ An interrupted sweep resumes: seeds already in the output are skipped.
 --shards N the index comes from JOB_COMPLETION_INDEX (Kubernetes Indexed
 Jobs) or SLURM_ARRAY_TASK_ID (Slurm job arrays). Combine shard outputs with
 synod report merge. Failing seeds are listed with their replay command in
-DIR/failing.txt.
+DIR/sweep-failing.txt (DIR/shard-I-of-N-failing.txt).
 
-Exit status: 0 all seeds fine, 1 some seed failed, 2 bad usage or input
-or an interrupted sweep.`,
+A seed whose checks could not all decide (the linearizability check ran
+out of its budget) has outcome unknown: it is counted apart from ok and
+from the failing seeds, never as a pass, and listed with its replay
+command and the reason in DIR/sweep-unknown.txt.
+
+Exit status: 0 every seed decided and fine, 1 some seed failed, 2 bad
+usage or input or an interrupted sweep, 3 no seed failed but some are
+unknown.`,
 		Example: `  synod sweep --scenario testdata/scenarios/raft/chaos5.yaml --seeds 0:10000 --out sweep/
   synod sweep --seeds 0:1000000 --shard 3/100 --out /data/sweep
   JOB_COMPLETION_INDEX=3 synod sweep --seeds 0:1000000 --shards 100 --out /data/sweep`,
@@ -120,29 +126,31 @@ or an interrupted sweep.`,
 			}
 			elapsed := time.Since(start)
 			all := append(prior, res...)
+			for i := range all {
+				// Rows of an older sweep, reclassified as unknown when
+				// read, have no replay command yet.
+				if all[i].NeedsReplay() && all[i].Replay == "" {
+					all[i].Replay = fmt.Sprintf("%s --seed %d", cfg.ReplayPrefix, all[i].Seed)
+				}
+			}
 			sum := reports.Summarize(all)
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "sweep: %d seeds in %s (%.1f seeds/s, %.1f seeds/s/worker); outcomes %s\n", len(res),
 				elapsed.Round(time.Millisecond), float64(len(res))/elapsed.Seconds(), float64(len(res))/elapsed.Seconds()/float64(workers), formatOutcomes(sum.Outcomes))
 			interrupted := ctx.Err() != nil
-			if err := writeFailing(filepath.Join(outDir, strings.TrimSuffix(name, ".jsonl")+"-failing.txt"), sum.Failing); err != nil {
+			stem := filepath.Join(outDir, strings.TrimSuffix(name, ".jsonl"))
+			if err := writeSeedList(stem+"-failing.txt", sum.Failing); err != nil {
 				return inputErr(err)
 			}
-			for i, r := range sum.Failing {
-				if i == 20 {
-					fmt.Fprintf(out, "  ... and %d more (see the -failing.txt file)\n", len(sum.Failing)-20)
-					break
-				}
-				fmt.Fprintf(out, "  FAIL seed %d: %s  replay: %s\n", r.Seed, r.Outcome, r.Replay)
+			if err := writeSeedList(stem+"-unknown.txt", sum.Unknown); err != nil {
+				return inputErr(err)
 			}
+			listSeeds(out, sum)
 			if interrupted {
 				// Not a finished sweep: a batch engine must not count it done.
 				return inputErr(fmt.Errorf("interrupted after %d of %d seeds; run the same command again to resume", len(all), rng.Len()))
 			}
-			if len(sum.Failing) > 0 {
-				return errFound
-			}
-			return nil
+			return sweepExit(sum)
 		},
 	}
 	sf.register(cmd)
@@ -194,7 +202,7 @@ func countIn(skip map[uint64]bool, r reports.Range) int {
 
 func formatOutcomes(m map[string]int) string {
 	var parts []string
-	for _, k := range []string{reports.OutcomeOK, reports.OutcomeViolation, reports.OutcomeNonLinearizable, reports.OutcomePanic, reports.OutcomeError} {
+	for _, k := range reports.Outcomes {
 		if m[k] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
 		}
@@ -205,14 +213,66 @@ func formatOutcomes(m map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
-func writeFailing(path string, failing []reports.SeedResult) error {
-	if len(failing) == 0 {
+// seedListMax bounds the seeds of each kind a sweep prints; the files
+// list them all.
+const seedListMax = 20
+
+// listSeeds prints the failing seeds, then the undecided ones, each with
+// its replay command.
+func listSeeds(w io.Writer, sum reports.SweepSummary) {
+	for _, l := range []struct {
+		label, file string
+		seeds       []reports.SeedResult
+	}{{"FAIL", "-failing.txt", sum.Failing}, {"UNKNOWN", "-unknown.txt", sum.Unknown}} {
+		for i, r := range l.seeds {
+			if i == seedListMax {
+				fmt.Fprintf(w, "  ... and %d more (see the %s file)\n", len(l.seeds)-seedListMax, l.file)
+				break
+			}
+			fmt.Fprintf(w, "  %s seed %d: %s  replay: %s\n", l.label, r.Seed, seedWhy(&r), r.Replay)
+		}
+	}
+}
+
+// sweepExit is a finished sweep's exit status: 1 when a seed failed, else
+// 3 when a seed is undecided (not a pass), else 0.
+func sweepExit(sum reports.SweepSummary) error {
+	switch {
+	case len(sum.Failing) > 0:
+		return errFound
+	case len(sum.Unknown) > 0:
+		return errUndecided
+	}
+	return nil
+}
+
+// seedWhy says in one line what a seed found: its outcome and, for an
+// undecided seed, the reason; for a non-linearizable one, the operation
+// no legal order places.
+func seedWhy(r *reports.SeedResult) string {
+	switch {
+	case r.Undecided():
+		return firstNonEmpty(r.LinReason, "the linearizability check could not decide")
+	case r.LinFailing != "":
+		return fmt.Sprintf("%s: key %s: no legal order places %s", r.Outcome, r.LinKey, r.LinFailing)
+	}
+	return r.Outcome
+}
+
+// writeSeedList writes one entry per seed, what it found and its replay
+// command, or removes the file when there are none.
+func writeSeedList(path string, seeds []reports.SeedResult) error {
+	if len(seeds) == 0 {
 		os.Remove(path)
 		return nil
 	}
 	var b strings.Builder
-	for _, r := range failing {
-		fmt.Fprintf(&b, "seed %d %s: %s\n  %s\n", r.Seed, r.Outcome, firstNonEmpty(r.FirstViolation, r.Error, "linearizable="+r.Linearizable), r.Replay)
+	for _, r := range seeds {
+		why := firstNonEmpty(r.FirstViolation, r.Error, r.LinReason)
+		if why == "" && r.LinFailing != "" {
+			why = fmt.Sprintf("key %s: no legal order places %s", r.LinKey, r.LinFailing)
+		}
+		fmt.Fprintf(&b, "seed %d %s: %s\n  %s\n", r.Seed, r.Outcome, firstNonEmpty(why, "linearizable="+r.Linearizable), r.Replay)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
@@ -237,6 +297,7 @@ type progressLine struct {
 	start   time.Time
 	last    time.Time
 	failing int
+	unknown int
 }
 
 func newProgressLine(w io.Writer, quiet bool) *progressLine {
@@ -250,6 +311,9 @@ func newProgressLine(w io.Writer, quiet bool) *progressLine {
 func (p *progressLine) update(done, total int, r *reports.SeedResult) {
 	if r.Failed() {
 		p.failing++
+	}
+	if r.Undecided() {
+		p.unknown++
 	}
 	if p.off {
 		return
@@ -272,8 +336,8 @@ func (p *progressLine) update(done, total int, r *reports.SeedResult) {
 	if total > 0 {
 		frac = float64(done) / float64(total)
 	}
-	text := fmt.Sprintf("%d/%d seeds  %.1f/s  failing %d  elapsed %s  ETA %s", done, total,
-		float64(done)/max(el.Seconds(), 1e-9), p.failing, el.Round(time.Second), eta.Round(time.Second))
+	text := fmt.Sprintf("%d/%d seeds  %.1f/s  failing %d  unknown %d  elapsed %s  ETA %s", done, total,
+		float64(done)/max(el.Seconds(), 1e-9), p.failing, p.unknown, el.Round(time.Second), eta.Round(time.Second))
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\x1b[K%s %s", barView(frac, 30), text)
 	} else {
