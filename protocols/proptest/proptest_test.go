@@ -68,3 +68,24 @@ func TestSeeds(t *testing.T) {
 	assert.Equal(t, 42, proptest.Seeds(0, 100, true, 10))
 	assert.Contains(t, proptest.Replay("f.yaml", 3), "go run ./cmd/synod run --scenario f.yaml --seed 3")
 }
+
+// TestUnknownIsNotAPass: a seed whose every property held but whose
+// history the linearizability check could not decide (a 1ns budget)
+// fails with the reason and the setting that raises the budget. It used
+// to pass, counted as "rest: porcupine budget".
+func TestUnknownIsNotAPass(t *testing.T) {
+	sc, err := scenario.LoadDefault()
+	require.NoError(t, err)
+	sc.Duration = 2 * sim.Second
+	sc.Nemesis.HealAt = sim.Second
+	sc.Checks.LinBudget = 1
+	require.NoError(t, sc.Revalidate())
+	c := proptest.Check{Bound: sim.Second, Leader: anyLeader, Followed: "anyone"}
+	o := c.Seed(sc, 1)
+	assert.Equal(t, "unknown", o.Lin)
+	assert.Contains(t, o.Err, "linearizability unknown (not a pass): ")
+	assert.Contains(t, o.Err, "lin_budget")
+	_, bad := c.Run(sc, 2, 1, nil)
+	require.NotNil(t, bad)
+	assert.EqualValues(t, 1, bad.Seed)
+}

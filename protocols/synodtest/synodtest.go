@@ -173,7 +173,9 @@ func (e *KindError) Unwrap() error { return e.Err }
 type Failure struct {
 	Seed uint64
 	// Kind is "violation", "linearizability", "panic", "livelock",
-	// "liveness", "nondeterminism" or "error".
+	// "liveness", "nondeterminism", "error", or "unknown": the
+	// linearizability check could not decide (its budget ran out), which
+	// fails the seed because it proves nothing.
 	Kind    string
 	Message string
 	// Index is the event where it failed (-1: at the end of the run).
@@ -186,6 +188,9 @@ type Failure struct {
 	// Trace is the file holding the full trace, and Scenario the scenario
 	// file it replays with.
 	Trace, Scenario string
+	// LinHTML is porcupine's visualization of the failing run's history
+	// (Kind "linearizability"), written beside the trace.
+	LinHTML string
 	// Replay and TUI are the commands that reproduce the failure with
 	// cmd/synod (which knows only the protocols compiled into it).
 	Replay, TUI string
@@ -442,7 +447,7 @@ func runSeed(o *Options, sc *scenario.Scenario) (*Failure, error) {
 	if f.Checker != "" {
 		f.TestChecker = o.isTestChecker(in.Sim, f.Checker)
 	}
-	explain(o, sc, f)
+	explain(o, sc, f, res)
 	return f, nil
 }
 
@@ -471,7 +476,11 @@ func judge(o *Options, in *scenario.Instance, res *scenario.Result) *Failure {
 		v := res.FirstViolation
 		return &Failure{Kind: "violation", Index: v.Index, Message: v.String(), Checker: v.Checker}
 	case res.Linearizable == string(protocols.LinViolation):
-		return &Failure{Kind: "linearizability", Index: -1, Message: fmt.Sprintf("the client history is not linearizable (%d ok, %d failed, %d unknown operations)", res.OpsOK, res.OpsFailed, res.OpsUnknown)}
+		msg := fmt.Sprintf("the client history is not linearizable (%d ok, %d failed, %d unknown operations)", res.OpsOK, res.OpsFailed, res.OpsUnknown)
+		if story := linStory(res.LinExplanation); story != "" {
+			msg += "\n" + strings.TrimRight(story, "\n")
+		}
+		return &Failure{Kind: "linearizability", Index: -1, Message: msg}
 	case res.Stopped == sim.StopEventsMax:
 		cfg := in.Sim.Config()
 		return &Failure{Kind: "livelock", Index: res.Events, Message: fmt.Sprintf("events bound %d reached at t=%v, before the run's duration %v: a handler loops (timers or messages without end)", cfg.EventsMax, in.Sim.Now(), cfg.Duration)}
@@ -486,13 +495,37 @@ func judge(o *Options, in *scenario.Instance, res *scenario.Result) *Failure {
 			return &Failure{Kind: kind, Index: -1, Message: err.Error()}
 		}
 	}
+	if res.Linearizable == string(protocols.LinUnknown) {
+		// Last: every check that decided passed, but one did not decide,
+		// and a seed that proves nothing is not a pass.
+		return &Failure{Kind: "unknown", Index: -1, Message: "the linearizability check could not decide (unknown is not a pass): " + linUnknownReason(res)}
+	}
 	return nil
 }
 
+// linUnknownReason says why the linearizability check could not decide:
+// the checker's reason, else the setting that raises its budget.
+func linUnknownReason(res *scenario.Result) string {
+	if res.LinReason != "" {
+		return res.LinReason
+	}
+	return "the check did not finish within its budget (raise checks.lin_budget in the scenario)"
+}
+
+// linStory renders a linearizability explanation (its Text), or "" when
+// there is none or it does not name the operation that fails.
+func linStory(e *protocols.LinExplanation) string {
+	if e == nil || e.Failing < 0 || e.Failing >= len(e.Ops) {
+		return ""
+	}
+	return e.Text()
+}
+
 // explain re-runs a failing seed with a trace, writes the trace and the
-// scenario where a human can open them, and fills in the schedule and the
-// replay commands.
-func explain(o *Options, sc *scenario.Scenario, f *Failure) {
+// scenario where a human can open them (and, for a linearizability
+// failure, porcupine's visualization of the failing run's history beside
+// the trace), and fills in the schedule and the replay commands.
+func explain(o *Options, sc *scenario.Scenario, f *Failure, res *scenario.Result) {
 	dir, err := FailureDir()
 	if err == nil {
 		dir, err = filepath.Abs(dir)
@@ -512,6 +545,9 @@ func explain(o *Options, sc *scenario.Scenario, f *Failure) {
 		label = sc.Protocol
 	}
 	base := fmt.Sprintf("%s-seed%d", safeName(label), sc.Seed)
+	if f.Kind == "linearizability" && err == nil {
+		writeLinHTML(res, filepath.Join(dir, base+"-lin.html"), f)
+	}
 	var file *os.File
 	switch {
 	case err != nil:
@@ -533,6 +569,11 @@ func explain(o *Options, sc *scenario.Scenario, f *Failure) {
 		}
 	}
 	f.Schedule = tail.lines()
+	if f.Kind == "unknown" {
+		// The check gave up on the history as a whole: no event is where
+		// it failed, and the run's last events would only hide the reason.
+		f.Schedule = nil
+	}
 	if err == nil {
 		shrinkFailure(o, sc, f, dir, base)
 	}
@@ -562,6 +603,16 @@ func explain(o *Options, sc *scenario.Scenario, f *Failure) {
 	}
 }
 
+// writeLinHTML writes porcupine's visualization of a run's history to
+// path and names it in the failure, or says in the message why not.
+func writeLinHTML(res *scenario.Result, path string, f *Failure) {
+	if err := res.WriteLinHTML(path); err != nil {
+		f.Message += fmt.Sprintf("\n(no linearizability visualization: %v)", err)
+		return
+	}
+	f.LinHTML = path
+}
+
 // Text renders the failure for a test log: what failed, where, the
 // schedule, and how to replay it.
 func (f *Failure) Text(test string) string {
@@ -578,6 +629,9 @@ func (f *Failure) Text(test string) string {
 	}
 	if f.Trace != "" {
 		fmt.Fprintf(&b, "trace:  %s\n", f.Trace)
+	}
+	if f.LinHTML != "" {
+		fmt.Fprintf(&b, "linearizability visualization (porcupine, open in a browser): %s\n", f.LinHTML)
 	}
 	if f.Local {
 		f.localCommands(&b, test)
