@@ -164,3 +164,13 @@ func TestExitCodesAreDocumented(t *testing.T) {
 		assert.True(t, strings.Contains(text, want), "README lacks %q", want)
 	}
 }
+
+// TestOutcomesSampleInDocs: the outcome tally quoted in docs/reports.md is
+// what a sweep prints.
+func TestOutcomesSampleInDocs(t *testing.T) {
+	got := formatOutcomes(map[string]int{reports.OutcomeOK: 95, reports.OutcomeUnknown: 3, reports.OutcomeNonLinearizable: 2})
+	require.Equal(t, "ok 95, unknown 3, nonlinearizable 2", got)
+	doc, err := os.ReadFile("../../docs/reports.md")
+	require.NoError(t, err)
+	assert.Contains(t, string(doc), "(`outcomes "+got+"`)")
+}
