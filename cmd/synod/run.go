@@ -112,13 +112,17 @@ input, 3 undecided: a check could not decide (linearizability unknown).`,
 // nor a violation found (1). The summary says why.
 var errUndecided = &exitError{code: 3, err: errors.New("")}
 
-// atFlag points the TUI at the first violation or panic.
+// atFlag points the TUI at the first violation or panic, or at the
+// invocation of the operation a linearizability explanation cannot place.
 func atFlag(res *scenario.Result) string {
 	if res.FirstViolation != nil {
 		return fmt.Sprintf(" --at %d", res.FirstViolation.Index)
 	}
 	if res.Panic != nil {
 		return fmt.Sprintf(" --at %d", res.Panic.Index)
+	}
+	if e := res.LinExplanation; reports.LinStory(e) != "" && e.Ops[e.Failing].CallEvent >= 0 {
+		return fmt.Sprintf(" --at %d", e.Ops[e.Failing].CallEvent)
 	}
 	return ""
 }

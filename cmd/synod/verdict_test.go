@@ -61,6 +61,7 @@ func TestRunSummaryTellsTheViolation(t *testing.T) {
 	assert.Contains(t, out, "  linearizable  violation\n    key k2: no legal order places ")
 	assert.Contains(t, out, "(#19)", "the trace event indexes are shown")
 	assert.Contains(t, out, "\n  stopped       duration reached\n", "the summary goes on after the story")
+	assert.Equal(t, " --at 11", atFlag(res), "the TUI opens at the invocation that cannot be placed")
 
 	j, err := json.Marshal(res)
 	require.NoError(t, err)
