@@ -69,11 +69,14 @@ func (n *Node) promiseFor(b Ballot, from int64) *Promise {
 // ballot was promised). The accepted value is persisted before the answer.
 // The accept also carries the leader's chosen prefix for the learner.
 func (n *Node) onAccept(env *sim.Env, from sim.NodeID, m *Accept) {
-	if m.Ballot.Less(n.promised) {
+	below := m.Ballot.Less(n.promised)
+	if below && n.cfg.Bug != BugAcceptBelowPromise { // the mistake: the promise is not checked
 		env.Send(from, &Nack{Ballot: m.Ballot, Promised: n.promised})
 		return
 	}
-	n.promise(env, m.Ballot)
+	if !below {
+		n.promise(env, m.Ballot)
+	}
 	n.heard(env, m.Ballot)
 	switch {
 	case m.Slot <= n.snap:

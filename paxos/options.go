@@ -2,6 +2,8 @@ package paxos
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/synod-dev/synod/sim"
 )
@@ -34,14 +36,34 @@ type Options struct {
 	// SnapshotEvery is how many applied slots trigger a snapshot of the
 	// key-value state and the truncation of the log below it (0: never).
 	SnapshotEvery int64 `json:"snapshot_every" yaml:"snapshot_every"`
-	// Bug switches on a named, deliberate bug for the checkers and the
-	// explorer to find: "ignore-accepted" makes a proposer ignore the
-	// values acceptors report in phase 1 (P2c broken). Empty: correct.
+	// Bug switches on one named, deliberate bug (a mutant) for the
+	// checkers, the explorer and the mutation suite (synod mutants) to
+	// find: one of Bugs, e.g. "ignore-accepted", which makes a proposer
+	// ignore the values acceptors report in phase 1 (P2c broken). Empty:
+	// correct.
 	Bug string `json:"bug,omitempty" yaml:"bug"`
 }
 
-// BugIgnoreAccepted is the Bug where a proposer ignores accepted values.
-const BugIgnoreAccepted = "ignore-accepted"
+// The deliberate bugs (mutants), each a classic mistake behind a one-line
+// hook; both Paxos protocols take them, except BugReuseSlots, which only
+// Multi-Paxos has slots for.
+const (
+	// BugIgnoreAccepted: a proposer ignores the values acceptors report
+	// in phase 1 and proposes its own (P2c broken).
+	BugIgnoreAccepted = "ignore-accepted"
+	// BugFirstAccepted: a proposer adopts the first reported value, not
+	// the one of the highest accepted ballot (P2c mis-picked).
+	BugFirstAccepted = "first-accepted"
+	// BugAcceptBelowPromise: an acceptor accepts a ballot below the one it
+	// promised (P1a broken).
+	BugAcceptBelowPromise = "accept-below-promise"
+	// BugReuseSlots: a new Multi-Paxos leader starts proposing right after
+	// its chosen prefix, reusing slots that phase 1 reported accepted.
+	BugReuseSlots = "reuse-slots"
+)
+
+// Bugs lists the deliberate bugs.
+var Bugs = []string{BugIgnoreAccepted, BugFirstAccepted, BugAcceptBelowPromise, BugReuseSlots}
 
 // DefaultOptions are the options a scenario starts from.
 func DefaultOptions() *Options {
@@ -79,8 +101,8 @@ func (o *Options) resolve(n int) (*config, error) {
 			return nil, fmt.Errorf("options.%s: %v must be positive", d.name, d.v)
 		}
 	}
-	if o.Bug != "" && o.Bug != BugIgnoreAccepted {
-		return nil, fmt.Errorf("options.bug: %q is not a known bug (the one shipped is %q)", o.Bug, BugIgnoreAccepted)
+	if o.Bug != "" && !slices.Contains(Bugs, o.Bug) {
+		return nil, fmt.Errorf("options.bug: %q is not a known bug (known: %s)", o.Bug, strings.Join(Bugs, ", "))
 	}
 	if o.BackoffMax < 0 {
 		return nil, fmt.Errorf("options.backoff_max: %v is negative", o.BackoffMax)

@@ -72,6 +72,8 @@ func (n *Node) onPromise(env *sim.Env, from sim.NodeID, m *Promise) {
 		case !e.Decided && n.cfg.Bug == BugIgnoreAccepted:
 			// The deliberate bug: the value an acceptor accepted is not
 			// adopted (P2c broken), so the slot may get a second value.
+		case !e.Decided && n.cfg.Bug == BugFirstAccepted && ok:
+			// The mistake: the first reported value wins, not the highest ballot's.
 		case e.Decided, !ok, r.ballot.Less(e.Ballot):
 			n.recov[e.Slot] = recovered{ballot: e.Ballot, cmd: e.Cmd, decided: e.Decided}
 		}
@@ -99,6 +101,9 @@ func (n *Node) becomeLeader(env *sim.Env) {
 		env.Logf("leader with ballot %v: re-proposing slots %d..%d", n.ballot, n.commit+1, n.recovMax)
 	}
 	n.nextSlot = n.commit + 1
+	if n.cfg.Bug == BugReuseSlots {
+		n.recovMax = n.commit // the mistake: slots phase 1 found accepted are taken as free
+	}
 	for s := n.commit + 1; s <= n.recovMax; s++ {
 		r, ok := n.recov[s]
 		switch {

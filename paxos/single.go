@@ -308,11 +308,14 @@ func (n *SingleNode) promise(env *sim.Env, b Ballot) {
 
 // onAccept is the acceptor's phase 2b.
 func (n *SingleNode) onAccept(env *sim.Env, from sim.NodeID, m *SAccept) {
-	if m.Ballot.Less(n.promised) {
+	below := m.Ballot.Less(n.promised)
+	if below && n.cfg.Bug != BugAcceptBelowPromise { // the mistake: the promise is not checked
 		n.reply(env, from, &SNack{Ballot: m.Ballot, Promised: n.promised})
 		return
 	}
-	n.promise(env, m.Ballot)
+	if !below {
+		n.promise(env, m.Ballot)
+	}
 	if !n.hasAcc || n.acc != m.Ballot {
 		n.acc, n.accVal, n.hasAcc = m.Ballot, m.Value, true
 		n.enc.B = n.enc.B[:0]
@@ -328,7 +331,9 @@ func (n *SingleNode) onAccept(env *sim.Env, from sim.NodeID, m *SAccept) {
 func (n *SingleNode) onPromise(env *sim.Env, from sim.NodeID, m *SPromise) {
 	// With the deliberate bug the proposer ignores accepted values (P2c
 	// broken) and keeps proposing its own.
-	if m.Value != nil && n.cfg.Bug != BugIgnoreAccepted && (n.best.IsZero() || n.best.Less(m.Accepted)) {
+	// With first-accepted it adopts the first value reported, not the
+	// highest ballot's (P2c mis-picked).
+	if m.Value != nil && n.cfg.Bug != BugIgnoreAccepted && (n.best.IsZero() || (n.best.Less(m.Accepted) && n.cfg.Bug != BugFirstAccepted)) {
 		n.best, n.value = m.Accepted, *m.Value
 	}
 	n.promises = n.promises.add(from)

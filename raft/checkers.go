@@ -11,20 +11,25 @@ import (
 )
 
 // Checkers returns the invariant checkers of Figure 3 of the Raft paper,
-// run after every event over the true state of the nodes. They are
-// incremental: each looks only at the node the event touched (all nodes
-// when events were skipped), and at what changed since it last looked.
-// Crashed nodes' stable storage is covered through the restarted node,
-// which is checked in full against everything seen before.
+// run after every event over the true state of the nodes, then the
+// liveness checkers of liveness.go. They are incremental: each looks only
+// at the node the event touched (all nodes when events were skipped), and
+// at what changed since it last looked. Crashed nodes' stable storage is
+// covered through the restarted node, which is checked in full against
+// everything seen before.
 func Checkers(c protocols.Cluster) []sim.Checker {
-	return []sim.Checker{
+	opts, _ := c.Options.(*Options)
+	if opts == nil {
+		opts = DefaultOptions()
+	}
+	return append([]sim.Checker{
 		&electionSafety{leaders: map[int64]sim.NodeID{}},
 		&leaderAppendOnly{},
 		&logMatching{seen: map[indexTerm]entrySeen{}},
 		&leaderCompleteness{verified: map[int64]bool{}},
 		&stateMachineSafety{},
 		&persistence{},
-	}
+	}, livenessCheckers(opts)...)
 }
 
 // scope finds the nodes an event may have changed.

@@ -3,6 +3,7 @@ package raft
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/synod-dev/synod/sim"
 )
@@ -64,10 +65,11 @@ type Options struct {
 	// previous change has committed.
 	Membership []Change `json:"membership,omitempty" yaml:"membership"`
 
-	// Bug switches on a named, deliberate bug, so that the checkers and the
-	// explorer have something to find: "figure8" lets a leader commit
-	// entries of earlier terms by counting replicas (the Raft paper's
-	// Figure 8). Empty: the correct protocol.
+	// Bug switches on one named, deliberate bug (a mutant), so that the
+	// checkers, the explorer and the mutation suite (synod mutants) have
+	// something to find: one of Bugs, e.g. "figure8", which lets a leader
+	// commit entries of earlier terms by counting replicas (the Raft
+	// paper's Figure 8). Empty: the correct protocol.
 	Bug string `json:"bug,omitempty" yaml:"bug"`
 	// unsafeCommitOldTerms lets a leader commit entries of earlier terms by
 	// counting replicas: the bug of Figure 8. Tests only.
@@ -88,8 +90,66 @@ func (c Change) String() string {
 	return "remove " + c.Remove.String()
 }
 
-// BugFigure8 is the Bug that commits old-term entries by counting replicas.
-const BugFigure8 = "figure8"
+// The deliberate bugs (mutants), each a classic mistake. Every one is a
+// one-line hook, `if n.bug(BugX)`, at the place the correct rule lives,
+// with a comment naming the mistake; the mutation suite (reports/mutants,
+// docs/testing.md) shows which check catches each.
+const (
+	// BugFigure8 commits entries of earlier terms by counting replicas
+	// (§5.4.2, Figure 8).
+	BugFigure8 = "figure8"
+	// BugFigure8LastTerm checks that the leader's LAST entry is of its term
+	// instead of the entry being committed: after the no-op of a new term
+	// it commits old-term entries by counting replicas, Figure 8 again.
+	BugFigure8LastTerm = "figure8-last-term"
+	// BugVoteNoLogCheck grants votes without the up-to-date log check of
+	// §5.4.1, so a candidate missing committed entries can win.
+	BugVoteNoLogCheck = "vote-no-log-check"
+	// BugVoteNotPersisted grants a vote without writing votedFor to stable
+	// storage: after a crash the node can vote twice in a term.
+	BugVoteNotPersisted = "vote-not-persisted"
+	// BugTermNotPersisted adopts a higher term without writing it to
+	// stable storage: after a crash the node goes back to an older term.
+	BugTermNotPersisted = "term-not-persisted"
+	// BugKeepConflicts keeps a follower's entry that conflicts with the
+	// leader's (§5.3 says delete it and all that follow) and takes the
+	// leader's entries after it.
+	BugKeepConflicts = "keep-conflicts"
+	// BugCommitMinority commits an index stored on a minority (counting
+	// matchIndexes one short of a majority).
+	BugCommitMinority = "commit-minority"
+	// BugDuplicateVotes counts vote replies instead of voters: a duplicated
+	// grant counts twice.
+	BugDuplicateVotes = "duplicate-votes"
+	// BugStaleAppend accepts AppendEntries of a lower term (§5.1 says
+	// reject them) from a deposed leader.
+	BugStaleAppend = "stale-append"
+	// BugApplyBeforeCommit applies entries to the state machine as soon as
+	// they are in the log, before they are committed.
+	BugApplyBeforeCommit = "apply-before-commit"
+	// BugNoStepDown: a leader ignores AppendEntries replies of a higher
+	// term and keeps claiming leadership (§5.1 says step down).
+	BugNoStepDown = "no-step-down"
+	// BugReadIndexNoConfirm answers ReadIndex reads at once, without the
+	// heartbeat round that confirms the node still leads (thesis §6.4).
+	BugReadIndexNoConfirm = "read-index-no-confirm"
+	// BugLeaseNoExpiry answers lease reads without checking that the lease
+	// still holds (thesis §6.4.1).
+	BugLeaseNoExpiry = "lease-no-expiry"
+	// BugDropDuplicates recognizes a retried request that was already
+	// applied and drops it instead of answering from the session table
+	// (§8): a client whose answer was lost never gets one. Safety holds;
+	// only the liveness checker (raft.Progress) can see it.
+	BugDropDuplicates = "drop-duplicates"
+)
+
+// Bugs lists the deliberate bugs, in the order the mutation suite runs them.
+var Bugs = []string{BugFigure8, BugFigure8LastTerm, BugVoteNoLogCheck, BugVoteNotPersisted, BugTermNotPersisted,
+	BugKeepConflicts, BugCommitMinority, BugDuplicateVotes, BugStaleAppend, BugApplyBeforeCommit, BugNoStepDown,
+	BugReadIndexNoConfirm, BugLeaseNoExpiry, BugDropDuplicates}
+
+// bug reports whether the named deliberate bug is on.
+func (n *Node) bug(name string) bool { return n.opts.Bug == name }
 
 // commitsOldTerms reports whether the Figure 8 bug is on.
 func (o *Options) commitsOldTerms() bool { return o.unsafeCommitOldTerms || o.Bug == BugFigure8 }
@@ -145,8 +205,8 @@ func (o *Options) Validate(nodes int, members []sim.NodeID) error {
 	if o.InflightMessagesMax < 1 {
 		return fmt.Errorf("options.inflight_messages_max: %d must be at least 1", o.InflightMessagesMax)
 	}
-	if o.Bug != "" && o.Bug != BugFigure8 {
-		return fmt.Errorf("options.bug: %q is not a known bug (the one shipped is %q)", o.Bug, BugFigure8)
+	if o.Bug != "" && !slices.Contains(Bugs, o.Bug) {
+		return fmt.Errorf("options.bug: %q is not a known bug (known: %s)", o.Bug, strings.Join(Bugs, ", "))
 	}
 	switch o.Reads {
 	case ReadsLog, ReadsReadIndex, ReadsLease:

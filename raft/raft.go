@@ -317,10 +317,19 @@ func (n *Node) Step(env *sim.Env, from sim.NodeID, m sim.Message) {
 			n.becomeFollower(env, term, from)
 		case *InstallSnapshot:
 			n.becomeFollower(env, term, from)
+		case *AppendEntriesReply:
+			if n.role == Leader && n.bug(BugNoStepDown) {
+				return // the mistake: a reply of a higher term does not depose the leader
+			}
+			n.becomeFollower(env, term, 0)
 		default:
 			n.becomeFollower(env, term, 0)
 		}
 	case term < n.term:
+		if ae, ok := m.(*AppendEntries); ok && n.bug(BugStaleAppend) {
+			n.handleAppend(env, from, ae) // the mistake: a deposed leader's entries are taken
+			return
+		}
 		switch m := m.(type) {
 		case *AppendEntries, *InstallSnapshot:
 			env.Send(from, &AppendEntriesReply{Term: n.term})
@@ -345,13 +354,16 @@ func (n *Node) Step(env *sim.Env, from sim.NodeID, m sim.Message) {
 // stable storage before the reply leaves.
 func (n *Node) handleVote(env *sim.Env, from sim.NodeID, m *RequestVote) {
 	canVote := n.vote == from || (n.vote == 0 && n.leader == 0) || (m.PreVote && m.Term > n.term)
-	if canVote && n.log.upToDate(m.LastIndex, m.LastTerm) {
+	// Bug vote-no-log-check: the classic mistake of voting for any candidate.
+	if canVote && (n.log.upToDate(m.LastIndex, m.LastTerm) || n.bug(BugVoteNoLogCheck)) {
 		if !m.PreVote {
 			if m.Term != n.term {
 				panic(fmt.Sprintf("%v: voting in term %d while in term %d", n.id, m.Term, n.term))
 			}
 			n.vote = from
-			n.persistHardState(env)
+			if !n.bug(BugVoteNotPersisted) { // the mistake: votedFor lives in memory only
+				n.persistHardState(env)
+			}
 			n.resetElectionTimer(env)
 		}
 		if env.Tracing() {
@@ -382,7 +394,9 @@ func (n *Node) becomeFollower(env *sim.Env, term int64, leader sim.NodeID) {
 	}
 	if term > n.term {
 		n.term, n.vote = term, 0
-		n.persistHardState(env)
+		if !n.bug(BugTermNotPersisted) { // the mistake: currentTerm lives in memory only
+			n.persistHardState(env)
+		}
 	}
 	wasLeader := n.role == Leader
 	if wasLeader {
@@ -486,6 +500,9 @@ func (n *Node) stepCandidate(env *sim.Env, from sim.NodeID, m sim.Message) {
 			return // a reply to an earlier campaign
 		}
 		if m.Granted {
+			if n.bug(BugDuplicateVotes) && n.votes[from] == 1 {
+				from = n.silentVoter() // the mistake: counting replies, not voters
+			}
 			n.votes[from] = 1
 		} else {
 			n.votes[from] = -1
@@ -499,6 +516,17 @@ func (n *Node) stepCandidate(env *sim.Env, from sim.NodeID, m sim.Message) {
 		n.becomeFollower(env, n.term, from)
 		n.stepFollower(env, from, m)
 	}
+}
+
+// silentVoter returns a member that has not answered the campaign (the
+// duplicate-votes bug books a repeated grant to it), or the candidate.
+func (n *Node) silentVoter() sim.NodeID {
+	for _, p := range n.config.Members {
+		if n.votes[p] == 0 {
+			return p
+		}
+	}
+	return n.id
 }
 
 // stepFollower handles messages to a follower.

@@ -21,7 +21,12 @@ func (n *Node) read(env *sim.Env, req *protocols.Request) bool {
 	if t, _ := n.log.term(n.commit); t != n.term {
 		return false
 	}
-	if n.opts.Reads == ReadsLease && env.Now() < n.leaseUntil && n.applied >= n.commit {
+	if n.bug(BugReadIndexNoConfirm) && n.opts.Reads == ReadsReadIndex && n.applied >= n.commit {
+		env.Send(req.Client, readKV(n.kv, req)) // the mistake: no round confirms that it still leads
+		return true
+	}
+	// Bug lease-no-expiry: the classic mistake of trusting a lease without its clock.
+	if n.opts.Reads == ReadsLease && (env.Now() < n.leaseUntil || n.bug(BugLeaseNoExpiry)) && n.applied >= n.commit {
 		n.leaseReads++
 		env.Send(req.Client, readKV(n.kv, req))
 		return true

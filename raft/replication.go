@@ -19,7 +19,9 @@ func (n *Node) handleRequest(env *sim.Env, req *protocols.Request) {
 		return
 	}
 	if resp, dup := n.kv.Duplicate(req); dup {
-		env.Send(req.Client, resp) // applied before: answer from the table (§8)
+		if !n.bug(BugDropDuplicates) { // the mistake: a duplicate is dropped unanswered
+			env.Send(req.Client, resp) // applied before: answer from the table (§8)
+		}
 		return
 	}
 	if req.Op.Kind == protocols.OpGet && n.opts.Reads != ReadsLog && n.read(env, req) {
@@ -184,6 +186,9 @@ func (n *Node) handleAppend(env *sim.Env, from sim.NodeID, m *AppendEntries) {
 			if n.log.mustTerm(idx) == m.Entries[k].Term {
 				continue // already there: a stale or duplicated message must not truncate
 			}
+			if n.bug(BugKeepConflicts) {
+				continue // the mistake: the conflicting entry stays
+			}
 			if idx <= n.commit {
 				panic(fmt.Sprintf("%v: entry %d conflicts with the leader's but is committed (commit %d)", n.id, idx, n.commit))
 			}
@@ -294,7 +299,17 @@ func (n *Node) maybeCommit(env *sim.Env) {
 		s = append(s, n.prs[p].match)
 	}
 	idx := quorumIndex(s)
-	if idx <= n.commit || (n.log.mustTerm(idx) != n.term && !n.opts.commitsOldTerms()) {
+	if n.bug(BugCommitMinority) && len(s) > 1 {
+		idx = s[majority(len(s))-2] // the mistake: one acknowledgement short of a majority
+	}
+	if idx <= n.commit {
+		return
+	}
+	term := n.log.mustTerm(idx)
+	if n.bug(BugFigure8LastTerm) {
+		term = n.log.lastTerm() // the mistake: the term of the wrong entry is checked
+	}
+	if term != n.term && !n.opts.commitsOldTerms() {
 		return
 	}
 	n.commit = idx
@@ -315,7 +330,11 @@ func (n *Node) apply(env *sim.Env) {
 	if n.commit > n.log.last() {
 		panic(fmt.Sprintf("%v: commit %d beyond last %d", n.id, n.commit, n.log.last()))
 	}
-	for n.applied < n.commit {
+	upTo := n.commit
+	if n.bug(BugApplyBeforeCommit) {
+		upTo = n.log.last() // the mistake: what is merely appended is applied
+	}
+	for n.applied < upTo {
 		i := n.applied + 1
 		e := n.log.at(i)
 		n.digests = append(n.digests, digest(n.digestAt(n.applied), i, e))

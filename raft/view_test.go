@@ -40,7 +40,7 @@ func TestRegistered(t *testing.T) {
 	spec, err := protocols.Lookup("raft")
 	require.NoError(t, err)
 	assert.True(t, spec.Linearizable)
-	assert.Len(t, spec.Checkers(protocols.Cluster{Nodes: 3}), 6)
+	assert.Len(t, spec.Checkers(protocols.Cluster{Nodes: 3}), 8) // Figure 3's six, StaleLeader, Progress
 	opts := spec.Options().(*Options)
 	opts.Reads = "stale"
 	_, err = spec.New(protocols.Cluster{Nodes: 3, Options: opts})

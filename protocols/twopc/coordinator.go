@@ -211,7 +211,9 @@ func (c *coordinator) logDecision(env *sim.Env, tx *ctxn) {
 			}
 		}
 	}
-	c.log.append(env, &record{Kind: recDecision, Txn: tx.id, Outcome: tx.decision, Parts: tx.parts, Client: tx.client, Seq: tx.seq})
+	if !c.t.opts.bug(BugDecisionNotLogged) { // the mistake: a decision sent that the log does not hold
+		c.log.append(env, &record{Kind: recDecision, Txn: tx.id, Outcome: tx.decision, Parts: tx.parts, Client: tx.client, Seq: tx.seq})
+	}
 	c.noteDecided(tx.id, tx.decision)
 	tx.state = cLogged
 	if c.t.opts.SendDelay > 0 {
@@ -296,6 +298,10 @@ func (c *coordinator) timer(env *sim.Env, t sim.Timer) {
 				if v == Unknown {
 					missing = append(missing, tx.parts[i].String())
 				}
+			}
+			if c.t.opts.bug(BugCommitOnTimeout) {
+				c.decide(env, tx, Committed, "BUG: vote timeout taken as yes") // the mistake: silence is consent
+				return
 			}
 			c.decide(env, tx, Aborted, "vote timeout: no vote from "+strings.Join(missing, ","))
 		}

@@ -3,6 +3,8 @@ package twopc
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/sim"
@@ -65,7 +67,38 @@ type Options struct {
 	// that voted yes aborts when its query timer fires instead of asking.
 	// The atomicity checker catches it; it exists to show why 2PC blocks.
 	UnsafeAbortUncertain bool `yaml:"unsafe_abort_uncertain" json:"unsafe_abort_uncertain,omitempty"`
+	// Bug switches on one named, deliberate bug (a mutant) for the
+	// checkers and the mutation suite (synod mutants) to find: one of
+	// Bugs. Empty: correct.
+	Bug string `yaml:"bug" json:"bug,omitempty"`
 }
+
+// The deliberate bugs (mutants), each a classic mistake behind a one-line
+// hook. The participant's apply to both protocols; the coordinator's to
+// the protocol named.
+const (
+	// BugAbortUncertain: a participant that voted yes aborts on its own
+	// when the decision is late (as UnsafeAbortUncertain).
+	BugAbortUncertain = "abort-uncertain"
+	// BugCommitUncertain: a participant that voted yes commits on its own
+	// when the decision is late.
+	BugCommitUncertain = "commit-uncertain"
+	// BugForgetPrepared: a participant votes yes without forcing its
+	// prepared state to the log; after a crash it has forgotten the vote.
+	BugForgetPrepared = "forget-prepared"
+	// BugCommitOnTimeout: the coordinator (2PC) or the leader (Paxos
+	// Commit) commits when the votes are late, instead of aborting.
+	BugCommitOnTimeout = "commit-on-timeout"
+	// BugDecisionNotLogged: the 2PC coordinator sends its decision without
+	// forcing it to the log; after a crash it presumes abort.
+	BugDecisionNotLogged = "decision-not-logged"
+)
+
+// Bugs lists the deliberate bugs.
+var Bugs = []string{BugAbortUncertain, BugCommitUncertain, BugForgetPrepared, BugCommitOnTimeout, BugDecisionNotLogged}
+
+// bug reports whether the named deliberate bug is on.
+func (o *Options) bug(name string) bool { return o.Bug == name }
 
 // DefaultOptions are the defaults of both protocols.
 func DefaultOptions() *Options {
@@ -134,6 +167,9 @@ func newTopology(c protocols.Cluster, paxos bool) (*topology, error) {
 }
 
 func (o *Options) validate() error {
+	if o.Bug != "" && !slices.Contains(Bugs, o.Bug) {
+		return fmt.Errorf("options.bug: %q is not a known bug (known: %s)", o.Bug, strings.Join(Bugs, ", "))
+	}
 	switch o.Workload {
 	case "bank", "kv":
 	default:

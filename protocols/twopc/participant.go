@@ -195,7 +195,9 @@ func (p *participant) finishWork(env *sim.Env, tx *ptxn) {
 		p.voteNo(env, tx.prepare(), why)
 		return
 	}
-	p.log.append(env, &record{Kind: recPrepared, Txn: tx.id, Parts: tx.parts, Ops: tx.ops, Client: tx.client, Seq: tx.seq})
+	if !p.t.opts.bug(BugForgetPrepared) { // the mistake: a yes vote the log does not remember
+		p.log.append(env, &record{Kind: recPrepared, Txn: tx.id, Parts: tx.parts, Ops: tx.ops, Client: tx.client, Seq: tx.seq})
+	}
 	tx.state = pPrepared
 	tx.since = env.Now()
 	p.sendVote(env, tx.prepare(), true, "")
@@ -337,7 +339,12 @@ func (p *participant) timer(env *sim.Env, t sim.Timer) {
 			p.voteNo(env, tx.prepare(), "gave up: work outlasted vote_timeout (unilateral abort)")
 		}
 	case "query":
-		if tx.state == pPrepared && p.t.opts.UnsafeAbortUncertain {
+		if tx.state == pPrepared && p.t.opts.bug(BugCommitUncertain) {
+			env.Logf("BUG: committing %v on its own after voting yes", tx.id)
+			p.onOutcome(env, tx.id, Committed, p.self) // the mistake: a time-out is not a decision
+			return
+		}
+		if tx.state == pPrepared && (p.t.opts.UnsafeAbortUncertain || p.t.opts.bug(BugAbortUncertain)) {
 			env.Logf("UNSAFE: aborting %v although it voted yes", tx.id)
 			p.log.append(env, &record{Kind: recOutcome, Txn: tx.id, Outcome: Aborted})
 			p.finish(tx.id, Aborted)

@@ -520,6 +520,10 @@ func (l *leader) timer(env *sim.Env, t sim.Timer) {
 		return
 	}
 	at := l.acc.get(tx.id, tx.parts)
+	if at.decided == Unknown && l.t.opts.bug(BugCommitOnTimeout) {
+		l.acc.learn(env, at, Committed, true) // the mistake: silence is consent
+		return
+	}
 	if at.decided == Unknown && at.rec == nil {
 		l.acc.startRecovery(env, at)
 	}
