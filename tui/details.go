@@ -215,23 +215,27 @@ func (d Details) View() string {
 	return box(append([]string{head}, lines[off:]...), d.w, d.h)
 }
 
-// wrapIndent is the indentation of a wrapped line's continuations.
-const wrapIndent = "    "
+// wrapIndentMax is the hanging indentation of a wrapped line's
+// continuations: past the mark and the role column of an explanation's
+// lines ("  ✗ cannot-place "), so that they do not read as lines of
+// their own.
+const wrapIndentMax = 17
 
-// wrapLines wraps each line to w cells at spaces, indenting the
-// continuations.
+// wrapLines wraps each line to w cells at spaces, with a hanging indent.
 func wrapLines(lines []string, w int) []string {
-	if w <= len(wrapIndent)+8 {
+	ind := min(wrapIndentMax, w/3)
+	if w-ind < 8 {
 		return lines
 	}
+	pad := strings.Repeat(" ", ind)
 	var out []string
 	for _, l := range lines {
 		first, rest, _ := strings.Cut(ansi.Wrap(l, w, " "), "\n")
 		out = append(out, first)
 		if rest != "" {
 			rest = strings.ReplaceAll(rest, "\n", " ")
-			for _, r := range strings.Split(ansi.Wrap(rest, w-len(wrapIndent), " "), "\n") {
-				out = append(out, wrapIndent+r)
+			for _, r := range strings.Split(ansi.Wrap(rest, w-ind, " "), "\n") {
+				out = append(out, pad+r)
 			}
 		}
 	}

@@ -147,7 +147,7 @@ func (m *Model) startLinCheck() tea.Cmd {
 	s.lin.seq++
 	id := s.lin.seq
 	s.lin.checking, s.lin.inflight = at, id
-	return func() (msg tea.Msg) {
+	cmd := func() (msg tea.Msg) {
 		defer func() {
 			// A checker that panics gives an unknown verdict, never a
 			// dead UI.
@@ -159,6 +159,11 @@ func (m *Model) startLinCheck() tea.Cmd {
 		v.At = at
 		return linDoneMsg{v: v, id: id}
 	}
+	if len(hist) <= m.opts.LinSyncOpsMax {
+		m.onLinDone(cmd().(linDoneMsg))
+		return nil
+	}
+	return cmd
 }
 
 // onLinDone stores a finished check, unless a manual choice made before
@@ -371,21 +376,26 @@ func verdictLines(s *Session, v *LinVerdict, checking int64) []string {
 	sm := s.Sim()
 	out := []string{fmt.Sprintf("verdicts at event %d (%v)", s.Index(), sm.Now())}
 	vs := sm.Violations()
-	out = append(out, fmt.Sprintf("invariants: %d violations", len(vs)))
+	noun := "violations"
+	if len(vs) == 1 {
+		noun = "violation"
+	}
+	out = append(out, fmt.Sprintf("invariants: %d %s", len(vs), noun))
 	for _, x := range vs {
 		out = append(out, "  ! "+x.String())
 	}
-	switch {
-	case v == nil && checking >= 0:
+	if checking >= 0 {
 		out = append(out, fmt.Sprintf("linearizability: checking the history up to event %d…", checking))
-		return out
-	case v == nil:
-		out = append(out, "linearizability: not checked yet (X checks the history up to here)")
+	}
+	if v == nil {
+		if checking < 0 {
+			out = append(out, "linearizability: not checked yet (X checks the history up to here)")
+		}
 		return out
 	}
 	where := "here"
 	if v.At != s.Index() {
-		where = fmt.Sprintf("at event %d, not here (X checks here)", v.At)
+		where = fmt.Sprintf("at event %d, not here", v.At)
 	}
 	out = append(out, fmt.Sprintf("linearizability: %s (%d ops, %s)", v.Result, v.Ops, where))
 	if v.Reason != "" {

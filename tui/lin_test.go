@@ -407,3 +407,58 @@ func TestLinCheckPanics(t *testing.T) {
 	assert.Contains(t, statusOf(screen(m)), "lin unknown")
 	assert.Contains(t, screen(m), "the check panicked: boom")
 }
+
+// staleRead finds a real linearizability failure in a history, the kind
+// the primary-backup partition makes: an answered get that misses the
+// value of an append on its key which returned before the get was
+// invoked, with no put on the key in between that could have erased it.
+// It tells it as the checker would: the append before, the get that
+// cannot be placed, and up to three operations on the key concurrent with
+// the get. The TUI's tests inject it to show a failure whose events are
+// real whatever protocols/lin.go explains.
+func staleRead(tb testing.TB, hist []protocols.OpRecord) *protocols.LinExplanation {
+	tb.Helper()
+	ok := func(r protocols.OpRecord) bool { return r.Status == protocols.OpOK && r.ReturnEvent >= 0 }
+	sorted := append([]protocols.OpRecord(nil), hist...)
+	sort.SliceStable(sorted, func(a, b int) bool { return sorted[a].Call < sorted[b].Call })
+	for _, g := range sorted {
+		if !ok(g) || g.Op.Kind != protocols.OpGet {
+			continue
+		}
+		for _, w := range sorted {
+			if !ok(w) || w.Op.Kind != protocols.OpAppend || w.Op.Key != g.Op.Key || w.Return >= g.Call ||
+				strings.Contains(g.Value, w.Op.Value) {
+				continue
+			}
+			erased := false
+			for _, p := range sorted {
+				if p.Op.Kind == protocols.OpPut && p.Op.Key == g.Op.Key && p.Call < g.Return && p.Return > w.Call {
+					erased = true
+				}
+			}
+			if erased {
+				continue
+			}
+			story := []protocols.LinOp{linOp(w, protocols.RoleBefore), linOp(g, protocols.RoleCannotPlace)}
+			others := 0
+			for _, c := range sorted {
+				if c.Op.Key == g.Op.Key && c.Client != g.Client && c.Call < g.Return && c.Return > g.Call && len(story) < 5 {
+					story = append(story, linOp(c, protocols.RoleConcurrent))
+				}
+				if c.Op.Key == g.Op.Key {
+					others++
+				}
+			}
+			sort.SliceStable(story, func(a, b int) bool { return story[a].Call < story[b].Call })
+			failing := 0
+			for i, o := range story {
+				if o.Role == protocols.RoleCannotPlace {
+					failing = i
+				}
+			}
+			return &protocols.LinExplanation{Key: g.Op.Key, Ops: story, Failing: failing, Omitted: others - len(story)}
+		}
+	}
+	tb.Fatal("no stale read in the history")
+	return nil
+}

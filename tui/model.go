@@ -39,6 +39,11 @@ type Options struct {
 	// CheckLin decides linearizability (default: protocols.CheckLinearizable
 	// with the scenario's lin_budget); it runs off the UI's goroutine.
 	CheckLin LinChecker
+	// LinSyncOpsMax: a history of at most this many operations is checked
+	// at once, within the key press that asks (0: every check runs in the
+	// background). Tests set it so that their screens do not depend on
+	// when a check finishes, as they set FrameBudget.
+	LinSyncOpsMax int
 }
 
 // focus order of the panes.
