@@ -42,11 +42,10 @@ type Details struct {
 	Keys    SelectKeyMap
 	Subject Subject
 	Offset  int
-	// Lin is the verdict shown (nil: none), Checking the position being
-	// checked (-1: none), Marks the explanation's events (lin.go).
-	Lin      *LinVerdict
-	Checking int64
-	Marks    map[int64][]linMark
+	// Lin is what is known of linearizability, Marks the events of the
+	// marked explanation (lin.go).
+	Lin   linView
+	Marks map[int64][]linMark
 }
 
 // DetailsDefaultKeyMap is the details pane's keymap (scrolling).
@@ -54,7 +53,7 @@ func DetailsDefaultKeyMap() SelectKeyMap { return ClusterDefaultKeyMap() }
 
 // NewDetails returns the details pane.
 func NewDetails(s *Session, st Styles) Details {
-	return Details{pane: pane{sess: s, st: st}, Keys: DetailsDefaultKeyMap(), Subject: Subject{Node: 1}, Checking: -1}
+	return Details{pane: pane{sess: s, st: st}, Keys: DetailsDefaultKeyMap(), Subject: Subject{Node: 1}, Lin: linView{Checking: -1}}
 }
 
 // Update scrolls.
@@ -75,7 +74,7 @@ func (d Details) Lines() []string {
 	s := d.sess.Sim()
 	switch {
 	case d.Subject.Verdicts:
-		return verdictLines(d.sess, d.Lin, d.Checking)
+		return verdictLines(d.sess, d.Lin)
 	case d.Subject.Event != nil:
 		return eventLines(s, d.Subject.Event)
 	case d.Subject.Entry != nil:
@@ -88,9 +87,9 @@ func (d Details) Lines() []string {
 		for _, v := range e.Violations {
 			out = append(out, fmt.Sprintf("! invariant %s violated: %s", v.Checker, v.Message))
 		}
-		if d.Lin != nil && d.Lin.Explanation != nil {
+		if x := d.Lin.Explained; x != nil {
 			for _, mk := range d.Marks[e.Index] {
-				o := d.Lin.Explanation.Ops[mk.Op]
+				o := x.Explanation.Ops[mk.Op]
 				what := "invoked"
 				if mk.Return {
 					what = "returned"

@@ -51,17 +51,13 @@ const linCacheMax = 64
 // linCache is the verdicts of one branch of the run, by position.
 type linCache struct {
 	byAt map[int64]LinVerdict
-	// last is the position of the verdict computed most recently (-1:
-	// none): the one the event log's marks and the `e` keys follow when
-	// the current position has none of its own.
-	last int64
 	// checking is the position being checked (-1: none) by the check
 	// numbered inflight (0: none); seq numbers the checks started.
 	checking      int64
 	inflight, seq int
 }
 
-func newLinCache() linCache { return linCache{byAt: map[int64]LinVerdict{}, last: -1, checking: -1} }
+func newLinCache() linCache { return linCache{byAt: map[int64]LinVerdict{}, checking: -1} }
 
 func (c *linCache) get(at int64) (LinVerdict, bool) {
 	v, ok := c.byAt[at]
@@ -70,18 +66,31 @@ func (c *linCache) get(at int64) (LinVerdict, bool) {
 
 func (c *linCache) put(v LinVerdict) {
 	if _, ok := c.byAt[v.At]; !ok && len(c.byAt) >= linCacheMax {
-		// Forget the earliest position other than the last one checked:
-		// deterministic, and the end of a run is what users come back to.
+		// Forget the earliest position: deterministic, and the furthest
+		// one (the end of the run) is what the screen falls back on.
 		drop := int64(-1)
 		for at := range c.byAt {
-			if at != c.last && (drop < 0 || at < drop) {
+			if drop < 0 || at < drop {
 				drop = at
 			}
 		}
 		delete(c.byAt, drop)
 	}
 	c.byAt[v.At] = v
-	c.last = v.At
+}
+
+// furthest is the verdict of the furthest position checked, among those
+// that pass keep (nil: any): the run's end, usually, which the end of a
+// run checks by itself.
+func (c *linCache) furthest(keep func(*LinVerdict) bool) (LinVerdict, bool) {
+	var best LinVerdict
+	found := false
+	for at, v := range c.byAt {
+		if (keep == nil || keep(&v)) && (!found || at > best.At) {
+			best, found = v, true
+		}
+	}
+	return best, found
 }
 
 // forget drops the verdicts past position i: a manual choice made there
@@ -91,9 +100,6 @@ func (c *linCache) forget(i int64) {
 		if at > i {
 			delete(c.byAt, at)
 		}
-	}
-	if c.last > i {
-		c.last = -1
 	}
 	if c.checking > i {
 		// The check in flight describes a future that no longer exists.
@@ -206,14 +212,21 @@ func (m *Model) atEnd() bool {
 	return s.Sim().Stopped() != "" || (s.Total > 0 && s.Index() >= s.Total)
 }
 
-// shownVerdict is the verdict the screen follows: the current position's,
-// else the one computed last (named with its position when shown).
-func (m *Model) shownVerdict() (LinVerdict, bool) {
-	s := m.sess
-	if v, ok := s.lin.get(s.Index()); ok {
+// verdictHere is the verdict of the current position, if checked.
+func (m *Model) verdictHere() (LinVerdict, bool) { return m.sess.lin.get(m.sess.Index()) }
+
+// otherVerdict is the one the screen falls back on, named with its
+// position: the furthest position's.
+func (m *Model) otherVerdict() (LinVerdict, bool) { return m.sess.lin.furthest(nil) }
+
+// explained is the verdict whose explanation the event log marks: the
+// current position's when it has one, else the furthest explained one
+// (a failure found at the end is walked from anywhere in the run).
+func (m *Model) explained() (LinVerdict, bool) {
+	if v, ok := m.verdictHere(); ok && v.Explanation != nil {
 		return v, true
 	}
-	return s.lin.get(s.lin.last)
+	return m.sess.lin.furthest(func(v *LinVerdict) bool { return v.Explanation != nil })
 }
 
 // linStatus is the status bar's field.
@@ -223,7 +236,10 @@ func (m *Model) linStatus() string {
 	if s.lin.checking == here {
 		return "lin checking…"
 	}
-	v, ok := m.shownVerdict()
+	v, ok := m.verdictHere()
+	if !ok {
+		v, ok = m.otherVerdict()
+	}
 	if !ok {
 		if s.lin.checking >= 0 {
 			return fmt.Sprintf("lin@%d checking…", s.lin.checking)
@@ -278,8 +294,8 @@ func linRank(r protocols.LinRole) int {
 // linMarks rebuilds the event log's marks from the shown explanation.
 func (m *Model) linMarks() {
 	marks := map[int64][]linMark{}
-	v, ok := m.shownVerdict()
-	if ok && v.Explanation != nil {
+	v, ok := m.explained()
+	if ok {
 		for i, o := range v.Explanation.Ops {
 			if o.CallEvent >= 0 {
 				marks[o.CallEvent] = append(marks[o.CallEvent], linMark{Op: i, Role: o.Role})
@@ -294,12 +310,24 @@ func (m *Model) linMarks() {
 	}
 	m.log.Marks = marks
 	m.details.Marks = marks
-	if ok {
-		m.details.Lin = &v
-	} else {
-		m.details.Lin = nil
+	m.details.Lin = linView{Checking: m.sess.lin.checking}
+	if here, ok := m.verdictHere(); ok {
+		m.details.Lin.Here = &here
 	}
-	m.details.Checking = m.sess.lin.checking
+	if other, ok := m.otherVerdict(); ok && other.At != m.sess.Index() {
+		m.details.Lin.Other = &other
+	}
+	if ok {
+		m.details.Lin.Explained = &v
+	}
+}
+
+// linView is what the details pane shows of linearizability: the
+// verdict here, the furthest one elsewhere, the check in flight, and the
+// verdict whose explanation is marked.
+type linView struct {
+	Here, Other, Explained *LinVerdict
+	Checking               int64
 }
 
 // markedEvents are the marked events in index order.
@@ -317,7 +345,10 @@ func (m *Model) markedEvents() []int64 {
 func (m *Model) jumpLin(dir int) tea.Cmd {
 	ev := m.markedEvents()
 	if len(ev) == 0 {
-		v, ok := m.shownVerdict()
+		v, ok := m.verdictHere()
+		if !ok {
+			v, ok = m.otherVerdict()
+		}
 		switch {
 		case m.sess.lin.checking >= 0:
 			m.flash = "no marks yet: the linearizability check is running"
@@ -353,8 +384,8 @@ func (m *Model) jumpLin(dir int) tea.Cmd {
 // describeMarks says what an event is in the explanation: "return of c2
 // get k1 (cannot-place)".
 func (m *Model) describeMarks(i int64) string {
-	v, ok := m.shownVerdict()
-	if !ok || v.Explanation == nil {
+	v, ok := m.explained()
+	if !ok {
 		return ""
 	}
 	var parts []string
@@ -371,8 +402,9 @@ func (m *Model) describeMarks(i int64) string {
 
 // verdictLines is the details pane's verdicts view: the invariant
 // violations so far with their checkers' messages, and the
-// linearizability verdict with its reason or its explanation.
-func verdictLines(s *Session, v *LinVerdict, checking int64) []string {
+// linearizability verdicts, here and at the furthest position checked,
+// with the reason of an unknown and the explanation of a violation.
+func verdictLines(s *Session, lv linView) []string {
 	sm := s.Sim()
 	out := []string{fmt.Sprintf("verdicts at event %d (%v)", s.Index(), sm.Now())}
 	vs := sm.Violations()
@@ -384,30 +416,40 @@ func verdictLines(s *Session, v *LinVerdict, checking int64) []string {
 	for _, x := range vs {
 		out = append(out, "  ! "+x.String())
 	}
-	if checking >= 0 {
-		out = append(out, fmt.Sprintf("linearizability: checking the history up to event %d…", checking))
+	switch {
+	case lv.Checking == s.Index():
+		out = append(out, "linearizability here: checking…")
+	case lv.Here == nil:
+		out = append(out, "linearizability here: not checked (X)")
+	default:
+		out = append(out, verdictLine("here", lv.Here)...)
 	}
-	if v == nil {
-		if checking < 0 {
-			out = append(out, "linearizability: not checked yet (X checks the history up to here)")
+	if lv.Checking >= 0 && lv.Checking != s.Index() {
+		out = append(out, fmt.Sprintf("linearizability at %d: checking…", lv.Checking))
+	}
+	if lv.Other != nil {
+		out = append(out, verdictLine(fmt.Sprintf("at %d", lv.Other.At), lv.Other)...)
+	}
+	if v := lv.Explained; v != nil && len(v.Explanation.Ops) > 0 {
+		if v.At != s.Index() && (lv.Other == nil || v.At != lv.Other.At) {
+			out = append(out, fmt.Sprintf("the failure found at %d:", v.At))
 		}
-		return out
+		out = append(out, strings.Split(strings.TrimRight(v.Explanation.Text(), "\n"), "\n")...)
+		out = append(out, "on the event log: "+linSymbol(protocols.RoleCannotPlace)+" cannot-place, "+
+			linSymbol(protocols.RoleConcurrent)+" concurrent, "+linSymbol(protocols.RoleBefore)+" before; e/E go to the next/previous one")
 	}
-	where := "here"
-	if v.At != s.Index() {
-		where = fmt.Sprintf("at event %d, not here", v.At)
-	}
-	out = append(out, fmt.Sprintf("linearizability: %s (%d ops, %s)", v.Result, v.Ops, where))
+	return out
+}
+
+// verdictLine says one verdict: its result, the operations checked, and
+// the reason of an unknown (or the missing explanation of a violation).
+func verdictLine(where string, v *LinVerdict) []string {
+	out := []string{fmt.Sprintf("linearizability %s: %s (%d ops)", where, v.Result, v.Ops)}
 	if v.Reason != "" {
 		out = append(out, "  "+v.Reason)
 	}
 	if v.Result == protocols.LinViolation && v.Explanation == nil {
 		out = append(out, "  (no explanation: the checker did not give one)")
-	}
-	if e := v.Explanation; e != nil && len(e.Ops) > 0 {
-		out = append(out, strings.Split(strings.TrimRight(e.Text(), "\n"), "\n")...)
-		out = append(out, "on the event log: "+linSymbol(protocols.RoleCannotPlace)+" cannot-place, "+
-			linSymbol(protocols.RoleConcurrent)+" concurrent, "+linSymbol(protocols.RoleBefore)+" before; e/E go to the next/previous one")
 	}
 	return out
 }

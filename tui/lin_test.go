@@ -191,7 +191,7 @@ func TestLinStatus(t *testing.T) {
 	_, cmd := m.Update(keyMsg("X"))
 	require.NotNil(t, cmd, "X starts a check")
 	assert.Contains(t, statusOf(screen(m)), "lin checking…")
-	assert.Contains(t, screen(m), "linearizability: checking the history up to")
+	assert.Contains(t, screen(m), "linearizability here: checking…")
 	_, again := m.Update(keyMsg("X"))
 	assert.Nil(t, again, "one check at a time")
 	m.Update(keyMsg("X")) // open the view again
@@ -199,7 +199,7 @@ func TestLinStatus(t *testing.T) {
 	runCmd(m, cmd)
 	s := screen(m)
 	assert.Contains(t, statusOf(s), "lin unknown")
-	assert.Contains(t, s, "linearizability: unknown")
+	assert.Contains(t, s, "linearizability here: unknown")
 	assert.Contains(t, s, "porcupine ran out of its 1ns budget")
 
 	press(m, "l")
@@ -461,4 +461,31 @@ func staleRead(tb testing.TB, hist []protocols.OpRecord) *protocols.LinExplanati
 	}
 	tb.Fatal("no stale read in the history")
 	return nil
+}
+
+// TestLinMarksSurviveACheckElsewhere: a failure found at the end stays
+// marked, and walkable, after the user checks an earlier position that is
+// linearizable; each verdict is shown for its own position.
+func TestLinMarksSurviveACheckElsewhere(t *testing.T) {
+	sc := testScenario(t, "raft", 3, 1)
+	e := handExplanation(t, historyAtEnd(t, sc))
+	check := func(h []protocols.OpRecord, end sim.Time) LinVerdict {
+		if end < sc.Duration {
+			return LinVerdict{Result: protocols.LinOK, Ops: len(h)}
+		}
+		return LinVerdict{Result: protocols.LinViolation, Ops: len(h), Explanation: e}
+	}
+	m := newTestModel(t, sc, Options{CheckLin: check})
+	pressRun(m, "G")
+	end := m.sess.Index()
+	pressRun(m, "g", "]", "X")
+	s := screen(m)
+	assert.Contains(t, statusOf(s), "lin ok")
+	assert.Contains(t, s, "linearizability here: ok")
+	assert.Contains(t, s, fmt.Sprintf("linearizability at %d: violation", end))
+	assert.Len(t, m.log.Marks, 2*len(e.Ops), "the end's failure is still marked")
+	pressRun(m, "e")
+	assert.Contains(t, m.flash, "mark ")
+	pressRun(m, "l")
+	assert.Contains(t, statusOf(screen(m)), fmt.Sprintf("lin@%d violation", end), "elsewhere, the furthest verdict, named")
 }
