@@ -481,7 +481,11 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, km.BreakOn):
 		m.toggleBreakType()
 	case key.Matches(k, km.Focus):
-		m.setFocus((m.focus + 1) % focusCount)
+		f := (m.focus + 1) % focusCount
+		if f == focusMessages && m.showVerdicts {
+			f++ // not on screen: the verdicts take its place
+		}
+		m.setFocus(f)
 	case key.Matches(k, km.Details):
 		switch {
 		case m.showVerdicts:
@@ -801,7 +805,7 @@ func (m *Model) Render() string {
 	} else if m.wide() {
 		right = joinCols(m.msgs.View(), m.details.View())
 		right = joinCols(m.log.View(), right)
-	} else if m.showDetails || m.showVerdicts || m.focus == focusDetails {
+	} else if m.showDetails || m.focus == focusDetails {
 		right = joinCols(m.log.View(), m.details.View())
 	} else {
 		right = joinCols(m.log.View(), m.msgs.View())
