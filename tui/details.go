@@ -7,6 +7,7 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/synod-dev/synod/sim"
 )
@@ -16,11 +17,16 @@ type Subject struct {
 	Node  sim.NodeID // a node's full Inspect view
 	Event *sim.Event // a pending event's full fields
 	Entry *Entry     // a processed event from the log
+	// Verdicts shows the invariant violations and the linearizability
+	// verdict with its explanation (X).
+	Verdicts bool
 }
 
 // same reports whether two subjects show the same thing.
 func (a Subject) same(b Subject) bool {
 	switch {
+	case a.Verdicts || b.Verdicts:
+		return a.Verdicts == b.Verdicts
 	case a.Event != nil || b.Event != nil:
 		return a.Event != nil && b.Event != nil && a.Event.ID == b.Event.ID
 	case a.Entry != nil || b.Entry != nil:
@@ -36,6 +42,10 @@ type Details struct {
 	Keys    SelectKeyMap
 	Subject Subject
 	Offset  int
+	// Lin is what is known of linearizability, Marks the events of the
+	// marked explanation (lin.go).
+	Lin   linView
+	Marks map[int64][]linMark
 }
 
 // DetailsDefaultKeyMap is the details pane's keymap (scrolling).
@@ -43,7 +53,7 @@ func DetailsDefaultKeyMap() SelectKeyMap { return ClusterDefaultKeyMap() }
 
 // NewDetails returns the details pane.
 func NewDetails(s *Session, st Styles) Details {
-	return Details{pane: pane{sess: s, st: st}, Keys: DetailsDefaultKeyMap(), Subject: Subject{Node: 1}}
+	return Details{pane: pane{sess: s, st: st}, Keys: DetailsDefaultKeyMap(), Subject: Subject{Node: 1}, Lin: linView{Checking: -1}}
 }
 
 // Update scrolls.
@@ -63,6 +73,8 @@ func (d Details) Update(msg tea.Msg) (Details, tea.Cmd) {
 func (d Details) Lines() []string {
 	s := d.sess.Sim()
 	switch {
+	case d.Subject.Verdicts:
+		return verdictLines(d.sess, d.Lin)
 	case d.Subject.Event != nil:
 		return eventLines(s, d.Subject.Event)
 	case d.Subject.Entry != nil:
@@ -72,6 +84,19 @@ func (d Details) Lines() []string {
 			out = append(out, "outcome: "+e.Outcome)
 		}
 		out = append(out, fmt.Sprintf("effects: %d", e.Effects))
+		for _, v := range e.Violations {
+			out = append(out, fmt.Sprintf("! invariant %s violated: %s", v.Checker, v.Message))
+		}
+		if x := d.Lin.Explained; x != nil {
+			for _, mk := range d.Marks[e.Index] {
+				o := x.Explanation.Ops[mk.Op]
+				what := "invoked"
+				if mk.Return {
+					what = "returned"
+				}
+				out = append(out, fmt.Sprintf("%s lin %s: %s here", linSymbol(mk.Role), mk.Role, what), "  "+o.Describe())
+			}
+		}
 		return out
 	}
 	return nodeLines(s, d.Subject.Node)
@@ -176,7 +201,42 @@ func tableLines(t sim.Table) []string {
 // View renders the subject from the scroll offset.
 func (d Details) View() string {
 	lines := d.Lines()
+	if d.Subject.Verdicts || d.Subject.Entry != nil {
+		// An explanation's or a checker's lines are long: wrap them,
+		// not cut them (a node's tables keep their columns).
+		lines = wrapLines(lines, d.w)
+	}
 	off := min(d.Offset, max(0, len(lines)-1))
 	head := d.title("details")
+	if d.Subject.Verdicts {
+		head = d.title("details: verdicts") + " (X closes)"
+	}
 	return box(append([]string{head}, lines[off:]...), d.w, d.h)
+}
+
+// wrapIndentMax is the hanging indentation of a wrapped line's
+// continuations: past the mark and the role column of an explanation's
+// lines ("  ✗ cannot-place "), so that they do not read as lines of
+// their own.
+const wrapIndentMax = 17
+
+// wrapLines wraps each line to w cells at spaces, with a hanging indent.
+func wrapLines(lines []string, w int) []string {
+	ind := min(wrapIndentMax, w/3)
+	if w-ind < 8 {
+		return lines
+	}
+	pad := strings.Repeat(" ", ind)
+	var out []string
+	for _, l := range lines {
+		first, rest, _ := strings.Cut(ansi.Wrap(l, w, " "), "\n")
+		out = append(out, first)
+		if rest != "" {
+			rest = strings.ReplaceAll(rest, "\n", " ")
+			for _, r := range strings.Split(ansi.Wrap(rest, w-ind, " "), "\n") {
+				out = append(out, pad+r)
+			}
+		}
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/sim"
 )
 
@@ -36,6 +37,10 @@ type EventLog struct {
 	// Cursor is the index of the event the cursor is on; -1 follows the
 	// current position.
 	Cursor int64
+	// Marks are the events of the shown linearizability explanation: the
+	// invocations and returns of its operations, by event index (the
+	// root model sets them, lin.go).
+	Marks map[int64][]linMark
 }
 
 // NewEventLog returns the event log pane.
@@ -86,11 +91,13 @@ func (l EventLog) cursor() int64 {
 // Update scrolls and sets the filters.
 func (l EventLog) Update(msg tea.Msg) (EventLog, tea.Cmd) {
 	k, ok := msg.(tea.KeyPressMsg)
-	if !ok || !l.focused {
+	if !ok {
 		return l, nil
 	}
+	// The cursor moves only with the focus; the filters act from any pane
+	// (the root model hands them over): the log is always on screen.
 	switch {
-	case key.Matches(k, l.Keys.Up), key.Matches(k, l.Keys.Down):
+	case (key.Matches(k, l.Keys.Up) || key.Matches(k, l.Keys.Down)) && l.focused:
 		cur := l.cursor()
 		if !l.filtered() {
 			n := int64(len(l.sess.Log()))
@@ -186,7 +193,12 @@ func (l EventLog) View() string {
 		if e.Outcome != "" {
 			line += " (" + e.Outcome + ")"
 		}
+		marks := l.Marks[i]
 		switch {
+		case len(marks) > 0:
+			// The explanation's marks win over ! and *: they are what
+			// e/E walk; the details pane shows the rest.
+			line = linSymbol(marks[0].Role) + line
 		case e.Flags&(flagViolation|flagPanic) != 0:
 			line = "!" + line
 		case e.Interesting():
@@ -201,7 +213,7 @@ func (l EventLog) View() string {
 			line = l.st.Bold.Render(line)
 		case i > cur:
 			line = l.st.Dim.Render(line)
-		case e.Flags&flagViolation != 0:
+		case e.Flags&flagViolation != 0, len(marks) > 0 && marks[0].Role == protocols.RoleCannotPlace:
 			line = l.st.Bad.Render(line)
 		}
 		lines = append(lines, line)

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/sim"
 )
@@ -158,4 +160,74 @@ func TestGoldenHelp(t *testing.T) {
 func TestGoldenWide(t *testing.T) {
 	m := flow(t, newTestModel(t, testScenario(t, "raft", 5, 2), Options{}), 140, 40, "]", "]", "]", "j")
 	golden.RequireEqual(t, screen(m))
+}
+
+// linFlow opens the primary-backup partition run with a stale read of its
+// own history injected as the checker's explanation, runs it to its end
+// (where the check runs by itself, in the background: the flow waits for
+// the verdict as a user would), shows the verdicts (X), and walks back
+// with E to the return of the operation that cannot be placed.
+func linFlow(t *testing.T, w, h int) (*Model, *protocols.LinExplanation) {
+	t.Helper()
+	sc := pbPartition(t)
+	e := staleRead(t, historyAtEnd(t, sc))
+	m := newTestModel(t, sc, Options{CheckLin: explainWith(e, new(int))})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(w, h))
+	tm.Send(keyMsg("G"))
+	teatest.WaitFor(t, tm.Output(), func(b []byte) bool { return bytes.Contains(b, []byte("X shows why")) },
+		teatest.WithDuration(30*time.Second))
+	// E from the end: once per marked event at or after the failing return.
+	f := e.Ops[e.Failing]
+	n := 0
+	for _, o := range e.Ops {
+		for _, i := range []int64{o.CallEvent, o.ReturnEvent} {
+			if i >= f.ReturnEvent {
+				n++
+			}
+		}
+	}
+	tm.Send(keyMsg("X"))
+	for range n {
+		tm.Send(keyMsg("E"))
+	}
+	tm.Send(keyMsg("q"))
+	fm, ok := tm.FinalModel(t, teatest.WithFinalTimeout(30*time.Second)).(*Model)
+	require.True(t, ok)
+	assert.Equal(t, f.ReturnEvent, fm.sess.Index()-1, "at the failing operation's return")
+	return fm, e
+}
+
+// TestGoldenLinViolation: at 80x24, the status bar's verdict of the end
+// (named with its position: the flow stepped back from there), the marks
+// around the failing return, and the explanation beside the log.
+func TestGoldenLinViolation(t *testing.T) {
+	m, e := linFlow(t, 80, 24)
+	s := screen(m)
+	assert.Contains(t, statusOf(s), fmt.Sprintf("lin@%d violation", m.sess.Furthest()))
+	assert.Contains(t, s, fmt.Sprintf("✗%5d", e.Ops[e.Failing].ReturnEvent))
+	golden.RequireEqual(t, s)
+}
+
+// TestGoldenLinViolationWide is the same flow at 120x40.
+func TestGoldenLinViolationWide(t *testing.T) {
+	m, e := linFlow(t, 120, 40)
+	s := screen(m)
+	assert.Contains(t, s, "no legal order places "+e.Ops[e.Failing].Client.String())
+	golden.RequireEqual(t, s)
+}
+
+// TestGoldenInvariantViolation: a run that stops on an invariant shows the
+// checker's message in the hint line and the verdicts view, at 80x24 and
+// 120x40.
+func TestGoldenInvariantViolation(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		t.Run(fmt.Sprintf("%dx%d", size[0], size[1]), func(t *testing.T) {
+			m := withChecker(t, testScenario(t, "raft", 3, 1), commitBound{max: 3}, Options{LinSyncOpsMax: 1 << 20})
+			m = flow(t, m, size[0], size[1], "G")
+			s := screen(m)
+			assert.Contains(t, s, "commit-bound: commit 4 > 3 on n2")
+			assert.Contains(t, statusOf(s), "viol 1  lin ok")
+			golden.RequireEqual(t, s)
+		})
+	}
 }

@@ -18,6 +18,10 @@ type KeyMap struct {
 	BreakViolation       key.Binding
 	BreakLeader, BreakOn key.Binding
 
+	// Verdicts: check linearizability here and show the verdicts (X);
+	// walk the explanation's operations on the event log (e, E).
+	CheckLin, NextLin, PrevLin key.Binding
+
 	// Panes and selection.
 	Focus, Up, Down, Details key.Binding
 	Filter, FilterKind       key.Binding
@@ -55,6 +59,9 @@ func DefaultKeyMap() KeyMap {
 		NextMark:       b([]string{"n"}, "n", "next interesting"),
 		PrevMark:       b([]string{"N"}, "N", "previous interesting"),
 		BreakViolation: b([]string{"V"}, "V", "break: violation"),
+		CheckLin:       b([]string{"X"}, "X", "verdicts / check lin"),
+		NextLin:        b([]string{"e"}, "e", "next lin mark"),
+		PrevLin:        b([]string{"E"}, "E", "prev lin mark"),
 		BreakLeader:    b([]string{"L"}, "L", "break: new leader"),
 		BreakOn:        b([]string{"T"}, "T", "break: msg type"),
 		Focus:          b([]string{"tab"}, "tab", "next pane"),
@@ -91,8 +98,8 @@ func (k KeyMap) ShortHelp() []key.Binding {
 // FullHelp is the help overlay, in columns.
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Step, k.Back, k.JumpFwd, k.JumpBack, k.TimeFwd, k.TimeBack, k.Start, k.End, k.Run, k.Faster, k.Slower, k.NextMark, k.PrevMark},
-		{k.BreakViolation, k.BreakLeader, k.BreakOn, k.Focus, k.Up, k.Down, k.Details, k.Filter, k.FilterKind, k.Search, k.GoToCursor, k.ShowTimers, k.Save, k.Help, k.Quit},
+		{k.Step, k.Back, k.JumpFwd, k.JumpBack, k.TimeFwd, k.TimeBack, k.Start, k.End, k.Run, k.Faster, k.Slower, k.NextMark, k.PrevMark, k.NextLin, k.PrevLin},
+		{k.CheckLin, k.BreakViolation, k.BreakLeader, k.BreakOn, k.Focus, k.Up, k.Down, k.Details, k.Filter, k.FilterKind, k.Search, k.GoToCursor, k.ShowTimers, k.Save, k.Help, k.Quit},
 		{k.Deliver, k.Drop, k.Duplicate, k.Crash, k.Restart, k.Pause, k.Isolate, k.Split, k.Cut, k.Heal, k.Request},
 	}
 }

@@ -60,13 +60,15 @@ func (m Messages) Current() (sim.Event, bool) {
 // Update moves the selection and toggles timers.
 func (m Messages) Update(msg tea.Msg) (Messages, tea.Cmd) {
 	k, ok := msg.(tea.KeyPressMsg)
-	if !ok || !m.focused {
+	if !ok {
 		return m, nil
 	}
+	// The selection moves only with the focus; timers toggle from any
+	// pane (the root model hands the key over).
 	switch {
-	case key.Matches(k, m.Keys.Up):
+	case key.Matches(k, m.Keys.Up) && m.focused:
 		m.Selected = max(0, m.Selected-1)
-	case key.Matches(k, m.Keys.Down):
+	case key.Matches(k, m.Keys.Down) && m.focused:
 		m.Selected++
 	case key.Matches(k, m.Keys.ShowTimers):
 		m.Timers = !m.Timers

@@ -36,6 +36,14 @@ type Options struct {
 	// FrameBudget bounds the simulation work per frame (default 25ms).
 	// Tests set it high so that every move finishes within its key press.
 	FrameBudget time.Duration
+	// CheckLin decides linearizability (default: protocols.CheckLinearizable
+	// with the scenario's lin_budget); it runs off the UI's goroutine.
+	CheckLin LinChecker
+	// LinSyncOpsMax: a history of at most this many operations is checked
+	// at once, within the key press that asks (0: every check runs in the
+	// background). Tests set it so that their screens do not depend on
+	// when a check finishes, as they set FrameBudget.
+	LinSyncOpsMax int
 }
 
 // focus order of the panes.
@@ -109,13 +117,15 @@ type Model struct {
 
 	showHelp    bool
 	showDetails bool
-	mode        int
-	input       string
-	splitA      map[sim.NodeID]bool
-	speed       int
-	job         *job
-	tickGen     int
-	lastTick    time.Time
+	// showVerdicts pins the details pane to the verdicts view (X).
+	showVerdicts bool
+	mode         int
+	input        string
+	splitA       map[sim.NodeID]bool
+	speed        int
+	job          *job
+	tickGen      int
+	lastTick     time.Time
 
 	breakViolation bool
 	breakLeader    bool
@@ -234,10 +244,27 @@ func (m *Model) advance(budget time.Duration) bool {
 		if j.play || j.target < 0 {
 			if why := m.breakHit(e); why != "" {
 				m.flash = fmt.Sprintf("breakpoint: %s at event %d", why, e.Index)
+				m.noteViolation(e)
 				return true
 			}
 		}
 	}
+}
+
+// noteViolation says what an invariant violation found at an event the
+// user just reached is, in the checker's own words, and shows the
+// verdicts view that lists every violation so far: a ! alone tells nothing.
+func (m *Model) noteViolation(e *Entry) {
+	if len(e.Violations) == 0 {
+		return
+	}
+	v := e.Violations[0]
+	msg := fmt.Sprintf("event %d: invariant %s violated: %s", e.Index, v.Checker, v.Message)
+	if strings.HasPrefix(m.flash, "breakpoint:") {
+		msg = m.flash + ": " + v.Checker + ": " + v.Message
+	}
+	m.flash = msg
+	m.showVerdicts = true
 }
 
 func stopReason(s *sim.Sim) string {
@@ -284,13 +311,22 @@ func (m *Model) layout() {
 	midH := max(1, h-1-clusterH-stripH-2)
 	m.cluster.SetSize(w, clusterH)
 	m.strip.SetSize(w, stripH)
-	if m.wide() {
+	switch {
+	case m.showVerdicts:
+		// The verdicts take the messages' place and more room: an
+		// explanation's lines are long, and the log keeps its marks
+		// and indexes at the left edge.
+		lw := w * 2 / 5
+		m.log.SetSize(lw, midH)
+		m.msgs.SetSize(w-lw-1, midH)
+		m.details.SetSize(w-lw-1, midH)
+	case m.wide():
 		lw := w * 2 / 5
 		mw := (w - lw - 2) / 2
 		m.log.SetSize(lw, midH)
 		m.msgs.SetSize(mw, midH)
 		m.details.SetSize(w-lw-mw-2, midH)
-	} else {
+	default:
 		lw := w / 2
 		m.log.SetSize(lw, midH)
 		m.msgs.SetSize(w-lw-1, midH)
@@ -326,6 +362,8 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.layout()
 	case tickMsg:
 		cmd = m.onTick(msg)
+	case linDoneMsg:
+		m.onLinDone(msg)
 	case tea.KeyPressMsg:
 		cmd = m.onKey(msg)
 	case tea.MouseMsg:
@@ -333,13 +371,21 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.onMouse(msg)
 		}
 	}
-	if m.focus != focusDetails {
-		before := m.details.Subject
+	before := m.details.Subject
+	switch {
+	case m.showVerdicts:
+		m.details.Subject = Subject{Verdicts: true}
+	case m.focus != focusDetails:
 		m.subject()
-		if !before.same(m.details.Subject) {
-			m.details.Offset = 0
-		}
 	}
+	if !before.same(m.details.Subject) {
+		m.details.Offset = 0
+	}
+	if c := m.autoLinCheck(); c != nil {
+		cmd = tea.Batch(cmd, c)
+	}
+	m.linMarks()
+	m.layout() // the verdicts view may have opened or closed
 	return m, cmd
 }
 
@@ -380,7 +426,7 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	s := m.sess
 	// Any move or manual action pauses a run in progress first.
 	moving := []key.Binding{km.GoToCursor, km.Step, km.Back, km.JumpFwd, km.JumpBack, km.TimeFwd, km.TimeBack, km.Start, km.End,
-		km.NextMark, km.PrevMark, km.Deliver, km.Drop, km.Duplicate, km.Crash, km.Restart, km.Pause, km.Isolate,
+		km.NextMark, km.PrevMark, km.NextLin, km.PrevLin, km.Deliver, km.Drop, km.Duplicate, km.Crash, km.Restart, km.Pause, km.Isolate,
 		km.Split, km.Cut, km.Heal, km.Request}
 	if key.Matches(k, moving...) && m.job != nil {
 		m.stopJob()
@@ -391,6 +437,8 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, km.Step):
 		if !s.Step() {
 			m.flash = stopReason(s.Sim())
+		} else if i := s.Index() - 1; i >= 0 && i < int64(len(s.log)) {
+			m.noteViolation(&s.log[i])
 		}
 	case key.Matches(k, km.Back):
 		return m.seek(s.Index() - 1)
@@ -420,6 +468,12 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		return m.startJob(&job{label: "searching", target: -1, after: (*Entry).Interesting})
 	case key.Matches(k, km.PrevMark):
 		return m.seek(m.prevMark())
+	case key.Matches(k, km.NextLin):
+		return m.jumpLin(1)
+	case key.Matches(k, km.PrevLin):
+		return m.jumpLin(-1)
+	case key.Matches(k, km.CheckLin):
+		return m.verdicts()
 	case key.Matches(k, km.BreakViolation):
 		m.breakViolation = !m.breakViolation
 	case key.Matches(k, km.BreakLeader):
@@ -427,15 +481,33 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(k, km.BreakOn):
 		m.toggleBreakType()
 	case key.Matches(k, km.Focus):
-		m.setFocus((m.focus + 1) % focusCount)
-	case key.Matches(k, km.Details):
-		m.showDetails = !m.showDetails
-	case key.Matches(k, km.GoToCursor):
-		if m.log.Cursor >= 0 {
-			at := m.log.Cursor + 1
-			m.log.Cursor = -1
-			return m.seek(at)
+		f := (m.focus + 1) % focusCount
+		if f == focusMessages && m.showVerdicts {
+			f++ // not on screen: the verdicts take its place
 		}
+		m.setFocus(f)
+	case key.Matches(k, km.Details):
+		switch {
+		case m.showVerdicts:
+			m.showVerdicts = false
+		case m.wide():
+			m.flash = "the details column is always shown at this width"
+		default:
+			m.showDetails = !m.showDetails
+		}
+	case key.Matches(k, km.GoToCursor):
+		if m.log.Cursor < 0 {
+			m.flash = "o goes to the event under the log cursor: tab to the event log and move it with ↑/↓ first"
+			return nil
+		}
+		at := m.log.Cursor + 1
+		m.log.Cursor = -1
+		return m.seek(at)
+	case key.Matches(k, km.Filter, km.FilterKind):
+		// The log's filters act from any pane: the log is always shown.
+		m.log, _ = m.log.Update(k)
+	case key.Matches(k, km.ShowTimers):
+		m.msgs, _ = m.msgs.Update(k)
 	case key.Matches(k, km.Search):
 		m.mode, m.input = modeSearch, m.log.Query
 	case key.Matches(k, km.Deliver, km.Drop, km.Duplicate):
@@ -462,10 +534,33 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		m.request()
 	case key.Matches(k, km.Save):
 		m.save()
-	default:
+	case key.Matches(k, km.Up, km.Down):
 		m.dispatch(k)
+	default:
+		m.flash = fmt.Sprintf("%s: no such key (? lists the keys)", k.String())
 	}
 	return nil
+}
+
+// verdicts shows the verdicts view in the details pane, checking
+// linearizability at the current position first when it is not known
+// there; pressed again on the view, it closes it.
+func (m *Model) verdicts() tea.Cmd {
+	s := m.sess
+	_, known := s.lin.get(s.Index())
+	if m.showVerdicts && (known || s.lin.checking == s.Index()) {
+		m.showVerdicts = false
+		return nil
+	}
+	m.showVerdicts = true
+	switch {
+	case known, s.lin.checking == s.Index():
+		return nil
+	case s.lin.checking >= 0:
+		m.flash = fmt.Sprintf("a check of event %d is running: X again when it is done", s.lin.checking)
+		return nil
+	}
+	return m.startLinCheck()
 }
 
 // dispatch hands a key to the focused pane.
@@ -705,7 +800,9 @@ func (m *Model) Render() string {
 		head += " · " + filepath.Base(sc.File)
 	}
 	var right string
-	if m.wide() {
+	if m.showVerdicts {
+		right = joinCols(m.log.View(), m.details.View())
+	} else if m.wide() {
 		right = joinCols(m.msgs.View(), m.details.View())
 		right = joinCols(m.log.View(), right)
 	} else if m.showDetails || m.focus == focusDetails {
@@ -759,8 +856,8 @@ func (m *Model) statusLine() string {
 	if len(s.Violations()) > 0 {
 		viol = m.st.Bad.Render(viol)
 	}
-	line := fmt.Sprintf(" %.3fms  ev %d/%d  %s  %s  brk %s", s.Now().Milliseconds(), m.sess.Index(), m.sess.Furthest(),
-		state, viol, strings.Join(brk, ","))
+	line := fmt.Sprintf(" %.3fms  ev %d/%d  %s  %s  %s  brk %s", s.Now().Milliseconds(), m.sess.Index(), m.sess.Furthest(),
+		state, viol, m.linStatus(), strings.Join(brk, ","))
 	if n := len(m.sess.TL.Choices()); n > 0 {
 		line += fmt.Sprintf("  manual %d", n)
 	}

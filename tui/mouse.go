@@ -22,6 +22,9 @@ func (m *Model) middleTop() int { return 1 + m.cluster.h + m.strip.h }
 // messagesShown reports whether the messages pane is on screen and at
 // which column it starts.
 func (m *Model) messagesShown() (int, bool) {
+	if m.showVerdicts {
+		return 0, false // the verdicts take its place
+	}
 	if m.wide() || !(m.showDetails || m.focus == focusDetails) {
 		return m.log.w + 1, true
 	}
@@ -61,6 +64,8 @@ func (m *Model) onMouse(msg tea.MouseMsg) {
 			m.setFocus(focusMessages)
 		case ms.Y > top && ms.X < m.log.w:
 			m.setFocus(focusLog)
+		case ms.Y > top && m.showVerdicts:
+			m.setFocus(focusDetails) // scroll a long explanation
 		default:
 			return
 		}

@@ -50,6 +50,10 @@ type Entry struct {
 	Faulty     bool
 	ClientOK   bool
 	ClientFail bool
+	// Violations are the invariant violations the checkers found after
+	// this event (nil almost always): the details pane shows their
+	// messages, also from the visited future.
+	Violations []sim.Violation
 }
 
 // leaderRoles are the roles the timeline strip shows as the leader: the one
@@ -72,6 +76,9 @@ type Session struct {
 	log       []Entry
 	roleNames []string
 	roleCodes map[string]uint8
+	// lin holds the linearizability verdicts computed on this branch, by
+	// position (see lin.go); a manual choice forgets those past it.
+	lin linCache
 }
 
 // DefaultInterval is the checkpoint interval of the viewer's timeline:
@@ -84,7 +91,7 @@ func NewSession(sc *scenario.Scenario) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Session{Scenario: sc, Inst: inst, roleNames: []string{""}, roleCodes: map[string]uint8{"": 0}}
+	s := &Session{Scenario: sc, Inst: inst, roleNames: []string{""}, roleCodes: map[string]uint8{"": 0}, lin: newLinCache()}
 	inst.Sim.AddObserver(s)
 	s.TL = sim.NewTimeline(inst.Sim, DefaultInterval)
 	return s, nil
@@ -187,8 +194,9 @@ func (s *Session) Observe(sm *sim.Sim, r *sim.Record) {
 	if ev.Kind == sim.KindFault {
 		e.Flags |= flagFault
 	}
-	if len(r.Violations()) > 0 {
+	if vs := r.Violations(); len(vs) > 0 {
 		e.Flags |= flagViolation
+		e.Violations = append([]sim.Violation(nil), vs...)
 	}
 	if sm.Err() != nil {
 		e.Flags |= flagPanic
@@ -222,6 +230,7 @@ func (s *Session) truncate() {
 		s.log = s.log[:i]
 	}
 	s.Total = 0
+	s.lin.forget(s.Index())
 }
 
 // Deliver makes a pending event happen now (a recorded choice).

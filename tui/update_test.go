@@ -268,6 +268,16 @@ func TestUpdateMouse(t *testing.T) {
 	m.Update(tea.MouseWheelMsg{X: 2, Y: top + 3, Button: tea.MouseWheelUp})
 	assert.Equal(t, focusLog, m.focus)
 	assert.Equal(t, m.sess.Index()-2, m.log.Cursor, "the wheel scrolls the log")
+
+	// With the verdicts shown, the messages are not on screen: a click
+	// there selects nothing, and the wheel scrolls the verdicts.
+	pressRun(m, "X")
+	sel := m.msgs.Selected
+	m.Update(tea.MouseClickMsg{X: m.log.w + 5, Y: top + 1, Button: tea.MouseLeft})
+	assert.Equal(t, sel, m.msgs.Selected)
+	m.Update(tea.MouseWheelMsg{X: m.log.w + 5, Y: top + 3, Button: tea.MouseWheelDown})
+	assert.Equal(t, focusDetails, m.focus)
+	assert.Equal(t, 1, m.details.Offset, "the wheel scrolls the verdicts")
 }
 
 func TestUpdateGoToCursor(t *testing.T) {
