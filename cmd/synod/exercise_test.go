@@ -121,7 +121,7 @@ func TestGradeReportsInfiniteLoop(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(src+observe), 0o644))
 	code, out, errs := run(t, "grade", dir, "--short")
 	require.Equal(t, 1, code, out+errs)
-	assert.Contains(t, out, "split-votes-retry             0/5    1      FAIL: infinite-loop")
+	assert.Regexp(t, `split-votes-retry +0/5 +\d+ +FAIL: infinite-loop`, out)
 	assert.Contains(t, out, "initial-election            10/10")
 	assert.Contains(t, out, "a handler has not returned after")
 	assert.Contains(t, out, "onElectionTimeout")

@@ -53,7 +53,9 @@ var corpus = []corpusEntry{
 	{"2pc-recovery", "abort-uncertain", "safety", "participant aborts on its own after voting yes", withOptions("2pc", "abort-uncertain", func(o any) { o.(*twopc.Options).UnsafeAbortUncertain = true }), []string{"2pc-chaos"}},
 }
 
-func lab(b electionlab.Bug) func() *protocols.Spec { return func() *protocols.Spec { return electionlab.Spec(b) } }
+func lab(b electionlab.Bug) func() *protocols.Spec {
+	return func() *protocols.Spec { return electionlab.Spec(b) }
+}
 
 // withOptions is a registered reference protocol with one of its
 // deliberate bugs switched on, under a name of its own.
