@@ -73,6 +73,8 @@ func TestFilesOfEachExercise(t *testing.T) {
 			}
 			for _, tc := range ex.Tests {
 				require.Contains(t, readme, "| "+tc.Name+" | ")
+				// The graded scenario is published in full, for practice.
+				require.Contains(t, readme, "```yaml\n"+strings.TrimRight(tc.YAML, "\n")+"\n```")
 			}
 			gofiles := 0
 			for name := range files {
@@ -148,4 +150,16 @@ func TestUnknownEarnsNothing(t *testing.T) {
 	require.Equal(t, "unknown", r.Kind, r.Failure)
 	require.Contains(t, r.Failure, "linearizability unknown: the checker could not decide (")
 	require.Contains(t, r.Failure, "earns no points")
+}
+
+// TestPracticeRunsMoreSeeds checks that practice mode runs a property
+// test on ten times its graded seeds, the graded ones first.
+func TestPracticeRunsMoreSeeds(t *testing.T) {
+	t.Setenv("SYNOD_FAILURES", t.TempDir())
+	tc := testOf(t, "raft-election", "election-chaos")
+	spec, err := protocols.Lookup("raft")
+	require.NoError(t, err)
+	r := exercises.RunTest(&tc, spec, exercises.Options{Practice: true})
+	require.Equal(t, 10*tc.Seeds, r.Seeds)
+	require.Equal(t, tc.Points, r.Points, r.Failure)
 }
