@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -47,6 +52,9 @@ github.com/synod-dev/synod.`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
+			if err := checkModule(args[1]); err != nil {
+				return inputErr(err)
+			}
 			files, err := exercises.Init(ex, args[1])
 			if err != nil {
 				return inputErr(err)
@@ -60,4 +68,44 @@ github.com/synod-dev/synod.`,
 		},
 	})
 	return cmd
+}
+
+// synodModule is the module a student's package imports.
+const synodModule = "github.com/synod-dev/synod"
+
+// checkModule checks that a student's directory (which may not exist yet)
+// is inside a Go module that can build the exercise: synod itself, or a
+// module that requires it. Without one, init would write a package that
+// go test cannot build.
+func checkModule(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		b, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err == nil {
+			mod := modulePath(b)
+			if mod == synodModule || bytes.Contains(b, []byte(synodModule+" ")) {
+				return nil
+			}
+			return fmt.Errorf("%s is inside module %s (%s), which does not require %s: run `go get %s` there, or work inside a clone of synod (labs/NAME)",
+				dir, mod, filepath.Join(d, "go.mod"), synodModule, synodModule)
+		}
+		if filepath.Dir(d) == d {
+			return fmt.Errorf("%s is not inside a Go module, so its package could not import %s: work inside a clone of synod (synod exercise init NAME labs/NAME), or in your own module (go mod init example.com/labs && go get %s)",
+				dir, synodModule, synodModule)
+		}
+	}
+}
+
+// modulePath reads the module line of a go.mod file.
+func modulePath(gomod []byte) string {
+	sc := bufio.NewScanner(bytes.NewReader(gomod))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module "); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return "?"
 }

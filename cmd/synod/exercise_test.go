@@ -20,12 +20,38 @@ func TestExerciseListsTheSequence(t *testing.T) {
 	}
 }
 
+// TestExerciseListMatchesDocs checks that docs/exercises.md shows the
+// exercises and their points as `synod exercise list` prints them: the
+// totals come from the suites, never typed by hand.
+func TestExerciseListMatchesDocs(t *testing.T) {
+	code, out, _ := run(t, "exercise", "list")
+	require.Equal(t, 0, code)
+	doc, err := os.ReadFile("../../docs/exercises.md")
+	require.NoError(t, err)
+	require.Contains(t, string(doc), "$ synod exercise list\n"+out+"```", "docs/exercises.md: the exercise list is stale")
+}
+
 func TestExerciseInitBadInput(t *testing.T) {
-	dir := t.TempDir()
+	dir := labDir(t)
+	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "mine.go"), []byte("package x\n"), 0o644))
 	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errs, "is not empty")
+	// Outside any Go module the package could not build: a clear error
+	// now, not a crash of grade later.
+	outside := filepath.Join(t.TempDir(), "lab")
+	code, _, errs = run(t, "exercise", "init", "raft-election", outside)
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, "is not inside a Go module")
+	assert.NoDirExists(t, outside)
+	// Inside a module that does not require synod: the same.
+	mod := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module example.com/labs\n\ngo 1.22\n"), 0o644))
+	code, _, errs = run(t, "exercise", "init", "raft-election", filepath.Join(mod, "raft"))
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errs, "inside module example.com/labs")
+	assert.Contains(t, errs, "does not require github.com/synod-dev/synod")
 	code, _, errs = run(t, "exercise", "init", "raft-elections", t.TempDir())
 	assert.Equal(t, 2, code)
 	assert.Contains(t, errs, `unknown exercise "raft-elections"`)
@@ -67,12 +93,14 @@ func TestGradeSkeletonWithHiddenTests(t *testing.T) {
 	assert.Contains(t, out, "initial-election             0/10")
 	assert.Contains(t, out, "seven-nodes (hidden)         0/7")
 	assert.NotContains(t, out, "other")
-	assert.Contains(t, out, "SCORE 5/72")
+	assert.Contains(t, out, "SCORE 5/97")
 	assert.Contains(t, out, "retest: go test -run '^TestGrade$/^initial-election$' -synod.seed 1 -v")
 }
 
-// TestGradeReportsInfiniteLoop plants a handler that never returns: grade
-// reports an infinite loop in the test it hung in, and does not hang.
+// TestGradeReportsInfiniteLoop plants a handler that never returns once
+// the term passes 3 into a correct election: grade reports an infinite
+// loop, with its seed, event and the handler's stack, in each test that
+// gets there, and only there: the other tests still score.
 func TestGradeReportsInfiniteLoop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
@@ -81,16 +109,24 @@ func TestGradeReportsInfiniteLoop(t *testing.T) {
 	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
 	require.Equal(t, 0, code, errs)
 	path := filepath.Join(dir, "raft.go")
-	src, err := os.ReadFile(path)
+	b, err := os.ReadFile(path)
 	require.NoError(t, err)
-	spin := strings.Replace(string(src), "func (n *Node) onElectionTimeout(env *sim.Env) {\n", "func (n *Node) onElectionTimeout(env *sim.Env) {\n\tfor n.term >= 0 {\n\t\tn.commit++\n\t}\n", 1)
-	require.NotEqual(t, string(src), spin)
-	require.NoError(t, os.WriteFile(path, []byte(spin), 0o644))
-	code, out, errs := run(t, "grade", dir, "--short", "--timeout", "5s")
+	src := string(b)
+	for name, body := range electionSolution {
+		if name == "onElectionTimeout" {
+			body = strings.Replace(body, "\tn.term++\n", "\tn.term++\n\tfor n.term > 3 {\n\t\tn.commit++\n\t}\n", 1)
+		}
+		src = replaceBody(t, src, name, body)
+	}
+	require.NoError(t, os.WriteFile(path, []byte(src+observe), 0o644))
+	code, out, errs := run(t, "grade", dir, "--short")
 	require.Equal(t, 1, code, out+errs)
-	assert.Contains(t, out, "INFINITE LOOP in test initial-election")
+	assert.Regexp(t, `split-votes-retry +0/5 +\d+ +FAIL: infinite-loop`, out)
+	assert.Contains(t, out, "initial-election            10/10")
+	assert.Contains(t, out, "a handler has not returned after")
 	assert.Contains(t, out, "onElectionTimeout")
-	assert.Contains(t, out, "SCORE 0/65")
+	assert.Regexp(t, `seed \d+, in event #\d+`, out)
+	assert.NotContains(t, out, "SCORE 0/")
 }
 
 // replaceBody replaces the body of method name of *Node in Go source.
@@ -188,7 +224,7 @@ func TestGradeSolvedElectionFullMarks(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(src+observe), 0o644))
 	code, out, errs := run(t, "grade", dir)
 	require.Equal(t, 0, code, out+errs)
-	assert.Contains(t, out, "SCORE 65/65")
+	assert.Contains(t, out, "SCORE 90/90")
 }
 
 // synodSolution fills in the paxos-single skeleton as a student would.
@@ -736,7 +772,7 @@ func TestGradeSolvedRaftFullMarks(t *testing.T) {
 	for _, c := range []struct {
 		exercise string
 		score    string
-	}{{"raft-election", "65/65"}, {"raft-replication", "65/65"}, {"raft-persistence", "50/50"}} {
+	}{{"raft-election", "90/90"}, {"raft-replication", "65/65"}, {"raft-persistence", "50/50"}} {
 		next := strings.ReplaceAll(string(gt), `"raft-election"`, `"`+c.exercise+`"`)
 		require.NoError(t, os.WriteFile(gradeTest, []byte(next), 0o644))
 		code, out, errs := run(t, "grade", dir)

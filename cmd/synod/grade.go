@@ -29,7 +29,7 @@ const gradeTimeoutDefault = 10 * time.Minute
 
 func newGradeCmd() *cobra.Command {
 	var hidden, exercise string
-	var short, asJSON bool
+	var short, asJSON, practice bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "grade DIR",
@@ -38,11 +38,16 @@ func newGradeCmd() *cobra.Command {
 separate "go test" process and print a score table. Failures give the seed,
 the schedule, the trace file and the commands that replay them.
 
-A panic in the student's code, a handler that loops through simulated time
-without end (the events bound) and non-determinism (the same seed twice
-giving different traces) each fail their test, named as such. A handler
-that never returns is caught by --timeout and reported as an infinite loop
-with the test it hung in.
+Each test runs in a process of its own under a watchdog. A panic in the
+student's code, a handler that loops through simulated time without end
+(the events bounds), a handler that never returns (the watchdog: a few
+seconds of CPU time without an event completing), a heap that grows past
+1 GiB, and non-determinism (the same seed twice giving different traces)
+each fail their own test, named as such with the seed and the event; the
+other tests still score. --timeout is a last net over the whole run.
+
+--practice runs the graded scenarios with ten times the seeds and a larger
+search: a stress test before submitting, not the grade.
 
 Exit status: 0 full marks, 1 points lost, 2 bad usage or a package that does
 not build.`,
@@ -62,6 +67,9 @@ not build.`,
 			if err != nil {
 				return usageErr("%v", err)
 			}
+			if err := checkModule(dir); err != nil {
+				return inputErr(err)
+			}
 			if timeout <= 0 {
 				return usageErr("--timeout: %v must be positive", timeout)
 			}
@@ -75,7 +83,7 @@ not build.`,
 				}
 				hidden = abs
 			}
-			g, err := runGrade(dir, hidden, short, timeout)
+			g, err := runGrade(dir, hidden, short, practice, timeout)
 			if err != nil {
 				return inputErr(err)
 			}
@@ -87,6 +95,7 @@ not build.`,
 	fl.StringVar(&exercise, "exercise", "", "exercise name (default: the one grade_test.go names)")
 	fl.BoolVar(&short, "short", false, "fewer seeds per property test (a quick check, not the grade)")
 	fl.BoolVar(&asJSON, "json", false, "print the score as JSON")
+	fl.BoolVar(&practice, "practice", false, "10x the seeds and a larger search (a stress test, not the grade)")
 	fl.DurationVar(&timeout, "timeout", gradeTimeoutDefault, "wall-clock bound on the whole run, against handlers that never return")
 	return cmd
 }
@@ -114,12 +123,13 @@ func exerciseOf(dir string) (string, error) {
 // gradeRun is what the go test process left behind.
 type gradeRun struct {
 	score    *exercises.Score
+	practice bool
 	output   string
 	timedOut bool
 	exitErr  error
 }
 
-func runGrade(dir, hidden string, short bool, timeout time.Duration) (*gradeRun, error) {
+func runGrade(dir, hidden string, short, practice bool, timeout time.Duration) (*gradeRun, error) {
 	tmp, err := os.MkdirTemp("", "synod-grade-")
 	if err != nil {
 		return nil, err
@@ -138,6 +148,9 @@ func runGrade(dir, hidden string, short bool, timeout time.Duration) (*gradeRun,
 	c := exec.CommandContext(ctx, "go", args...)
 	c.Dir = dir
 	c.Env = append(os.Environ(), "SYNOD_GRADE_OUT="+out, "SYNOD_HIDDEN="+hidden)
+	if practice {
+		c.Env = append(c.Env, "SYNOD_GRADE_PRACTICE=1")
+	}
 	var buf bytes.Buffer
 	c.Stdout, c.Stderr = &buf, &buf
 	runErr := c.Run()
@@ -145,7 +158,7 @@ func runGrade(dir, hidden string, short bool, timeout time.Duration) (*gradeRun,
 	if errors.As(runErr, &ee) {
 		return nil, fmt.Errorf("cannot run the go command (grading builds the student's package with it): %v", ee)
 	}
-	g := &gradeRun{output: buf.String(), exitErr: runErr}
+	g := &gradeRun{output: buf.String(), exitErr: runErr, practice: practice}
 	g.timedOut = ctx.Err() != nil || strings.Contains(g.output, "panic: test timed out after")
 	if s, err := exercises.ReadScore(out); err == nil {
 		g.score = s
@@ -191,6 +204,9 @@ func reportGrade(w io.Writer, ex *exercises.Exercise, g *gradeRun, asJSON bool) 
 	got, max := g.score.Total()
 	if !asJSON {
 		fmt.Fprintf(w, "\nSCORE %d/%d\n", got, max)
+		if g.practice {
+			fmt.Fprintln(w, "(practice: 10x the seeds and a larger search; not the grade)")
+		}
 	}
 	if got < max {
 		return errFound

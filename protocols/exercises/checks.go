@@ -2,6 +2,7 @@ package exercises
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,16 @@ type leaderPerTerm struct {
 func newLeaderPerTerm() sim.Checker { return &leaderPerTerm{leaders: map[int64]sim.NodeID{}} }
 
 func (c *leaderPerTerm) Name() string { return "election-safety" }
+
+// sortedTerms returns the terms that had a leader, in order.
+func (c *leaderPerTerm) sortedTerms() []int64 {
+	ts := make([]int64, 0, len(c.leaders))
+	for t := range c.leaders {
+		ts = append(ts, t)
+	}
+	slices.Sort(ts)
+	return ts
+}
 
 func (c *leaderPerTerm) Check(s *sim.Sim, _ *sim.Event) error {
 	for _, id := range s.Nodes() {

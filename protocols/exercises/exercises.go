@@ -102,24 +102,47 @@ func determinism(yaml string) Test {
 	return Test{Name: "determinism", Points: 5, Kind: "determinism", YAML: yaml}
 }
 
-var electionChecks = []func() sim.Checker{newLeaderPerTerm}
+var electionChecks = []func() sim.Checker{newLeaderPerTerm, newTermRules}
+
+// electedChecks grade the first step alone (a leader is elected, one per
+// term), so that a solution that elects but does not yet handle
+// AppendEntries earns it.
+var electedChecks = []func() sim.Checker{newLeaderPerTerm}
+
+// deposedLeader makes n1 the first leader (the others start late), then
+// isolates it while n2-n4 elect another, then lets it hear only n5, a
+// follower, which only ever answers it: a deposed leader hearing only
+// replies must learn its term is over from them (one-way cuts, Raft §5.1).
+const deposedLeader = "# a deposed leader hears only replies: n1 leads, is cut off while another is elected, then hears only n5's answers to its heartbeats\n" +
+	"nodes: 5\nduration: 4s\n" +
+	"faults: [\"0s crash n2\", \"0s crash n3\", \"0s crash n4\", \"0s crash n5\", \"150ms restart n2\", \"150ms restart n3\", \"150ms restart n4\", \"150ms restart n5\",\n" +
+	"  \"1s isolate n1\", \"1s crash n5\", \"1300ms restart n5\", \"1600ms heal\", \"1600ms cut n2->n1\", \"1600ms cut n3->n1\", \"1600ms cut n4->n1\", \"3s heal\"]\n" +
+	"workload: {clients: 0}\n"
 
 var catalog = []*Exercise{
 	{
 		Name: "raft-election", Title: "Raft leader election and heartbeats (Raft §5.1-5.2)",
 		Skeleton: "raft", Reference: "raft",
 		Tests: []Test{
-			{Name: "initial-election", Points: 10, Core: true, Kind: "scenario", Checkers: electionChecks, Expect: oneLeader,
-				YAML: "# three nodes elect one leader within a second\nnodes: 3\nduration: 1s\nworkload: {clients: 0}\n"},
+			{Name: "initial-election", Points: 10, Core: true, Kind: "scenario", Checkers: electedChecks, Expect: elected,
+				YAML: "# elected: three nodes elect a leader within a second\nnodes: 3\nduration: 1s\nworkload: {clients: 0}\n"},
+			{Name: "stable-leader", Points: 10, Core: true, Kind: "property", Seeds: 20, FirstSeed: 150, Checkers: electionChecks, Expect: stableLeader,
+				YAML: "# stable: no faults, timeouts close together so candidates collide; the first leader keeps everyone with heartbeats to the end\nnodes: 5\nduration: 2s\nnetwork: {latency: {dist: uniform, min: 5ms, max: 30ms}}\noptions: {election_timeout_min: 150ms, election_timeout_max: 180ms, heartbeat_interval: 50ms}\nworkload: {clients: 0}\n"},
 			{Name: "reelection-after-crashes", Points: 10, Core: true, Kind: "scenario", Checkers: electionChecks, Expect: oneLeader,
 				YAML: "# two of five nodes crash for good; the other three elect a leader\nnodes: 5\nduration: 3s\nfaults: [\"1s crash n1\", \"1500ms crash n2\"]\nworkload: {clients: 0}\n"},
-			{Name: "partitions-heal", Points: 15, Core: true, Kind: "scenario", Checkers: electionChecks, Expect: oneLeader,
+			{Name: "split-votes-retry", Points: 5, Core: true, Kind: "scenario", Checkers: electionChecks, Expect: oneLeader,
+				YAML: "# every node alone for a second: each stands for election and loses; candidates must keep retrying until one wins after the heal\nnodes: 3\nduration: 3s\nfaults: [\"0s partition n1|n2|n3\", \"1s heal\"]\nworkload: {clients: 0}\n"},
+			{Name: "partitions-heal", Points: 10, Core: true, Kind: "scenario", Checkers: electionChecks, Expect: oneLeader,
 				YAML: "# the cluster is split twice; after the heal one leader leads everyone\nnodes: 5\nduration: 4s\nfaults: [\"1s partition n1,n2|n3,n4,n5\", \"2s partition n1,n2,n3|n4,n5\", \"3s heal\"]\nworkload: {clients: 0}\n"},
-			{Name: "election-chaos", Points: 15, Core: true, Kind: "property", Seeds: 10, FirstSeed: 100, Checkers: electionChecks, Expect: oneLeader,
+			{Name: "deposed-leader", Points: 10, Core: true, Kind: "property", Seeds: 5, FirstSeed: 160, Checkers: electionChecks, Expect: oneLeader,
+				YAML: deposedLeader},
+			{Name: "election-chaos", Points: 10, Core: true, Kind: "property", Seeds: 10, FirstSeed: 100, Checkers: electionChecks, Expect: oneLeader,
 				YAML: "# partitions, cuts, pauses and loss, healed at 3s\nnodes: 5\nduration: 4s\nnetwork: {latency: {dist: uniform, min: 1ms, max: 10ms}, loss: 0.05}\nnemesis: {partition_every: 400ms, cut_every: 500ms, pause_every: 700ms, downtime: 200ms, heal_at: 3s}\nworkload: {clients: 0}\n"},
+			{Name: "slow-network-safety", Points: 10, Core: true, Kind: "property", Seeds: 20, FirstSeed: 170, Checkers: electionChecks, Expect: elected,
+				YAML: "# safe under faults: long-tailed latency (exponential, mean 60ms) against short timeouts, so vote replies outlive the election that asked for them; never two leaders in a term\nnodes: 5\nduration: 5s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 60ms, max: 1s}}\noptions: {election_timeout_min: 60ms, election_timeout_max: 120ms, heartbeat_interval: 20ms}\nworkload: {clients: 0}\n"},
 			{Name: "explore-election-safety", Points: 10, Core: true, Kind: "explore", Checkers: electionChecks,
-				Search: &Search{DepthMax: 8, StatesMax: 1000, GoalDepthMax: 40, Goal: someLeader, GoalName: "a leader"},
-				YAML:   "# every schedule of three nodes up to depth 8 (1000 states): never two leaders in a term; some schedule elects one\nnodes: 3\nduration: 10s\nworkload: {clients: 0}\n"},
+				Search: &Search{DepthMax: 10, StatesMax: 10_000, GoalDepthMax: 40, Goal: someLeader, GoalName: "a leader"},
+				YAML:   "# every schedule of three nodes up to depth 10 (10,000 states): never two leaders in a term; some schedule elects one\nnodes: 3\nduration: 10s\nworkload: {clients: 0}\n"},
 			determinism("# determinism\nnodes: 3\nduration: 1s\nnetwork: {loss: 0.05}\nworkload: {clients: 0}\n"),
 		},
 	},

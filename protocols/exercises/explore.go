@@ -22,6 +22,9 @@ type Search struct {
 	DepthMax    int
 	StatesMax   int64
 	FaultBudget int
+	// Network is the search's network model (default: the set network,
+	// where any message may arrive any number of times, or never).
+	Network string
 	// GoalDepthMax bounds the search for the goal (default DepthMax).
 	GoalDepthMax int
 	Goal         func(s *sim.Sim) bool
@@ -29,7 +32,7 @@ type Search struct {
 }
 
 // runSearch runs an exploration test.
-func runSearch(t *Test, spec *protocols.Spec) (kind, failure string) {
+func runSearch(t *Test, spec *protocols.Spec, practice bool) (kind, failure string) {
 	so := synodtest.Options{Protocol: spec, YAML: t.YAML, NoLinearizability: true}
 	sc, err := so.Load()
 	if err != nil {
@@ -43,10 +46,15 @@ func runSearch(t *Test, spec *protocols.Spec) (kind, failure string) {
 		for _, mk := range t.Checkers {
 			in.Sim.AddChecker(mk())
 		}
+		in.Sim.AddChecker(newExploreBudgetChecker())
 		return in, nil
 	}
-	x := t.Search
-	base := explore.Options{Mode: explore.BFS, DepthMax: x.DepthMax, StatesMax: x.StatesMax, FaultBudget: x.FaultBudget, Workers: 1}
+	x := *t.Search
+	if practice {
+		x.DepthMax += practiceDepth
+		x.StatesMax *= practiceFactor
+	}
+	base := explore.Options{Mode: explore.BFS, DepthMax: x.DepthMax, StatesMax: x.StatesMax, FaultBudget: x.FaultBudget, Workers: 1, Network: x.Network}
 	// Progress first: a protocol that never reaches the goal passes every
 	// safety search vacuously.
 	in, err := build()

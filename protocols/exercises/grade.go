@@ -11,6 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/protocols/synodtest"
 	"github.com/synod-dev/synod/sim"
 )
@@ -68,12 +69,27 @@ type Options struct {
 	// EventsMax bounds every run in events; a run that reaches it before
 	// its duration is a livelock (default 2,000,000).
 	EventsMax int64
+	// Practice runs the graded scenarios with practiceFactor times the
+	// seeds and a larger search: a student's stress test before
+	// submitting. A practice score is not the grade.
+	Practice bool
 }
+
+// practiceFactor multiplies the seeds of property tests and the states of
+// explorations in practice mode; practiceDepth deepens explorations.
+const (
+	practiceFactor = 10
+	practiceDepth  = 2
+)
 
 // DefaultEventsMax bounds each graded run: far above what a correct
 // protocol needs in these scenarios, low enough that a livelocked handler
 // (a zero-delay timer loop) is caught in a second or two.
 const DefaultEventsMax = 2_000_000
+
+// determinismEventsMax bounds the runs of a determinism test: its
+// scenarios are a second of three or four nodes, a few thousand events.
+const determinismEventsMax = 200_000
 
 // Grade runs an exercise's suite (and the hidden tests, if any) against a
 // protocol. An error means the suite could not run at all (a bad hidden
@@ -127,15 +143,22 @@ func RunTest(t *Test, spec *protocols.Spec, o Options) Result {
 	if so.EventsMax == 0 {
 		so.EventsMax = DefaultEventsMax
 	}
-	if len(t.Checkers) > 0 {
-		mk := t.Checkers
-		so.Checkers = func() []sim.Checker {
-			cs := make([]sim.Checker, len(mk))
-			for i, f := range mk {
-				cs[i] = f()
-			}
-			return cs
+	mk := append([]func() sim.Checker(nil), t.Checkers...)
+	if t.Kind == "determinism" {
+		mk = nil
+	}
+	// The budget checker comes last: the protocol's own invariants and the
+	// test's are judged first on the same event.
+	mk = append(mk, newBudgetChecker)
+	so.Checkers = func() []sim.Checker {
+		cs := make([]sim.Checker, len(mk))
+		for i, f := range mk {
+			cs[i] = f()
 		}
+		return cs
+	}
+	if t.Lin && so.Expect != nil {
+		so.Expect = decided(so.Expect)
 	}
 	switch t.Kind {
 	case "property":
@@ -143,22 +166,32 @@ func RunTest(t *Test, spec *protocols.Spec, o Options) Result {
 		if o.Short && so.Seeds > shortSeeds {
 			so.Seeds = shortSeeds
 		}
+		if o.Practice {
+			so.Seeds = t.Seeds * practiceFactor
+		}
 	case "determinism":
 		so.Determinism = true
 		so.Expect = nil
-		so.Checkers = nil
 		so.NoLinearizability = true
+		// The determinism runs carry no checkers, hence no budget
+		// checker: a tighter events bound stops a livelock there.
+		so.EventsMax = min(so.EventsMax, determinismEventsMax)
 	}
 	r.Seeds = so.Seeds
 	if t.Kind == "explore" {
 		r.Seeds = 0
-		kind, failure := searchSafely(t, spec)
+		kind, failure := searchSafely(t, spec, o.Practice)
 		if kind == "" {
 			r.Points = t.Points
 		}
 		r.Kind, r.Failure = kind, failure
 		return r
 	}
+	// Failures are found unshrunk, and only a failing seed the shrinker
+	// can reproduce is run again to shrink it: a livelock found by the
+	// budget checker is not worth a hundred runs of a hundred thousand
+	// events.
+	so.NoShrink = true
 	rep, err := runSafely(so)
 	if rep != nil {
 		r.Seeds = rep.Seeds
@@ -174,11 +207,70 @@ func RunTest(t *Test, spec *protocols.Spec, o Options) Result {
 			r.Points = t.Points
 			break
 		}
+		if f.Checker == budgetCheckerName {
+			f.Kind = "livelock"
+		} else if shrinkable(f.Kind) {
+			f = shrunk(so, f)
+		}
 		r.Kind, r.Failure = f.Kind, f.Text("TestGrade/"+t.Name)
+		if f.Kind == "linearizability" {
+			r.Failure = explainLin(so, f.Seed) + r.Failure
+		}
 	default:
 		r.Points = t.Points
 	}
 	return r
+}
+
+func shrinkable(kind string) bool {
+	return kind == "violation" || kind == "panic" || kind == "linearizability"
+}
+
+// shrunk runs a failing seed again, shrinking it; the unshrunk failure
+// stands if the run does not fail the same way.
+func shrunk(so synodtest.Options, f synodtest.Failure) synodtest.Failure {
+	so.NoShrink, so.Seeds, so.FirstSeed, so.Determinism = false, 1, f.Seed, false
+	rep, err := runSafely(so)
+	if err != nil || len(rep.Failures) == 0 || rep.Failures[0].Kind != f.Kind {
+		return f
+	}
+	return rep.Failures[0]
+}
+
+// decided wraps a test's end-of-run check: a linearizability verdict
+// that is unknown (the checker ran out of budget) earns no points, and
+// says why. Unknown is never a pass.
+func decided(e expectation) expectation {
+	return func(in *scenario.Instance, res *scenario.Result) error {
+		if res.Linearizable == string(protocols.LinUnknown) {
+			reason := res.LinReason
+			if reason == "" {
+				reason = "no reason given"
+			}
+			return &synodtest.KindError{Kind: "unknown", Err: fmt.Errorf("linearizability unknown: the checker could not decide (%s); an undecided history earns no points: fewer clients or operations in flight let it decide", reason)}
+		}
+		return e(in, res)
+	}
+}
+
+// explainLin runs a non-linearizable seed again for the story of its
+// failure: the operations that cannot be ordered (empty when the run has
+// no explanation).
+func explainLin(so synodtest.Options, seed uint64) string {
+	sc, err := so.Load()
+	if err != nil {
+		return ""
+	}
+	sc.Seed = seed
+	in, err := scenario.Build(sc)
+	if err != nil {
+		return ""
+	}
+	res, err := in.Execute(nil)
+	if err != nil || res.LinExplanation == nil {
+		return ""
+	}
+	return res.LinExplanation.Text() + "\n"
 }
 
 // runSafely runs a synodtest report, turning a panic outside the
@@ -194,13 +286,13 @@ func runSafely(o synodtest.Options) (rep *synodtest.Report, err error) {
 
 // searchSafely runs an exploration test, turning a panic outside the
 // simulated handlers into an error.
-func searchSafely(t *Test, spec *protocols.Spec) (kind, failure string) {
+func searchSafely(t *Test, spec *protocols.Spec, practice bool) (kind, failure string) {
 	defer func() {
 		if p := recover(); p != nil {
 			kind, failure = "error", fmt.Sprintf("panic outside the simulation: %v", p)
 		}
 	}()
-	return runSearch(t, spec)
+	return runSearch(t, spec, practice)
 }
 
 // WriteTable prints the score table.

@@ -38,7 +38,7 @@ func TestSuitesCatchBrokenReferences(t *testing.T) {
 		// Without snapshots the log grows and no view shows one.
 		{"raft-snapshots", "compaction", "raft", "", "liveness", "no node took a snapshot"},
 		// A protocol without leaders fails the election tests.
-		{"raft-election", "initial-election", "paxos-single", "", "liveness", "no leader"},
+		{"raft-election", "initial-election", "paxos-single", "", "liveness", "no node became leader"},
 	}
 	for _, c := range cases {
 		t.Run(c.exercise+"/"+c.test, func(t *testing.T) {
@@ -73,6 +73,8 @@ func TestFilesOfEachExercise(t *testing.T) {
 			}
 			for _, tc := range ex.Tests {
 				require.Contains(t, readme, "| "+tc.Name+" | ")
+				// The graded scenario is published in full, for practice.
+				require.Contains(t, readme, "```yaml\n"+strings.TrimRight(tc.YAML, "\n")+"\n```")
 			}
 			gofiles := 0
 			for name := range files {
@@ -131,5 +133,33 @@ func TestGradingIgnoresSeedOverrides(t *testing.T) {
 	require.NoError(t, err)
 	r := exercises.RunTest(&tc, spec, exercises.Options{Short: true})
 	require.Equal(t, 3, r.Seeds)
+	require.Equal(t, tc.Points, r.Points, r.Failure)
+}
+
+// TestUnknownEarnsNothing checks that a linearizability verdict the
+// checker could not decide (its budget ran out) earns no points and says
+// why: unknown is never a pass.
+func TestUnknownEarnsNothing(t *testing.T) {
+	t.Setenv("SYNOD_FAILURES", t.TempDir())
+	tc := testOf(t, "raft-replication", "basic-agreement")
+	tc.YAML += "checks: {lin_budget: 1ns}\n"
+	spec, err := protocols.Lookup("raft")
+	require.NoError(t, err)
+	r := exercises.RunTest(&tc, spec, exercises.Options{Short: true})
+	require.Zero(t, r.Points, r.Failure)
+	require.Equal(t, "unknown", r.Kind, r.Failure)
+	require.Contains(t, r.Failure, "linearizability unknown: the checker could not decide (")
+	require.Contains(t, r.Failure, "earns no points")
+}
+
+// TestPracticeRunsMoreSeeds checks that practice mode runs a property
+// test on ten times its graded seeds, the graded ones first.
+func TestPracticeRunsMoreSeeds(t *testing.T) {
+	t.Setenv("SYNOD_FAILURES", t.TempDir())
+	tc := testOf(t, "raft-election", "election-chaos")
+	spec, err := protocols.Lookup("raft")
+	require.NoError(t, err)
+	r := exercises.RunTest(&tc, spec, exercises.Options{Practice: true})
+	require.Equal(t, 10*tc.Seeds, r.Seeds)
 	require.Equal(t, tc.Points, r.Points, r.Failure)
 }

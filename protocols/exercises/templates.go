@@ -74,9 +74,30 @@ func (e *Exercise) Readme() (string, error) {
 		}
 		fmt.Fprintf(&s, "| %s | %d | %s | %s |\n", t.Name, t.Points, kind, what)
 	}
+	s.WriteString(scenariosIntro)
+	for _, t := range e.Tests {
+		fmt.Fprintf(&s, "\n**%s** (%d points, %s", t.Name, t.Points, t.Kind)
+		if t.Kind == "property" {
+			fmt.Fprintf(&s, ", seeds %d-%d", max(t.FirstSeed, 1), max(t.FirstSeed, 1)+uint64(t.Seeds)-1)
+		}
+		if x := t.Search; x != nil {
+			fmt.Fprintf(&s, ", every schedule to depth %d or %d states", x.DepthMax, x.StatesMax)
+		}
+		s.WriteString(")\n\n```yaml\n" + strings.TrimRight(t.YAML, "\n") + "\n```\n")
+	}
 	s.WriteString(workflow)
 	return s.String(), nil
 }
+
+const scenariosIntro = `
+### The graded scenarios
+
+Each test runs one of these scenarios with your protocol (the protocol
+line is added). Practice on them with more seeds than the grade uses:
+` + "`synod grade --practice .`" + ` runs every property test on ten times
+its seeds and every exploration deeper and wider; your teacher may add
+hidden tests of the same kinds.
+`
 
 const workflow = `
 ## How to work
@@ -85,10 +106,16 @@ const workflow = `
     go test -run 'TestGrade/NAME' -v     # one test
     go test -run 'TestGrade/NAME' -synod.seed 7 -v  # replay one seed of a failing test
     go run github.com/synod-dev/synod/cmd/synod grade .   # the score as your teacher sees it
+    go run github.com/synod-dev/synod/cmd/synod grade --practice .   # 10x the seeds: a stress test
 
 A failing test prints the seed, the schedule that led to the failure (the
 faults, then the last events up to it, one line each), the trace file under
 testdata/failures, and the commands that replay it.
+
+Each test runs in a process of its own: a handler that never returns, a
+timer re-armed with zero delay or a message storm fails the test it
+happens in (as an infinite loop or a livelock, with the seed and the
+event), and the other tests still score.
 `
 
 // Init writes the exercise's files into dir, which must be empty or not
