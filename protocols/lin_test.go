@@ -77,7 +77,7 @@ func TestExplainStaleRead(t *testing.T) {
 	var h hist
 	h.put(1, "k1", "a", 0, 10)
 	h.put(1, "k1", "b", 20, 30)
-	h.put(3, "k1", "c", 35, 60)     // concurrent with the read
+	h.put(3, "k1", "c", 35, 60)       // concurrent with the read
 	h.get(2, "k1", "a", true, 40, 50) // stale
 	h.get(2, "k1", "a", true, 70, 80) // also wrong, but later
 	h.get(4, "k2", "", false, 0, 5)   // another key, fine
