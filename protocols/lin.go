@@ -3,6 +3,7 @@ package protocols
 import (
 	"fmt"
 	"hash/maphash"
+	"maps"
 	"os"
 	"sort"
 	"strconv"
@@ -395,7 +396,9 @@ func (b *linBudget) run(ops []porcupine.Operation, limit time.Duration) linRun {
 	outgrew := stopped.Swap(true)
 	mu.Lock()
 	defer mu.Unlock()
-	r := linRun{steps: steps.Load(), probed: probed}
+	// A copy: a search that has not yet noticed the time-out may still
+	// record a state after the lock is released.
+	r := linRun{steps: steps.Load(), probed: maps.Clone(probed)}
 	switch {
 	case outgrew:
 		r.verdict = linOutgrew

@@ -319,6 +319,20 @@ func TestTinyBudgetIsUnknownWithReason(t *testing.T) {
 	assert.Empty(t, c.Reason)
 }
 
+// A history whose check would take forever (a read no order explains,
+// concurrent with 40 writes: 2^40 subsets) ends unknown within its budget,
+// never hangs.
+func TestHopelessHistoryIsUnknownNotAHang(t *testing.T) {
+	var h hist
+	for i := 0; i < 40; i++ {
+		h.put(i+1, "k", fmt.Sprintf("v%02d", i), int64(i), 500+int64(i))
+	}
+	h.get(99, "k", "never-written", true, 100, 600)
+	c := CheckLinearizable(h.recs, sim.Second, 100*time.Millisecond)
+	assert.Equal(t, LinUnknown, c.Result)
+	assert.Equal(t, "porcupine did not decide key k (41 operations) within checks.lin_budget 100ms; raise checks.lin_budget in the scenario", c.Reason)
+}
+
 // The memory bound reads as such, with the bound's name.
 func TestUndecidedReasonNamesWhatRanOut(t *testing.T) {
 	k := &linKey{key: "k3", ops: make([]porcupine.Operation, 1234)}
