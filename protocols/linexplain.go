@@ -98,7 +98,11 @@ func (e *LinExplanation) End() sim.Time {
 // hold, then one line per operation in call order.
 func (e *LinExplanation) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "not linearizable: key %s: %s\n", e.Key, e.Why)
+	why := e.Why
+	if why == "" && e.Failing >= 0 && e.Failing < len(e.Ops) {
+		why = "no legal order places " + e.Ops[e.Failing].Client.String() + " " + e.Ops[e.Failing].Op.String()
+	}
+	fmt.Fprintf(&b, "not linearizable: key %s: %s\n", e.Key, why)
 	if len(e.StatesBefore) > 0 {
 		more := ""
 		if e.StatesOmitted > 0 {
@@ -120,6 +124,15 @@ func (e *LinExplanation) Text() string {
 		fmt.Fprintf(&b, "  note: %s\n", e.Note)
 	}
 	return b.String()
+}
+
+// Story is Text for an explanation that may be missing: "" when e is nil
+// or does not name its failing operation.
+func (e *LinExplanation) Story() string {
+	if e == nil || e.Failing < 0 || e.Failing >= len(e.Ops) {
+		return ""
+	}
+	return e.Text()
 }
 
 // Describe renders one operation: client, operation, result, and when it

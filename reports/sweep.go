@@ -133,7 +133,7 @@ func (r *SeedResult) fill(d *RunData) {
 		}
 	case res.Linearizable == string(protocols.LinUnknown):
 		r.Outcome = OutcomeUnknown
-		r.LinReason = LinReason(res)
+		r.LinReason = res.UndecidedReason()
 	}
 	r.Violations = res.Violations
 	if res.FirstViolation != nil {
@@ -157,31 +157,6 @@ func (r *SeedResult) fill(d *RunData) {
 	r.Events = res.Events
 	r.Persists = res.Stats.Persists
 	r.SimSeconds = res.SimSeconds
-}
-
-// LinReason says why a run's linearizability verdict is unknown: the
-// checker's own reason, or (from a checker that gave none) the budget and
-// the setting that raises it. "" when the verdict is not unknown.
-func LinReason(res *scenario.Result) string {
-	switch {
-	case res.Linearizable != string(protocols.LinUnknown):
-		return ""
-	case res.LinReason != "":
-		return res.LinReason
-	}
-	return linReasonDefault
-}
-
-// linReasonDefault is the reason given when the checker gave none.
-const linReasonDefault = "the check did not finish within its budget (raise checks.lin_budget in the scenario)"
-
-// LinStory renders an explanation for a terminal (its Text), or "" when
-// there is none or it does not name its failing operation.
-func LinStory(e *protocols.LinExplanation) string {
-	if e == nil || failingOp(e) == "" {
-		return ""
-	}
-	return e.Text()
 }
 
 // failingOp renders the operation of an explanation that no legal order
@@ -411,7 +386,7 @@ func (r *SeedResult) upgrade() {
 	if r.Outcome == OutcomeOK && r.Linearizable == string(protocols.LinUnknown) {
 		r.Outcome = OutcomeUnknown
 		if r.LinReason == "" {
-			r.LinReason = linReasonDefault
+			r.LinReason = (&scenario.Result{Linearizable: r.Linearizable}).UndecidedReason()
 		}
 	}
 }

@@ -88,7 +88,7 @@ func TestNonLinearizableRowCarriesTheExplanation(t *testing.T) {
 	var r2 SeedResult
 	r2.fill(&RunData{Result: &scenario.Result{Linearizable: string(protocols.LinViolation), LinExplanation: bad}})
 	assert.Empty(t, r2.LinFailing)
-	assert.Empty(t, LinStory(bad))
+	assert.Empty(t, bad.Story())
 }
 
 // TestOldUnknownRowsAreReclassified: a sweep written before the unknown

@@ -13,7 +13,6 @@ import (
 
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/scenario"
-	"github.com/synod-dev/synod/reports"
 )
 
 func newRunCmd() *cobra.Command {
@@ -65,7 +64,7 @@ input, 3 undecided: a check could not decide (linearizability unknown).`,
 			res.SetWall(time.Since(start))
 			// --json carries the reason whenever the verdict is unknown,
 			// the checker's own or the budget's.
-			res.LinReason = reports.LinReason(res)
+			res.LinReason = res.UndecidedReason()
 			if tf != nil {
 				if err := tf.Close(); err != nil {
 					return inputErr(fmt.Errorf("--trace: %v", err))
@@ -121,7 +120,7 @@ func atFlag(res *scenario.Result) string {
 	if res.Panic != nil {
 		return fmt.Sprintf(" --at %d", res.Panic.Index)
 	}
-	if e := res.LinExplanation; reports.LinStory(e) != "" && e.Ops[e.Failing].CallEvent >= 0 {
+	if e := res.LinExplanation; e.Story() != "" && e.Ops[e.Failing].CallEvent >= 0 {
 		return fmt.Sprintf(" --at %d", e.Ops[e.Failing].CallEvent)
 	}
 	return ""
@@ -152,9 +151,9 @@ func printSummary(w io.Writer, r *scenario.Result) {
 	}
 	switch {
 	case r.Linearizable == string(protocols.LinUnknown):
-		fmt.Fprintf(w, "  linearizable  unknown: %s\n", reports.LinReason(r))
-	case r.Linearizable == string(protocols.LinViolation) && reports.LinStory(r.LinExplanation) != "":
-		fmt.Fprintf(w, "  linearizable  violation\n%s", indent(reports.LinStory(r.LinExplanation), "    "))
+		fmt.Fprintf(w, "  linearizable  unknown: %s\n", r.UndecidedReason())
+	case r.Linearizable == string(protocols.LinViolation) && r.LinExplanation.Story() != "":
+		fmt.Fprintf(w, "  linearizable  violation\n%s", indent(r.LinExplanation.Story(), "    "))
 	default:
 		fmt.Fprintf(w, "  linearizable  %s\n", r.Linearizable)
 	}

@@ -58,8 +58,8 @@ func TestRunSummaryTellsTheViolation(t *testing.T) {
 	var b bytes.Buffer
 	printSummary(&b, res)
 	out := b.String()
-	assert.Contains(t, out, "  linearizable  violation\n    key k2: no legal order places ")
-	assert.Contains(t, out, "(#19)", "the trace event indexes are shown")
+	assert.Contains(t, out, "  linearizable  violation\n    not linearizable: key k2: no legal order places ")
+	assert.Contains(t, out, "#19]", "the trace event indexes are shown")
 	assert.Contains(t, out, "\n  stopped       duration reached\n", "the summary goes on after the story")
 	assert.Equal(t, " --at 11", atFlag(res), "the TUI opens at the invocation that cannot be placed")
 
