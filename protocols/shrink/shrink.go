@@ -7,6 +7,15 @@
 // grow. A run is cut just after its failure: the first violation of an
 // invariant, or the first instant its history was no longer linearizable.
 //
+// A linearizability failure is a story told by a few operations on one key,
+// and most reductions move it (a removed client changes the delays every
+// later message draws). So a candidate runs with room to fail (a horizon),
+// is cut at its own story's end, and is kept when it has fewer active
+// clients, or as many and no more events. When no reduction is kept, other
+// seeds of the same scenario are tried, and one is kept only if its run is
+// strictly smaller: the last resort for failures that need a rare
+// interleaving (the kept steps name the seed change).
+//
 // Shrinking is deterministic: candidates are tried in a fixed order, and
 // its work is bounded by an evaluation budget counted in runs. A caller may
 // add a wall-clock cap (Options.Stop), which makes the result depend on the
