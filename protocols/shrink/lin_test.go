@@ -52,9 +52,17 @@ func shrinkTwice(t *testing.T, file string) *Result {
 func TestShrinkLinearizabilityFailuresToTheGoal(t *testing.T) {
 	for _, tc := range []struct {
 		file, key string
-	}{{pbPartition, "k0"}, {registerNoWriteBack, "k0"}} {
+		steps     []string // the steps docs/explore.md lists (nil: not listed)
+	}{
+		{pbPartition, "k0", nil},
+		{registerNoWriteBack, "k0", []string{"cut at the failure: duration 10s -> 1.428s", "clients 8 -> 3",
+			"think 5ms -> 10ms", "seed 1 -> 7", "seed 7 -> 24", "clients 3 -> 2"}},
+	} {
 		t.Run(tc.file[len("../../testdata/scenarios/core/"):], func(t *testing.T) {
 			r := shrinkTwice(t, tc.file)
+			if tc.steps != nil {
+				assert.Equal(t, tc.steps, r.Steps)
+			}
 			assert.Equal(t, Failure{Kind: "linearizability", Key: tc.key}, r.Failure)
 			assert.Less(t, r.After.Events, int64(goalEvents), "after: %v", r.After)
 			assert.LessOrEqual(t, r.After.Clients, goalClients, "after: %v", r.After)
@@ -68,6 +76,9 @@ func TestShrinkLinearizabilityFailuresToTheGoal(t *testing.T) {
 			f, ok := FailureOf(res)
 			require.True(t, ok)
 			assert.Equal(t, r.Failure, f)
+			if tc.file == registerNoWriteBack {
+				assertInversion(t, res.History)
+			}
 		})
 	}
 }
@@ -87,6 +98,9 @@ func TestShrinkNeedsTheLinearizabilityTarget(t *testing.T) {
 	assert.Equal(t, Failure{Kind: "linearizability"}, r.Failure)
 	assert.True(t, r.After.Events >= goalEvents || r.After.Clients > goalClients,
 		"without the target the register failure reaches the goal (%v): the target is not needed", r.After)
+	// The figures docs/explore.md quotes.
+	assert.Equal(t, int64(3099), r.After.Events)
+	assert.Equal(t, 3, r.After.Clients)
 }
 
 // linEnd finds the first instant the history fails: cut there it is not
@@ -191,4 +205,24 @@ func TestIdleClientsDoNothing(t *testing.T) {
 	assert.ErrorContains(t, idle.Revalidate(), "client 6 is outside 1..5")
 	idle.Workload.Idle = []int{2, 2}
 	assert.ErrorContains(t, idle.Revalidate(), "increasing order")
+}
+
+// assertInversion checks the story docs/explore.md tells of the shrunk
+// register run: c2's put k0=c2.27 never returns, and c1's last two gets
+// read c2.27 and then the older c1.29.
+func assertInversion(t *testing.T, h []protocols.OpRecord) {
+	t.Helper()
+	var gets []string
+	pending := false
+	for _, o := range h {
+		switch {
+		case o.Client == sim.ClientID(1) && o.Op.Kind == protocols.OpGet && o.Status == protocols.OpOK:
+			gets = append(gets, o.Value)
+		case o.Client == sim.ClientID(2) && o.Op.Kind == protocols.OpPut && o.Op.Value == "c2.27":
+			pending = o.Status == protocols.OpUnknown
+		}
+	}
+	assert.True(t, pending, "c2's put k0=c2.27 is in flight at the end")
+	require.GreaterOrEqual(t, len(gets), 2)
+	assert.Equal(t, []string{"c2.27", "c1.29"}, gets[len(gets)-2:], "c1 reads the new value, then the old one")
 }

@@ -33,7 +33,8 @@ type shrinker struct {
 	// horizonMax and stopMax are the shrunk run's duration and client stop
 	// time (zero: none): a linearizability candidate runs at most that long.
 	horizonMax, stopMax sim.Time
-	// strict keeps only candidates with fewer events (or clients).
+	// strict keeps only candidates with clearly fewer events (reseedGain)
+	// or fewer clients.
 	strict bool
 }
 
@@ -82,7 +83,7 @@ func (sh *shrinker) smaller(sc *scenario.Scenario, r *scenario.Result) bool {
 		}
 	}
 	if sh.strict {
-		return r.Events < sh.curRes.Events
+		return r.Events*reseedGain[1] <= sh.curRes.Events*reseedGain[0]
 	}
 	return r.Events <= sh.curRes.Events
 }
@@ -524,6 +525,11 @@ func (sh *shrinker) concurrency() bool {
 // reseedTries bounds the seeds the reseed pass tries in one round.
 const reseedTries = 32
 
+// reseedGain is the most events (as a fraction of the current run's) a
+// reseeded run may have to be kept: another seed is worth its change of
+// story only if it tells the story clearly sooner.
+var reseedGain = [2]int64{3, 4}
+
 // reseed is the last resort for a linearizability failure that no
 // reduction keeps: the same scenario under the next seeds (seed+1,
 // seed+2, ...), kept when it shows the failure on the same key with fewer
@@ -540,7 +546,7 @@ func (sh *shrinker) reseed() bool {
 		return false
 	}
 	seed := sh.cur.sc.Seed
-	sh.strict = true // another seed of the same size is no progress
+	sh.strict = true // another seed of about the same size is no progress
 	defer func() { sh.strict = false }()
 	for i := uint64(1); i <= reseedTries; i++ {
 		c := sh.cur.clone()

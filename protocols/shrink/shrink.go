@@ -153,6 +153,10 @@ type Result struct {
 	// Explanation tells the smallest run's linearizability failure (nil
 	// for other failures, or until the run's result carries one).
 	Explanation *protocols.LinExplanation
+	// StoryEnd is, for a linearizability failure, the first instant the
+	// smallest run's history of Failure.Key was not linearizable (the run
+	// ends just after it).
+	StoryEnd sim.Time
 	// Runs is the number of evaluation runs made (at most the budget).
 	Runs int
 	// Steps lists the reductions kept, in order.
@@ -232,6 +236,9 @@ func Run(sc *scenario.Scenario, choices []sim.Choice, opts Options) (*Result, er
 	out.Scenario, out.Choices = sh.cur.sc, sh.choices
 	out.After = sizesOf(sh.cur.sc, sh.choices, sh.curRes)
 	out.Explanation = sh.curRes.LinExplanation
+	if f.Key != "" {
+		out.StoryEnd, _ = linEnd(sh.curRes.History, f.Key)
+	}
 	out.Runs, out.Steps, out.Stopped = sh.runs, sh.steps, sh.stopped
 	return out, nil
 }
