@@ -37,7 +37,7 @@ func TestShrinkLinearizabilityDocsSampleOutput(t *testing.T) {
 			// The doc's block is the output's opening lines, up to the story.
 			var block []string
 			for _, l := range strings.Split(out, "\n") {
-				if strings.HasPrefix(l, "  key ") || strings.HasPrefix(l, "key ") || strings.HasPrefix(l, "wrote ") {
+				if strings.HasPrefix(l, "  key ") || strings.HasPrefix(l, "key ") || strings.HasPrefix(l, "not linearizable:") || strings.HasPrefix(l, "wrote ") {
 					break
 				}
 				block = append(block, l)
