@@ -27,9 +27,9 @@ import (
 
 // Scenario is a scenario file: everything that determines a run.
 type Scenario struct {
-	Protocol string   `yaml:"protocol" json:"protocol"`
-	Nodes    int      `yaml:"nodes" json:"nodes"`
-	Seed     uint64   `yaml:"seed" json:"seed"`
+	Protocol string `yaml:"protocol" json:"protocol"`
+	Nodes    int    `yaml:"nodes" json:"nodes"`
+	Seed     uint64 `yaml:"seed" json:"seed"`
 	// Duration bounds the run in simulated time: positive, at most
 	// sim.DurationMax. Zero only with Unbounded.
 	Duration sim.Time `yaml:"duration" json:"duration"`
