@@ -106,44 +106,44 @@ Exit status: 0 every seed decided and fine, 1 a failing seed or missing
 seeds, 2 bad usage or input, 3 no failing seed but some unknown.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var rng *reports.Range
+			if seeds != "" {
+				r, err := reports.ParseRange(seeds)
+				if err != nil {
+					return usageErr("--%v", err)
+				}
+				rng = &r
+			}
+			var files []*reports.SweepFile
 			var parts [][]reports.SeedResult
 			for _, p := range args {
-				res, err := reports.ReadResultsFile(p)
+				sf, err := reports.ReadSweepFile(p)
 				if err != nil {
 					return inputErr(err)
 				}
-				parts = append(parts, res)
+				files = append(files, sf)
+				parts = append(parts, sf.Results)
+			}
+			meta, err := reports.SameExperiment(files)
+			if err != nil {
+				return inputErr(fmt.Errorf("will not merge: %v", err))
 			}
 			merged, err := reports.Merge(parts...)
 			if err != nil {
 				return inputErr(err)
 			}
-			f, err := os.Create(out)
-			if err != nil {
+			if err := writeMerged(out, meta, merged); err != nil {
 				return inputErr(err)
 			}
-			bw := bufio.NewWriter(f)
-			for _, r := range merged {
-				b, _ := json.Marshal(&r)
-				bw.Write(b)
-				bw.WriteByte('\n')
+			sum := reports.NewSummary(seedListMax)
+			for i := range merged {
+				sum.Add(&merged[i])
 			}
-			if err := bw.Flush(); err != nil {
-				return inputErr(err)
-			}
-			if err := f.Close(); err != nil {
-				return inputErr(err)
-			}
-			sum := reports.Summarize(merged)
 			o := cmd.OutOrStdout()
 			fmt.Fprintf(o, "merge: %d seeds from %d files -> %s; outcomes %s\n", len(merged), len(args), out, formatOutcomes(sum.Outcomes))
-			listSeeds(o, sum)
-			if seeds != "" {
-				rng, err := reports.ParseRange(seeds)
-				if err != nil {
-					return usageErr("--%v", err)
-				}
-				missing, n := reports.Gaps(merged, rng, 10)
+			listSeeds(o, sum, "", out)
+			if rng != nil {
+				missing, n := reports.Gaps(merged, *rng, 10)
 				if n > 0 {
 					fmt.Fprintf(o, "merge: %d seeds of %d:%d missing, first %v\n", n, rng.Lo, rng.Hi, missing)
 					return errFound
@@ -155,6 +155,30 @@ seeds, 2 bad usage or input, 3 no failing seed but some unknown.`,
 	cmd.Flags().StringVar(&out, "out", "sweep.jsonl", "merged output file")
 	cmd.Flags().StringVar(&seeds, "seeds", "", "expected seed range LO:HI; report missing seeds")
 	return cmd
+}
+
+// writeMerged writes a merged output: the experiment's header line (when
+// the shards had one), then the rows.
+func writeMerged(path string, meta *reports.SweepMeta, rows []reports.SeedResult) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	if meta != nil {
+		b, _ := json.Marshal(meta)
+		bw.Write(append(b, '\n'))
+	}
+	for _, r := range rows {
+		b, _ := json.Marshal(&r)
+		bw.Write(b)
+		bw.WriteByte('\n')
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func newDiagramCmd() *cobra.Command {

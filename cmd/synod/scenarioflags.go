@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -144,7 +145,20 @@ func setDuration(sc *scenario.Scenario, v string) error {
 // replayCommand is the one command that reproduces this run: the scenario
 // flags the user gave (file and overrides), with the seed made explicit.
 func replayCommand(cmd *cobra.Command, verb string, sc *scenario.Scenario) string {
-	return "go run ./cmd/synod " + verb + scenarioArgs(cmd, sc)
+	return binaryName() + " " + verb + scenarioArgs(cmd, sc)
+}
+
+// binaryName is how to run the synod that is running: its path as it was
+// invoked (os.Args[0]: "synod" from PATH, "./synod", "/usr/local/bin/synod"
+// in an image), or "go run ./cmd/synod" when it is a binary go run or go
+// test built in a temporary directory that will be gone.
+func binaryName() string {
+	arg0 := os.Args[0]
+	if arg0 == "" || strings.Contains(arg0, "go-build") || strings.HasSuffix(arg0, ".test") ||
+		strings.HasPrefix(arg0, os.TempDir()+string(os.PathSeparator)+"go-") {
+		return "go run ./cmd/synod"
+	}
+	return shellQuote(arg0)
 }
 
 // scenarioArgs renders the scenario flags that were set, then --seed.
