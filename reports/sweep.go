@@ -57,9 +57,9 @@ type SeedResult struct {
 	SimSeconds      float64  `json:"sim_seconds"`
 	Error           string   `json:"error,omitempty"`
 	// BoundReason says which bound stopped a seed of outcome bound.
-	BoundReason string `json:"bound_reason,omitempty"`
-	Replay          string   `json:"replay,omitempty"`
-	WallMs          float64  `json:"wall_ms"`
+	BoundReason string  `json:"bound_reason,omitempty"`
+	Replay      string  `json:"replay,omitempty"`
+	WallMs      float64 `json:"wall_ms"`
 }
 
 // Outcomes of a seed. OutcomeUnknown is neither a pass nor a failure: a
