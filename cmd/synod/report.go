@@ -36,6 +36,9 @@ DIR/report.md.`,
   synod report merge --out all.jsonl shards/*.jsonl
   synod report diagram trace.jsonl --from 100 --to 160 --out diag`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutDir("--out", outDir); err != nil {
+				return err
+			}
 			var rep *reports.Report
 			if len(args) > 0 {
 				var sets [][]reports.SeedResult
@@ -114,6 +117,9 @@ seeds, 2 bad usage or input, 3 no failing seed but some unknown.`,
 				}
 				rng = &r
 			}
+			if err := checkOutDir("--out", filepath.Dir(out)); err != nil {
+				return err
+			}
 			var files []*reports.SweepFile
 			var parts [][]reports.SeedResult
 			for _, p := range args {
@@ -157,6 +163,18 @@ seeds, 2 bad usage or input, 3 no failing seed but some unknown.`,
 	return cmd
 }
 
+// checkWindow checks a diagram's --from and --to against the events the
+// trace holds, before anything runs.
+func checkWindow(path string, events, from, to int64, toSet bool) error {
+	switch {
+	case from < 0 || from >= events:
+		return usageErr("--from %d: %s holds events 0..%d", from, path, events-1)
+	case toSet && (to <= from || to > events):
+		return usageErr("--to %d: %s holds events 0..%d, so --to is %d..%d (exclusive) after --from %d", to, path, events-1, from+1, events, from)
+	}
+	return nil
+}
+
 // writeMerged writes a merged output: the experiment's header line (when
 // the shards had one), then the rows.
 func writeMerged(path string, meta *reports.SweepMeta, rows []reports.SeedResult) error {
@@ -195,22 +213,25 @@ OUT.svg and OUT.csv.`,
 		Example: `  synod run --seed 7 --trace t.jsonl && synod report diagram t.jsonl --from 0 --to 80 --out diag`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			dir, name := filepath.Split(out)
+			if dir == "" {
+				dir = "."
+			}
+			if err := checkOutDir("--out", dir); err != nil {
+				return err
+			}
 			t, sc, err := loadTrace(args[0])
 			if err != nil {
+				return err
+			}
+			if err := checkWindow(args[0], t.Events, from, to, cmd.Flags().Changed("to")); err != nil {
 				return err
 			}
 			d, err := reports.BuildDiagram(sc, t.Choices, from, to)
 			if err != nil {
 				return inputErr(fmt.Errorf("%s: %v", args[0], err))
 			}
-			dir, name := filepath.Split(out)
-			if dir == "" {
-				dir = "."
-			}
 			fig := d.Figure(name, fmt.Sprintf("Events %d to %d of %s.", from, d.To-1, args[0]))
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return inputErr(err)
-			}
 			if err := fig.Save(dir); err != nil {
 				return inputErr(err)
 			}

@@ -586,6 +586,55 @@ func FromJSON(data []byte, file string) (*Scenario, error) {
 	return sc, nil
 }
 
+// FromTrace is the scenario a trace recorded, after checking that the
+// trace is the run it claims to be: its digest matches its contents (see
+// sim.Trace.Verify) and the simulator configuration in its header is the
+// one its scenario builds. A tampered trace is an error naming the file,
+// line and field; a trace without a digest (an older synod's) is accepted,
+// and t.Verify() tells it apart (errors.Is(err, sim.ErrTraceUnsigned)) for
+// a viewer that wants to warn. Replay, diagram, shrink and the TUI load
+// traces through this.
+func FromTrace(t *sim.Trace) (*Scenario, error) {
+	if err := t.Verify(); err != nil && !errors.Is(err, sim.ErrTraceUnsigned) {
+		return nil, err
+	}
+	sc, err := FromJSON(t.Header.Run, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := Build(sc)
+	if err != nil {
+		return nil, &Error{File: t.Name, Line: 1, Field: "run", Msg: err.Error()}
+	}
+	// The fields that say which run this is. (Not the whole config:
+	// the JSON of a run leaves out fields its values ignore, such as the
+	// maximum of a constant latency, which the build fills in.)
+	want, got := inst.Sim.Config(), t.Header.Sim
+	for _, f := range []struct {
+		name      string
+		want, got any
+	}{
+		{"seed", want.Seed, got.Seed}, {"nodes", want.Nodes, got.Nodes}, {"clients", want.Clients, got.Clients},
+		{"duration", want.Duration, got.Duration}, {"events_max", want.EventsMax, normalEventsMax(got.EventsMax)},
+		{"keep_going", want.KeepGoing, got.KeepGoing}, {"faults", len(want.Faults), len(got.Faults)},
+	} {
+		if f.want != f.got {
+			return nil, &sim.TraceError{File: t.Name, Line: 1, Field: "sim." + f.name,
+				Msg: fmt.Sprintf("tampered: %v in the header's simulator configuration, but its run says %v", f.got, f.want)}
+		}
+	}
+	return sc, nil
+}
+
+// normalEventsMax is the events bound a configuration means (zero: the
+// default).
+func normalEventsMax(n int64) int64 {
+	if n == 0 {
+		return sim.DefaultEventsMax
+	}
+	return n
+}
+
 // Clone returns a deep copy, for overriding fields.
 func (sc *Scenario) Clone() *Scenario {
 	c, err := FromJSON(sc.JSON(), sc.File)
