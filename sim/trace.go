@@ -365,6 +365,12 @@ func ReadTrace(r io.Reader, name string) (*Trace, error) {
 		return fail("", "empty file: not a synod trace")
 	}
 	line = 1
+	var probe struct {
+		Synod *string `json:"synod"`
+	}
+	if json.Unmarshal(sc.Bytes(), &probe) == nil && probe.Synod != nil && *probe.Synod != "trace" {
+		return fail("synod", "is %q, want \"trace\": not a synod trace", *probe.Synod)
+	}
 	if err := strictUnmarshal(sc.Bytes(), &t.Header); err != nil {
 		return fail("", "not a synod trace header: %v", err)
 	}

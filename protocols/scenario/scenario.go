@@ -109,6 +109,10 @@ func (e *Error) Error() string {
 
 // Load reads and checks a scenario file.
 func Load(path string) (*Scenario, error) {
+	// The size is checked before reading, so a huge file costs nothing.
+	if fi, err := os.Stat(path); err == nil && fi.Size() > MaxFileSize {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("file is %d bytes, over the %d-byte bound", fi.Size(), MaxFileSize)}
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", errors.Unwrap(err))}
