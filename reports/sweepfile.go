@@ -168,6 +168,13 @@ const sweepLineMax = 16 << 20
 // there and append. Each row must be a sweep result: a synod trace, or
 // any other JSON, is refused by its first line.
 func ScanResults(r io.Reader, fn func(*SeedResult) error) (meta *SweepMeta, good int64, err error) {
+	return ScanSweep(r, nil, fn)
+}
+
+// ScanSweep is ScanResults with onMeta, when not nil, called once with
+// the first line's meta (nil for an output without one) before any row,
+// so a caller can refuse an output before it reads its rows.
+func ScanSweep(r io.Reader, onMeta func(*SweepMeta) error, fn func(*SeedResult) error) (meta *SweepMeta, good int64, err error) {
 	br := bufio.NewReaderSize(r, 1<<16)
 	line := 0
 	var buf []byte
@@ -196,6 +203,19 @@ func ScanResults(r io.Reader, fn func(*SeedResult) error) (meta *SweepMeta, good
 			m, isMeta, err := readMeta(row)
 			if err != nil {
 				return nil, good, fmt.Errorf("line 1: %v", err)
+			}
+			if !isMeta {
+				// A row first: say what is wrong with it before saying
+				// that the header is missing.
+				var sr SeedResult
+				if err := readRow(row, &sr); err != nil {
+					return nil, good, fmt.Errorf("line 1: %v", err)
+				}
+			}
+			if onMeta != nil {
+				if err := onMeta(m); err != nil {
+					return m, good, err
+				}
 			}
 			if isMeta {
 				meta = m

@@ -335,3 +335,28 @@ func TestSweepStopsOnInterrupt(t *testing.T) {
 	require.Equal(t, 0, res.code, res.out)
 	assert.Contains(t, res.out, fmt.Sprintf("(1 to run, %d already done)", n))
 }
+
+// TestRefusedResumeTouchesNothing: a resume refused for mixing
+// experiments leaves the output and its lists as they were.
+func TestRefusedResumeTouchesNothing(t *testing.T) {
+	dir := t.TempDir()
+	orig, err := os.ReadFile("../../testdata/hostile/sweep-raft.jsonl")
+	require.NoError(t, err)
+	out := filepath.Join(dir, "sweep.jsonl")
+	require.NoError(t, os.WriteFile(out, orig, 0o644))
+	lists := map[string]string{"sweep-failing.txt": "seed 9 violation: kept\n", "sweep-unknown.txt": "seed 8 unknown: kept\n"}
+	for name, text := range lists {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644))
+	}
+	code, _, errs := run(t, "sweep", "--protocol", "paxos", "--duration", "300ms", "--seeds", "0:4", "--quiet", "--out", dir)
+	require.Equal(t, 2, code, errs)
+	assert.Contains(t, errs, "protocol raft there, paxos here")
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, string(orig), string(b))
+	for name, text := range lists {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err, name)
+		assert.Equal(t, text, string(b), name)
+	}
+}

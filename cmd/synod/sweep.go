@@ -4,6 +4,7 @@ import (
 	"charm.land/bubbles/v2/progress"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -220,9 +221,25 @@ func resumeSweep(path string, meta *reports.SweepMeta, lists *seedLists) (*repor
 		f.Close()
 		return nil, sum, nil, err
 	}
-	rows := 0
-	old, good, err := reports.ScanResults(f, func(r *reports.SeedResult) error {
-		rows++
+	// The first line is checked before any row is counted or listed, so
+	// a refused output and its lists are left as they were.
+	checkMeta := func(old *reports.SweepMeta) error {
+		if old == nil {
+			return errors.New("it has no header line recording what made it (an older synod wrote it), so mixing experiments cannot be ruled out: start a new --out")
+		}
+		if d := old.Differences(meta); len(d) > 0 {
+			return fmt.Errorf("it was made by another experiment: %s (its command: %s); start a new --out for this one", strings.Join(d, "; "), old.Command)
+		}
+		return nil
+	}
+	refused := false
+	_, good, err := reports.ScanSweep(f, func(old *reports.SweepMeta) error {
+		if err := checkMeta(old); err != nil {
+			refused = true
+			return err
+		}
+		return nil
+	}, func(r *reports.SeedResult) error {
 		if done.Has(r.Seed) {
 			return fmt.Errorf("seed %d appears twice", r.Seed)
 		}
@@ -231,16 +248,11 @@ func resumeSweep(path string, meta *reports.SweepMeta, lists *seedLists) (*repor
 		lists.add(r)
 		return nil
 	})
-	if err != nil {
-		return fail(fmt.Errorf("%s: cannot resume: %v (start a new --out, or move the file away)", path, err))
-	}
 	switch {
-	case old == nil && rows > 0:
-		return fail(fmt.Errorf("%s: cannot resume: it has no header line recording what made it (an older synod wrote it), so mixing experiments cannot be ruled out: start a new --out", path))
-	case old != nil:
-		if d := old.Differences(meta); len(d) > 0 {
-			return fail(fmt.Errorf("%s: cannot resume: it was made by another experiment: %s (its command: %s); start a new --out for this one", path, strings.Join(d, "; "), old.Command))
-		}
+	case refused:
+		return fail(fmt.Errorf("%s: cannot resume: %v", path, err))
+	case err != nil:
+		return fail(fmt.Errorf("%s: cannot resume: %v (start a new --out, or move the file away)", path, err))
 	}
 	if err := f.Truncate(good); err != nil {
 		return fail(err)
