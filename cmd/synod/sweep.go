@@ -254,6 +254,7 @@ func resumeSweep(path string, meta *reports.SweepMeta, lists *seedLists) (*repor
 	case err != nil:
 		return fail(fmt.Errorf("%s: cannot resume: %v (start a new --out, or move the file away)", path, err))
 	}
+	lists.owned = true
 	if err := f.Truncate(good); err != nil {
 		return fail(err)
 	}
@@ -352,6 +353,9 @@ type seedLists struct {
 	counts       [3]int
 	err          error
 	closed       bool
+	// owned says the output was accepted: only then are empty (stale)
+	// lists removed. A refused resume leaves every file alone.
+	owned bool
 }
 
 func newSeedLists(stem, prefix string) *seedLists { return &seedLists{stem: stem, prefix: prefix} }
@@ -400,7 +404,7 @@ func (l *seedLists) close() error {
 				l.err = err
 			}
 		}
-		if l.counts[k] == 0 {
+		if l.counts[k] == 0 && l.owned {
 			os.Remove(l.stem + listKinds[k].suffix)
 		}
 	}
