@@ -116,19 +116,23 @@ func TestSweepCountsUnknownApart(t *testing.T) {
 	assert.Contains(t, out, "  UNKNOWN seed 0: ")
 }
 
-// TestSweepResumeCountsOldUnknownRows: resuming a sweep written before the
-// unknown outcome (which recorded an undecided seed as ok) counts that
-// seed as unknown, with a replay command.
-func TestSweepResumeCountsOldUnknownRows(t *testing.T) {
+// TestSweepOldOutputIsReadNotResumed: an output written before sweeps
+// recorded what made them cannot be resumed (mixing experiments could not
+// be ruled out), but merge and report still read it, counting a row that
+// recorded an undecided seed as ok as unknown, with a replay command.
+func TestSweepOldOutputIsReadNotResumed(t *testing.T) {
 	dir := t.TempDir()
 	const file = "../../testdata/scenarios/core/single.yaml"
-	old := `{"seed":0,"outcome":"ok","violations":0,"linearizable":"unknown","ops_ok":3}` + "\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "sweep.jsonl"), []byte(old), 0o644))
+	old := `{"seed":0,"outcome":"ok","violations":0,"linearizable":"unknown","ops_ok":3,"replay":"go run ./cmd/synod run --scenario x --seed 0"}` + "\n"
+	path := filepath.Join(dir, "sweep.jsonl")
+	require.NoError(t, os.WriteFile(path, []byte(old), 0o644))
 	code, out, errs := run(t, "sweep", "--scenario", file, "--seeds", "0:2", "--workers", "1", "--out", dir, "--quiet")
+	require.Equal(t, 2, code, "%s%s", out, errs)
+	assert.Contains(t, errs, "cannot resume: it has no header line recording what made it")
+	code, out, errs = run(t, "report", "merge", "--out", filepath.Join(t.TempDir(), "m.jsonl"), path)
 	require.Equal(t, 3, code, "%s%s", out, errs)
-	assert.Contains(t, out, "outcomes ok 1, unknown 1\n")
+	assert.Contains(t, out, "outcomes unknown 1\n")
 	assert.Contains(t, out, "  UNKNOWN seed 0: ")
-	assert.Contains(t, out, "replay: go run ./cmd/synod run --scenario "+file+" --seed 0\n")
 }
 
 // TestSweepExitStatus: a failing seed is 1 whatever else; otherwise an
@@ -150,6 +154,8 @@ func TestSweepExitStatus(t *testing.T) {
 	assert.Equal(t, 3, code("ok", "unknown"))
 	assert.Equal(t, 1, code("unknown", "nonlinearizable", "ok"))
 	assert.Equal(t, 1, code("panic"))
+	assert.Equal(t, 3, code("ok", "bound"), "a seed stopped at its bound is not a pass")
+	assert.Equal(t, 1, code("bound", "violation"))
 }
 
 // TestExitCodesAreDocumented: the run command's help and the README give
@@ -169,7 +175,7 @@ func TestExitCodesAreDocumented(t *testing.T) {
 // TestOutcomesSampleInDocs: the outcome tally quoted in docs/reports.md is
 // what a sweep prints.
 func TestOutcomesSampleInDocs(t *testing.T) {
-	got := formatOutcomes(map[string]int{reports.OutcomeOK: 95, reports.OutcomeUnknown: 3, reports.OutcomeNonLinearizable: 2})
+	got := formatOutcomes(map[string]uint64{reports.OutcomeOK: 95, reports.OutcomeUnknown: 3, reports.OutcomeNonLinearizable: 2})
 	require.Equal(t, "ok 95, unknown 3, nonlinearizable 2", got)
 	doc, err := os.ReadFile("../../docs/reports.md")
 	require.NoError(t, err)
