@@ -13,6 +13,7 @@ import (
 
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/scenario"
+	"github.com/synod-dev/synod/sim"
 )
 
 func newRunCmd() *cobra.Command {
@@ -86,14 +87,21 @@ input, 3 undecided: a check could not decide (linearizability unknown).`,
 				}
 			}
 			undecided := res.Linearizable == string(protocols.LinUnknown)
-			if res.Failed() || undecided {
+			// A run stopped by its events bound before its duration (a
+			// livelock, a retry storm) never finished: not a pass.
+			bounded := res.Stopped == sim.StopEventsMax && !sc.Unbounded
+			if bounded && !res.Failed() {
+				fmt.Fprintf(cmd.ErrOrStderr(), "stopped at the events bound after %d events, at %.3fs of %v simulated: not a pass (raise events_max if the run is legitimately busy)\n",
+					res.Events, res.SimSeconds, sc.Duration)
+			}
+			if res.Failed() || undecided || bounded {
 				fmt.Fprintf(cmd.ErrOrStderr(), "replay: %s\n", replayCommand(cmd, "run", sc))
 				fmt.Fprintf(cmd.ErrOrStderr(), "watch:  %s%s\n", replayCommand(cmd, "tui", sc), atFlag(res))
 			}
 			switch {
 			case res.Failed():
 				return errFound
-			case undecided:
+			case undecided, bounded:
 				return errUndecided
 			}
 			return nil

@@ -46,6 +46,23 @@ func TestRunUnknownExitsThree(t *testing.T) {
 	assert.Contains(t, m["lin_reason"], "lin_budget")
 }
 
+// TestRunStoppedByTheEventsBoundExitsThree: a run that hits its events
+// bound before its duration never finished, so it is not a pass (it used
+// to exit 0); an explicitly unbounded one ends there by design.
+func TestRunStoppedByTheEventsBoundExitsThree(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bound.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("protocol: raft\nnodes: 3\nduration: 10s\nevents_max: 200\n"), 0o644))
+	code, out, errs := run(t, "run", "--scenario", path)
+	require.Equal(t, 3, code, "%s%s", out, errs)
+	assert.Contains(t, out, "events bound reached")
+	assert.Contains(t, errs, "stopped at the events bound after 200 events")
+	assert.Contains(t, errs, "replay: ")
+
+	require.NoError(t, os.WriteFile(path, []byte("protocol: raft\nnodes: 3\nduration: unbounded\nevents_max: 200\n"), 0o644))
+	code, out, errs = run(t, "run", "--scenario", path)
+	require.Equal(t, 0, code, "%s%s", out, errs)
+}
+
 // TestRunSummaryTellsTheViolation: a linearizability violation prints its
 // explanation under the verdict line, and --json carries it structured.
 // (The explanation is built here: the checker fills it in.)
