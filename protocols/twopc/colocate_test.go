@@ -8,7 +8,7 @@ import (
 	"github.com/synod-dev/synod/protocols/scenario"
 )
 
-// The layouts of Gray and Lamport's cost table (§3.2, §4.5): a co-located
+// The layouts of Gray and Lamport's cost table (§3.2, §4.3): a co-located
 // coordinator, Paxos Commit's normal-case pattern (votes to F+1 acceptors,
 // one write per acceptor) and Faster Paxos Commit keep every invariant
 // under the same chaos as the default layout, and nothing stays blocked

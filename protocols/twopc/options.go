@@ -68,7 +68,7 @@ type Options struct {
 	// The atomicity checker catches it; it exists to show why 2PC blocks.
 	UnsafeAbortUncertain bool `yaml:"unsafe_abort_uncertain" json:"unsafe_abort_uncertain,omitempty"`
 	// Colocate puts the roles on the participants' nodes, as Gray and
-	// Lamport count the normal case (§3.2, §4.5): there is no coordinator
+	// Lamport count the normal case (§3.2, §4.3): there is no coordinator
 	// node; the participants are n1..nP and n1 also coordinates (2PC) or
 	// leads (Paxos Commit); Paxos Commit's acceptors are n1..n(2F+1), on
 	// participants' nodes, with extra nodes after nP only when 2F+1 > P.
@@ -76,17 +76,17 @@ type Options struct {
 	// simulator delivers at once and outside the network.
 	Colocate bool `yaml:"colocate" json:"colocate,omitempty"`
 	// Phase2aMajority (Paxos Commit) sends a participant's ballot-0 vote
-	// only to the first F+1 acceptors, the normal-case pattern of §4.5: F+1
+	// only to the first F+1 acceptors, the normal-case pattern of §4.3: F+1
 	// acceptances choose it, and the other F acceptors hear of the
 	// transaction only if it needs recovery.
 	Phase2aMajority bool `yaml:"phase2a_majority" json:"phase2a_majority,omitempty"`
 	// BundleAccepts (Paxos Commit) makes an acceptor hold the ballot-0
 	// prepared votes of a transaction until it has one from every
 	// participant and then accept them all in one stable-storage write (the
-	// single write per acceptor of §4.5). Holding a vote back is no more
+	// single write per acceptor of §4.3). Holding a vote back is no more
 	// than a slow message; an abort vote is accepted at once.
 	BundleAccepts bool `yaml:"bundle_accepts" json:"bundle_accepts,omitempty"`
-	// Faster (Paxos Commit) is Faster Paxos Commit (§4.5): acceptors send
+	// Faster (Paxos Commit) is Faster Paxos Commit (§4.3): acceptors send
 	// their ballot-0 phase 2b to every participant as well as to the
 	// leader, and a participant learns the outcome from F+1 acceptors
 	// itself, one message delay sooner; the leader sends no Decision.
