@@ -116,6 +116,25 @@ func (h *heartbeatSeen) Observe(s *sim.Sim, r *sim.Record) {
 	}
 }
 
+// appendSeen notes an AppendEntries sent by a node other than the old
+// leader.
+type appendSeen struct {
+	old  sim.NodeID
+	seen bool
+}
+
+func (a *appendSeen) Observe(s *sim.Sim, r *sim.Record) {
+	if r.Event.To == a.old || r.Event.To.IsClient() {
+		return
+	}
+	for i := range r.Effects {
+		if e := &r.Effects[i]; e.Kind == sim.EffectSend && e.Msg.MessageType() == "raft.AppendEntries" {
+			a.seen = true
+			return
+		}
+	}
+}
+
 // ElectionTrial warms a cluster up for 0.5-1s, waits for the leader's next
 // heartbeat broadcast, crashes the leader at a uniformly random point of
 // its heartbeat interval after it, and returns the time from the crash to
@@ -161,10 +180,19 @@ func ElectionTrial(base *scenario.Scenario, seed uint64, heartbeat, wait sim.Tim
 	if err := s.Inject(sim.Fault{Kind: sim.FaultCrash, Node: lead.Leader}); err != nil {
 		return 0, false, false, false, err
 	}
+	// Only a leader sends AppendEntries: the first one a live node sends
+	// after the crash marks the moment to check who leads (a node's view
+	// is too costly to build after every event).
+	ae := &appendSeen{old: lead.Leader}
+	s.AddObserver(ae)
 	for s.Step() {
 		if s.Now()-crashAt > wait {
 			break
 		}
+		if !ae.seen {
+			continue
+		}
+		ae.seen = false
 		if l := SampleLeader(s); l.Usable && l.Term > lead.Term {
 			return s.Now() - crashAt, true, true, differ, nil
 		}
