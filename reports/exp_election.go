@@ -282,7 +282,7 @@ func runElectionTimeouts(cfg ExpConfig) (*Report, error) {
 	}
 	primary := fig16Models[0]
 	r := &Report{Title: "Raft election timeouts (Raft paper, Figure 16)"}
-	r.Note("Ongaro and Ousterhout, *In Search of an Understandable Consensus Algorithm* (USENIX ATC 2014), §9.3 and Figure 16, set up as they state it: five servers, a broadcast time of roughly 15ms (caption), heartbeats every half minimum election timeout, followers with logs of different lengths, a synchronized heartbeat broadcast from the leader, the leader crashed at a uniformly random point of its heartbeat interval after it, the clock stopped when a new leader is elected; %d trials per line (100 for 150-150ms, as the caption says; seeds 0..n-1). Here the broadcast time is spent as the %q model does (%s); the sensitivity section runs every line under the other. A client writes all the time, so at the crash some followers lack the entries in flight; n2..n5 start 20ms after n1, which is elected first even with a fixed timeout, and then crashed. A trial waits at most 10s (300s for 150-150ms). The paper's numbers: §9.3's text where it gives them, otherwise read off Figure 16's curves (the 50%% crossing and the right end), to about ±10%% in the linear lower panel and ±20%% in the log upper one.", trials, primary.name, primary.why)
+	r.Note("Ongaro and Ousterhout, *In Search of an Understandable Consensus Algorithm* (USENIX ATC 2014), §9.3 and Figure 16, set up as they state it: five servers, a broadcast time of roughly 15ms (caption), heartbeats every half minimum election timeout, followers with logs of different lengths, a synchronized heartbeat broadcast from the leader, the leader crashed at a uniformly random point of its heartbeat interval after it, the clock stopped when a new leader is elected; %d trials per line (100 for 150-150ms, as the caption says; seeds 0..n-1). Here the broadcast time is spent as the %q model does (%s); the sensitivity section runs every line under the other. A client writes all the time, so at the crash some followers lack the entries in flight; n2..n5 start 20ms after n1, which is elected first even with a fixed timeout, and then crashed. A trial waits at most 10s (300s for 150-150ms); a trial with no usable leader to crash after the warm-up is counted apart and left out of the medians. The paper's numbers: §9.3's text where it gives them, otherwise read off Figure 16's curves (the 50%% crossing and the right end), to about ±10%% in the linear lower panel and ±20%% in the log upper one.", trials, primary.name, primary.why)
 	res := map[string]fig16Result{}
 	var order []fig16Result
 	for _, l := range lines {
@@ -359,8 +359,8 @@ func fig16Explain(primary, others []fig16Result) string {
 	var off []string
 	for _, p := range primary {
 		if math.Abs(pctDiff(p.median, p.line.paperMedian)) > 25 {
-			off = append(off, fmt.Sprintf("%s (%.0f ms against %.0f; %s %.0f, %s %.0f)", p.line, p.median, p.line.paperMedian,
-				fig16Models[1].name, med(fig16Models[1].name, p.line), fig16Models[2].name, med(fig16Models[2].name, p.line)))
+			off = append(off, fmt.Sprintf("%s (%.0f ms against %.0f; %s %s, %s %s)", p.line, p.median, p.line.paperMedian,
+				fig16Models[1].name, msOrNone(med(fig16Models[1].name, p.line)), fig16Models[2].name, msOrNone(med(fig16Models[2].name, p.line))))
 		}
 	}
 	if len(off) == 0 {
@@ -368,21 +368,28 @@ func fig16Explain(primary, others []fig16Result) string {
 	}
 	return "What moves the lines more than 25% off (measured above): " + strings.Join(off, "; ") + ". " +
 		"The choice that moves them is the split window: the time from the first candidate's timeout until its RequestVote reaches the others, which is its own disk write (synod's fsync delay holds back every message sent after a write, and a candidate writes its term and vote first, as LogCabin's RaftConsensus::startNewElection does) plus one way: about 8ms under network, 15ms under disk and 1.5ms under lan. A follower whose timer fires inside the window becomes a candidate too and the votes split, and each split costs another timeout; a timeout spread of 1-5ms (150-151, 150-155ms) is below the network and disk windows and above the lan one, which is what the three columns show. The lower panel's small timeouts are moved by the broadcast time itself: at 12-24ms a 15ms broadcast is longer than the 6ms heartbeat interval and followers time out between heartbeats (under disk no leader even survives the warm-up); with lan's 2.5ms broadcast the lower panel's ordering is the paper's (see the orderings above). " +
-		"No model with the caption's 15ms broadcast time reproduces the narrow-spread lines: the paper's cluster must have had a split window well below its broadcast time (a candidate's RequestVotes leaving before its own disk write, timer and scheduling jitter that spreads the timeouts wider than configured, or both); synod would need a raft option for the first, and has no source of the second. " +
+		"No model with the caption's 15ms broadcast time reproduces the narrow-spread lines: the measurements point to a split window in the paper's cluster well below its broadcast time (a candidate's RequestVotes leaving before its own disk write, timer and scheduling jitter that spreads the timeouts wider than configured, or both); synod would need a raft option for the first, and has no source of the second. " +
 		"The 150-150ms line never elects within 300s under any model: with a fixed timeout the only thing that separates the followers here is the network's jitter, which a split round re-synchronizes, whereas the paper's servers separated after a median of about 40s (read off the plot)."
+}
+
+func msOrNone(x float64) string {
+	if math.IsNaN(x) {
+		return "no leader to crash"
+	}
+	return fmt.Sprintf("%.0f", x)
 }
 
 func fig16Key(l fig16Line) string { return fmt.Sprintf("%s/%t", l, l.top) }
 
 // fig16Table puts synod's median and maximum beside the paper's.
 func fig16Table(rows []fig16Result) string {
-	out := []string{"| panel | election timeout | trials | logs differed | no leader within cap | median ms | paper | diff | max ms | paper | diff | paper's numbers |", "|---|---|---|---|---|---|---|---|---|---|---|---|"}
+	out := []string{"| panel | election timeout | trials | no leader to crash | logs differed | no new leader within cap | median ms | paper | diff | max ms | paper | diff | paper's numbers |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|"}
 	for _, x := range rows {
 		panel := "lower"
 		if x.line.top {
 			panel = "upper"
 		}
-		out = append(out, fmt.Sprintf("| %s | %s | %d | %d | %d | %.0f | %.0f | %+.0f%% | %.0f | %.0f | %+.0f%% | %s |", panel, x.line, x.trials, x.differ, x.censored,
+		out = append(out, fmt.Sprintf("| %s | %s | %d | %d | %d | %d | %.0f | %.0f | %+.0f%% | %.0f | %.0f | %+.0f%% | %s |", panel, x.line, x.trials, x.never, x.differ, x.censored,
 			x.median, x.line.paperMedian, pctDiff(x.median, x.line.paperMedian), x.max, x.line.paperMax, pctDiff(x.max, x.line.paperMax), x.line.source))
 	}
 	return strings.Join(out, "\n")
