@@ -27,6 +27,7 @@ type scenarioFlags struct {
 	keepGoing bool
 	noLin     bool
 	options   []string
+	swarm     bool
 }
 
 func (f *scenarioFlags) register(cmd *cobra.Command) {
@@ -43,6 +44,7 @@ func (f *scenarioFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.keepGoing, "keep-going", false, "record invariant violations and keep running")
 	fl.BoolVar(&f.noLin, "no-lin", false, "skip the linearizability check")
 	fl.StringArrayVar(&f.options, "option", nil, `protocol option, repeatable, e.g. --option pre_vote=true`)
+	fl.BoolVar(&f.swarm, "swarm", false, "swarm testing: each seed draws its own nemesis from the scenario's (docs/scenarios.md)")
 }
 
 // load builds the scenario: the file (or the default), then the flags.
@@ -94,6 +96,9 @@ func (f *scenarioFlags) load(cmd *cobra.Command) (*scenario.Scenario, error) {
 	if f.keepGoing {
 		sc.Checks.KeepGoing = true
 	}
+	if f.swarm {
+		sc.Swarm = true
+	}
 	if f.noLin {
 		no := false
 		sc.Checks.Linearizability = &no
@@ -122,7 +127,7 @@ func replayCommand(cmd *cobra.Command, verb string, sc *scenario.Scenario) strin
 func scenarioArgs(cmd *cobra.Command, sc *scenario.Scenario) string {
 	var b strings.Builder
 	scenarioNames := map[string]bool{"scenario": true, "protocol": true, "nodes": true, "duration": true,
-		"clients": true, "loss": true, "duplicate": true, "fault": true, "keep-going": true, "no-lin": true, "option": true}
+		"clients": true, "loss": true, "duplicate": true, "fault": true, "keep-going": true, "no-lin": true, "option": true, "swarm": true}
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		if !scenarioNames[f.Name] {
 			return
