@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -178,6 +179,10 @@ type NemesisConfig struct {
 	DriftMax float64 `json:"drift_max,omitempty" yaml:"drift_max"`
 	// HealAt is when the nemesis heals everything and stops; zero means never.
 	HealAt Time `json:"heal_at,omitempty" yaml:"heal_at"`
+	// Targets, when set, are the only nodes the nemesis crashes, pauses and
+	// cuts links from (partitions still split the whole cluster): a swarm
+	// configuration that hammers a few nodes. Empty means every node.
+	Targets []NodeID `json:"targets,omitempty" yaml:"targets"`
 }
 
 // Validate checks the nemesis settings.
@@ -191,7 +196,22 @@ func (n *NemesisConfig) Validate(nodes int) error {
 	if n.DriftMax < 0 || n.DriftMax >= 1 {
 		return fmt.Errorf("drift_max: %v is outside [0,1)", n.DriftMax)
 	}
+	seen := map[NodeID]bool{}
+	for i, id := range n.Targets {
+		if err := checkNode(id, nodes, false); err != nil {
+			return fmt.Errorf("targets[%d]: %v", i, err)
+		}
+		if seen[id] {
+			return fmt.Errorf("targets[%d]: %v is listed twice", i, id)
+		}
+		seen[id] = true
+	}
 	return nil
+}
+
+// targeted reports whether the nemesis may crash, pause or cut from id.
+func (n *NemesisConfig) targeted(id NodeID) bool {
+	return len(n.Targets) == 0 || slices.Contains(n.Targets, id)
 }
 
 // nemesis kinds, in a fixed order so the schedule is deterministic.

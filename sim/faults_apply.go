@@ -184,7 +184,7 @@ func (st *state) nemesisTick(k int) *Fault {
 		var up []NodeID
 		down := 0
 		for _, e := range nodes {
-			if e.up {
+			if e.up && n.targeted(e.id) {
 				up = append(up, e.id)
 			} else if e.started {
 				down++
@@ -217,6 +217,9 @@ func (st *state) nemesisTick(k int) *Fault {
 			return nil
 		}
 		from := NodeID(1 + r.IntN(st.nodes))
+		if len(n.Targets) > 0 {
+			from = n.Targets[r.IntN(len(n.Targets))]
+		}
 		to := NodeID(1 + r.IntN(st.nodes-1))
 		if to >= from {
 			to++
@@ -225,6 +228,9 @@ func (st *state) nemesisTick(k int) *Fault {
 		return &Fault{Kind: FaultCut, From: from, To: to, Source: "nemesis"}
 	case FaultPause:
 		id := NodeID(1 + r.IntN(st.nodes))
+		if len(n.Targets) > 0 {
+			id = n.Targets[r.IntN(len(n.Targets))]
+		}
 		if !st.proc(id).up {
 			return nil
 		}

@@ -16,6 +16,7 @@ func newMutantsCmd() *cobra.Command {
 		protocol string
 		root     string
 		workers  int
+		noShrink bool
 	)
 	cmd := &cobra.Command{
 		Use:   "mutants",
@@ -25,7 +26,9 @@ protocol's bug=NAME option) against the protocol's default checks: the chaos
 property scenarios of testdata/scenarios/<protocol>/, seed after seed, with
 every invariant and liveness checker, linearizability, protocol panics and
 (2PC, Paxos Commit) blocking after the heal. Print one table row per mutant:
-caught or survived, by what, the seeds run to detection and the failing run.
+caught or survived, by what, the seeds run to detection, the failing run,
+and that run shrunk fault by fault (synod shrink's passes, a fixed budget
+of runs): events and faults before -> after.
 
 The results do not depend on --workers: the lowest failing seed is reported.
 Exit status 0 when every mutant is caught or is a known survivor (listed
@@ -50,7 +53,13 @@ after the table), 1 when another survives, 2 on bad usage.`,
 				}
 				rs = append(rs, r)
 			}
-			fmt.Fprint(w, mutants.Table(rs))
+			var shrunk []*mutants.Shrunk
+			if !noShrink {
+				if shrunk, err = mutants.ShrinkAll(rs, root, workers); err != nil {
+					return inputErr(err)
+				}
+			}
+			fmt.Fprint(w, mutants.Table(rs, shrunk))
 			var unexpected []string
 			for _, r := range rs {
 				switch {
@@ -75,6 +84,7 @@ after the table), 1 when another survives, 2 on bad usage.`,
 	fl := cmd.Flags()
 	fl.StringVar(&protocol, "protocol", "", "run only this protocol's mutants (raft, paxos, paxos-single, 2pc, paxos-commit)")
 	fl.StringVar(&root, "root", ".", "repository root the scenario files are found under")
-	fl.IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "seeds run in parallel")
+	fl.IntVar(&workers, "workers", runtime.GOMAXPROCS(0), "seeds (and shrinks) run in parallel")
+	fl.BoolVar(&noShrink, "no-shrink", false, "leave out the shrunk column (shrinking every failure takes about 25 s of CPU)")
 	return cmd
 }

@@ -29,6 +29,7 @@ type scenarioFlags struct {
 	keepGoing bool
 	noLin     bool
 	options   []string
+	swarm     bool
 }
 
 func (f *scenarioFlags) register(cmd *cobra.Command) {
@@ -46,6 +47,7 @@ func (f *scenarioFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.keepGoing, "keep-going", false, "record invariant violations and keep running")
 	fl.BoolVar(&f.noLin, "no-lin", false, "skip the linearizability check")
 	fl.StringArrayVar(&f.options, "option", nil, `protocol option, repeatable, e.g. --option pre_vote=true`)
+	fl.BoolVar(&f.swarm, "swarm", false, "swarm testing: each seed draws its own nemesis from the scenario's (docs/scenarios.md)")
 }
 
 // load builds the scenario: the file (or the default), then the flags.
@@ -100,6 +102,9 @@ func (f *scenarioFlags) load(cmd *cobra.Command) (*scenario.Scenario, error) {
 	}
 	if f.keepGoing {
 		sc.Checks.KeepGoing = true
+	}
+	if f.swarm {
+		sc.Swarm = true
 	}
 	if f.noLin {
 		no := false
@@ -165,7 +170,7 @@ func binaryName() string {
 func scenarioArgs(cmd *cobra.Command, sc *scenario.Scenario) string {
 	var b strings.Builder
 	scenarioNames := map[string]bool{"scenario": true, "protocol": true, "nodes": true, "duration": true, "events-max": true,
-		"clients": true, "loss": true, "duplicate": true, "fault": true, "keep-going": true, "no-lin": true, "option": true}
+		"clients": true, "loss": true, "duplicate": true, "fault": true, "keep-going": true, "no-lin": true, "option": true, "swarm": true}
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		if !scenarioNames[f.Name] {
 			return

@@ -43,8 +43,12 @@ type Scenario struct {
 	RawOpts json.RawMessage   `yaml:"-" json:"options,omitempty"`
 	Network sim.NetworkConfig `yaml:"network" json:"network"`
 	// Faults is the scripted schedule, one "TIME FAULT" string each.
-	Faults     []string           `yaml:"faults" json:"faults,omitempty"`
-	Nemesis    *sim.NemesisConfig `yaml:"nemesis" json:"nemesis,omitempty"`
+	Faults  []string           `yaml:"faults" json:"faults,omitempty"`
+	Nemesis *sim.NemesisConfig `yaml:"nemesis" json:"nemesis,omitempty"`
+	// Swarm varies the nemesis itself per seed (swarm.go): which fault
+	// kinds are on, their rates, downtime, targets. The variation is drawn
+	// from the seed, so the seed alone still reproduces the run.
+	Swarm      bool               `yaml:"swarm" json:"swarm,omitempty"`
 	Workload   protocols.Workload `yaml:"workload" json:"workload"`
 	Checks     Checks             `yaml:"checks" json:"checks"`
 	FsyncDelay sim.Time           `yaml:"fsync_delay" json:"fsync_delay,omitempty"`
@@ -552,6 +556,13 @@ func (sc *Scenario) SimConfig() (sim.Config, error) {
 		CheckEvery: sc.Checks.Every, KeepGoing: sc.Checks.KeepGoing, Down: sc.Down,
 	}
 	cfg.Clients = sc.Workload.Clients
+	if sc.Swarm {
+		n, err := SwarmNemesis(sc.Nemesis, sc.Nodes, sc.Seed)
+		if err != nil {
+			return cfg, sc.errAt("swarm", err.Error())
+		}
+		cfg.Nemesis = n
+	}
 	for i, s := range sc.Faults {
 		f, err := sim.ParseScheduledFault(s)
 		if err != nil {

@@ -43,10 +43,13 @@ type shrinker struct {
 const passesMax = 20
 
 func (sh *shrinker) loop() {
-	// The cut comes first: every later candidate then runs only as long as
-	// the failure needs.
-	passes := []func() bool{sh.cut, sh.nemesis, sh.faults, sh.removeChoices, sh.clients, sh.idleClients,
+	// The nemesis is written down as its explicit schedule first, on the
+	// whole run; then the cut: every later candidate runs only as long as
+	// the failure needs. Faults go fault by fault (see schedule.go).
+	passes := []func() bool{sh.explicitPass, sh.cut, sh.nemesis, sh.faultUnits, sh.faults, sh.shorten,
+		sh.moveEarlier, sh.closeGaps, sh.removeChoices, sh.clients, sh.idleClients,
 		sh.maxOps, sh.duration, sh.network, sh.faultTimes, sh.keys, sh.concurrency}
+	defer sh.dropLate()
 	for range passesMax {
 		changed := false
 		for _, p := range passes {
@@ -114,7 +117,7 @@ func (sh *shrinker) spend() bool {
 // when the story comes back elsewhere.
 func (sh *shrinker) try(step string, c candidate) bool {
 	if !sh.story() {
-		return sh.tryExact(step, c)
+		return sh.tryExact(step, sh.widen(c))
 	}
 	if !sh.spend() {
 		return false
@@ -124,6 +127,22 @@ func (sh *shrinker) try(step string, c candidate) bool {
 		return false
 	}
 	return sh.tryExact(step, cut)
+}
+
+// widen gives a candidate the whole run's length (its clients the whole
+// run's stop) to fail in. An invariant fails at an event, and the run
+// stops there, so a candidate that fails sooner is still no longer than
+// the current run; but a reduction usually moves the failure (a removed
+// fault changes every later draw of the network's chance), and a
+// candidate cut at the current run's end would miss it when it comes
+// back a little later. The cut pass trims the kept run again.
+func (sh *shrinker) widen(c candidate) candidate {
+	if sh.horizonMax == 0 || c.sc.Duration == sh.horizonMax {
+		return c
+	}
+	c.sc.Duration = sh.horizonMax
+	c.sc.Workload.Stop = sh.stopMax
+	return c
 }
 
 // tryExact runs the candidate as it is and keeps it if it fails the same
@@ -154,13 +173,20 @@ func (sh *shrinker) tryExact(step string, c candidate) bool {
 	return true
 }
 
+// nemesis removes the nemesis whole: what is left of it once it was
+// written down as a schedule (its clock drift), or all of it when the
+// schedule did not replay the failure.
 func (sh *shrinker) nemesis() bool {
 	if sh.cur.sc.Nemesis == nil {
 		return false
 	}
 	c := sh.cur.clone()
 	c.sc.Nemesis = nil
-	return sh.try("remove the nemesis", c)
+	step := "remove the nemesis"
+	if !injects(sh.cur.sc.Nemesis) {
+		step = "remove the nemesis's drift and heal"
+	}
+	return sh.try(step, c)
 }
 
 // removeChunks is delta debugging's reduction loop over a list: it tries
@@ -388,7 +414,7 @@ func (sh *shrinker) duration() bool {
 		}
 		c := sh.cur.clone()
 		c.sc.Duration = half
-		if !sh.try(fmt.Sprintf("duration %v -> %v", d, half), c) {
+		if !sh.tryExact(fmt.Sprintf("duration %v -> %v", d, half), c) {
 			break
 		}
 		changed = true

@@ -212,7 +212,12 @@ func Run(sc *scenario.Scenario, choices []sim.Choice, opts Options) (*Result, er
 	if opts.Budget == 0 {
 		opts.Budget = DefaultBudget
 	}
-	sc = sc.Clone()
+	// A swarm seed's nemesis is written out: the reseed pass changes the
+	// seed, and the configuration must not change with it.
+	sc, err := sc.Unswarm()
+	if err != nil {
+		return nil, err
+	}
 	res, err := execute(sc, choices, opts.Checkers)
 	if err != nil {
 		return nil, fmt.Errorf("the run to shrink does not replay: %v", err)

@@ -70,11 +70,17 @@ type Result struct {
 	Events int64
 	// Message is the failure as reported.
 	Message string
+	// Swarm says the plans ran as swarm scenarios.
+	Swarm bool
 }
 
 // Replay is the command that replays the failing run.
 func (r *Result) Replay() string {
-	return fmt.Sprintf("go run ./cmd/synod run --scenario %s --seed %d --option bug=%s", r.File, r.Seed, r.Mutant.Bug)
+	swarm := ""
+	if r.Swarm {
+		swarm = " --swarm"
+	}
+	return fmt.Sprintf("go run ./cmd/synod run --scenario %s --seed %d --option bug=%s%s", r.File, r.Seed, r.Mutant.Bug, swarm)
 }
 
 // Options tune a run of the suite.
@@ -84,6 +90,9 @@ type Options struct {
 	// Workers run seeds in parallel (at least 1). The results do not
 	// depend on it: the lowest failing seed of a plan is reported.
 	Workers int
+	// Swarm runs the plans as swarm scenarios: each seed draws its own
+	// nemesis from the plan's (scenario.SwarmNemesis).
+	Swarm bool
 }
 
 // Run tries the plans of m in order, seeds 1..Seeds of each, and stops at
@@ -97,6 +106,10 @@ func Run(m Mutant, o Options) (Result, error) {
 		}
 		if err := base.SetOption("bug=" + m.Bug); err != nil {
 			return res, fmt.Errorf("%s: %v", m.Name(), err)
+		}
+		if o.Swarm {
+			base.Swarm = true
+			res.Swarm = true
 		}
 		f, err := firstFailure(base, p.Seeds, max(o.Workers, 1))
 		if err != nil {
@@ -180,17 +193,24 @@ func runSeed(base *scenario.Scenario, seed uint64) (*failure, error) {
 	return f, nil
 }
 
-// Table renders results as the Markdown table docs/testing.md holds.
-func Table(rs []Result) string {
+// Table renders results as the Markdown table docs/testing.md holds. The
+// last column is the failing run shrunk fault by fault (ShrinkAll), in
+// events and faults, before -> after; "-" when not shrunk.
+func Table(rs []Result, shrunk []*Shrunk) string {
 	var b strings.Builder
-	b.WriteString("| mutant | classic mistake | verdict | caught by | seeds to detection | first failing run (events) |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- |\n")
-	for _, r := range rs {
+	b.WriteString("| mutant | classic mistake | verdict | caught by | seeds to detection | first failing run (events) | shrunk: events, faults |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- |\n")
+	for i, r := range rs {
+		sh := "-"
+		if i < len(shrunk) && shrunk[i] != nil {
+			s := shrunk[i]
+			sh = fmt.Sprintf("%d, %d -> %d, %d", s.Before.Events, s.Before.Faults, s.After.Events, s.After.Faults)
+		}
 		if r.Caught {
-			fmt.Fprintf(&b, "| `%s` | %s | caught | %s | %d | `%s` seed %d (%d) |\n",
-				r.Mutant.Name(), r.Mutant.Mistake, r.By, r.Runs, filepath.Base(r.File), r.Seed, r.Events)
+			fmt.Fprintf(&b, "| `%s` | %s | caught | %s | %d | `%s` seed %d (%d) | %s |\n",
+				r.Mutant.Name(), r.Mutant.Mistake, r.By, r.Runs, filepath.Base(r.File), r.Seed, r.Events, sh)
 		} else {
-			fmt.Fprintf(&b, "| `%s` | %s | **survived** | - | none of %d | - |\n", r.Mutant.Name(), r.Mutant.Mistake, r.Runs)
+			fmt.Fprintf(&b, "| `%s` | %s | **survived** | - | none of %d | - | - |\n", r.Mutant.Name(), r.Mutant.Mistake, r.Runs)
 		}
 	}
 	return b.String()

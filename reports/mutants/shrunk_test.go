@@ -1,0 +1,64 @@
+package mutants
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/synod-dev/synod/protocols/scenario"
+	"github.com/synod-dev/synod/protocols/shrink"
+	"github.com/synod-dev/synod/sim"
+)
+
+// Issue 18's goal for shrinking, on a few mutants of each kind of failure
+// (an invariant of Raft, Paxos and 2PC, a linearizability failure): the
+// failing chaos run shrinks fault by fault to at most 10 faults and a few
+// hundred events, deterministically, and the shrunk run fails the same way.
+// TestSuite shrinks every caught mutant (docs/explore.md's table).
+func TestShrinkReachesTheGoal(t *testing.T) {
+	const faultsMax, eventsMax = 10, 400
+	cases := []struct {
+		protocol, bug, file string
+		seed                uint64
+	}{
+		{"raft", "no-step-down", "testdata/scenarios/raft/chaos5.yaml", 3},
+		{"raft", "commit-minority", "testdata/scenarios/raft/chaos5.yaml", 3},
+		{"raft", "read-index-no-confirm", "testdata/scenarios/raft/chaos5-reads.yaml", 32},
+		{"paxos", "ignore-accepted", "testdata/scenarios/paxos/chaos5.yaml", 1},
+		{"2pc", "decision-not-logged", "testdata/scenarios/twopc/property-2pc.yaml", 3},
+	}
+	for _, c := range cases {
+		t.Run(c.protocol+"/"+c.bug, func(t *testing.T) {
+			r := Result{Mutant: Mutant{Protocol: c.protocol, Bug: c.bug}, Caught: true, File: c.file, Seed: c.seed}
+			s, err := Shrink(r, "../..", ShrinkBudget)
+			require.NoError(t, err)
+			t.Logf("%v -> %v in %d runs\nfaults: %q\nsteps: %q", s.Before, s.After, s.Runs, s.Scenario.Faults, s.Steps)
+			assert.Greater(t, s.Before.Faults, int64(faultsMax), "the failing run has a nemesis's worth of faults")
+			assert.LessOrEqual(t, s.After.Faults, int64(faultsMax))
+			assert.LessOrEqual(t, s.After.Events, int64(eventsMax))
+			if n := s.Scenario.Nemesis; n != nil {
+				assert.Equal(t, sim.Remainder(n), n, "the nemesis injects nothing: its faults are listed")
+			}
+
+			// The shrunk run fails the same way.
+			sc, err := FailingScenario(r, "../..")
+			require.NoError(t, err)
+			before, err := scenario.Run(sc, scenario.RunOptions{})
+			require.NoError(t, err)
+			after, err := scenario.Run(s.Scenario, scenario.RunOptions{})
+			require.NoError(t, err)
+			want, ok := shrink.FailureOf(before)
+			require.True(t, ok)
+			got, ok := shrink.FailureOf(after)
+			require.True(t, ok, "the shrunk run fails")
+			assert.Equal(t, want, got)
+			assert.Equal(t, s.After.Events, after.Events)
+
+			// Deterministic: the same failing run shrinks to the same run.
+			again, err := Shrink(r, "../..", ShrinkBudget)
+			require.NoError(t, err)
+			assert.Equal(t, string(s.Scenario.JSON()), string(again.Scenario.JSON()))
+		})
+	}
+}
