@@ -463,12 +463,29 @@ func (c *stateMachineSafety) Check(s *sim.Sim, ev *sim.Event) error {
 }
 
 // persistence: after every step, a live node's stable storage holds its
-// currentTerm, votedFor, snapshot index and log end (Figure 2: persistent
-// state is on stable storage before the node answers anything). A handler
-// that forgets to persist is caught at the end of the step.
+// currentTerm, votedFor, snapshot index and log end, and exactly the log
+// entries after its snapshot (Figure 2: persistent state is on stable
+// storage before the node answers anything). A handler that forgets to
+// persist, or to delete what it truncated, is caught at the end of the
+// step.
+//
+// A step that changes neither the node's persistent state nor its store
+// (most heartbeats and replies) has nothing new to check: the checker
+// remembers, per node, what it last verified and the store's fingerprint,
+// and reads the store only when one of them changed.
 type persistence struct {
-	sc  scope
-	key [len(logPrefix) + 16]byte
+	sc       scope
+	key      [len(logPrefix) + 16]byte
+	verified [sim.MaxNodes + 1]persistSeen
+}
+
+// persistSeen is what the persistence checker verified for a node.
+type persistSeen struct {
+	store          uint64 // the store's fingerprint
+	term           int64
+	vote           sim.NodeID
+	snap           int64
+	last, lastTerm int64
 }
 
 func (*persistence) Name() string { return "raft.Persistence" }
@@ -480,37 +497,62 @@ func (c *persistence) Check(s *sim.Sim, ev *sim.Event) error {
 			continue
 		}
 		st := s.Storage(id)
-		if n.term > 0 || n.vote != 0 {
-			b, ok := st.Get(keyHardState)
-			if !ok {
-				return fmt.Errorf("%v is in term %d but stored no hard state", id, n.term)
-			}
-			d := protocols.Decoder{B: b}
-			term, vote := d.Varint(), sim.NodeID(d.Varint())
-			if term != n.term || vote != n.vote {
-				return fmt.Errorf("%v has term %d vote %v but stored term %d vote %v", id, n.term, n.vote, term, vote)
-			}
+		now := persistSeen{store: st.Fingerprint(), term: n.term, vote: n.vote, snap: n.log.snapIndex, last: n.log.last(), lastTerm: n.log.lastTerm()}
+		if now == c.verified[id] {
+			continue
 		}
-		if n.log.snapIndex > 0 {
-			b, _ := st.Get(keySnapshot)
-			d := protocols.Decoder{B: b}
-			if i := d.Varint(); i != n.log.snapIndex {
-				return fmt.Errorf("%v has snapshot %d but stored snapshot %d", id, n.log.snapIndex, i)
-			}
+		if err := c.check(id, n, st); err != nil {
+			return err
 		}
-		last := n.log.last()
-		if st.Has(c.logKey(last + 1)) {
-			return fmt.Errorf("%v's log ends at %d but entry %d is stored", id, last, last+1)
+		c.verified[id] = now
+	}
+	return nil
+}
+
+func (c *persistence) check(id sim.NodeID, n *Node, st *sim.Storage) error {
+	keys := n.log.last() - n.log.snapIndex // the log's entries, one key each
+	if st.Has(keyHardState) {
+		keys++
+	}
+	if n.term > 0 || n.vote != 0 {
+		b, ok := st.Peek(keyHardState)
+		if !ok {
+			return fmt.Errorf("%v is in term %d but stored no hard state", id, n.term)
 		}
-		if last > n.log.snapIndex {
-			b, ok := st.Get(c.logKey(last))
-			if !ok {
-				return fmt.Errorf("%v's last entry %d is not stored", id, last)
-			}
-			d := protocols.Decoder{B: b}
-			if t := d.Varint(); t != n.log.lastTerm() {
-				return fmt.Errorf("%v's last entry %d has term %d but term %d is stored", id, last, n.log.lastTerm(), t)
-			}
+		d := protocols.Decoder{B: b}
+		term, vote := d.Varint(), sim.NodeID(d.Varint())
+		if term != n.term || vote != n.vote {
+			return fmt.Errorf("%v has term %d vote %v but stored term %d vote %v", id, n.term, n.vote, term, vote)
+		}
+	}
+	if st.Has(keySnapshot) {
+		keys++
+	}
+	if n.log.snapIndex > 0 {
+		b, _ := st.Peek(keySnapshot)
+		d := protocols.Decoder{B: b}
+		if i := d.Varint(); i != n.log.snapIndex {
+			return fmt.Errorf("%v has snapshot %d but stored snapshot %d", id, n.log.snapIndex, i)
+		}
+	}
+	last := n.log.last()
+	// Restart recovery reads entries from the snapshot on, up to the
+	// first missing one: a stored entry the log does not hold (one left
+	// behind by a truncation or a compaction) must not exist.
+	if int64(st.Len()) != keys {
+		return fmt.Errorf("%v's log holds entries %d..%d after snapshot %d, but its store holds %d keys, not %d", id, n.log.snapIndex+1, last, n.log.snapIndex, st.Len(), keys)
+	}
+	if st.Has(c.logKey(last + 1)) {
+		return fmt.Errorf("%v's log ends at %d but entry %d is stored", id, last, last+1)
+	}
+	if last > n.log.snapIndex {
+		b, ok := st.Peek(c.logKey(last))
+		if !ok {
+			return fmt.Errorf("%v's last entry %d is not stored", id, last)
+		}
+		d := protocols.Decoder{B: b}
+		if t := d.Varint(); t != n.log.lastTerm() {
+			return fmt.Errorf("%v's last entry %d has term %d but term %d is stored", id, last, n.log.lastTerm(), t)
 		}
 	}
 	return nil
