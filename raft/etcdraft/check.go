@@ -127,7 +127,7 @@ func (c *LogMatching) Check(s *sim.Sim, _ *sim.Event) error {
 }
 
 func (c *LogMatching) entry(id sim.NodeID, log storedLog, index uint64) error {
-	e, ok := log.entry(index)
+	term, data, ok := log.peek(index)
 	if !ok {
 		return nil // compacted since
 	}
@@ -135,19 +135,18 @@ func (c *LogMatching) entry(id sim.NodeID, log storedLog, index uint64) error {
 	if !ok {
 		return fmt.Errorf("%v stores entry %d but neither entry %d nor a snapshot ending there", id, index, index-1)
 	}
-	k := entryID{index, e.GetTerm()}
-	got := entrySeen{data: string(e.GetData()), prevTerm: prev, node: id}
+	k := entryID{index, term}
 	was, ok := c.seen[k]
 	if !ok {
-		c.seen[k] = got
+		c.seen[k] = entrySeen{data: string(data), prevTerm: prev, node: id}
 		return nil
 	}
-	if was.data != got.data {
-		return fmt.Errorf("entry %d/%d is %s on %v but %s on %v", index, e.GetTerm(),
-			describeData([]byte(got.data)), id, describeData([]byte(was.data)), was.node)
+	if was.data != string(data) {
+		return fmt.Errorf("entry %d/%d is %s on %v but %s on %v", index, term,
+			describeData(data), id, describeData([]byte(was.data)), was.node)
 	}
-	if was.prevTerm != got.prevTerm {
-		return fmt.Errorf("entry %d/%d follows term %d on %v but term %d on %v", index, e.GetTerm(), prev, id, was.prevTerm, was.node)
+	if was.prevTerm != prev {
+		return fmt.Errorf("entry %d/%d follows term %d on %v but term %d on %v", index, term, prev, id, was.prevTerm, was.node)
 	}
 	return nil
 }
@@ -203,7 +202,7 @@ func (a *appliedLog) update(s *sim.Sim) error {
 		from := t.cursor + 1
 		t.cursor = n.applied // a disagreement is reported once
 		for i := from; i <= n.applied; i++ {
-			e, ok := log.entry(i)
+			term, data, ok := log.peek(i)
 			if !ok {
 				continue // covered by a snapshot
 			}
@@ -212,13 +211,13 @@ func (a *appliedLog) update(s *sim.Sim) error {
 			}
 			was := &a.ents[i]
 			if !was.known {
-				*was = appliedEntry{known: true, term: e.GetTerm(), data: e.GetData(), node: id, committedBy: n.term}
+				*was = appliedEntry{known: true, term: term, data: bytes.Clone(data), node: id, committedBy: n.term}
 				continue
 			}
 			was.committedBy = min(was.committedBy, n.term)
-			if was.term != e.GetTerm() || !bytes.Equal(was.data, e.GetData()) {
+			if was.term != term || !bytes.Equal(was.data, data) {
 				return fmt.Errorf("%v applied %s (term %d) at index %d, but %v applied %s (term %d)",
-					id, describeData(e.GetData()), e.GetTerm(), i, was.node, describeData(was.data), was.term)
+					id, describeData(data), term, i, was.node, describeData(was.data), was.term)
 			}
 		}
 	}
@@ -275,8 +274,8 @@ func (c *LeaderCompleteness) Check(s *sim.Sim, _ *sim.Event) error {
 			if !a.known || a.committedBy >= n.term {
 				continue
 			}
-			e, ok := log.entry(i)
-			if !ok || e.GetTerm() != a.term || !bytes.Equal(e.GetData(), a.data) {
+			term, data, ok := log.peek(i)
+			if !ok || term != a.term || !bytes.Equal(data, a.data) {
 				return fmt.Errorf("%v leads term %d without committed entry %d/%d (%s, applied by %v)",
 					id, n.term, i, a.term, describeData(a.data), a.node)
 			}
