@@ -91,7 +91,7 @@ type Session struct {
 
 // DefaultInterval is the checkpoint interval of the viewer's timeline:
 // stepping back one event replays at most this many events.
-const DefaultInterval = 500
+const DefaultInterval = 1000
 
 // NewSession builds a run from the scenario, at position 0.
 func NewSession(sc *scenario.Scenario) (*Session, error) {

@@ -70,7 +70,7 @@ func (c *ElectionSafety) Check(s *sim.Sim, _ *sim.Event) error {
 // agreement at (i, t) then implies agreement at i-1, and so on down.
 type LogMatching struct {
 	seen  map[entryID]entrySeen
-	nodes map[sim.NodeID]*lmNode
+	nodes [sim.MaxNodes + 1]lmNode
 }
 
 type entryID struct{ index, term uint64 }
@@ -88,7 +88,7 @@ type lmNode struct {
 
 // NewLogMatching returns the Log Matching checker.
 func NewLogMatching() *LogMatching {
-	return &LogMatching{seen: map[entryID]entrySeen{}, nodes: map[sim.NodeID]*lmNode{}}
+	return &LogMatching{seen: map[entryID]entrySeen{}}
 }
 
 // Name implements sim.Checker.
@@ -103,11 +103,7 @@ func (c *LogMatching) Check(s *sim.Sim, _ *sim.Event) error {
 		if n == nil {
 			continue
 		}
-		t := c.nodes[id]
-		if t == nil {
-			t = &lmNode{}
-			c.nodes[id] = t
-		}
+		t := &c.nodes[id]
 		if t.node == n && t.gen == n.writeGen {
 			continue
 		}
@@ -156,7 +152,7 @@ func (c *LogMatching) entry(id sim.NodeID, log storedLog, index uint64) error {
 // the entries from the node's stable storage.
 type appliedLog struct {
 	ents  []appliedEntry // by index
-	nodes map[sim.NodeID]*alNode
+	nodes [sim.MaxNodes + 1]alNode
 }
 
 type appliedEntry struct {
@@ -176,7 +172,7 @@ type alNode struct {
 	cursor uint64
 }
 
-func newAppliedLog() appliedLog { return appliedLog{nodes: map[sim.NodeID]*alNode{}} }
+func newAppliedLog() appliedLog { return appliedLog{} }
 
 // update reads what each live node applied since the last call and
 // reports the first disagreement.
@@ -186,11 +182,7 @@ func (a *appliedLog) update(s *sim.Sim) error {
 		if n == nil {
 			continue
 		}
-		t := a.nodes[id]
-		if t == nil {
-			t = &alNode{}
-			a.nodes[id] = t
-		}
+		t := &a.nodes[id]
 		if t.node != n {
 			t.node, t.cursor = n, n.startApplied
 		}
