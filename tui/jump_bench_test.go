@@ -46,7 +46,8 @@ func liveHeapMiB() float64 {
 // N of a chaos run: every event is run once, checked, logged for the event
 // log and the strip, and a checkpoint is taken every DefaultInterval
 // events. It reports the CPU seconds and the live heap at N, and the CPU
-// of one step back from N (restore the nearest checkpoint, replay).
+// of one step back from N (restore the nearest checkpoint, replay) and
+// from N/2, where the checkpoints are thinned.
 //
 //	go test ./tui -run '^$' -bench FirstJump/100k -benchtime 1x -cpu 1
 //	go test ./tui -run '^$' -bench FirstJump/1M -benchtime 1x -cpu 1
@@ -71,6 +72,16 @@ func BenchmarkFirstJump(b *testing.B) {
 					require.NoError(b, s.GoTo(c.n-k))
 				}
 				back := (cpuSeconds() - cpu0) / backs
+				// Far back, where the checkpoints are thinned: the worst
+				// case replays timelineThin intervals.
+				far := c.n / 2
+				require.NoError(b, s.GoTo(far))
+				cpu0 = cpuSeconds()
+				for k := int64(1); k <= backs; k++ {
+					require.NoError(b, s.GoTo(far-k))
+				}
+				backFar := (cpuSeconds() - cpu0) / backs
+				b.ReportMetric(backFar*1000, "cpu-ms/step-back-far")
 				b.ReportMetric(cpu, "cpu-s/jump")
 				b.ReportMetric(heap, "MiB-live")
 				b.ReportMetric(heap*(1<<20)/float64(c.n), "B-live/event")
