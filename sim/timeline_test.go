@@ -41,3 +41,57 @@ func TestTimelineThinsOldCheckpoints(t *testing.T) {
 		sameRun(t, tl.Sim(), ref, "after going back")
 	}
 }
+
+// counter is a process that counts what it receives in a slice it
+// changes in place. Its copy (ProcessCloner) copies the slice, unless
+// shareCounts is set: the mistake a copy-on-write checkpoint must not
+// make, kept here to show that comparing restored states with a fresh
+// run catches it.
+type counter struct {
+	counts      []int64
+	shareCounts bool
+}
+
+func (c *counter) Start(env *Env) { c.counts = make([]int64, 1); env.Send(env.ID()%2+1, sharedPing) }
+func (c *counter) Receive(env *Env, from NodeID, msg Message) {
+	c.counts[0]++
+	env.Send(from, msg)
+}
+func (c *counter) Timer(env *Env, t Timer) {}
+func (c *counter) Inspect() View {
+	return View{Role: "counter", Commit: c.counts[0]}
+}
+func (c *counter) CloneProcess() Process {
+	d := *c
+	if !c.shareCounts {
+		d.counts = append([]int64(nil), c.counts...)
+	}
+	return &d
+}
+
+// TestTimelineCatchesSharedState: with a correct copy, a position reached
+// by going back through the timeline shows what a fresh run shows there;
+// with a copy that shares what it changes in place, the checkpoint is
+// changed by the run going on, and the comparison catches it.
+func TestTimelineCatchesSharedState(t *testing.T) {
+	for _, share := range []bool{false, true} {
+		cfg := Config{Seed: 1, Nodes: 2, Duration: Second, Network: NetworkConfig{Latency: DefaultLatency}}
+		f := Factory{Node: func(NodeID) Process { return &counter{shareCounts: share} }}
+		s, err := New(cfg, f)
+		require.NoError(t, err)
+		tl := NewTimeline(s, 10)
+		require.NoError(t, tl.GoTo(100))
+		require.NoError(t, tl.GoTo(55))
+		ref, err := New(cfg, f)
+		require.NoError(t, err)
+		_, err = ref.RunTo(55, nil)
+		require.NoError(t, err)
+		got, _ := tl.Sim().Inspect(1)
+		want, _ := ref.Inspect(1)
+		if share {
+			require.NotEqual(t, want, got, "a checkpoint that shares a slice its run changes went unnoticed")
+		} else {
+			require.Equal(t, want, got)
+		}
+	}
+}
