@@ -67,3 +67,25 @@ func TestLogCheckersForgetCompactedEntries(t *testing.T) {
 		}
 	}
 }
+
+// TestRoleCommitMatchesInspect: the TUI's event log asks nodes for their
+// role and commit index after every event through RoleCommit instead of
+// building a view; it must say what Inspect says.
+func TestRoleCommitMatchesInspect(t *testing.T) {
+	r := newTestRun(t, 11, 5, 2, 3*sim.Second, nil)
+	for k := 0; k < 5000 && r.s.Step(); k++ {
+		if k == 1000 {
+			r.inject(sim.Fault{Kind: sim.FaultCrash, Node: 2})
+		}
+		for _, id := range r.s.Nodes() {
+			n := r.node(id)
+			if n == nil {
+				continue
+			}
+			v := n.Inspect()
+			role, commit := n.RoleCommit()
+			require.Equal(t, v.Role, role, "%v at event %d", id, r.s.Index())
+			require.Equal(t, v.Commit, commit, "%v at event %d", id, r.s.Index())
+		}
+	}
+}
