@@ -103,13 +103,21 @@ func (c *progress) checkAnswered(s *sim.Sim, ev *sim.Event, heal sim.Time) error
 	if len(c.next) < clients {
 		c.next = append(c.next, make([]int, clients-len(c.next))...)
 	}
-	hc, ok := s.Process(ev.To).(HistoryClient)
-	if !ok {
+	// An OpLogger lends its records; another client's history is a slice.
+	var at func(int) *OpRecord
+	var n int
+	switch hc := s.Process(ev.To).(type) {
+	case OpLogger:
+		l := hc.OpLog()
+		at, n = l.At, l.Len()
+	case HistoryClient:
+		h := hc.History()
+		at, n = func(k int) *OpRecord { return &h[k] }, len(h)
+	default:
 		return nil
 	}
-	h := hc.History()
-	for ; c.next[i] < len(h) && h[c.next[i]].Status != OpPending; c.next[i]++ {
-		op := &h[c.next[i]]
+	for ; c.next[i] < n && at(c.next[i]).Status != OpPending; c.next[i]++ {
+		op := at(c.next[i])
 		if op.Call >= heal+c.bound && op.Status != OpOK {
 			return fmt.Errorf("operation not answered: %v#%d %v invoked at %v, %v after the heal at %v, ended %s", op.Client, op.Seq, op.Op, op.Call, op.Call-heal, heal, op.Status)
 		}

@@ -182,7 +182,7 @@ type KVClient struct {
 	maybe    bool // an attempt of the current operation may have been applied
 	deadline sim.Time
 	arrivals []sim.Time // open loop: arrival times queued behind cur
-	history  []OpRecord
+	history  OpLog
 	lastSeen map[string]string
 }
 
@@ -192,17 +192,18 @@ func NewKVClient(w *Workload, stop sim.Time) *KVClient {
 	return &KVClient{w: w, stop: stop, cur: -1, lastSeen: map[string]string{}}
 }
 
-// History implements HistoryClient.
-func (c *KVClient) History() []OpRecord { return c.history }
+// History implements HistoryClient. It returns a copy: the client keeps
+// its history in chunks (OpLog).
+func (c *KVClient) History() []OpRecord { return c.history.AppendTo(nil) }
 
 // Inspect shows the client's state.
 func (c *KVClient) Inspect() sim.View {
 	v := sim.View{Role: "client", Leader: c.leader}
 	if c.cur >= 0 {
-		r := c.history[c.cur]
+		r := *c.history.At(c.cur)
 		v.Fields = append(v.Fields, sim.Field{Name: "in flight", Value: fmt.Sprintf("#%d %v (attempt %d)", r.Seq, r.Op, r.Attempts)})
 	}
-	v.Fields = append(v.Fields, sim.Field{Name: "ops", Value: strconv.Itoa(len(c.history))})
+	v.Fields = append(v.Fields, sim.Field{Name: "ops", Value: strconv.Itoa(c.history.Len())})
 	return v
 }
 
@@ -225,7 +226,7 @@ func (c *KVClient) scheduleArrival(env *sim.Env) {
 }
 
 func (c *KVClient) canStart(env *sim.Env) bool {
-	if c.w.MaxOps > 0 && len(c.history) >= c.w.MaxOps {
+	if c.w.MaxOps > 0 && c.history.Len() >= c.w.MaxOps {
 		return false
 	}
 	return c.stop <= 0 || env.Now() < c.stop
@@ -249,7 +250,7 @@ func (c *KVClient) Timer(env *sim.Env, t sim.Timer) {
 			c.arrivals = c.arrivals[1:]
 		}
 	case "attempt":
-		if c.cur < 0 || c.history[c.cur].Seq != t.Arg {
+		if c.cur < 0 || c.history.At(c.cur).Seq != t.Arg {
 			return
 		}
 		c.maybe = true // the request may sit in some log
@@ -260,7 +261,7 @@ func (c *KVClient) Timer(env *sim.Env, t sim.Timer) {
 		c.leader = c.nextNode(env, c.leader)
 		c.send(env)
 	case "retry":
-		if c.cur >= 0 && c.history[c.cur].Seq == t.Arg {
+		if c.cur >= 0 && c.history.At(c.cur).Seq == t.Arg {
 			c.send(env)
 		}
 	case SubmitTimer:
@@ -276,9 +277,9 @@ func (c *KVClient) Timer(env *sim.Env, t sim.Timer) {
 func (c *KVClient) begin(env *sim.Env, call sim.Time) {
 	c.seq++
 	op := c.pick(env)
-	c.history = append(c.history, OpRecord{Client: env.ID(), Seq: c.seq, Op: op, Call: call, Return: sim.TimeMax,
+	c.history.Append(OpRecord{Client: env.ID(), Seq: c.seq, Op: op, Call: call, Return: sim.TimeMax,
 		CallEvent: env.Event(), ReturnEvent: -1, Status: OpPending})
-	c.cur = len(c.history) - 1
+	c.cur = c.history.Len() - 1
 	c.maybe = false
 	c.deadline = env.Now() + c.w.OpTimeout
 	if c.leader == 0 {
@@ -289,7 +290,7 @@ func (c *KVClient) begin(env *sim.Env, call sim.Time) {
 }
 
 func (c *KVClient) send(env *sim.Env) {
-	r := &c.history[c.cur]
+	r := c.history.At(c.cur)
 	r.Attempts++
 	env.CancelTimer(c.attempt)
 	env.Send(c.leader, &Request{Client: env.ID(), Seq: r.Seq, Op: r.Op})
@@ -326,7 +327,7 @@ func (c *KVClient) nextNode(env *sim.Env, after sim.NodeID) sim.NodeID {
 // Receive handles a node's response.
 func (c *KVClient) Receive(env *sim.Env, from sim.NodeID, m sim.Message) {
 	resp, ok := m.(*Response)
-	if !ok || c.cur < 0 || resp.Seq != c.history[c.cur].Seq {
+	if !ok || c.cur < 0 || resp.Seq != c.history.At(c.cur).Seq {
 		return // a late answer to an operation already finished
 	}
 	switch resp.Status {
@@ -343,8 +344,8 @@ func (c *KVClient) Receive(env *sim.Env, from sim.NodeID, m sim.Message) {
 		// cluster is not flooded.
 		c.leader = c.nextNode(env, from)
 		env.CancelTimer(c.attempt)
-		c.attempt = env.SetTimer(c.w.Timeout, "attempt", c.history[c.cur].Seq)
-		env.SetTimer(c.w.Timeout/10+sim.Millisecond, "retry", c.history[c.cur].Seq)
+		c.attempt = env.SetTimer(c.w.Timeout, "attempt", c.history.At(c.cur).Seq)
+		env.SetTimer(c.w.Timeout/10+sim.Millisecond, "retry", c.history.At(c.cur).Seq)
 	case StatusFail:
 		st := OpFailed
 		if c.maybe {
@@ -355,7 +356,7 @@ func (c *KVClient) Receive(env *sim.Env, from sim.NodeID, m sim.Message) {
 }
 
 func (c *KVClient) finish(env *sim.Env, st OpStatus, resp *Response, why string) {
-	r := &c.history[c.cur]
+	r := c.history.At(c.cur)
 	r.Status = st
 	r.Err = why
 	if st != OpUnknown {

@@ -61,6 +61,44 @@ func node(s *sim.Sim, id sim.NodeID) *Node {
 	return n
 }
 
+// compacted tracks, per node, the snapshot index the node was last seen
+// with, so that the log checkers forget what every node has compacted: no
+// log holds an entry at or below the least of these indexes, now or ever
+// after. A snapshot index never decreases (a node installs only snapshots
+// past its commit index), and a node that restarts restores its stored
+// snapshot, which the persistence checker holds equal to the one it had.
+// A node never seen (a spare not started yet) counts as 0: nothing is
+// forgotten while it may still join with an empty log.
+type compacted struct {
+	snap [sim.MaxNodes + 1]int64
+	// forgot is the floor at the last pruning.
+	forgot int64
+}
+
+// compactPruneMin is how far the floor moves before a checker prunes, so
+// that pruning (a pass over what the checker keeps) is paid once per this
+// many compacted entries.
+const compactPruneMin = 256
+
+// saw records the node's snapshot index.
+func (c *compacted) saw(id sim.NodeID, n *Node) { c.snap[id] = n.log.snapIndex }
+
+// due returns the floor, and whether it moved by compactPruneMin since
+// the last pruning (which the caller then does).
+func (c *compacted) due(s *sim.Sim) (int64, bool) {
+	floor := int64(-1)
+	for _, id := range s.Nodes() {
+		if floor < 0 || c.snap[id] < floor {
+			floor = c.snap[id]
+		}
+	}
+	if floor < c.forgot+compactPruneMin {
+		return floor, false
+	}
+	c.forgot = floor
+	return floor, true
+}
+
 // electionSafety: at most one leader per term, over the whole run (§5.2).
 // It is shared by a run's forks (sim.CheckerSharer) and never changed:
 // a check that finds a leader of a new term returns a copy that knows it.
@@ -190,8 +228,9 @@ func (c *leaderAppendOnly) Check(s *sim.Sim, ev *sim.Event) error {
 // term) pair ever seen has one command and one previous term, everywhere.
 type logMatching struct {
 	sc    scope
-	seen  map[indexTerm]entrySeen
+	seen  map[indexTerm]entrySeen // entries above the compaction floor
 	nodes [sim.MaxNodes + 1]logSeen
+	cpt   compacted
 }
 
 type indexTerm struct{ index, term int64 }
@@ -247,6 +286,18 @@ func (c *logMatching) Check(s *sim.Sim, ev *sim.Event) error {
 			}
 		}
 		*r = logSeen{n: n, gen: n.log.gen, checked: n.log.last()}
+		c.cpt.saw(id, n)
+	}
+	if floor, ok := c.cpt.due(s); ok {
+		// A new map, not deletes: a map keeps its peak size, and a
+		// checkpoint copies the checker's map whole.
+		kept := make(map[indexTerm]entrySeen, len(c.seen)/2)
+		for k, v := range c.seen {
+			if k.index > floor {
+				kept[k] = v
+			}
+		}
+		c.seen = kept
 	}
 	return nil
 }
@@ -259,10 +310,14 @@ func (c *logMatching) Check(s *sim.Sim, ev *sim.Event) error {
 // new leader is checked against all of them, and every live leader against
 // each newly committed entry.
 type leaderCompleteness struct {
-	sc        scope
-	committed []committedEntry // by index; term 0: unknown (compacted)
+	sc scope
+	// committed holds the entries from index base on (the ones below
+	// were compacted by every node); term 0: unknown (compacted).
+	committed []committedEntry
+	base      int64
 	verified  map[int64]bool
 	nodes     [sim.MaxNodes + 1]logSeen
+	cpt       compacted
 }
 
 type committedEntry struct {
@@ -272,8 +327,18 @@ type committedEntry struct {
 
 func (*leaderCompleteness) Name() string { return "raft.LeaderCompleteness" }
 
+// end is one past the last committed index known.
+func (c *leaderCompleteness) end() int64 { return c.base + int64(len(c.committed)) }
+
+// grow makes room for the committed entries up to index i.
+func (c *leaderCompleteness) grow(i int64) {
+	for c.end() <= i {
+		c.committed = append(c.committed, committedEntry{})
+	}
+}
+
 func (c *leaderCompleteness) Check(s *sim.Sim, ev *sim.Event) error {
-	if len(c.committed) == 0 {
+	if c.end() == 0 {
 		c.committed = append(c.committed, committedEntry{})
 	}
 	for _, id := range c.sc.nodes(s, ev) {
@@ -281,19 +346,21 @@ func (c *leaderCompleteness) Check(s *sim.Sim, ev *sim.Event) error {
 		if n == nil {
 			continue
 		}
-		lo := int64(len(c.committed))
+		lo := c.end()
 		r := &c.nodes[id]
 		from := r.checked + 1
 		if r.n != n || r.gen != n.log.gen {
 			from = 1
 		}
 		*r = logSeen{n: n, gen: n.log.gen, checked: n.commit}
-		for i := max(n.log.snapIndex+1, from); i <= n.commit; i++ {
+		c.cpt.saw(id, n)
+		c.grow(n.commit)
+		// A log never starts below the floor unless a node came back with
+		// an older snapshot than it had, which the persistence checker
+		// reports; what is below the floor is not known any more.
+		for i := max(n.log.snapIndex+1, from, c.base); i <= n.commit; i++ {
 			t := n.log.mustTerm(i)
-			for int64(len(c.committed)) <= i {
-				c.committed = append(c.committed, committedEntry{})
-			}
-			ce := &c.committed[i]
+			ce := &c.committed[i-c.base]
 			switch {
 			case ce.term == 0:
 				*ce = committedEntry{term: t, by: n.term}
@@ -301,16 +368,13 @@ func (c *leaderCompleteness) Check(s *sim.Sim, ev *sim.Event) error {
 				return fmt.Errorf("%v committed term %d at %d, but term %d was committed there", id, t, i, ce.term)
 			}
 		}
-		for int64(len(c.committed)) <= n.commit {
-			c.committed = append(c.committed, committedEntry{})
-		}
 		if n.role == Leader && !c.verified[n.term] {
 			c.verified[n.term] = true
 			if err := c.contains(id, n, 1); err != nil {
 				return err
 			}
 		}
-		if int64(len(c.committed)) > lo {
+		if c.end() > lo {
 			for _, l := range s.Nodes() {
 				ln := node(s, l)
 				if ln != nil && ln.role == Leader {
@@ -321,14 +385,19 @@ func (c *leaderCompleteness) Check(s *sim.Sim, ev *sim.Event) error {
 			}
 		}
 	}
+	if floor, ok := c.cpt.due(s); ok && floor+1 > c.base && floor+1 <= c.end() {
+		// Entries at or below the floor are in no log, now or later.
+		c.committed = c.committed[floor+1-c.base:]
+		c.base = floor + 1
+	}
 	return nil
 }
 
 // contains checks that leader n holds the committed entries from lo on
 // that were committed in terms before its own.
 func (c *leaderCompleteness) contains(id sim.NodeID, n *Node, lo int64) error {
-	for i := max(lo, n.log.snapIndex+1); i < int64(len(c.committed)); i++ {
-		ce := c.committed[i]
+	for i := max(lo, n.log.snapIndex+1, c.base); i < c.end(); i++ {
+		ce := c.committed[i-c.base]
 		if ce.term == 0 || ce.by >= n.term {
 			continue
 		}
@@ -343,9 +412,13 @@ func (c *leaderCompleteness) contains(id sim.NodeID, n *Node, lo int64) error {
 // (§5.4.3). Each node keeps a running digest of the commands it applied;
 // digests at one index must agree across nodes and restarts.
 type stateMachineSafety struct {
-	sc      scope
-	digests []uint64 // by index; 0: not seen yet
+	sc scope
+	// digests holds the digests from index base on (the ones below were
+	// compacted by every node); 0: not seen yet.
+	digests []uint64
+	base    int64
 	nodes   [sim.MaxNodes + 1]logSeen
+	cpt     compacted
 }
 
 func (*stateMachineSafety) Name() string { return "raft.StateMachineSafety" }
@@ -361,32 +434,56 @@ func (c *stateMachineSafety) Check(s *sim.Sim, ev *sim.Event) error {
 		if r.n != n {
 			from = n.log.snapIndex
 		}
-		from = max(from, n.log.snapIndex)
+		// (Below the floor is not known any more: see leaderCompleteness.)
+		from = max(from, n.log.snapIndex, c.base)
+		for c.base+int64(len(c.digests)) <= n.applied {
+			c.digests = append(c.digests, 0)
+		}
 		for i := from; i <= n.applied; i++ {
 			d := n.digestAt(i)
-			for int64(len(c.digests)) <= i {
-				c.digests = append(c.digests, 0)
-			}
-			switch c.digests[i] {
+			switch p := &c.digests[i-c.base]; *p {
 			case 0:
-				c.digests[i] = d
+				*p = d
 			case d:
 			default:
 				return fmt.Errorf("%v applied a different history up to index %d than another node did", id, i)
 			}
 		}
 		*r = logSeen{n: n, checked: n.applied}
+		c.cpt.saw(id, n)
+	}
+	// A node's digests start at its snapshot index, which it keeps.
+	if floor, ok := c.cpt.due(s); ok && floor > c.base && floor <= c.base+int64(len(c.digests)) {
+		c.digests = c.digests[floor-c.base:]
+		c.base = floor
 	}
 	return nil
 }
 
 // persistence: after every step, a live node's stable storage holds its
-// currentTerm, votedFor, snapshot index and log end (Figure 2: persistent
-// state is on stable storage before the node answers anything). A handler
-// that forgets to persist is caught at the end of the step.
+// currentTerm, votedFor, snapshot index and log end, and exactly the log
+// entries after its snapshot (Figure 2: persistent state is on stable
+// storage before the node answers anything). A handler that forgets to
+// persist, or to delete what it truncated, is caught at the end of the
+// step.
+//
+// A step that changes neither the node's persistent state nor its store
+// (most heartbeats and replies) has nothing new to check: the checker
+// remembers, per node, what it last verified and the store's fingerprint,
+// and reads the store only when one of them changed.
 type persistence struct {
-	sc  scope
-	key [len(logPrefix) + 16]byte
+	sc       scope
+	key      [len(logPrefix) + 16]byte
+	verified [sim.MaxNodes + 1]persistSeen
+}
+
+// persistSeen is what the persistence checker verified for a node.
+type persistSeen struct {
+	store          uint64 // the store's fingerprint
+	term           int64
+	vote           sim.NodeID
+	snap           int64
+	last, lastTerm int64
 }
 
 func (*persistence) Name() string { return "raft.Persistence" }
@@ -398,37 +495,62 @@ func (c *persistence) Check(s *sim.Sim, ev *sim.Event) error {
 			continue
 		}
 		st := s.Storage(id)
-		if n.term > 0 || n.vote != 0 {
-			b, ok := st.Get(keyHardState)
-			if !ok {
-				return fmt.Errorf("%v is in term %d but stored no hard state", id, n.term)
-			}
-			d := protocols.Decoder{B: b}
-			term, vote := d.Varint(), sim.NodeID(d.Varint())
-			if term != n.term || vote != n.vote {
-				return fmt.Errorf("%v has term %d vote %v but stored term %d vote %v", id, n.term, n.vote, term, vote)
-			}
+		now := persistSeen{store: st.Fingerprint(), term: n.term, vote: n.vote, snap: n.log.snapIndex, last: n.log.last(), lastTerm: n.log.lastTerm()}
+		if now == c.verified[id] {
+			continue
 		}
-		if n.log.snapIndex > 0 {
-			b, _ := st.Get(keySnapshot)
-			d := protocols.Decoder{B: b}
-			if i := d.Varint(); i != n.log.snapIndex {
-				return fmt.Errorf("%v has snapshot %d but stored snapshot %d", id, n.log.snapIndex, i)
-			}
+		if err := c.check(id, n, st); err != nil {
+			return err
 		}
-		last := n.log.last()
-		if st.Has(c.logKey(last + 1)) {
-			return fmt.Errorf("%v's log ends at %d but entry %d is stored", id, last, last+1)
+		c.verified[id] = now
+	}
+	return nil
+}
+
+func (c *persistence) check(id sim.NodeID, n *Node, st *sim.Storage) error {
+	keys := n.log.last() - n.log.snapIndex // the log's entries, one key each
+	if st.Has(keyHardState) {
+		keys++
+	}
+	if n.term > 0 || n.vote != 0 {
+		b, ok := st.Peek(keyHardState)
+		if !ok {
+			return fmt.Errorf("%v is in term %d but stored no hard state", id, n.term)
 		}
-		if last > n.log.snapIndex {
-			b, ok := st.Get(c.logKey(last))
-			if !ok {
-				return fmt.Errorf("%v's last entry %d is not stored", id, last)
-			}
-			d := protocols.Decoder{B: b}
-			if t := d.Varint(); t != n.log.lastTerm() {
-				return fmt.Errorf("%v's last entry %d has term %d but term %d is stored", id, last, n.log.lastTerm(), t)
-			}
+		d := protocols.Decoder{B: b}
+		term, vote := d.Varint(), sim.NodeID(d.Varint())
+		if term != n.term || vote != n.vote {
+			return fmt.Errorf("%v has term %d vote %v but stored term %d vote %v", id, n.term, n.vote, term, vote)
+		}
+	}
+	if st.Has(keySnapshot) {
+		keys++
+	}
+	if n.log.snapIndex > 0 {
+		b, _ := st.Peek(keySnapshot)
+		d := protocols.Decoder{B: b}
+		if i := d.Varint(); i != n.log.snapIndex {
+			return fmt.Errorf("%v has snapshot %d but stored snapshot %d", id, n.log.snapIndex, i)
+		}
+	}
+	last := n.log.last()
+	// Restart recovery reads entries from the snapshot on, up to the
+	// first missing one: a stored entry the log does not hold (one left
+	// behind by a truncation or a compaction) must not exist.
+	if int64(st.Len()) != keys {
+		return fmt.Errorf("%v's log holds entries %d..%d after snapshot %d, but its store holds %d keys, not %d", id, n.log.snapIndex+1, last, n.log.snapIndex, st.Len(), keys)
+	}
+	if st.Has(c.logKey(last + 1)) {
+		return fmt.Errorf("%v's log ends at %d but entry %d is stored", id, last, last+1)
+	}
+	if last > n.log.snapIndex {
+		b, ok := st.Peek(c.logKey(last))
+		if !ok {
+			return fmt.Errorf("%v's last entry %d is not stored", id, last)
+		}
+		d := protocols.Decoder{B: b}
+		if t := d.Varint(); t != n.log.lastTerm() {
+			return fmt.Errorf("%v's last entry %d has term %d but term %d is stored", id, last, n.log.lastTerm(), t)
 		}
 	}
 	return nil

@@ -75,7 +75,7 @@ func (l *raftLog) truncateAfter(i int64) {
 	}
 	l.gen++
 	keep := l.entries[:i-l.snapIndex]
-	l.entries = append(make([]Entry, 0, len(keep)+16), keep...)
+	l.entries = append(make([]Entry, 0, max(len(keep)+16, cap(l.entries))), keep...)
 }
 
 // compact drops the entries up to and including i, which becomes the
@@ -84,11 +84,14 @@ func (l *raftLog) compact(i, term int64) {
 	if i <= l.snapIndex {
 		panic(fmt.Sprintf("log: compact to %d at or below snapshot %d", i, l.snapIndex))
 	}
+	// The new array has the old one's capacity: the log grows back to
+	// about the size it had at the last compaction, and growing it again
+	// from a small array would copy it several times over.
 	if i >= l.last() {
-		l.entries = nil
+		l.entries = make([]Entry, 0, cap(l.entries))
 	} else {
 		rest := l.entries[i-l.snapIndex:]
-		l.entries = append(make([]Entry, 0, len(rest)+16), rest...)
+		l.entries = append(make([]Entry, 0, max(len(rest)+16, cap(l.entries))), rest...)
 	}
 	l.snapIndex, l.snapTerm = i, term
 }

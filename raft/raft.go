@@ -33,6 +33,10 @@ var roleNames = [...]string{"follower", "pre-candidate", "candidate", "leader"}
 
 func (r Role) String() string { return roleNames[r] }
 
+// RoleCommit reports the role and commit index Inspect would show, without
+// building the view: the TUI's event log asks after every event.
+func (n *Node) RoleCommit() (role string, commit int64) { return n.role.String(), n.commit }
+
 // stepFunc handles a message after Step has applied the term rules. It is a
 // method expression, not a closure, so that checkpoints copy it safely.
 type stepFunc func(n *Node, env *sim.Env, from sim.NodeID, m sim.Message)

@@ -135,6 +135,11 @@ func (s *Storage) Get(key string) ([]byte, bool) {
 	return append([]byte(nil), v...), true
 }
 
+// Peek returns the value stored under key without copying it, for
+// checkers that read stores after every event: the caller must not change
+// it, nor keep it past the next event.
+func (s *Storage) Peek(key string) ([]byte, bool) { return s.lookup(key) }
+
 // Has reports whether key is stored.
 func (s *Storage) Has(key string) bool {
 	_, ok := s.lookup(key)
@@ -171,6 +176,11 @@ func (s *Storage) Len() int {
 
 // Bytes is the total size of stored values.
 func (s *Storage) Bytes() int64 { return s.bytes }
+
+// Fingerprint is a hash of the stored keys and values, in any order, kept
+// up to date by every write: a checker may skip re-reading a store whose
+// fingerprint has not changed since it last looked.
+func (s *Storage) Fingerprint() uint64 { return s.fp }
 
 func (s *Storage) put(key string, value []byte) {
 	s.fp += entryFingerprint(key, value)

@@ -1,10 +1,16 @@
 package sim
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Timeline lets a viewer move through a run forward and back. It keeps
 // checkpoints every Interval events, so going back one event restores the
-// nearest earlier checkpoint and replays at most Interval events, and it
+// nearest earlier checkpoint and replays at most Interval events (further
+// back than timelineDense checkpoints from the newest, at most
+// timelineThin times Interval: older checkpoints are thinned, so that a
+// long run's memory goes mostly to the run, not to its copies), and it
 // keeps the manual choices of the branch being viewed, so that stepping
 // forward again over a visited stretch replays them. A new manual choice
 // made in the past starts a new branch: later choices and checkpoints are
@@ -19,6 +25,18 @@ type Timeline struct {
 
 // DefaultCheckpointInterval is the default distance between checkpoints.
 const DefaultCheckpointInterval = 1000
+
+// The newest timelineDense checkpoints are Interval apart; older ones are
+// thinned to at most timelineThin*Interval apart. A checkpoint is a
+// copy-on-write fork, but the run copies each process, store and checker
+// it changes after one, so each costs memory of the order of the state's
+// size: thinning keeps their number linear in the run's length with a
+// small factor, and a step back in the thinned part replays at most
+// timelineThin*Interval events.
+const (
+	timelineDense = 64
+	timelineThin  = 8
+)
 
 // NewTimeline wraps a run that has not processed any event yet.
 func NewTimeline(s *Sim, interval int64) *Timeline {
@@ -45,13 +63,20 @@ func (t *Timeline) Choices() []Choice { return t.choices }
 // SetChoices replaces the branch's choices (to replay a saved run).
 func (t *Timeline) SetChoices(cs []Choice) { t.choices = append([]Choice(nil), cs...) }
 
-// nextChoices returns the recorded choices at or after the current index.
+// pending returns the recorded choices not applied yet: those after the
+// current index, and those at it that the run has not applied (a manual
+// drop, duplicate or fault is made at an index without moving past it).
 func (t *Timeline) pending() []Choice {
 	i := t.s.Index()
+	done := 0
+	applied := t.s.Choices()
+	for k := len(applied) - 1; k >= 0 && applied[k].Before == i; k-- {
+		done++
+	}
 	for j, c := range t.choices {
 		if c.Before >= i {
 			// choices before i were applied already on the way here
-			return t.choices[j:]
+			return t.choices[min(j+done, len(t.choices)):]
 		}
 	}
 	return nil
@@ -76,6 +101,25 @@ func (t *Timeline) after() {
 	last := t.cps[len(t.cps)-1].Index()
 	if i >= last+t.interval && t.s.Stopped() == "" {
 		t.cps = append(t.cps, t.s.Checkpoint())
+		t.thin()
+	}
+}
+
+// thin settles the checkpoint that has just left the dense part: it is
+// dropped if its neighbours are close enough without it. The first
+// checkpoint (event 0) always stays.
+func (t *Timeline) thin() {
+	k := len(t.cps) - timelineDense - 1
+	if k < 1 {
+		return
+	}
+	if t.cps[k+1].Index()-t.cps[k-1].Index() <= t.interval*timelineThin {
+		t.cps = slices.Delete(t.cps, k, k+1)
+	}
+	for j := 1; j < len(t.cps); j++ {
+		if t.cps[j].Index() <= t.cps[j-1].Index() {
+			panic(fmt.Sprintf("sim: timeline checkpoints out of order: %d then %d", t.cps[j-1].Index(), t.cps[j].Index()))
+		}
 	}
 }
 

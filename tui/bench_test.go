@@ -45,8 +45,11 @@ checks: {linearizability: false}
 func BenchmarkStepBack(b *testing.B) {
 	m := longSession(b)
 	b.ResetTimer()
+	var cpu float64
 	for range b.N {
+		c0 := cpuSeconds()
 		press(m, "h")
+		cpu += cpuSeconds() - c0
 		if m.sess.Index() != benchPosition-1 {
 			b.Fatalf("at %d, want %d", m.sess.Index(), benchPosition-1)
 		}
@@ -54,6 +57,7 @@ func BenchmarkStepBack(b *testing.B) {
 		press(m, "l")
 		b.StartTimer()
 	}
+	b.ReportMetric(cpu*1000/float64(b.N), "cpu-ms/step-back")
 }
 
 // BenchmarkRender measures drawing the whole screen at event 100,000.

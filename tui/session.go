@@ -27,6 +27,14 @@ const (
 	flagPanic                       // a protocol panicked
 )
 
+// RoleCommitter is a process that reports its role and commit index
+// without building its whole sim.View (a Raft node's view renders its last
+// log entries): the event log asks after every event. Both must be what
+// Inspect reports.
+type RoleCommitter interface {
+	RoleCommit() (role string, commit int64)
+}
+
 // Entry is one processed event as the event log and the timeline strip
 // show it. Entries are copied out of the simulator's reused Record.
 type Entry struct {
@@ -83,7 +91,7 @@ type Session struct {
 
 // DefaultInterval is the checkpoint interval of the viewer's timeline:
 // stepping back one event replays at most this many events.
-const DefaultInterval = 500
+const DefaultInterval = 1000
 
 // NewSession builds a run from the scenario, at position 0.
 func NewSession(sc *scenario.Scenario) (*Session, error) {
@@ -151,12 +159,15 @@ func (s *Session) Observe(sm *sim.Sim, r *sim.Record) {
 		role := "down"
 		if sm.Up(id) {
 			role = ""
-			if v, ok := sm.Inspect(id); ok {
-				role = v.Role
-				if v.Commit > e.Commit {
-					e.Commit = v.Commit
-					e.Flags |= flagCommit
-				}
+			var commit int64
+			if rc, ok := sm.Process(id).(RoleCommitter); ok {
+				role, commit = rc.RoleCommit()
+			} else if v, ok := sm.Inspect(id); ok {
+				role, commit = v.Role, v.Commit
+			}
+			if commit > e.Commit {
+				e.Commit = commit
+				e.Flags |= flagCommit
 			}
 		}
 		c := s.roleCode(role)
@@ -213,6 +224,11 @@ func (s *Session) Observe(sm *sim.Sim, r *sim.Record) {
 	if resp, ok := ev.Msg.(*protocols.Response); ok && ev.To.IsClient() && r.Outcome == "" {
 		e.ClientOK = resp.Status == protocols.StatusOK
 		e.ClientFail = resp.Status == protocols.StatusFail
+	}
+	if len(s.log) == cap(s.log) {
+		// Doubling, not append's gentler growth for large slices: a run
+		// of a million events would otherwise copy its log several times.
+		s.log = append(make([]Entry, 0, max(2*cap(s.log), 1024)), s.log...)
 	}
 	s.log = append(s.log, e)
 }

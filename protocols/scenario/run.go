@@ -176,18 +176,32 @@ func (r *Instance) Execute(choices []sim.Choice) (*Result, error) {
 	return r.Summarize(), nil
 }
 
-// History gathers every client's operations; pending ones count as unknown.
+// History gathers every client's operations into one new slice, the only
+// copy made of them (a client that lends its records, an OpLogger, is read
+// in place); pending ones count as unknown. The slice is the caller's: a
+// linearizability check may read it on another goroutine while the run
+// goes on.
 func (r *Instance) History() []protocols.OpRecord {
-	var all []protocols.OpRecord
 	cfg := r.Sim.Config()
+	total := 0
 	for i := 1; i <= cfg.Clients; i++ {
-		if hc, ok := r.Sim.Process(sim.ClientID(i)).(protocols.HistoryClient); ok {
-			for _, op := range hc.History() {
-				if op.Status == protocols.OpPending {
-					op.Status = protocols.OpUnknown
-					op.Return = sim.TimeMax
-				}
-				all = append(all, op)
+		if l, ok := r.Sim.Process(sim.ClientID(i)).(protocols.OpLogger); ok {
+			total += l.OpLog().Len()
+		}
+	}
+	all := make([]protocols.OpRecord, 0, total)
+	for i := 1; i <= cfg.Clients; i++ {
+		n := len(all)
+		switch hc := r.Sim.Process(sim.ClientID(i)).(type) {
+		case protocols.OpLogger:
+			all = hc.OpLog().AppendTo(all)
+		case protocols.HistoryClient:
+			all = append(all, hc.History()...)
+		}
+		for k := n; k < len(all); k++ {
+			if op := &all[k]; op.Status == protocols.OpPending {
+				op.Status = protocols.OpUnknown
+				op.Return = sim.TimeMax
 			}
 		}
 	}

@@ -1,11 +1,14 @@
 package etcdraft
 
 import (
+	"strings"
+	"syscall"
 	"testing"
 
 	_ "github.com/synod-dev/synod/raft" // registers "raft", the reference implementation
 
 	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/sim"
 )
 
@@ -139,4 +142,49 @@ func BenchmarkCompare(b *testing.B) {
 	for _, name := range []string{"raft", Name} {
 		b.Run(name, func(b *testing.B) { benchSteadyLoad(b, name) })
 	}
+}
+
+// BenchmarkChaosCompare runs the default scenario (5 nodes under the
+// nemesis for 10 simulated seconds, three clients, every checker after
+// every event, the linearizability check) once per protocol per
+// iteration, seeds 1..N, and reports each protocol's CPU seconds per run
+// and etcd-raft's cost over synod's Raft:
+//
+//	go test ./raft/etcdraft -run '^$' -bench ChaosCompare -benchtime 20x -cpu 1
+func BenchmarkChaosCompare(b *testing.B) {
+	var cpu [2]float64
+	var events [2]int64
+	for i := range b.N {
+		for k, name := range []string{"raft", Name} {
+			y := strings.Replace(string(scenario.DefaultYAML()), "protocol: raft", "protocol: "+name, 1)
+			sc, err := scenario.Parse([]byte(y), name+"-chaos.yaml")
+			if err != nil {
+				b.Fatal(err)
+			}
+			sc.Seed = uint64(i + 1)
+			c0 := cpuSeconds()
+			res, err := scenario.Run(sc, scenario.RunOptions{})
+			cpu[k] += cpuSeconds() - c0
+			if err != nil || res.Failed() {
+				b.Fatalf("%s seed %d: %v %+v", name, i+1, err, res)
+			}
+			events[k] += res.Events
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(cpu[0]/n, "raft-cpu-s/run")
+	b.ReportMetric(cpu[1]/n, "etcd-cpu-s/run")
+	b.ReportMetric(float64(events[0])/cpu[0], "raft-events/cpu-s")
+	b.ReportMetric(float64(events[1])/cpu[1], "etcd-events/cpu-s")
+	b.ReportMetric(cpu[1]/cpu[0], "etcd/raft-cpu")
+}
+
+// cpuSeconds is the CPU time (user and system, all threads) the process
+// has used: wall time on a shared machine counts other people's work.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }

@@ -70,7 +70,7 @@ func (c *ElectionSafety) Check(s *sim.Sim, _ *sim.Event) error {
 // agreement at (i, t) then implies agreement at i-1, and so on down.
 type LogMatching struct {
 	seen  map[entryID]entrySeen
-	nodes map[sim.NodeID]*lmNode
+	nodes [sim.MaxNodes + 1]lmNode
 }
 
 type entryID struct{ index, term uint64 }
@@ -88,7 +88,7 @@ type lmNode struct {
 
 // NewLogMatching returns the Log Matching checker.
 func NewLogMatching() *LogMatching {
-	return &LogMatching{seen: map[entryID]entrySeen{}, nodes: map[sim.NodeID]*lmNode{}}
+	return &LogMatching{seen: map[entryID]entrySeen{}}
 }
 
 // Name implements sim.Checker.
@@ -103,11 +103,7 @@ func (c *LogMatching) Check(s *sim.Sim, _ *sim.Event) error {
 		if n == nil {
 			continue
 		}
-		t := c.nodes[id]
-		if t == nil {
-			t = &lmNode{}
-			c.nodes[id] = t
-		}
+		t := &c.nodes[id]
 		if t.node == n && t.gen == n.writeGen {
 			continue
 		}
@@ -127,7 +123,7 @@ func (c *LogMatching) Check(s *sim.Sim, _ *sim.Event) error {
 }
 
 func (c *LogMatching) entry(id sim.NodeID, log storedLog, index uint64) error {
-	e, ok := log.entry(index)
+	term, data, ok := log.peek(index)
 	if !ok {
 		return nil // compacted since
 	}
@@ -135,19 +131,18 @@ func (c *LogMatching) entry(id sim.NodeID, log storedLog, index uint64) error {
 	if !ok {
 		return fmt.Errorf("%v stores entry %d but neither entry %d nor a snapshot ending there", id, index, index-1)
 	}
-	k := entryID{index, e.GetTerm()}
-	got := entrySeen{data: string(e.GetData()), prevTerm: prev, node: id}
+	k := entryID{index, term}
 	was, ok := c.seen[k]
 	if !ok {
-		c.seen[k] = got
+		c.seen[k] = entrySeen{data: string(data), prevTerm: prev, node: id}
 		return nil
 	}
-	if was.data != got.data {
-		return fmt.Errorf("entry %d/%d is %s on %v but %s on %v", index, e.GetTerm(),
-			describeData([]byte(got.data)), id, describeData([]byte(was.data)), was.node)
+	if was.data != string(data) {
+		return fmt.Errorf("entry %d/%d is %s on %v but %s on %v", index, term,
+			describeData(data), id, describeData([]byte(was.data)), was.node)
 	}
-	if was.prevTerm != got.prevTerm {
-		return fmt.Errorf("entry %d/%d follows term %d on %v but term %d on %v", index, e.GetTerm(), prev, id, was.prevTerm, was.node)
+	if was.prevTerm != prev {
+		return fmt.Errorf("entry %d/%d follows term %d on %v but term %d on %v", index, term, prev, id, was.prevTerm, was.node)
 	}
 	return nil
 }
@@ -157,7 +152,7 @@ func (c *LogMatching) entry(id sim.NodeID, log storedLog, index uint64) error {
 // the entries from the node's stable storage.
 type appliedLog struct {
 	ents  []appliedEntry // by index
-	nodes map[sim.NodeID]*alNode
+	nodes [sim.MaxNodes + 1]alNode
 }
 
 type appliedEntry struct {
@@ -177,7 +172,7 @@ type alNode struct {
 	cursor uint64
 }
 
-func newAppliedLog() appliedLog { return appliedLog{nodes: map[sim.NodeID]*alNode{}} }
+func newAppliedLog() appliedLog { return appliedLog{} }
 
 // update reads what each live node applied since the last call and
 // reports the first disagreement.
@@ -187,11 +182,7 @@ func (a *appliedLog) update(s *sim.Sim) error {
 		if n == nil {
 			continue
 		}
-		t := a.nodes[id]
-		if t == nil {
-			t = &alNode{}
-			a.nodes[id] = t
-		}
+		t := &a.nodes[id]
 		if t.node != n {
 			t.node, t.cursor = n, n.startApplied
 		}
@@ -203,7 +194,7 @@ func (a *appliedLog) update(s *sim.Sim) error {
 		from := t.cursor + 1
 		t.cursor = n.applied // a disagreement is reported once
 		for i := from; i <= n.applied; i++ {
-			e, ok := log.entry(i)
+			term, data, ok := log.peek(i)
 			if !ok {
 				continue // covered by a snapshot
 			}
@@ -212,13 +203,13 @@ func (a *appliedLog) update(s *sim.Sim) error {
 			}
 			was := &a.ents[i]
 			if !was.known {
-				*was = appliedEntry{known: true, term: e.GetTerm(), data: e.GetData(), node: id, committedBy: n.term}
+				*was = appliedEntry{known: true, term: term, data: bytes.Clone(data), node: id, committedBy: n.term}
 				continue
 			}
 			was.committedBy = min(was.committedBy, n.term)
-			if was.term != e.GetTerm() || !bytes.Equal(was.data, e.GetData()) {
+			if was.term != term || !bytes.Equal(was.data, data) {
 				return fmt.Errorf("%v applied %s (term %d) at index %d, but %v applied %s (term %d)",
-					id, describeData(e.GetData()), e.GetTerm(), i, was.node, describeData(was.data), was.term)
+					id, describeData(data), term, i, was.node, describeData(was.data), was.term)
 			}
 		}
 	}
@@ -275,8 +266,8 @@ func (c *LeaderCompleteness) Check(s *sim.Sim, _ *sim.Event) error {
 			if !a.known || a.committedBy >= n.term {
 				continue
 			}
-			e, ok := log.entry(i)
-			if !ok || e.GetTerm() != a.term || !bytes.Equal(e.GetData(), a.data) {
+			term, data, ok := log.peek(i)
+			if !ok || term != a.term || !bytes.Equal(data, a.data) {
 				return fmt.Errorf("%v leads term %d without committed entry %d/%d (%s, applied by %v)",
 					id, n.term, i, a.term, describeData(a.data), a.node)
 			}
