@@ -37,6 +37,20 @@ type Workload struct {
 	Stop sim.Time `json:"stop,omitempty" yaml:"stop"`
 	// MaxOps bounds operations per client (zero: no bound).
 	MaxOps int `json:"max_ops,omitempty" yaml:"max_ops"`
+	// Idle lists clients by number (2 is c2) that start no operations. The
+	// others keep their numbers, and so their random streams: the shrinker
+	// silences a client from the middle without changing what the rest do.
+	Idle []int `json:"idle,omitempty" yaml:"idle"`
+}
+
+// IsIdle reports whether client id is listed in Idle.
+func (w *Workload) IsIdle(id sim.NodeID) bool {
+	for _, i := range w.Idle {
+		if sim.ClientID(i) == id {
+			return true
+		}
+	}
+	return false
 }
 
 // Mix gives the relative weights of the operations.
@@ -93,6 +107,14 @@ func (w *Workload) Validate() error {
 	}
 	if w.MaxOps < 0 {
 		return fmt.Errorf("max_ops: %d is negative", w.MaxOps)
+	}
+	for i, c := range w.Idle {
+		if c < 1 || c > w.Clients {
+			return fmt.Errorf("idle: client %d is outside 1..%d", c, w.Clients)
+		}
+		if i > 0 && c <= w.Idle[i-1] {
+			return fmt.Errorf("idle: %v is not in increasing order without repeats", w.Idle)
+		}
 	}
 	return nil
 }
@@ -184,8 +206,11 @@ func (c *KVClient) Inspect() sim.View {
 	return v
 }
 
-// Start schedules the first operation.
+// Start schedules the first operation (none for an idle client).
 func (c *KVClient) Start(env *sim.Env) {
+	if c.w.IsIdle(env.ID()) {
+		return
+	}
 	r := env.Rand()
 	if c.w.Mode == "open" {
 		c.scheduleArrival(env)

@@ -60,16 +60,25 @@ func (n *Node) CloneProcessInto(spare sim.Process) sim.Process {
 // the explorer's state hashing. It holds everything that decides what the
 // node does next (Figure 2's state, the leader's per-follower progress, the
 // candidate's votes, pending reads and proposals) and leaves out:
-//   - times (election deadline and timeout, when the leader was last heard,
-//     lease and check-quorum deadlines): the explorer fires timers in any
-//     order, so two states that differ only in when things happened are
-//     treated as one. What the times decide when the election timer fires
-//     (an election, or only a re-arm of the lazy timer) is kept; whether a
-//     vote request falls inside a leader's lease (CheckQuorum, lease reads)
-//     is not, so searches with those options may merge states that differ
-//     in it;
+//   - times (election timeout, deadline and when the timer is due, when the
+//     leader was last heard, lease and check-quorum deadlines) and the
+//     random stream the timeouts are drawn from. A state's fingerprint has
+//     no clock: whether the lazy election timer is due when it fires (or
+//     only re-arms) depends on the simulated time of every step before,
+//     at every node, and so cannot be encoded node by node. The explorer
+//     fires a timer that only re-arms again, until it does something
+//     (sim/explore: fire), so what firing the election timer does, an
+//     election or a quorum check, follows from the encoded state alone.
+//     With the default options no other decision reads the clock, and the
+//     encoding is exact. CheckQuorum and lease reads are not: whether a
+//     vote request falls inside a leader's lease (inLease) and whether a
+//     lease still holds compare times, so a search with those options may
+//     merge states that differ in them (the explorer reports a search in
+//     which it sees that as not exhaustive);
 //   - what follows from the log (the state machine, digests, configuration,
 //     peers) and counters kept for views and benchmarks;
+//   - the leader's record of which followers answered since the last
+//     quorum check, unless CheckQuorum reads it;
 //   - heartbeat round numbers unless reads use them (read_index, lease).
 //     Messages never encode their round, so a search of read_index or
 //     lease reads may merge two states that differ only in the rounds of
@@ -93,13 +102,6 @@ func (n *Node) AppendState(b []byte) []byte {
 		b = appendEntry(b, &n.log.entries[i])
 	}
 	b = appendBool(b, n.heardAny)
-	// Times are left out, but not what they decide when the election
-	// timer fires: start an election (or check the quorum), or re-arm.
-	if n.role == Leader {
-		b = appendBool(b, n.timerAt >= n.checkAt)
-	} else {
-		b = appendBool(b, n.timerAt >= n.electionDeadline)
-	}
 	rounds := n.opts.Reads != ReadsLog
 	switch n.role {
 	case Candidate, PreCandidate:
@@ -113,7 +115,9 @@ func (n *Node) AppendState(b []byte) []byte {
 			b = binary.AppendVarint(b, p.match)
 			b = appendBool(b, p.replicate)
 			b = appendBool(b, p.probeSent)
-			b = appendBool(b, p.active)
+			if n.opts.CheckQuorum {
+				b = appendBool(b, p.active)
+			}
 			b = binary.AppendVarint(b, p.matchAtTick)
 			b = binary.AppendVarint(b, p.resentFrom)
 			if rounds {

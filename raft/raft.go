@@ -204,9 +204,11 @@ func (n *Node) Timer(env *sim.Env, t sim.Timer) {
 //
 // It decides as of when it was due (timerAt), not when it fired: the same
 // in a simulation, where a timer fires on time, but a model checker may
-// fire it late, after other events, and the state encoding (AppendState)
-// records what it will do as of timerAt. A late timer that finds the
-// deadline passed since it was due re-arms for now.
+// fire it late, after other events, and what it does then should not
+// depend on how late. A late timer that finds the deadline passed since
+// it was due re-arms for now. (The explorer fires a timer that only
+// re-armed again, so the state encoding need not say which it will do:
+// AppendState.)
 func (n *Node) tickElection(env *sim.Env) {
 	now := env.Now()
 	due := min(now, n.timerAt)
@@ -243,8 +245,7 @@ func (n *Node) armElection(env *sim.Env) {
 }
 
 // setElectionTimer sets the one election timer and remembers when it will
-// fire, so that the explorer's state encoding can tell a timer that will
-// start an election from one that will only re-arm (AppendState).
+// fire (tickElection decides as of then).
 func (n *Node) setElectionTimer(env *sim.Env, d sim.Time) {
 	env.SetTimer(d, timerElection, 0)
 	n.timerAt = env.Now() + d

@@ -166,9 +166,9 @@ func CompareReport(scs []*scenario.Scenario, file, replay string) (*Report, erro
 func linNote(r *Report, res *scenario.Result) {
 	switch {
 	case res.Linearizable == string(protocols.LinUnknown):
-		r.Note("Linearizability unknown (not a pass): %s.", LinReason(res))
-	case res.Linearizable == string(protocols.LinViolation) && LinStory(res.LinExplanation) != "":
-		r.Note("Linearizability violated:\n\n```\n%s```", LinStory(res.LinExplanation))
+		r.Note("Linearizability unknown (not a pass): %s.", res.UndecidedReason())
+	case res.Linearizable == string(protocols.LinViolation) && res.LinExplanation.Story() != "":
+		r.Note("Linearizability violated:\n\n```\n%s```", res.LinExplanation.Story())
 	}
 }
 

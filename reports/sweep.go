@@ -2,13 +2,12 @@ package reports
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"slices"
+	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,7 +23,7 @@ import (
 // and is the only field that differs between two runs of the same sweep.
 type SeedResult struct {
 	Seed           uint64 `json:"seed"`
-	Outcome        string `json:"outcome"` // ok, unknown, violation, nonlinearizable, panic, error
+	Outcome        string `json:"outcome"` // ok, unknown, bound, violation, nonlinearizable, panic, error
 	Violations     int    `json:"violations"`
 	FirstViolation string `json:"first_violation,omitempty"`
 	Linearizable   string `json:"linearizable"`
@@ -57,16 +56,22 @@ type SeedResult struct {
 	Persists        int64    `json:"persists"`
 	SimSeconds      float64  `json:"sim_seconds"`
 	Error           string   `json:"error,omitempty"`
-	Replay          string   `json:"replay,omitempty"`
-	WallMs          float64  `json:"wall_ms"`
+	// BoundReason says which bound stopped a seed of outcome bound.
+	BoundReason string  `json:"bound_reason,omitempty"`
+	Replay      string  `json:"replay,omitempty"`
+	WallMs      float64 `json:"wall_ms"`
 }
 
 // Outcomes of a seed. OutcomeUnknown is neither a pass nor a failure: a
 // check could not decide (the linearizability check ran out of its
 // budget), so the seed proves nothing either way and is counted apart.
+// OutcomeBound is a seed stopped by its events bound before its duration
+// (a livelock, a retry storm, a bound set too low): no check failed up to
+// there, but the run never finished, so it is not a pass either.
 const (
 	OutcomeOK              = "ok"
 	OutcomeUnknown         = "unknown"
+	OutcomeBound           = "bound"
 	OutcomeViolation       = "violation"
 	OutcomeNonLinearizable = "nonlinearizable"
 	OutcomePanic           = "panic"
@@ -74,16 +79,22 @@ const (
 )
 
 // Outcomes lists every outcome, ok and unknown first, for tallies.
-var Outcomes = []string{OutcomeOK, OutcomeUnknown, OutcomeViolation, OutcomeNonLinearizable, OutcomePanic, OutcomeError}
+var Outcomes = []string{OutcomeOK, OutcomeUnknown, OutcomeBound, OutcomeViolation, OutcomeNonLinearizable, OutcomePanic, OutcomeError}
 
 // Failed says whether the seed found a problem: a violation, a
 // non-linearizable history, a panic or an error. An undecided seed is not
 // a failure (see Undecided), and not a pass either.
-func (r *SeedResult) Failed() bool { return r.Outcome != OutcomeOK && r.Outcome != OutcomeUnknown }
+func (r *SeedResult) Failed() bool {
+	return r.Outcome != OutcomeOK && r.Outcome != OutcomeUnknown && r.Outcome != OutcomeBound
+}
 
 // Undecided says whether a check could not decide the seed (outcome
 // unknown): it must be rerun with a larger budget, never counted as ok.
 func (r *SeedResult) Undecided() bool { return r.Outcome == OutcomeUnknown }
+
+// Bounded says whether the seed stopped at its events bound before its
+// duration (outcome bound).
+func (r *SeedResult) Bounded() bool { return r.Outcome == OutcomeBound }
 
 // NeedsReplay says whether the seed gets a replay command: it failed or
 // is undecided.
@@ -131,9 +142,15 @@ func (r *SeedResult) fill(d *RunData) {
 		if e := res.LinExplanation; e != nil {
 			r.LinKey, r.LinFailing, r.LinExplanation = e.Key, failingOp(e), e
 		}
+	case res.Stopped == sim.StopEventsMax && !d.Scenario.Unbounded:
+		// An unbounded scenario ends at its events bound by design;
+		// any other run that stops there never reached its duration.
+		r.Outcome = OutcomeBound
+		r.BoundReason = fmt.Sprintf("stopped at the events bound after %d events, at %v of %v simulated (raise events_max if the run is legitimately busy)",
+			res.Events, sim.Time(res.SimSeconds*float64(sim.Second)), d.Scenario.Duration)
 	case res.Linearizable == string(protocols.LinUnknown):
 		r.Outcome = OutcomeUnknown
-		r.LinReason = LinReason(res)
+		r.LinReason = res.UndecidedReason()
 	}
 	r.Violations = res.Violations
 	if res.FirstViolation != nil {
@@ -159,31 +176,6 @@ func (r *SeedResult) fill(d *RunData) {
 	r.SimSeconds = res.SimSeconds
 }
 
-// LinReason says why a run's linearizability verdict is unknown: the
-// checker's own reason, or (from a checker that gave none) the budget and
-// the setting that raises it. "" when the verdict is not unknown.
-func LinReason(res *scenario.Result) string {
-	switch {
-	case res.Linearizable != string(protocols.LinUnknown):
-		return ""
-	case res.LinReason != "":
-		return res.LinReason
-	}
-	return linReasonDefault
-}
-
-// linReasonDefault is the reason given when the checker gave none.
-const linReasonDefault = "the check did not finish within its budget (raise checks.lin_budget in the scenario)"
-
-// LinStory renders an explanation for a terminal (its Text), or "" when
-// there is none or it does not name its failing operation.
-func LinStory(e *protocols.LinExplanation) string {
-	if e == nil || failingOp(e) == "" {
-		return ""
-	}
-	return e.Text()
-}
-
 // failingOp renders the operation of an explanation that no legal order
 // can place, or "" when the explanation does not name one.
 func failingOp(e *protocols.LinExplanation) string {
@@ -199,30 +191,53 @@ type Range struct{ Lo, Hi uint64 }
 // Len is the number of seeds in the range.
 func (r Range) Len() uint64 { return r.Hi - r.Lo }
 
-// ParseRange reads "LO:HI" (HI exclusive) or a single seed "N".
+// ParseRange reads "LO:HI" (HI exclusive) or a single seed "N". Seeds
+// are uint64s, so HI is at most 18446744073709551615 and a single seed
+// at most one less.
 func ParseRange(s string) (Range, error) {
 	lo, hi, ok := strings.Cut(s, ":")
-	a, err := strconv.ParseUint(strings.TrimSpace(lo), 10, 64)
+	num := func(what, v string) (uint64, error) {
+		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		if ne, isNum := err.(*strconv.NumError); isNum && ne.Err == strconv.ErrRange {
+			return 0, fmt.Errorf("seeds %q: %s %s is over the largest seed bound, %d", s, what, v, uint64(math.MaxUint64))
+		}
+		if err != nil {
+			return 0, fmt.Errorf("seeds %q: %s %q is not a seed (want LO:HI, HI exclusive, e.g. 0:10000)", s, what, v)
+		}
+		return n, nil
+	}
+	a, err := num("LO", lo)
 	if err != nil {
-		return Range{}, fmt.Errorf("seeds %q: want LO:HI (HI exclusive), e.g. 0:10000", s)
+		return Range{}, err
 	}
 	if !ok {
+		if a == math.MaxUint64 {
+			return Range{}, fmt.Errorf("seeds %q: a single seed is at most %d (ranges are half-open)", s, uint64(math.MaxUint64-1))
+		}
 		return Range{a, a + 1}, nil
 	}
-	b, err := strconv.ParseUint(strings.TrimSpace(hi), 10, 64)
-	if err != nil || b <= a {
-		return Range{}, fmt.Errorf("seeds %q: want LO:HI with HI > LO, e.g. 0:10000", s)
+	b, err := num("HI", hi)
+	if err != nil {
+		return Range{}, err
+	}
+	if b <= a {
+		return Range{}, fmt.Errorf("seeds %q: HI %d is not above LO %d (HI is exclusive: 5:6 is seed 5 alone)", s, b, a)
 	}
 	return Range{a, b}, nil
 }
 
 // Shard returns the i-th of n contiguous, nearly equal slices of the
-// range. The slices cover the range exactly, whatever n is.
+// range. The slices cover the range exactly, whatever n is; the
+// arithmetic is done in 128 bits, so a range of 2^64 seeds does not
+// overflow.
 func (r Range) Shard(i, n int) Range {
 	total := r.Len()
-	lo := r.Lo + total*uint64(i)/uint64(n)
-	hi := r.Lo + total*uint64(i+1)/uint64(n)
-	return Range{lo, hi}
+	at := func(k int) uint64 {
+		hi, lo := bits.Mul64(total, uint64(k))
+		q, _ := bits.Div64(hi, lo, uint64(n))
+		return r.Lo + q
+	}
+	return Range{at(i), at(i + 1)}
 }
 
 // ParseShard reads "I/N" (0 <= I < N).
@@ -245,15 +260,23 @@ func ParseShard(s string) (i, n int, err error) {
 // (Slurm job arrays, counted from SLURM_ARRAY_TASK_MIN when set). ok is
 // false when neither is set.
 func ShardFromEnv(getenv func(string) string) (i int, source string, ok bool, err error) {
-	if v := getenv("JOB_COMPLETION_INDEX"); v != "" {
-		i, err = strconv.Atoi(v)
+	index := func(name string) (int, error) {
+		v := getenv(name)
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, fmt.Errorf("%s=%q is not a shard index (want a whole number)", name, v)
+		}
+		return n, nil
+	}
+	if getenv("JOB_COMPLETION_INDEX") != "" {
+		i, err = index("JOB_COMPLETION_INDEX")
 		return i, "JOB_COMPLETION_INDEX", true, err
 	}
-	if v := getenv("SLURM_ARRAY_TASK_ID"); v != "" {
-		i, err = strconv.Atoi(v)
-		if m := getenv("SLURM_ARRAY_TASK_MIN"); m != "" && err == nil {
+	if getenv("SLURM_ARRAY_TASK_ID") != "" {
+		i, err = index("SLURM_ARRAY_TASK_ID")
+		if err == nil && getenv("SLURM_ARRAY_TASK_MIN") != "" {
 			var lo int
-			lo, err = strconv.Atoi(m)
+			lo, err = index("SLURM_ARRAY_TASK_MIN")
 			i -= lo
 		}
 		return i, "SLURM_ARRAY_TASK_ID", true, err
@@ -267,8 +290,8 @@ type SweepConfig struct {
 	// File is the scenario's path, for replay commands ("" for flags).
 	File  string
 	Seeds Range
-	// Skip holds seeds already done (a resumed sweep).
-	Skip map[uint64]bool
+	// Done holds seeds already done (a resumed sweep); they are skipped.
+	Done *SeedSet
 	// Workers run seeds in parallel; each seed is its own Sim.
 	Workers int
 	// SampleEvery is the leader sampling interval (zero: 10ms).
@@ -280,65 +303,94 @@ type SweepConfig struct {
 	// Clock, when set, reads the machine's time to fill WallMs (cmd passes
 	// the machine clock; the library never reads the clock itself).
 	Clock func() time.Time
-	// Progress, when set, is called after each seed is written.
-	Progress func(done, total int, r *SeedResult)
+	// Progress, when set, is called after each seed is written, with the
+	// number written and the number this sweep has to run.
+	Progress func(done, total uint64, r *SeedResult)
 }
 
-// reorderMax bounds how far finished seeds may run ahead of the oldest
-// unfinished one, so memory stays bounded when one seed is slow.
+// reorderPerWorker bounds how far finished seeds may run ahead of the
+// oldest unfinished one, so memory stays bounded when one seed is slow.
 const reorderPerWorker = 16
 
-// Sweep runs the seeds and writes one JSON line per seed to w, in seed
-// order whatever the number of workers. It stops early (without error) when
-// ctx is canceled, after writing every seed before the first unfinished one,
-// so the output is a prefix a later run can resume from. It returns the
-// results it wrote, without the history.
+// SweepCollectMax bounds the seeds Sweep keeps in memory; larger sweeps
+// stream their results with SweepStream.
+const SweepCollectMax = 1_000_000
+
+// Sweep runs the seeds like SweepStream and also returns the results it
+// wrote (without the history), for sweeps small enough to hold in memory.
 func Sweep(ctx context.Context, cfg SweepConfig, w io.Writer) ([]SeedResult, error) {
-	var seeds []uint64
-	for s := cfg.Seeds.Lo; s < cfg.Seeds.Hi; s++ {
-		if !cfg.Skip[s] {
-			seeds = append(seeds, s)
-		}
+	if n := cfg.Seeds.Len(); n > SweepCollectMax {
+		return nil, fmt.Errorf("seeds %d:%d: %d seeds is over the %d a sweep keeps in memory (stream them with SweepStream)", cfg.Seeds.Lo, cfg.Seeds.Hi, n, SweepCollectMax)
 	}
+	var out []SeedResult
+	err := SweepStream(ctx, cfg, w, func(r *SeedResult) { out = append(out, *r) })
+	return out, err
+}
+
+// SweepStream runs the seeds and writes one JSON line per seed to w, in
+// seed order whatever the number of workers, calling emit (when not nil)
+// with each result after it is written. Its memory does not depend on the
+// size of the range: seeds are generated as they are dispatched and at
+// most reorderPerWorker per worker wait to be written. When ctx is
+// canceled it returns at once (without error), having written every seed
+// before the first unfinished one, so the output is a prefix a later run
+// can resume from; seeds still running are abandoned.
+func SweepStream(ctx context.Context, cfg SweepConfig, w io.Writer, emit func(*SeedResult)) error {
+	done := cfg.Done
+	if done == nil {
+		done = &SeedSet{}
+	}
+	total := cfg.Seeds.Len() - done.CountIn(cfg.Seeds)
 	workers := max(cfg.Workers, 1)
 	window := make(chan struct{}, workers*reorderPerWorker)
-	jobs := make(chan int)
-	type done struct {
-		k int
+	type job struct{ k, seed uint64 }
+	type result struct {
+		k uint64
 		r SeedResult
 	}
-	results := make(chan done, workers)
+	jobs := make(chan job)
+	results := make(chan result, workers)
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for k := range jobs {
+			for j := range jobs {
 				var start time.Time
 				if cfg.Clock != nil {
 					start = cfg.Clock()
 				}
-				r := RunSeed(cfg.Scenario, cfg.File, seeds[k], cfg.SampleEvery)
+				r := RunSeed(cfg.Scenario, cfg.File, j.seed, cfg.SampleEvery)
 				if r.NeedsReplay() && cfg.ReplayPrefix != "" {
-					r.Replay = fmt.Sprintf("%s --seed %d", cfg.ReplayPrefix, seeds[k])
+					r.Replay = fmt.Sprintf("%s --seed %d", cfg.ReplayPrefix, j.seed)
 				}
 				if cfg.Clock != nil {
 					r.WallMs = float64(cfg.Clock().Sub(start).Microseconds()) / 1000
 				}
-				results <- done{k, r}
+				select {
+				case results <- result{j.k, r}:
+				case <-ctx.Done():
+					return
+				}
 			}
 		}()
 	}
 	go func() {
 		defer close(jobs)
-		for k := range seeds {
+		var k uint64
+		// s < Hi never overflows: Hi is at most the largest uint64.
+		for s := cfg.Seeds.Lo; s < cfg.Seeds.Hi; s++ {
+			if done.Has(s) {
+				continue
+			}
 			select {
 			case window <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
 			select {
-			case jobs <- k:
+			case jobs <- job{k, s}:
+				k++
 			case <-ctx.Done():
 				return
 			}
@@ -347,11 +399,20 @@ func Sweep(ctx context.Context, cfg SweepConfig, w io.Writer) ([]SeedResult, err
 	go func() { wg.Wait(); close(results) }()
 
 	bw := bufio.NewWriter(w)
-	pending := map[int]SeedResult{}
-	var out []SeedResult
-	next := 0
+	pending := map[uint64]SeedResult{}
+	var next uint64
 	var werr error
-	for d := range results {
+	for {
+		var d result
+		var ok bool
+		select {
+		case d, ok = <-results:
+		case <-ctx.Done():
+			return werr
+		}
+		if !ok {
+			return werr
+		}
 		pending[d.k] = d.r
 		for {
 			r, ok := pending[next]
@@ -368,143 +429,103 @@ func Sweep(ctx context.Context, cfg SweepConfig, w io.Writer) ([]SeedResult, err
 				// Flush each line so an interrupted sweep keeps its work.
 				werr = bw.Flush()
 			}
-			out = append(out, r)
+			if emit != nil {
+				emit(&r)
+			}
 			if cfg.Progress != nil {
-				cfg.Progress(next, len(seeds), &r)
+				cfg.Progress(next, total, &r)
 			}
 		}
 	}
-	return out, werr
 }
 
-// ReadResults reads a sweep output. A final line without its newline (an
-// interrupted write) is ignored, and its offset returned as good, so a
-// resumed sweep can truncate the file there and append.
-func ReadResults(r io.Reader) (res []SeedResult, good int64, err error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, 0, err
-	}
-	line := 0
-	for len(data[good:]) > 0 {
-		rest := data[good:]
-		i := bytes.IndexByte(rest, '\n')
-		if i < 0 {
-			break // torn last line
-		}
-		line++
-		var sr SeedResult
-		if err := json.Unmarshal(rest[:i], &sr); err != nil {
-			return res, good, fmt.Errorf("line %d: %v", line, err)
-		}
-		sr.upgrade()
-		res = append(res, sr)
-		good += int64(i + 1)
-	}
-	return res, good, nil
-}
-
-// upgrade reclassifies a row written before the unknown outcome existed:
-// such sweeps wrote an undecided linearizability check as outcome ok, and
-// a resumed or merged sweep must not count it as a pass.
-func (r *SeedResult) upgrade() {
-	if r.Outcome == OutcomeOK && r.Linearizable == string(protocols.LinUnknown) {
-		r.Outcome = OutcomeUnknown
-		if r.LinReason == "" {
-			r.LinReason = linReasonDefault
-		}
-	}
-}
-
-// ReadResultsFile reads a sweep output file.
-func ReadResultsFile(path string) ([]SeedResult, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	res, _, err := ReadResults(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", path, err)
-	}
-	return res, nil
-}
-
-// Merge combines shard outputs into one seed-ordered list. A seed present
-// twice must have the same result (wall time aside); otherwise it is an
-// error, as is any shard line that is not a result.
-func Merge(parts ...[]SeedResult) ([]SeedResult, error) {
-	var all []SeedResult
-	for _, p := range parts {
-		all = append(all, p...)
-	}
-	slices.SortStableFunc(all, func(a, b SeedResult) int {
-		switch {
-		case a.Seed < b.Seed:
-			return -1
-		case a.Seed > b.Seed:
-			return 1
-		}
-		return 0
-	})
-	out := all[:0]
-	for i, r := range all {
-		if i > 0 && r.Seed == all[i-1].Seed {
-			a, b := r, all[i-1]
-			a.WallMs, b.WallMs = 0, 0
-			ja, _ := json.Marshal(a)
-			jb, _ := json.Marshal(b)
-			if !bytes.Equal(ja, jb) {
-				return nil, fmt.Errorf("seed %d appears twice with different results", r.Seed)
-			}
-			continue
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-// Gaps lists the seeds of a range missing from sorted results, at most max.
+// Gaps lists the seeds of a range missing from results sorted by seed, at
+// most maxGaps of them, and counts them all. Its cost is the number of
+// results, whatever the size of the range.
 func Gaps(res []SeedResult, r Range, maxGaps int) (missing []uint64, count uint64) {
-	k := 0
-	for s := r.Lo; s < r.Hi; s++ {
-		for k < len(res) && res[k].Seed < s {
-			k++
-		}
-		if k < len(res) && res[k].Seed == s {
-			continue
-		}
-		count++
-		if len(missing) < maxGaps {
+	next := r.Lo // the first seed not yet accounted for
+	note := func(lo, hi uint64) {
+		count += hi - lo
+		for s := lo; s < hi && len(missing) < maxGaps; s++ {
 			missing = append(missing, s)
 		}
 	}
+	for _, x := range res {
+		if x.Seed < next || x.Seed >= r.Hi {
+			continue
+		}
+		note(next, x.Seed)
+		next = x.Seed + 1
+	}
+	note(next, r.Hi)
 	return missing, count
 }
 
 // SweepSummary counts a sweep's outcomes.
 type SweepSummary struct {
-	Seeds    int
-	Outcomes map[string]int
-	// Failing are the seeds that found a problem; Unknown the seeds a
-	// check could not decide. Neither counts as ok.
+	Seeds    uint64
+	Outcomes map[string]uint64
+	// Failing are the seeds that found a problem, Unknown the seeds a
+	// check could not decide, Bound the seeds stopped by their events
+	// bound. None counts as ok. Each list holds at most the first
+	// ListMax seeds of its kind (all of them when ListMax is zero); the
+	// counts are in Outcomes.
 	Failing []SeedResult
 	Unknown []SeedResult
+	Bound   []SeedResult
+	ListMax int
 	WallMs  float64
 }
 
-// Summarize counts outcomes and lists failing and undecided seeds.
+// Summarize counts outcomes and lists failing, undecided and bounded
+// seeds.
 func Summarize(res []SeedResult) SweepSummary {
-	s := SweepSummary{Seeds: len(res), Outcomes: map[string]int{}}
-	for _, r := range res {
-		s.Outcomes[r.Outcome]++
-		s.WallMs += r.WallMs
-		switch {
-		case r.Failed():
-			s.Failing = append(s.Failing, r)
-		case r.Undecided():
-			s.Unknown = append(s.Unknown, r)
-		}
+	s := NewSummary(0)
+	for i := range res {
+		s.Add(&res[i])
 	}
 	return s
+}
+
+// NewSummary is an empty summary whose lists keep at most listMax seeds
+// each (zero: all), for sweeps too large to list in memory.
+func NewSummary(listMax int) SweepSummary {
+	return SweepSummary{Outcomes: map[string]uint64{}, ListMax: listMax}
+}
+
+// Add counts one seed.
+func (s *SweepSummary) Add(r *SeedResult) {
+	s.Seeds++
+	s.Outcomes[r.Outcome]++
+	s.WallMs += r.WallMs
+	keep := func(l []SeedResult) []SeedResult {
+		if s.ListMax > 0 && len(l) >= s.ListMax {
+			return l
+		}
+		return append(l, *r)
+	}
+	switch {
+	case r.Failed():
+		s.Failing = keep(s.Failing)
+	case r.Undecided():
+		s.Unknown = keep(s.Unknown)
+	case r.Bounded():
+		s.Bound = keep(s.Bound)
+	}
+}
+
+// Count is the number of seeds of the kinds a list holds: failing,
+// unknown or bound.
+func (s *SweepSummary) Count(kind string) uint64 {
+	switch kind {
+	case OutcomeUnknown, OutcomeBound:
+		return s.Outcomes[kind]
+	}
+	var n uint64
+	for k, v := range s.Outcomes {
+		if k != OutcomeOK && k != OutcomeUnknown && k != OutcomeBound {
+			n += v
+		}
+	}
+	return n
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -121,12 +123,12 @@ func TestSweepResumes(t *testing.T) {
 	done, good, err := ReadResults(bytes.NewReader(partial))
 	require.NoError(t, err)
 	require.Len(t, done, 3)
-	skip := map[uint64]bool{}
+	skip := &SeedSet{}
 	for _, r := range done {
-		skip[r.Seed] = true
+		skip.Add(r.Seed)
 	}
 	var rest bytes.Buffer
-	_, err = Sweep(context.Background(), SweepConfig{Scenario: sc, Seeds: Range{0, 6}, Workers: 2, Skip: skip}, &rest)
+	_, err = Sweep(context.Background(), SweepConfig{Scenario: sc, Seeds: Range{0, 6}, Workers: 2, Done: skip}, &rest)
 	require.NoError(t, err)
 	got := stripWall(t, append(partial[:good:good], rest.Bytes()...))
 	require.Equal(t, string(want), string(got))
@@ -137,7 +139,7 @@ func TestSweepCanceledWritesAPrefix(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var buf bytes.Buffer
 	cfg := SweepConfig{Scenario: sc, Seeds: Range{0, 50}, Workers: 2,
-		Progress: func(done, _ int, _ *SeedResult) {
+		Progress: func(done, _ uint64, _ *SeedResult) {
 			if done == 2 {
 				cancel()
 			}
@@ -208,4 +210,112 @@ func TestFailingSeedsCarryTheirReplayCommand(t *testing.T) {
 			require.Empty(t, r.Replay)
 		}
 	}
+}
+
+// A sweep over the whole uint64 range starts at once and, canceled, stops
+// at once: nothing is allocated per seed of the range.
+func TestSweepHugeRangeStreamsAndStops(t *testing.T) {
+	sc := testScenario(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var buf bytes.Buffer
+	var n uint64
+	cfg := SweepConfig{Scenario: sc, Seeds: Range{0, math.MaxUint64}, Workers: 2,
+		Progress: func(done, total uint64, _ *SeedResult) {
+			require.Equal(t, uint64(math.MaxUint64), total)
+			if done == 3 {
+				cancel()
+			}
+		}}
+	err := SweepStream(ctx, cfg, &buf, func(r *SeedResult) { n++ })
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, n, uint64(3))
+	res, _, err := ReadResults(&buf)
+	require.NoError(t, err)
+	for i, r := range res {
+		require.Equal(t, uint64(i), r.Seed, "results must be a prefix of the range")
+	}
+	_, err = Sweep(context.Background(), cfg, &buf)
+	require.ErrorContains(t, err, "over the 1000000 a sweep keeps in memory")
+}
+
+func TestSeedSet(t *testing.T) {
+	var s SeedSet
+	for _, x := range []uint64{5, 3, 4, 10, 0, 1, 2, 11, 7} {
+		s.Add(x)
+	}
+	s.Add(4)
+	require.Equal(t, []Range{{0, 6}, {7, 8}, {10, 12}}, s.runs)
+	require.Equal(t, uint64(9), s.Len())
+	require.True(t, s.Has(7))
+	require.False(t, s.Has(6))
+	require.False(t, s.Has(12))
+	require.Equal(t, uint64(4), s.CountIn(Range{4, 11}))
+	s.Add(6)
+	require.Equal(t, []Range{{0, 8}, {10, 12}}, s.runs)
+}
+
+func TestGapsCostsTheResultsNotTheRange(t *testing.T) {
+	res := []SeedResult{{Seed: 1}, {Seed: 2}, {Seed: 5}}
+	missing, n := Gaps(res, Range{0, 7}, 10)
+	require.Equal(t, []uint64{0, 3, 4, 6}, missing)
+	require.Equal(t, uint64(4), n)
+	missing, n = Gaps(res, Range{0, math.MaxUint64}, 2)
+	require.Equal(t, []uint64{0, 3}, missing)
+	require.Equal(t, uint64(math.MaxUint64-3), n)
+}
+
+// A sweep output says what made it; outputs of two experiments are told
+// apart by what differs, and a trace is not a sweep output.
+func TestSweepMetaAndStrictRows(t *testing.T) {
+	sc := testScenario(t)
+	a := NewSweepMeta(sc, 25*sim.Millisecond, "synod sweep")
+	other := sc.Clone()
+	other.Nodes = 3
+	require.NoError(t, other.Revalidate())
+	b := NewSweepMeta(other, 25*sim.Millisecond, "synod sweep --nodes 3")
+	require.Empty(t, a.Differences(&a))
+	d := a.Differences(&b)
+	require.Len(t, d, 1)
+	require.Contains(t, d[0], "scenario (nodes) differs")
+	seeded := sc.Clone()
+	seeded.Seed = 99
+	c := NewSweepMeta(seeded, 25*sim.Millisecond, "")
+	require.Empty(t, a.Differences(&c), "the seed is not part of the experiment")
+
+	for _, bad := range []struct{ text, want string }{
+		{`{"synod":"trace","format":1}` + "\n", "this is a synod trace"},
+		{`{"i":0,"t":0,"k":"start","id":1}` + "\n", "looks like a synod trace"},
+		{`{"outcome":"ok"}` + "\n", `field "seed": missing`},
+		{`{"seed":1,"outcome":"great"}` + "\n", `field "outcome": "great" is not one of`},
+		{`{"seed":1,"outcome":"ok","colour":1}` + "\n", `unknown field "colour"`},
+	} {
+		_, _, err := ReadResults(strings.NewReader(bad.text))
+		require.ErrorContains(t, err, bad.want, bad.text)
+	}
+}
+
+// A seed stopped by its events bound before its duration is an outcome
+// of its own, with its replay command; an unbounded scenario ends at its
+// events bound by design and is ok there.
+func TestSeedAtItsEventsBoundIsBound(t *testing.T) {
+	sc := testScenario(t)
+	sc.EventsMax = 500
+	no := false
+	sc.Checks.Linearizability = &no
+	require.NoError(t, sc.Revalidate())
+	r := RunSeed(sc, "b.yaml", 4, 0)
+	require.Equal(t, OutcomeBound, r.Outcome)
+	require.True(t, r.Bounded())
+	require.False(t, r.Failed())
+	require.Contains(t, r.BoundReason, "after 500 events")
+	require.Equal(t, "go run ./cmd/synod run --scenario b.yaml --seed 4", r.Replay)
+	sum := Summarize([]SeedResult{r})
+	require.Len(t, sum.Bound, 1)
+	require.Equal(t, uint64(1), sum.Count(OutcomeBound))
+
+	sc.Duration, sc.Unbounded = 0, true
+	require.NoError(t, sc.Revalidate())
+	r = RunSeed(sc, "b.yaml", 4, 0)
+	require.Equal(t, OutcomeOK, r.Outcome)
+	require.Equal(t, int64(500), r.Events)
 }

@@ -38,7 +38,7 @@ func TestUnknownSeedsAreCountedApart(t *testing.T) {
 	require.Len(t, sum.Unknown, 3)
 	assert.Empty(t, sum.Failing)
 	assert.Zero(t, sum.Outcomes[OutcomeOK], "unknown is never ok")
-	assert.Equal(t, 3, sum.Outcomes[OutcomeUnknown])
+	assert.Equal(t, uint64(3), sum.Outcomes[OutcomeUnknown])
 	for _, r := range sum.Unknown {
 		assert.Equal(t, OutcomeUnknown, r.Outcome)
 		assert.False(t, r.Failed())
@@ -88,7 +88,7 @@ func TestNonLinearizableRowCarriesTheExplanation(t *testing.T) {
 	var r2 SeedResult
 	r2.fill(&RunData{Result: &scenario.Result{Linearizable: string(protocols.LinViolation), LinExplanation: bad}})
 	assert.Empty(t, r2.LinFailing)
-	assert.Empty(t, LinStory(bad))
+	assert.Empty(t, bad.Story())
 }
 
 // TestOldUnknownRowsAreReclassified: a sweep written before the unknown
@@ -105,7 +105,7 @@ func TestOldUnknownRowsAreReclassified(t *testing.T) {
 	assert.Contains(t, res[0].LinReason, "lin_budget")
 	assert.Equal(t, OutcomeOK, res[1].Outcome)
 	sum := Summarize(res)
-	assert.Equal(t, 1, sum.Outcomes[OutcomeOK])
+	assert.Equal(t, uint64(1), sum.Outcomes[OutcomeOK])
 	assert.Len(t, sum.Unknown, 1)
 }
 

@@ -20,11 +20,15 @@ import (
 // Config is everything that determines a run, apart from the processes'
 // code and options.
 type Config struct {
-	Seed     uint64 `json:"seed"`
-	Nodes    int    `json:"nodes"`
-	Clients  int    `json:"clients"`
-	Duration Time   `json:"duration"`
-	// EventsMax bounds the run; zero means DefaultEventsMax.
+	Seed    uint64 `json:"seed"`
+	Nodes   int    `json:"nodes"`
+	Clients int    `json:"clients"`
+	// Duration bounds the run in simulated time, at most DurationMax. Zero
+	// means no time bound: the run then stops only when its events run out
+	// or at EventsMax (scenarios spell this "duration: unbounded" and must
+	// give events_max; see docs/scenarios.md).
+	Duration Time `json:"duration"`
+	// EventsMax bounds the run's events; zero means DefaultEventsMax.
 	EventsMax int64            `json:"events_max,omitempty"`
 	Network   NetworkConfig    `json:"network"`
 	Faults    []ScheduledFault `json:"faults,omitempty"`
@@ -42,8 +46,17 @@ type Config struct {
 	Down []NodeID `json:"down,omitempty"`
 }
 
-// DefaultEventsMax bounds a run when Config.EventsMax is zero.
-const DefaultEventsMax = 100_000_000
+// DefaultEventsMax bounds a run when Config.EventsMax is zero. It is the
+// bound that stops a runaway run (a livelock, a retry storm, a run
+// without a time bound): at the simulator's usual 100k-1M events per
+// second of CPU it costs at most a couple of minutes, where the default
+// scenario (10 simulated seconds) takes about 12,000 events.
+const DefaultEventsMax = 10_000_000
+
+// DurationMax bounds Config.Duration: a simulated day. Longer runs are
+// almost surely a typo (2562047h is time.Duration's maximum) and would run
+// into EventsMax long before their end anyway.
+const DurationMax = 24 * 60 * 60 * Second
 
 // Validate checks the configuration and names the offending field.
 func (c *Config) Validate() error {
@@ -55,6 +68,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Duration < 0 {
 		return fmt.Errorf("duration: %v is negative", c.Duration)
+	}
+	if c.Duration > DurationMax {
+		return fmt.Errorf("duration: %v is over the maximum %v", c.Duration, DurationMax)
 	}
 	if c.EventsMax < 0 {
 		return fmt.Errorf("events_max: %d is negative", c.EventsMax)

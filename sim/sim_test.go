@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"regexp"
 	"sync"
 	"testing"
 
@@ -354,7 +355,11 @@ func TestCheckpointRestoreMatchesLive(t *testing.T) {
 	}
 	s.Run()
 	require.NoError(t, tw.Close(s))
-	a, b := bytes.Split(live, []byte("\n")), bytes.Split(buf.Bytes(), []byte("\n"))
+	// The digest of the restored run's trace covers the lines cut above,
+	// which the writer hashed as it wrote them: leave it out.
+	noDigest := regexp.MustCompile(`,"digest":"[^"]*"`)
+	a := bytes.Split(noDigest.ReplaceAll(live, nil), []byte("\n"))
+	b := bytes.Split(noDigest.ReplaceAll(buf.Bytes(), nil), []byte("\n"))
 	for i := range a {
 		require.Less(t, i, len(b))
 		require.Equal(t, string(a[i]), string(b[i]), "restored run diverged from the live run at line %d", i)

@@ -3,9 +3,12 @@ package sim
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strconv"
 )
@@ -36,7 +39,15 @@ type TraceEnd struct {
 	Stats      Stats       `json:"stats"`
 	// Position is where a viewer stood when the trace was saved (-1: the end).
 	Position int64 `json:"position"`
+	// Digest is "sha256:" and the hex SHA-256 of every line before the end
+	// line (header, events, choices), each with its newline: a reader
+	// checks it before trusting the header (see Trace.Verify). Traces of
+	// older synods have none.
+	Digest string `json:"digest,omitempty"`
 }
+
+// digestPrefix names the digest's hash.
+const digestPrefix = "sha256:"
 
 // TraceWriter is an Observer that writes every event, its effects and every
 // manual choice as JSON lines. Nothing in it depends on the machine, the
@@ -44,6 +55,7 @@ type TraceEnd struct {
 // the same bytes.
 type TraceWriter struct {
 	w        *bufio.Writer
+	h        hash.Hash // sees every byte before the end line
 	buf      []byte
 	choices  int
 	err      error
@@ -61,7 +73,8 @@ func NewTraceWriter(w io.Writer, run json.RawMessage, cfg Config) (*TraceWriter,
 	if err != nil {
 		return nil, fmt.Errorf("trace header: %v", err)
 	}
-	tw := &TraceWriter{w: bufio.NewWriterSize(w, 1<<16), Position: -1}
+	sum := sha256.New()
+	tw := &TraceWriter{w: bufio.NewWriterSize(io.MultiWriter(w, sum), 1<<16), h: sum, Position: -1}
 	tw.w.Write(b)
 	tw.w.WriteByte('\n')
 	return tw, nil
@@ -91,7 +104,11 @@ func (tw *TraceWriter) flushChoices(s *Sim) {
 // Close writes the closing line and flushes.
 func (tw *TraceWriter) Close(s *Sim) error {
 	tw.flushChoices(s)
-	end := TraceEnd{Events: s.Index(), Time: s.Now(), Stopped: s.Stopped(), Violations: s.Violations(), Stats: s.Stats(), Position: tw.Position}
+	if err := tw.w.Flush(); err != nil {
+		return err
+	}
+	end := TraceEnd{Events: s.Index(), Time: s.Now(), Stopped: s.Stopped(), Violations: s.Violations(), Stats: s.Stats(), Position: tw.Position,
+		Digest: digestPrefix + hex.EncodeToString(tw.h.Sum(nil))}
 	b, err := json.Marshal(struct {
 		End TraceEnd `json:"end"`
 	}{end})
@@ -237,6 +254,63 @@ type Trace struct {
 	// Events is the number of event lines.
 	Events int64
 	End    TraceEnd
+	// Digest is the digest of the lines read, to compare with End.Digest.
+	Digest string
+	// Name is the file's name, for messages.
+	Name string
+}
+
+// ErrTraceUnsigned is wrapped by Verify's error for a trace without a
+// digest (written by an older synod): it cannot be checked, which a
+// viewer may accept with a warning.
+var ErrTraceUnsigned = errors.New("the trace has no digest (an older synod wrote it), so edits to it cannot be detected")
+
+// Verify checks the trace's digest against its contents: an error naming
+// the file says it was edited (its header, an event, a choice) after it
+// was written, so it is not the run it claims to be. A trace without a
+// digest gives an error wrapping ErrTraceUnsigned. The TUI calls this
+// before showing a trace.
+func (t *Trace) Verify() error {
+	line := len(t.Lines) + 1 // the end line
+	if err := t.checkEnd(line); err != nil {
+		return err
+	}
+	switch {
+	case t.End.Digest == "":
+		return &TraceError{File: t.Name, Line: line, Field: "end.digest", Msg: ErrTraceUnsigned.Error(), err: ErrTraceUnsigned}
+	case t.End.Digest != t.Digest:
+		return &TraceError{File: t.Name, Line: line, Field: "end.digest",
+			Msg: fmt.Sprintf("tampered: the trace's contents have digest %.19s..., not the %.19s... recorded when it was written (its header, an event or a choice was edited)", t.Digest, t.End.Digest)}
+	}
+	return nil
+}
+
+// checkEnd checks that the end line agrees with the header: a run that
+// stopped at its duration ended exactly there, no run outlives its
+// duration or its events bound, and one stopped by the bound has that
+// many events. A header edited to claim another run fails here even when
+// its digest was recomputed.
+func (t *Trace) checkEnd(line int) error {
+	cfg, end := &t.Header.Sim, &t.End
+	eventsMax := cfg.EventsMax
+	if eventsMax == 0 {
+		eventsMax = DefaultEventsMax
+	}
+	bad := func(format string, args ...any) error {
+		return &TraceError{File: t.Name, Line: line, Field: "end", Msg: "tampered: " + fmt.Sprintf(format, args...)}
+	}
+	manual := len(t.Choices) > 0 // manual choices move the clock their own way
+	switch {
+	case !manual && end.Stopped == StopDuration && end.Time != cfg.Duration:
+		return bad("the run stopped at its duration at %v, but the header's duration is %v", end.Time, cfg.Duration)
+	case !manual && cfg.Duration > 0 && end.Time > cfg.Duration:
+		return bad("the run ended at %v, past the header's duration %v", end.Time, cfg.Duration)
+	case end.Events > eventsMax:
+		return bad("%d events, over the header's events bound %d", end.Events, eventsMax)
+	case end.Stopped == StopEventsMax && end.Events != eventsMax:
+		return bad("the run stopped at its events bound after %d events, but the header's bound is %d", end.Events, eventsMax)
+	}
+	return nil
 }
 
 // TraceError locates a problem in a trace file.
@@ -245,7 +319,11 @@ type TraceError struct {
 	Line  int
 	Field string
 	Msg   string
+	err   error // wrapped, for errors.Is
 }
+
+// Unwrap returns the error wrapped, if any (ErrTraceUnsigned).
+func (e *TraceError) Unwrap() error { return e.err }
 
 func (e *TraceError) Error() string {
 	if e.Field != "" {
@@ -273,7 +351,8 @@ const MaxTraceLine = 64 << 20
 func ReadTrace(r io.Reader, name string) (*Trace, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1<<16), MaxTraceLine)
-	t := &Trace{}
+	t := &Trace{Name: name}
+	h := sha256.New()
 	line := 0
 	fail := func(field, format string, args ...any) (*Trace, error) {
 		return nil, &TraceError{File: name, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)}
@@ -286,9 +365,17 @@ func ReadTrace(r io.Reader, name string) (*Trace, error) {
 		return fail("", "empty file: not a synod trace")
 	}
 	line = 1
+	var probe struct {
+		Synod *string `json:"synod"`
+	}
+	if json.Unmarshal(sc.Bytes(), &probe) == nil && probe.Synod != nil && *probe.Synod != "trace" {
+		return fail("synod", "is %q, want \"trace\": not a synod trace", *probe.Synod)
+	}
 	if err := strictUnmarshal(sc.Bytes(), &t.Header); err != nil {
 		return fail("", "not a synod trace header: %v", err)
 	}
+	h.Write(sc.Bytes())
+	h.Write([]byte{'\n'})
 	if t.Header.Synod != "trace" {
 		return fail("synod", "is %q, want \"trace\": not a synod trace", t.Header.Synod)
 	}
@@ -310,6 +397,10 @@ func ReadTrace(r io.Reader, name string) (*Trace, error) {
 			return fail("", "malformed JSON: %v", err)
 		}
 		t.Lines = append(t.Lines, append([]byte(nil), raw...))
+		if tl.End == nil {
+			h.Write(raw)
+			h.Write([]byte{'\n'})
+		}
 		switch {
 		case tl.End != nil:
 			t.End = *tl.End
@@ -346,6 +437,7 @@ func ReadTrace(r io.Reader, name string) (*Trace, error) {
 			if tl.T == nil || *tl.T < 0 {
 				return fail("t", "missing or negative")
 			}
+
 			if tl.K == nil {
 				return fail("k", "missing")
 			}
@@ -370,6 +462,7 @@ func ReadTrace(r io.Reader, name string) (*Trace, error) {
 	if t.End.Events != t.Events {
 		return fail("end.events", "%d, but the trace holds %d events", t.End.Events, t.Events)
 	}
+	t.Digest = digestPrefix + hex.EncodeToString(h.Sum(nil))
 	return t, nil
 }
 
@@ -418,7 +511,10 @@ func sameEnd(a, b []byte) bool {
 	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
 		return false
 	}
+	// A replay's digest covers its own header, which may differ from the
+	// recorded one where the replay tightened its bounds.
 	x.End.Position, y.End.Position = 0, 0
+	x.End.Digest, y.End.Digest = "", ""
 	xa, _ := json.Marshal(x)
 	ya, _ := json.Marshal(y)
 	return bytes.Equal(xa, ya)

@@ -92,3 +92,45 @@ func FuzzReadTrace(f *testing.F) {
 		}
 	})
 }
+
+// A trace carries a digest of its header and events: an edit to any line
+// (the seed in the header, a message in an event) is detected, and a
+// trace without one (an older synod's) is told apart.
+func TestTraceDigestDetectsEdits(t *testing.T) {
+	good := traceOf(t, pingConfig(1), nil)
+	tr, err := ReadTrace(bytes.NewReader(good), "ok.jsonl")
+	require.NoError(t, err)
+	require.NoError(t, tr.Verify())
+	require.True(t, strings.HasPrefix(tr.End.Digest, "sha256:"))
+
+	lines := strings.Split(strings.TrimSuffix(string(good), "\n"), "\n")
+	for name, edit := range map[string]func([]string){
+		"seed in the header": func(l []string) { l[0] = strings.Replace(l[0], `"seed":1`, `"seed":2`, 1) },
+		"duration":           func(l []string) { l[0] = strings.Replace(l[0], `"duration":"`, `"duration":"1`, 1) },
+		"an effect": func(l []string) {
+			for i := 1; i < len(l); i++ {
+				if strings.Contains(l[i], `"at":`) {
+					l[i] = strings.Replace(l[i], `"at":`, `"at":1`, 1)
+					return
+				}
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := append([]string(nil), lines...)
+			edit(c)
+			require.NotEqual(t, lines, c, "the edit changed nothing")
+			tr, err := ReadTrace(strings.NewReader(strings.Join(c, "\n")+"\n"), "t.jsonl")
+			require.NoError(t, err, "still a well-formed trace")
+			err = tr.Verify()
+			require.ErrorContains(t, err, "t.jsonl:")
+			require.ErrorContains(t, err, `tampered`)
+			require.NotErrorIs(t, err, ErrTraceUnsigned)
+		})
+	}
+	old, err := os.ReadFile("testdata/traces/ping-5ms.jsonl")
+	require.NoError(t, err)
+	tr, err = ReadTrace(bytes.NewReader(old), "old.jsonl")
+	require.NoError(t, err)
+	require.ErrorIs(t, tr.Verify(), ErrTraceUnsigned)
+}

@@ -42,12 +42,18 @@ Experiments:
 			if full {
 				size = reports.SizeFull
 			}
+			if cmd.Flags().Changed("workers") && (workers < 1 || workers > workersMax) {
+				return usageErr("--workers %d: want 1..%d (leave it out for one per CPU, %d here)", workers, workersMax, runtime.NumCPU())
+			}
 			if workers <= 0 {
 				workers = runtime.NumCPU()
 			}
 			sweepGC()
 			if outDir == "" {
 				outDir = "experiments/" + e.Name
+			}
+			if err := checkOutDir("--out", outDir); err != nil {
+				return err
 			}
 			start := time.Now()
 			rep, err := e.Execute(reports.ExpConfig{Size: size, Workers: workers, Log: cmd.ErrOrStderr()})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -61,8 +62,13 @@ final search starts where the last stage stopped. --from starts from a trace.
 
 A counterexample is printed as a schedule and written as a trace (--out)
 that synod replay reproduces and synod tui opens; shrink it further with
-synod shrink. Exit status 1 when a violation (or panic) is found, 0 when
-nothing is found or a --goal is reached, 2 on bad usage.
+synod shrink. Exit status 1 when a violation (or panic) is found; 0 when a
+--goal is reached, or when nothing is found by a search that visited every
+state within --max-depth; 3 (undecided) when nothing is found by a search
+that did not: random walks, a search stopped by --max-states, --max-memory
+or --max-time, or one that saw the protocol's state encoding merge states
+that behave differently (the line says NOT EXHAUSTIVE and why); 2 on bad
+usage.
 
 Goals and prunes are comparisons over the nodes' views, joined by commas:
 ` + strings.Join(explore.MeasureNames(), ", ") + `; for example
@@ -71,7 +77,7 @@ Goals and prunes are comparisons over the nodes' views, joined by commas:
   synod explore --protocol raft --nodes 3 --mode walk --walks 1000 --max-depth 60
   synod explore --protocol paxos-single --nodes 3 --goal leaders>=2 --out two.jsonl
   synod explore --protocol raft --nodes 3 --option bug=figure8 --option entries_per_message_max=1 \
-      --stage 'leader_term>=3,diverged>=1' --stage 'leader_term>=4,diverged>=1,commit==0' --stage 'commit>=1' --max-depth 8
+      --stage 'leader_term>=3,diverged>=1' --stage 'leader_term>=4,diverged>=1,commit==0' --stage 'commit>=1,diverged>=1' --max-depth 8
   synod explore --from counterexample.jsonl --goal 'leader_term>=5'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runExplore(cmd, &f) },
@@ -244,6 +250,9 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 	fmt.Fprintf(out, "explore %s, %d nodes, seed %d, %s, max depth %d: %v (%.1fs)\n",
 		sc.Protocol, sc.Nodes, sc.Seed, opts.Mode, f.depthMax, res, time.Since(start).Seconds())
 	if res.Found == explore.FoundNothing {
+		if !res.Exhaustive() {
+			return errNotExhaustive
+		}
 		return nil
 	}
 	if err := printSchedule(out, sc, res.Choices); err != nil {
@@ -264,6 +273,10 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 	}
 	return errFound
 }
+
+// errNotExhaustive is returned when a search found nothing but did not
+// visit every state within its depth bound: undecided, not a pass.
+var errNotExhaustive = &exitError{code: 3, err: errors.New("")}
 
 // resolveInvariants maps loose names ("election-safety") to the
 // protocol's checker names ("raft.ElectionSafety").

@@ -19,6 +19,34 @@ func TestExploreReferenceRaftFindsNothing(t *testing.T) {
 	assert.Contains(t, out, "depth bound")
 }
 
+// TestExploreNotExhaustiveIsUndecided: a search that found nothing but did
+// not visit every state within its depth bound exits 3 (undecided), not 0,
+// and says NOT EXHAUSTIVE and why: Raft with CheckQuorum, whose encoding
+// leaves out whether a vote request falls inside a leader's lease (the
+// step cache catches it), a search stopped by --max-states, and random
+// walks. The same Raft search without CheckQuorum is exhaustive: exit 0.
+func TestExploreNotExhaustiveIsUndecided(t *testing.T) {
+	base := []string{"explore", "--protocol", "raft", "--nodes", "3", "--invariant", "election-safety", "--quiet"}
+	for _, c := range []struct {
+		args []string
+		why  string
+	}{
+		{[]string{"--max-depth", "7", "--option", "check_quorum=true"}, "cached steps differed when retaken"},
+		{[]string{"--max-depth", "7", "--max-states", "1000"}, "stopped by the states bound"},
+		{[]string{"--max-depth", "7", "--mode", "walk", "--walks", "20"}, "random walks"},
+	} {
+		code, out, errOut := run(t, append(base, c.args...)...)
+		assert.Equal(t, 3, code, "%v: %s%s", c.args, out, errOut)
+		assert.Contains(t, out, "nothing found", c.args)
+		assert.Contains(t, out, "NOT EXHAUSTIVE: ", c.args)
+		assert.Contains(t, out, c.why, c.args)
+	}
+	code, out, errOut := run(t, append(base, "--max-depth", "7")...)
+	require.Equal(t, 0, code, out+errOut)
+	assert.NotContains(t, out, "NOT EXHAUSTIVE")
+	assert.Contains(t, out, "states built and checked")
+}
+
 func TestExploreGoalWritesATraceThatReplays(t *testing.T) {
 	trace := filepath.Join(t.TempDir(), "leader.jsonl")
 	code, out, errOut := run(t, "explore", "--protocol", "raft", "--nodes", "3", "--max-depth", "6",
@@ -123,9 +151,14 @@ func TestExploreFindsFigure8(t *testing.T) {
 	trace := filepath.Join(dir, "f8.jsonl")
 	code, out, errOut := run(t, figure8Args("8", "--option", "bug=figure8", "--out", trace)...)
 	require.Equal(t, 1, code, out+errOut)
-	assert.Contains(t, out, "stage 3 (commit>=1): goal reached")
-	assert.Contains(t, out, "violation at depth 5")
-	assert.Contains(t, out, "raft.LeaderCompleteness: leader n3 of term 5 lacks entry 1 of term 1 committed by term 4")
+	// The lines docs/explore.md shows.
+	assert.Contains(t, out, "stage 1 (leader_term>=3,diverged>=1): goal reached at depth 7; 8235 states built and checked, 26305 transitions")
+	assert.Contains(t, out, "stage 2 (leader_term>=4,diverged>=1,commit==0): goal reached at depth 4; 2063 states built and checked, 8344 transitions")
+	assert.Contains(t, out, "stage 3 (commit>=1,diverged>=1): goal reached at depth 4; 3792 states built and checked, 18290 transitions")
+	assert.Contains(t, out, "19152 states built and checked, 81752 transitions")
+	assert.Contains(t, out, "  20. deliver   t=1.025825612s n1 timer election")
+	assert.Contains(t, out, "violation at depth 4")
+	assert.Contains(t, out, "raft.LeaderCompleteness: leader n1 of term 5 lacks entry 1 of term 1 committed by term 4")
 	code, out, errOut = run(t, "replay", trace)
 	require.Equal(t, 0, code, out+errOut)
 	assert.Contains(t, out, "reproduced exactly")
@@ -144,13 +177,14 @@ func TestExploreFigure8Reference(t *testing.T) {
 	// about a minute and finds nothing either.
 	code, out, errOut := run(t, figure8Args("6")...)
 	require.Equal(t, 0, code, out+errOut)
-	assert.Contains(t, out, "stage 3 (commit>=1): goal reached")
+	assert.Contains(t, out, "stage 3 (commit>=1,diverged>=1): goal reached")
 	assert.Contains(t, out, "nothing found (depth 6)")
+	assert.NotContains(t, out, "NOT EXHAUSTIVE")
 }
 
 func figure8Args(depth string, extra ...string) []string {
 	return append([]string{"explore", "--protocol", "raft", "--nodes", "3", "--option", "entries_per_message_max=1",
-		"--stage", "leader_term>=3,diverged>=1", "--stage", "leader_term>=4,diverged>=1,commit==0", "--stage", "commit>=1",
+		"--stage", "leader_term>=3,diverged>=1", "--stage", "leader_term>=4,diverged>=1,commit==0", "--stage", "commit>=1,diverged>=1",
 		"--stage-max-depth", "8", "--max-depth", depth, "--workers", "2", "--quiet"}, extra...)
 }
 

@@ -14,8 +14,10 @@ import (
 	_ "github.com/synod-dev/synod/protocols/all"
 )
 
-// exitError carries an exit status: 1 for a violation found, 2 for bad
-// usage or bad input.
+// exitError carries an exit status: 1 for a violation found (a failing
+// seed), 2 for bad usage or bad input, 3 for a check that could not decide
+// or a seed stopped at its events bound (not a pass), 4 for an
+// interrupted sweep (resumable, worth retrying; 2 is not).
 type exitError struct {
 	code int
 	err  error
@@ -78,5 +80,21 @@ run, byte for byte.`,
 
 // extraCommands lets other files of this command register subcommands.
 var extraCommands []func() *cobra.Command
+
+// checkOutDir makes an output directory and checks that a file can be
+// written in it, so that a command fails before its work rather than
+// after (an experiment computes for minutes before it writes).
+func checkOutDir(flag, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return inputErr(fmt.Errorf("%s %s: cannot create it: %v", flag, dir, errors.Unwrap(err)))
+	}
+	f, err := os.CreateTemp(dir, ".synod-probe-*")
+	if err != nil {
+		return inputErr(fmt.Errorf("%s %s: cannot write there: %v", flag, dir, errors.Unwrap(err)))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

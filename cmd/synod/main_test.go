@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,13 +98,14 @@ func TestTraceIsByteIdenticalAndReplays(t *testing.T) {
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "reproduced exactly")
 
-	// A tampered trace is caught, naming the first event that differs.
+	// A tampered trace is caught by its digest before anything runs:
+	// bad input, naming the file, the end line and the field.
 	lines := strings.Split(string(ab), "\n")
 	lines[40] = strings.Replace(lines[40], `"t":`, `"t":1`, 1)
 	require.NoError(t, os.WriteFile(c, []byte(strings.Join(lines, "\n")), 0o644))
-	code, out, _ = run(t, "replay", c)
-	assert.Equal(t, 1, code)
-	assert.Contains(t, out, "DIFFERS at line 41 (event 39)")
+	code, out, errs = run(t, "replay", c)
+	assert.Equal(t, 2, code, out)
+	assert.Contains(t, errs, fmt.Sprintf(`%s:%d: field "end.digest": tampered`, c, len(lines)-1))
 
 	// A truncated trace is bad input.
 	require.NoError(t, os.WriteFile(c, ab[:len(ab)/2], 0o644))

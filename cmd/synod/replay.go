@@ -17,15 +17,33 @@ func newReplayCmd() *cobra.Command {
 		Use:   "replay TRACE",
 		Short: "Re-run a trace's configuration and check that it reproduces the trace exactly",
 		Long: `Re-run the configuration recorded in a trace file (and any manual scheduling
-choices it recorded) and compare the new trace with it line by line. Exit
-status 0 when it reproduces exactly, 1 when it differs (the first differing
-event is named), 2 when the file is not a valid trace.`,
+choices it recorded) and compare the new trace with it line by line.
+
+The trace is checked before it is trusted: its digest (the end line's
+"digest", a SHA-256 of every line before it) must match its contents and
+its header's simulator configuration must be the one its run builds;
+otherwise it was edited and is reported as tampered. The replay runs at
+most one event past the trace's own last event, whatever its header
+claims, so its cost is bounded by the trace's length.
+
+Exit status 0 when it reproduces exactly, 1 when it differs (the first
+differing event is named), 2 when the file is not a valid trace or is
+tampered.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
 			t, sc, err := loadTrace(path)
 			if err != nil {
 				return err
+			}
+			if err := t.Verify(); err != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "synod: note: %v\n", err)
+			}
+			// A faithful replay stops where the trace did, for the same
+			// reason; one that does not is cut one event past the
+			// recorded end, which is enough to show where it differs.
+			if bound := t.Events + 1; sc.EventsMax == 0 || sc.EventsMax > bound {
+				sc.EventsMax = bound
 			}
 			r, err := scenario.Build(sc)
 			if err != nil {
@@ -73,7 +91,7 @@ func loadTrace(path string) (*sim.Trace, *scenario.Scenario, error) {
 	if err != nil {
 		return nil, nil, inputErr(err)
 	}
-	sc, err := scenario.FromJSON(t.Header.Run, path)
+	sc, err := scenario.FromTrace(t)
 	if err != nil {
 		return nil, nil, inputErr(err)
 	}

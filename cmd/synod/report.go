@@ -36,6 +36,9 @@ DIR/report.md.`,
   synod report merge --out all.jsonl shards/*.jsonl
   synod report diagram trace.jsonl --from 100 --to 160 --out diag`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutDir("--out", outDir); err != nil {
+				return err
+			}
 			var rep *reports.Report
 			if len(args) > 0 {
 				var sets [][]reports.SeedResult
@@ -106,44 +109,47 @@ Exit status: 0 every seed decided and fine, 1 a failing seed or missing
 seeds, 2 bad usage or input, 3 no failing seed but some unknown.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var rng *reports.Range
+			if seeds != "" {
+				r, err := reports.ParseRange(seeds)
+				if err != nil {
+					return usageErr("--%v", err)
+				}
+				rng = &r
+			}
+			if err := checkOutDir("--out", filepath.Dir(out)); err != nil {
+				return err
+			}
+			var files []*reports.SweepFile
 			var parts [][]reports.SeedResult
 			for _, p := range args {
-				res, err := reports.ReadResultsFile(p)
+				sf, err := reports.ReadSweepFile(p)
 				if err != nil {
 					return inputErr(err)
 				}
-				parts = append(parts, res)
+				files = append(files, sf)
+				parts = append(parts, sf.Results)
+			}
+			meta, err := reports.SameExperiment(files)
+			if err != nil {
+				return inputErr(fmt.Errorf("will not merge: %v", err))
 			}
 			merged, err := reports.Merge(parts...)
 			if err != nil {
 				return inputErr(err)
 			}
-			f, err := os.Create(out)
-			if err != nil {
+			if err := writeMerged(out, meta, merged); err != nil {
 				return inputErr(err)
 			}
-			bw := bufio.NewWriter(f)
-			for _, r := range merged {
-				b, _ := json.Marshal(&r)
-				bw.Write(b)
-				bw.WriteByte('\n')
+			sum := reports.NewSummary(seedListMax)
+			for i := range merged {
+				sum.Add(&merged[i])
 			}
-			if err := bw.Flush(); err != nil {
-				return inputErr(err)
-			}
-			if err := f.Close(); err != nil {
-				return inputErr(err)
-			}
-			sum := reports.Summarize(merged)
 			o := cmd.OutOrStdout()
 			fmt.Fprintf(o, "merge: %d seeds from %d files -> %s; outcomes %s\n", len(merged), len(args), out, formatOutcomes(sum.Outcomes))
-			listSeeds(o, sum)
-			if seeds != "" {
-				rng, err := reports.ParseRange(seeds)
-				if err != nil {
-					return usageErr("--%v", err)
-				}
-				missing, n := reports.Gaps(merged, rng, 10)
+			listSeeds(o, sum, "", out)
+			if rng != nil {
+				missing, n := reports.Gaps(merged, *rng, 10)
 				if n > 0 {
 					fmt.Fprintf(o, "merge: %d seeds of %d:%d missing, first %v\n", n, rng.Lo, rng.Hi, missing)
 					return errFound
@@ -155,6 +161,42 @@ seeds, 2 bad usage or input, 3 no failing seed but some unknown.`,
 	cmd.Flags().StringVar(&out, "out", "sweep.jsonl", "merged output file")
 	cmd.Flags().StringVar(&seeds, "seeds", "", "expected seed range LO:HI; report missing seeds")
 	return cmd
+}
+
+// checkWindow checks a diagram's --from and --to against the events the
+// trace holds, before anything runs.
+func checkWindow(path string, events, from, to int64, toSet bool) error {
+	switch {
+	case from < 0 || from >= events:
+		return usageErr("--from %d: %s holds events 0..%d", from, path, events-1)
+	case toSet && (to <= from || to > events):
+		return usageErr("--to %d: %s holds events 0..%d, so --to is %d..%d (exclusive) after --from %d", to, path, events-1, from+1, events, from)
+	}
+	return nil
+}
+
+// writeMerged writes a merged output: the experiment's header line (when
+// the shards had one), then the rows.
+func writeMerged(path string, meta *reports.SweepMeta, rows []reports.SeedResult) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	if meta != nil {
+		b, _ := json.Marshal(meta)
+		bw.Write(append(b, '\n'))
+	}
+	for _, r := range rows {
+		b, _ := json.Marshal(&r)
+		bw.Write(b)
+		bw.WriteByte('\n')
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func newDiagramCmd() *cobra.Command {
@@ -171,22 +213,25 @@ OUT.svg and OUT.csv.`,
 		Example: `  synod run --seed 7 --trace t.jsonl && synod report diagram t.jsonl --from 0 --to 80 --out diag`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			dir, name := filepath.Split(out)
+			if dir == "" {
+				dir = "."
+			}
+			if err := checkOutDir("--out", dir); err != nil {
+				return err
+			}
 			t, sc, err := loadTrace(args[0])
 			if err != nil {
+				return err
+			}
+			if err := checkWindow(args[0], t.Events, from, to, cmd.Flags().Changed("to")); err != nil {
 				return err
 			}
 			d, err := reports.BuildDiagram(sc, t.Choices, from, to)
 			if err != nil {
 				return inputErr(fmt.Errorf("%s: %v", args[0], err))
 			}
-			dir, name := filepath.Split(out)
-			if dir == "" {
-				dir = "."
-			}
 			fig := d.Figure(name, fmt.Sprintf("Events %d to %d of %s.", from, d.To-1, args[0]))
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return inputErr(err)
-			}
 			if err := fig.Save(dir); err != nil {
 				return inputErr(err)
 			}

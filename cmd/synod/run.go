@@ -13,7 +13,7 @@ import (
 
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/scenario"
-	"github.com/synod-dev/synod/reports"
+	"github.com/synod-dev/synod/sim"
 )
 
 func newRunCmd() *cobra.Command {
@@ -65,7 +65,7 @@ input, 3 undecided: a check could not decide (linearizability unknown).`,
 			res.SetWall(time.Since(start))
 			// --json carries the reason whenever the verdict is unknown,
 			// the checker's own or the budget's.
-			res.LinReason = reports.LinReason(res)
+			res.LinReason = res.UndecidedReason()
 			if tf != nil {
 				if err := tf.Close(); err != nil {
 					return inputErr(fmt.Errorf("--trace: %v", err))
@@ -87,14 +87,21 @@ input, 3 undecided: a check could not decide (linearizability unknown).`,
 				}
 			}
 			undecided := res.Linearizable == string(protocols.LinUnknown)
-			if res.Failed() || undecided {
+			// A run stopped by its events bound before its duration (a
+			// livelock, a retry storm) never finished: not a pass.
+			bounded := res.Stopped == sim.StopEventsMax && !sc.Unbounded
+			if bounded && !res.Failed() {
+				fmt.Fprintf(cmd.ErrOrStderr(), "stopped at the events bound after %d events, at %.3fs of %v simulated: not a pass (raise events_max if the run is legitimately busy)\n",
+					res.Events, res.SimSeconds, sc.Duration)
+			}
+			if res.Failed() || undecided || bounded {
 				fmt.Fprintf(cmd.ErrOrStderr(), "replay: %s\n", replayCommand(cmd, "run", sc))
 				fmt.Fprintf(cmd.ErrOrStderr(), "watch:  %s%s\n", replayCommand(cmd, "tui", sc), atFlag(res))
 			}
 			switch {
 			case res.Failed():
 				return errFound
-			case undecided:
+			case undecided, bounded:
 				return errUndecided
 			}
 			return nil
@@ -121,7 +128,7 @@ func atFlag(res *scenario.Result) string {
 	if res.Panic != nil {
 		return fmt.Sprintf(" --at %d", res.Panic.Index)
 	}
-	if e := res.LinExplanation; reports.LinStory(e) != "" && e.Ops[e.Failing].CallEvent >= 0 {
+	if e := res.LinExplanation; e.Story() != "" && e.Ops[e.Failing].CallEvent >= 0 {
 		return fmt.Sprintf(" --at %d", e.Ops[e.Failing].CallEvent)
 	}
 	return ""
@@ -152,9 +159,9 @@ func printSummary(w io.Writer, r *scenario.Result) {
 	}
 	switch {
 	case r.Linearizable == string(protocols.LinUnknown):
-		fmt.Fprintf(w, "  linearizable  unknown: %s\n", reports.LinReason(r))
-	case r.Linearizable == string(protocols.LinViolation) && reports.LinStory(r.LinExplanation) != "":
-		fmt.Fprintf(w, "  linearizable  violation\n%s", indent(reports.LinStory(r.LinExplanation), "    "))
+		fmt.Fprintf(w, "  linearizable  unknown: %s\n", r.UndecidedReason())
+	case r.Linearizable == string(protocols.LinViolation) && r.LinExplanation.Story() != "":
+		fmt.Fprintf(w, "  linearizable  violation\n%s", indent(r.LinExplanation.Story(), "    "))
 	default:
 		fmt.Fprintf(w, "  linearizable  %s\n", r.Linearizable)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -20,6 +21,7 @@ type scenarioFlags struct {
 	nodes     int
 	seed      uint64
 	duration  string
+	eventsMax int64
 	clients   int
 	loss      float64
 	dup       float64
@@ -35,7 +37,8 @@ func (f *scenarioFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.protocol, "protocol", "", "protocol to run (see synod protocols)")
 	fl.IntVar(&f.nodes, "nodes", 0, "number of nodes (1..64)")
 	fl.Uint64Var(&f.seed, "seed", 0, "root random seed")
-	fl.StringVar(&f.duration, "duration", "", "simulated duration, e.g. 10s")
+	fl.StringVar(&f.duration, "duration", "", `simulated duration, e.g. 10s (at most 24h), or "unbounded" with --events-max`)
+	fl.Int64Var(&f.eventsMax, "events-max", 0, "bound on the run's events (default 10,000,000; at most 1,000,000,000)")
 	fl.IntVar(&f.clients, "clients", 0, "number of clients")
 	fl.Float64Var(&f.loss, "loss", 0, "message loss probability on every link [0,1]")
 	fl.Float64Var(&f.dup, "duplicate", 0, "message duplication probability on every link [0,1]")
@@ -73,11 +76,15 @@ func (f *scenarioFlags) load(cmd *cobra.Command) (*scenario.Scenario, error) {
 		sc.Seed = f.seed
 	}
 	if changed("duration") {
-		d, err := sim.ParseTime(f.duration)
-		if err != nil {
-			return nil, usageErr("--duration: %v", err)
+		if err := setDuration(sc, f.duration); err != nil {
+			return nil, err
 		}
-		sc.Duration = d
+	}
+	if changed("events-max") {
+		if f.eventsMax <= 0 {
+			return nil, usageErr("--events-max %d: want a positive number of events (at most %d)", f.eventsMax, scenario.EventsMaxLimit)
+		}
+		sc.EventsMax = f.eventsMax
 	}
 	if changed("clients") {
 		sc.Workload.Clients = f.clients
@@ -112,16 +119,52 @@ func (f *scenarioFlags) load(cmd *cobra.Command) (*scenario.Scenario, error) {
 	return sc, nil
 }
 
+// setDuration applies --duration: a positive duration, or the word
+// unbounded (the run is then bounded by its events alone). A zero
+// duration is refused here, with the flag's name, rather than by the
+// scenario's check.
+func setDuration(sc *scenario.Scenario, v string) error {
+	if v == "unbounded" {
+		sc.Duration, sc.Unbounded = 0, true
+		return nil
+	}
+	d, err := sim.ParseTime(v)
+	if err != nil {
+		return usageErr("--duration: %v", err)
+	}
+	if d == 0 {
+		return usageErr("--duration %s: 0 is not a bound; give a positive duration (at most %v) or --duration unbounded --events-max N", v, sim.DurationMax)
+	}
+	if d > sim.DurationMax {
+		return usageErr("--duration %s: over the maximum %v", v, sim.DurationMax)
+	}
+	sc.Duration, sc.Unbounded = d, false
+	return nil
+}
+
 // replayCommand is the one command that reproduces this run: the scenario
 // flags the user gave (file and overrides), with the seed made explicit.
 func replayCommand(cmd *cobra.Command, verb string, sc *scenario.Scenario) string {
-	return "go run ./cmd/synod " + verb + scenarioArgs(cmd, sc)
+	return binaryName() + " " + verb + scenarioArgs(cmd, sc)
+}
+
+// binaryName is how to run the synod that is running: its path as it was
+// invoked (os.Args[0]: "synod" from PATH, "./synod", "/usr/local/bin/synod"
+// in an image), or "go run ./cmd/synod" when it is a binary go run or go
+// test built in a temporary directory that will be gone.
+func binaryName() string {
+	arg0 := os.Args[0]
+	if arg0 == "" || strings.Contains(arg0, "go-build") || strings.HasSuffix(arg0, ".test") ||
+		strings.HasPrefix(arg0, os.TempDir()+string(os.PathSeparator)+"go-") {
+		return "go run ./cmd/synod"
+	}
+	return shellQuote(arg0)
 }
 
 // scenarioArgs renders the scenario flags that were set, then --seed.
 func scenarioArgs(cmd *cobra.Command, sc *scenario.Scenario) string {
 	var b strings.Builder
-	scenarioNames := map[string]bool{"scenario": true, "protocol": true, "nodes": true, "duration": true,
+	scenarioNames := map[string]bool{"scenario": true, "protocol": true, "nodes": true, "duration": true, "events-max": true,
 		"clients": true, "loss": true, "duplicate": true, "fault": true, "keep-going": true, "no-lin": true, "option": true}
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		if !scenarioNames[f.Name] {

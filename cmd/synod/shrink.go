@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,13 +22,20 @@ func newShrinkCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "shrink TRACE",
-		Short: "Minimise a failing trace while the same invariant still fails",
+		Short: "Minimise a failing trace while the same failure still happens",
 		Long: `Shrink the failing run a trace records (its scenario and manual choices):
 remove the nemesis, scheduled faults, manual choices and clients, lower the
 operations per client, and shorten the run and its delays, keeping each
-reduction only while the same invariant (or the linearizability check, or
-a panic) still fails and the run does not grow. The smallest run is written
-as a trace that synod replay reproduces and synod tui opens.
+reduction only while the same failure still happens (the same invariant, a
+panic, or the history of the same key still not linearizable) and the run
+does not grow. The smallest run is written as a trace that synod replay
+reproduces and synod tui opens.
+
+A linearizability failure is cut at the end of its story: the first instant
+the key's history could no longer be linearized. Each candidate runs until
+its own story ends there, and one with fewer clients is kept even if it
+runs longer. When nothing else shrinks it, other seeds of the same scenario
+are tried, and one is kept only if its run is smaller (the steps say so).
 
 Shrinking is deterministic for a given --budget (a count of runs);
 --max-time adds a wall-clock cap, which makes the result depend on the
@@ -67,6 +76,10 @@ invalid or does not fail.`,
 			if r.Stopped != "" {
 				fmt.Fprintf(w, " (stopped: %s)", r.Stopped)
 			}
+			if r.Scenario.Seed != sc.Seed {
+				fmt.Fprintf(w, "\n  seed %d -> %d: the same scenario under another seed told the story sooner", sc.Seed, r.Scenario.Seed)
+			}
+			writeStory(w, r)
 			fmt.Fprintf(w, "\nwrote %s\n  replay: go run ./cmd/synod replay %s\n  view:   go run ./cmd/synod tui %s\n", out, out, out)
 			return nil
 		},
@@ -86,4 +99,20 @@ func trimJSONL(p string) string {
 		}
 	}
 	return p
+}
+
+// writeStory prints what the shrunk run shows: for a linearizability
+// failure its explanation (or, without one, the key and where the story
+// ends).
+func writeStory(w io.Writer, r *shrink.Result) {
+	if r.Failure.Kind != "linearizability" {
+		return
+	}
+	if e := r.Explanation; e != nil {
+		fmt.Fprintf(w, "\n%s", strings.TrimRight(e.Text(), "\n"))
+		return
+	}
+	if r.Failure.Key != "" {
+		fmt.Fprintf(w, "\n  key %s: the history is not linearizable from %v on (the run ends there)", r.Failure.Key, r.StoryEnd)
+	}
 }

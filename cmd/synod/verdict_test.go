@@ -46,6 +46,23 @@ func TestRunUnknownExitsThree(t *testing.T) {
 	assert.Contains(t, m["lin_reason"], "lin_budget")
 }
 
+// TestRunStoppedByTheEventsBoundExitsThree: a run that hits its events
+// bound before its duration never finished, so it is not a pass (it used
+// to exit 0); an explicitly unbounded one ends there by design.
+func TestRunStoppedByTheEventsBoundExitsThree(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bound.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("protocol: raft\nnodes: 3\nduration: 10s\nevents_max: 200\n"), 0o644))
+	code, out, errs := run(t, "run", "--scenario", path)
+	require.Equal(t, 3, code, "%s%s", out, errs)
+	assert.Contains(t, out, "events bound reached")
+	assert.Contains(t, errs, "stopped at the events bound after 200 events")
+	assert.Contains(t, errs, "replay: ")
+
+	require.NoError(t, os.WriteFile(path, []byte("protocol: raft\nnodes: 3\nduration: unbounded\nevents_max: 200\n"), 0o644))
+	code, out, errs = run(t, "run", "--scenario", path)
+	require.Equal(t, 0, code, "%s%s", out, errs)
+}
+
 // TestRunSummaryTellsTheViolation: a linearizability violation prints its
 // explanation under the verdict line, and --json carries it structured.
 // (The explanation is built here: the checker fills it in.)
@@ -58,8 +75,8 @@ func TestRunSummaryTellsTheViolation(t *testing.T) {
 	var b bytes.Buffer
 	printSummary(&b, res)
 	out := b.String()
-	assert.Contains(t, out, "  linearizable  violation\n    key k2: no legal order places ")
-	assert.Contains(t, out, "(#19)", "the trace event indexes are shown")
+	assert.Contains(t, out, "  linearizable  violation\n    not linearizable: key k2: no legal order places ")
+	assert.Contains(t, out, "#19]", "the trace event indexes are shown")
 	assert.Contains(t, out, "\n  stopped       duration reached\n", "the summary goes on after the story")
 	assert.Equal(t, " --at 11", atFlag(res), "the TUI opens at the invocation that cannot be placed")
 
@@ -116,19 +133,23 @@ func TestSweepCountsUnknownApart(t *testing.T) {
 	assert.Contains(t, out, "  UNKNOWN seed 0: ")
 }
 
-// TestSweepResumeCountsOldUnknownRows: resuming a sweep written before the
-// unknown outcome (which recorded an undecided seed as ok) counts that
-// seed as unknown, with a replay command.
-func TestSweepResumeCountsOldUnknownRows(t *testing.T) {
+// TestSweepOldOutputIsReadNotResumed: an output written before sweeps
+// recorded what made them cannot be resumed (mixing experiments could not
+// be ruled out), but merge and report still read it, counting a row that
+// recorded an undecided seed as ok as unknown, with a replay command.
+func TestSweepOldOutputIsReadNotResumed(t *testing.T) {
 	dir := t.TempDir()
 	const file = "../../testdata/scenarios/core/single.yaml"
-	old := `{"seed":0,"outcome":"ok","violations":0,"linearizable":"unknown","ops_ok":3}` + "\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "sweep.jsonl"), []byte(old), 0o644))
+	old := `{"seed":0,"outcome":"ok","violations":0,"linearizable":"unknown","ops_ok":3,"replay":"go run ./cmd/synod run --scenario x --seed 0"}` + "\n"
+	path := filepath.Join(dir, "sweep.jsonl")
+	require.NoError(t, os.WriteFile(path, []byte(old), 0o644))
 	code, out, errs := run(t, "sweep", "--scenario", file, "--seeds", "0:2", "--workers", "1", "--out", dir, "--quiet")
+	require.Equal(t, 2, code, "%s%s", out, errs)
+	assert.Contains(t, errs, "cannot resume: it has no header line recording what made it")
+	code, out, errs = run(t, "report", "merge", "--out", filepath.Join(t.TempDir(), "m.jsonl"), path)
 	require.Equal(t, 3, code, "%s%s", out, errs)
-	assert.Contains(t, out, "outcomes ok 1, unknown 1\n")
+	assert.Contains(t, out, "outcomes unknown 1\n")
 	assert.Contains(t, out, "  UNKNOWN seed 0: ")
-	assert.Contains(t, out, "replay: go run ./cmd/synod run --scenario "+file+" --seed 0\n")
 }
 
 // TestSweepExitStatus: a failing seed is 1 whatever else; otherwise an
@@ -150,6 +171,8 @@ func TestSweepExitStatus(t *testing.T) {
 	assert.Equal(t, 3, code("ok", "unknown"))
 	assert.Equal(t, 1, code("unknown", "nonlinearizable", "ok"))
 	assert.Equal(t, 1, code("panic"))
+	assert.Equal(t, 3, code("ok", "bound"), "a seed stopped at its bound is not a pass")
+	assert.Equal(t, 1, code("bound", "violation"))
 }
 
 // TestExitCodesAreDocumented: the run command's help and the README give
@@ -169,7 +192,7 @@ func TestExitCodesAreDocumented(t *testing.T) {
 // TestOutcomesSampleInDocs: the outcome tally quoted in docs/reports.md is
 // what a sweep prints.
 func TestOutcomesSampleInDocs(t *testing.T) {
-	got := formatOutcomes(map[string]int{reports.OutcomeOK: 95, reports.OutcomeUnknown: 3, reports.OutcomeNonLinearizable: 2})
+	got := formatOutcomes(map[string]uint64{reports.OutcomeOK: 95, reports.OutcomeUnknown: 3, reports.OutcomeNonLinearizable: 2})
 	require.Equal(t, "ok 95, unknown 3, nonlinearizable 2", got)
 	doc, err := os.ReadFile("../../docs/reports.md")
 	require.NoError(t, err)

@@ -115,18 +115,9 @@ func (c Check) Seed(sc *scenario.Scenario, seed uint64) Outcome {
 	if out.Err == "" && res.Linearizable == string(protocols.LinUnknown) {
 		// Every other property held, but a seed whose history was not
 		// decided proves nothing about linearizability: not a pass.
-		out.Err = "linearizability unknown (not a pass): " + unknownReason(res)
+		out.Err = "linearizability unknown (not a pass): " + res.UndecidedReason()
 	}
 	return out
-}
-
-// unknownReason says why the check could not decide: the checker's
-// reason, else the setting that raises its budget.
-func unknownReason(res *scenario.Result) string {
-	if res.LinReason != "" {
-		return res.LinReason
-	}
-	return "the check did not finish within its budget (raise checks.lin_budget in the scenario)"
 }
 
 // Run checks seeds 1..n with the given number of workers, started by spawn

@@ -136,6 +136,19 @@ func (r *Result) Failed() bool {
 	return r.Violations > 0 || r.Linearizable == string(protocols.LinViolation) || r.Panic != nil
 }
 
+// UndecidedReason says why the linearizability verdict is unknown: the
+// checker's reason or, from a checker that gave none, the setting that
+// raises its budget. It is "" when the verdict is not unknown.
+func (r *Result) UndecidedReason() string {
+	switch {
+	case r.Linearizable != string(protocols.LinUnknown):
+		return ""
+	case r.LinReason != "":
+		return r.LinReason
+	}
+	return "the check did not finish within its budget (raise checks.lin_budget in the scenario)"
+}
+
 // SetWall records the wall-clock time the run took (measured by the caller:
 // the simulation itself never reads the machine's clock).
 func (r *Result) SetWall(d time.Duration) {

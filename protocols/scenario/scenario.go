@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"regexp"
@@ -26,10 +27,16 @@ import (
 
 // Scenario is a scenario file: everything that determines a run.
 type Scenario struct {
-	Protocol string   `yaml:"protocol" json:"protocol"`
-	Nodes    int      `yaml:"nodes" json:"nodes"`
-	Seed     uint64   `yaml:"seed" json:"seed"`
+	Protocol string `yaml:"protocol" json:"protocol"`
+	Nodes    int    `yaml:"nodes" json:"nodes"`
+	Seed     uint64 `yaml:"seed" json:"seed"`
+	// Duration bounds the run in simulated time: positive, at most
+	// sim.DurationMax. Zero only with Unbounded.
 	Duration sim.Time `yaml:"duration" json:"duration"`
+	// Unbounded is "duration: unbounded": a run with no time bound, which
+	// must then name its events bound (EventsMax). A zero duration is
+	// otherwise an error: it used to mean "no limit" silently.
+	Unbounded bool `yaml:"-" json:"unbounded,omitempty"`
 	// Options are the protocol's own options, decoded strictly into the
 	// protocol's options struct.
 	Options yaml.Node         `yaml:"options" json:"-"`
@@ -42,7 +49,9 @@ type Scenario struct {
 	Checks     Checks             `yaml:"checks" json:"checks"`
 	FsyncDelay sim.Time           `yaml:"fsync_delay" json:"fsync_delay,omitempty"`
 	Down       []sim.NodeID       `yaml:"down" json:"down,omitempty"`
-	EventsMax  int64              `yaml:"events_max" json:"events_max,omitempty"`
+	// EventsMax bounds the run's events (zero: sim.DefaultEventsMax), at
+	// most EventsMaxLimit.
+	EventsMax int64 `yaml:"events_max" json:"events_max,omitempty"`
 
 	// File names the scenario's source for error messages.
 	File string `yaml:"-" json:"-"`
@@ -100,6 +109,10 @@ func (e *Error) Error() string {
 
 // Load reads and checks a scenario file.
 func Load(path string) (*Scenario, error) {
+	// The size is checked before reading, so a huge file costs nothing.
+	if fi, err := os.Stat(path); err == nil && fi.Size() > MaxFileSize {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("file is %d bytes, over the %d-byte bound", fi.Size(), MaxFileSize)}
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", errors.Unwrap(err))}
@@ -109,6 +122,17 @@ func Load(path string) (*Scenario, error) {
 
 // MaxFileSize bounds a scenario file.
 const MaxFileSize = 1 << 20
+
+// Bounds of a scenario's cost, each checked with a clear error.
+const (
+	// EventsMaxLimit bounds events_max: a billion events is hours of CPU.
+	EventsMaxLimit = 1_000_000_000
+	// RateMax bounds an open-loop client's arrivals per second: far above
+	// what any simulated cluster serves, far below a typo's 1e9.
+	RateMax = 100_000
+	// unboundedWord is the explicit spelling of a run without a time bound.
+	unboundedWord = "unbounded"
+)
 
 var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
 
@@ -123,9 +147,9 @@ func Parse(data []byte, file string) (sc *Scenario, err error) {
 	if len(data) > MaxFileSize {
 		return nil, &Error{File: file, Msg: fmt.Sprintf("file is %d bytes, over the %d-byte bound", len(data), MaxFileSize)}
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(file, 0, err)
+	root, err := oneDocument(data, file)
+	if err != nil {
+		return nil, err
 	}
 	if root.Kind == 0 || len(root.Content) == 0 {
 		return nil, &Error{File: file, Line: 1, Msg: "empty scenario (want at least \"protocol: NAME\")"}
@@ -136,16 +160,11 @@ func Parse(data []byte, file string) (sc *Scenario, err error) {
 	}
 	sc = Default("")
 	sc.File = file
+	data, sc.Unbounded = unboundedDuration(data, doc)
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(sc); err != nil {
-		e := yamlError(file, 0, err).(*Error)
-		if e.Line == 0 {
-			// Errors from a value's own decoder (a duration, a node id)
-			// carry no line: find the scalar they quote.
-			e.Line, e.Field = locateScalar(doc, "", err.Error())
-		}
-		return nil, e
+		return nil, locate(yamlError(file, 0, err).(*Error), doc, "", err)
 	}
 	sc.File = file
 	sc.root = doc
@@ -203,7 +222,7 @@ func (sc *Scenario) resolve() error {
 				if e.Field != "" {
 					e.Field = "options." + e.Field
 				}
-				return e
+				return locate(e, &sc.Options, "options", err)
 			}
 		case len(sc.RawOpts) > 0:
 			d := json.NewDecoder(bytes.NewReader(sc.RawOpts))
@@ -233,6 +252,9 @@ func (sc *Scenario) resolve() error {
 			return sc.errPath("workload." + err.Error())
 		}
 	}
+	if err := sc.checkBounds(spec); err != nil {
+		return err
+	}
 	if sc.Checks.Every < 0 {
 		return sc.errAt("checks.every", fmt.Sprintf("%d is negative", sc.Checks.Every))
 	}
@@ -247,6 +269,144 @@ func (sc *Scenario) resolve() error {
 		return sc.errPath(err.Error())
 	}
 	return nil
+}
+
+// checkBounds checks that the run is bounded, and not absurdly: a
+// positive duration (or the explicit word unbounded with an events bound),
+// an events bound and an open-loop rate under their maxima. The duration's
+// own maximum is sim.DurationMax, checked with the simulator's config.
+func (sc *Scenario) checkBounds(spec *protocols.Spec) error {
+	switch {
+	case sc.Unbounded && sc.Duration != 0:
+		return sc.errAt("duration", fmt.Sprintf("%v and unbounded at once: give one", sc.Duration))
+	case sc.Unbounded && sc.EventsMax == 0:
+		return &Error{File: sc.File, Line: lineOf(sc.root, "duration"), Field: "events_max",
+			Msg: fmt.Sprintf("missing: a run with duration %s is bounded only by its events, so name the bound (events_max: 1000000, or --events-max; at most %d)", unboundedWord, EventsMaxLimit)}
+	case !sc.Unbounded && sc.Duration == 0:
+		return sc.errAt("duration", fmt.Sprintf("0s is not a bound: give a positive duration (at most %v), or write \"duration: %s\" with events_max for a run bounded only by its events", sim.DurationMax, unboundedWord))
+	}
+	if sc.EventsMax < 0 || sc.EventsMax > EventsMaxLimit {
+		return sc.errAt("events_max", fmt.Sprintf("%d is outside 1..%d (leave it out for the default, %d)", sc.EventsMax, EventsMaxLimit, sim.DefaultEventsMax))
+	}
+	if spec.Client == nil && sc.Workload.Mode == "open" && sc.Workload.Rate > RateMax {
+		return sc.errAt("workload.rate", fmt.Sprintf("%v arrivals per second per client is over the maximum %d", sc.Workload.Rate, RateMax))
+	}
+	return nil
+}
+
+// unboundedDuration finds "duration: unbounded" at the top of the
+// document and returns the data with that word replaced by a zero
+// duration of the same length, so every line and column stays where it
+// was for the strict decoder's messages.
+func unboundedDuration(data []byte, doc *yaml.Node) ([]byte, bool) {
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k, v := doc.Content[i], doc.Content[i+1]
+		if k.Value != "duration" || v.Kind != yaml.ScalarNode || v.Value != unboundedWord || v.Style != 0 {
+			continue
+		}
+		off := offsetOf(data, v.Line, v.Column)
+		if off < 0 || !bytes.HasPrefix(data[off:], []byte(unboundedWord)) {
+			return data, false
+		}
+		out := slices.Clone(data)
+		copy(out[off:], "0s"+strings.Repeat(" ", len(unboundedWord)-2))
+		return out, true
+	}
+	return data, false
+}
+
+// offsetOf is the byte offset of a 1-based line and column, or -1.
+func offsetOf(data []byte, line, col int) int {
+	off := 0
+	for l := 1; l < line; l++ {
+		i := bytes.IndexByte(data[off:], '\n')
+		if i < 0 {
+			return -1
+		}
+		off += i + 1
+	}
+	off += col - 1
+	if off >= len(data) {
+		return -1
+	}
+	return off
+}
+
+// oneDocument parses the YAML and refuses a second document: a scenario
+// file holds one, and anything after "---" would otherwise be silently
+// ignored.
+func oneDocument(data []byte, file string) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var root yaml.Node
+	if err := dec.Decode(&root); err != nil && err != io.EOF {
+		return nil, yamlError(file, 0, err)
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == io.EOF:
+		return &root, nil
+	case err != nil:
+		return nil, yamlError(file, 0, err)
+	}
+	line := next.Line
+	if len(next.Content) > 0 {
+		line = next.Content[0].Line
+	}
+	return nil, &Error{File: file, Line: line, Msg: "a second YAML document (after ---): a scenario file holds one document; put the other scenario in its own file"}
+}
+
+// locate completes a decoder's error with what it lacks: the field of
+// the line it names, or, for errors from a value's own decoder (a
+// duration, a node id) that carry no line, the line and field of the
+// scalar they quote. prefix is the path of n ("" at the top).
+func locate(e *Error, n *yaml.Node, prefix string, err error) *Error {
+	join := func(f string) string {
+		if prefix == "" || f == "" {
+			return prefix + f
+		}
+		return prefix + "." + f
+	}
+	switch {
+	case e.Line == 0:
+		if l, f := locateScalar(n, "", err.Error()); l > 0 {
+			e.Line, e.Field = l, join(f)
+		}
+	case e.Field == "":
+		e.Field = fieldAtLine(n, prefix, e.Line)
+	}
+	return e
+}
+
+// fieldAtLine is the path of the innermost field whose key or scalar
+// value sits on a line ("" when none does).
+func fieldAtLine(n *yaml.Node, path string, line int) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := k.Value
+			if path != "" {
+				p = path + "." + p
+			}
+			if f := fieldAtLine(v, p, line); f != "" {
+				return f
+			}
+			if k.Line == line {
+				return p
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			if f := fieldAtLine(c, fmt.Sprintf("%s[%d]", path, i), line); f != "" {
+				return f
+			}
+		}
+	case yaml.ScalarNode:
+		if n.Line == line {
+			return path
+		}
+	}
+	return ""
 }
 
 // checkLinBudget rejects a linearizability budget that is not positive.
@@ -428,6 +588,55 @@ func FromJSON(data []byte, file string) (*Scenario, error) {
 		return nil, err
 	}
 	return sc, nil
+}
+
+// FromTrace is the scenario a trace recorded, after checking that the
+// trace is the run it claims to be: its digest matches its contents (see
+// sim.Trace.Verify) and the simulator configuration in its header is the
+// one its scenario builds. A tampered trace is an error naming the file,
+// line and field; a trace without a digest (an older synod's) is accepted,
+// and t.Verify() tells it apart (errors.Is(err, sim.ErrTraceUnsigned)) for
+// a viewer that wants to warn. Replay, diagram, shrink and the TUI load
+// traces through this.
+func FromTrace(t *sim.Trace) (*Scenario, error) {
+	if err := t.Verify(); err != nil && !errors.Is(err, sim.ErrTraceUnsigned) {
+		return nil, err
+	}
+	sc, err := FromJSON(t.Header.Run, t.Name)
+	if err != nil {
+		return nil, err
+	}
+	inst, err := Build(sc)
+	if err != nil {
+		return nil, &Error{File: t.Name, Line: 1, Field: "run", Msg: err.Error()}
+	}
+	// The fields that say which run this is. (Not the whole config:
+	// the JSON of a run leaves out fields its values ignore, such as the
+	// maximum of a constant latency, which the build fills in.)
+	want, got := inst.Sim.Config(), t.Header.Sim
+	for _, f := range []struct {
+		name      string
+		want, got any
+	}{
+		{"seed", want.Seed, got.Seed}, {"nodes", want.Nodes, got.Nodes}, {"clients", want.Clients, got.Clients},
+		{"duration", want.Duration, got.Duration}, {"events_max", want.EventsMax, normalEventsMax(got.EventsMax)},
+		{"keep_going", want.KeepGoing, got.KeepGoing}, {"faults", len(want.Faults), len(got.Faults)},
+	} {
+		if f.want != f.got {
+			return nil, &sim.TraceError{File: t.Name, Line: 1, Field: "sim." + f.name,
+				Msg: fmt.Sprintf("tampered: %v in the header's simulator configuration, but its run says %v", f.got, f.want)}
+		}
+	}
+	return sc, nil
+}
+
+// normalEventsMax is the events bound a configuration means (zero: the
+// default).
+func normalEventsMax(n int64) int64 {
+	if n == 0 {
+		return sim.DefaultEventsMax
+	}
+	return n
 }
 
 // Clone returns a deep copy, for overriding fields.

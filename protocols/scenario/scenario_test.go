@@ -39,7 +39,14 @@ func TestBadInputNamesFileLineField(t *testing.T) {
 		{"empty", "", `bad.yaml:1: empty scenario`},
 		{"missing protocol", "# x\nnodes: 3\n", `field "protocol": missing`},
 		{"yaml syntax", "# x\nprotocol: [single\n", `bad.yaml:`},
-		{"wrong type", "# x\nprotocol: single\nnodes: many\n", `bad.yaml:3: `},
+		{"wrong type", "# x\nprotocol: single\nnodes: many\n", `bad.yaml:3: field "nodes": many is not a valid int`},
+		{"option negative", "# x\nprotocol: raft\noptions:\n  election_timeout_min: -5ms\n", `bad.yaml:4: field "options.election_timeout_min": duration -5ms is negative`},
+		{"second document", "# x\nprotocol: raft\n---\nprotocol: paxos\n", `bad.yaml:4: a second YAML document`},
+		{"duration zero", "# x\nprotocol: single\nduration: 0\n", `bad.yaml:3: field "duration": 0s is not a bound`},
+		{"duration huge", "# x\nprotocol: single\nduration: 2562047h\n", `bad.yaml:3: field "duration": 2562047h0m0s is over the maximum 24h0m0s`},
+		{"unbounded without events", "# x\nprotocol: single\nduration: unbounded\n", `bad.yaml:3: field "events_max": missing`},
+		{"events_max huge", "# x\nprotocol: single\nevents_max: 1000000000000\n", `bad.yaml:3: field "events_max": 1000000000000 is outside 1..1000000000`},
+		{"open rate huge", "# x\nprotocol: raft\nworkload:\n  mode: open\n  rate: 1e9\n", `bad.yaml:5: field "workload.rate": 1e+09 arrivals per second per client is over the maximum 100000`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -50,6 +57,23 @@ func TestBadInputNamesFileLineField(t *testing.T) {
 			assert.NotContains(t, err.Error(), "goroutine", "no stack traces in errors")
 		})
 	}
+}
+
+// "duration: unbounded" is the one way to run without a time bound, and it
+// needs an events bound; the run stops there.
+func TestUnboundedNeedsEventsBound(t *testing.T) {
+	sc, err := scenario.Parse([]byte("# x\nprotocol: raft\nduration: unbounded  # events only\nevents_max: 3000\n"), "u.yaml")
+	require.NoError(t, err)
+	assert.True(t, sc.Unbounded)
+	assert.Zero(t, sc.Duration)
+	c := sc.Clone()
+	assert.True(t, c.Unbounded, "the word survives the JSON of a trace header")
+	no := false
+	sc.Checks.Linearizability = &no
+	res, err := scenario.Run(sc, scenario.RunOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(3000), res.Events)
+	assert.Equal(t, "events bound reached", res.Stopped)
 }
 
 func TestLoadMissingFile(t *testing.T) {

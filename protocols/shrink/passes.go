@@ -3,8 +3,10 @@ package shrink
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/sim"
 )
@@ -28,6 +30,12 @@ type shrinker struct {
 	runs    int
 	steps   []string
 	stopped string
+	// horizonMax and stopMax are the shrunk run's duration and client stop
+	// time (zero: none): a linearizability candidate runs at most that long.
+	horizonMax, stopMax sim.Time
+	// strict keeps only candidates with clearly fewer events (reseedGain)
+	// or fewer clients.
+	strict bool
 }
 
 // passesMax bounds the rounds of passes; each round that changes nothing
@@ -35,8 +43,10 @@ type shrinker struct {
 const passesMax = 20
 
 func (sh *shrinker) loop() {
-	passes := []func() bool{sh.nemesis, sh.faults, sh.removeChoices, sh.clients, sh.maxOps,
-		sh.duration, sh.network, sh.faultTimes, sh.keys}
+	// The cut comes first: every later candidate then runs only as long as
+	// the failure needs.
+	passes := []func() bool{sh.cut, sh.nemesis, sh.faults, sh.removeChoices, sh.clients, sh.idleClients,
+		sh.maxOps, sh.duration, sh.network, sh.faultTimes, sh.keys, sh.concurrency}
 	for range passesMax {
 		changed := false
 		for _, p := range passes {
@@ -47,15 +57,41 @@ func (sh *shrinker) loop() {
 				return
 			}
 		}
-		if !changed {
+		// Only when nothing else helps: another draw of the run's chance.
+		if !changed && !sh.reseed() {
 			return
 		}
 	}
 }
 
-// try runs a candidate and keeps it if it fails the same way with no more
-// events than the current run.
-func (sh *shrinker) try(step string, c candidate) bool {
+// story reports whether the shrink keeps a linearizability failure's
+// story: the same key, the run cut at the story's end.
+func (sh *shrinker) story() bool {
+	return sh.want.Kind == "linearizability" && !sh.opts.noLinTarget
+}
+
+// smaller reports whether a failing candidate may replace the current
+// run: it has no more events. A linearizability failure is a story told by
+// its clients, so there a run with fewer active clients is smaller even
+// with more events (its length is still bounded by the horizon), and one
+// with as many clients must have no more events.
+func (sh *shrinker) smaller(sc *scenario.Scenario, r *scenario.Result) bool {
+	if sh.story() {
+		a, b := activeCount(sc.Workload), activeCount(sh.cur.sc.Workload)
+		if a != b {
+			return a < b
+		}
+	}
+	if sh.strict {
+		return r.Events*reseedGain[1] <= sh.curRes.Events*reseedGain[0]
+	}
+	return r.Events <= sh.curRes.Events
+}
+
+func activeCount(w protocols.Workload) int { return w.Clients - len(w.Idle) }
+
+// spend takes one run from the budget, or says why shrinking stops.
+func (sh *shrinker) spend() bool {
 	if sh.stopped != "" {
 		return false
 	}
@@ -68,6 +104,34 @@ func (sh *shrinker) try(step string, c candidate) bool {
 		return false
 	}
 	sh.runs++
+	return true
+}
+
+// try runs a candidate and keeps it if it fails the same way with no more
+// events than the current run. For a linearizability failure the
+// candidate first runs with room to fail (see horizonCut) and is then cut
+// at its own failure, so a reduction that moves the story is still kept
+// when the story comes back elsewhere.
+func (sh *shrinker) try(step string, c candidate) bool {
+	if !sh.story() {
+		return sh.tryExact(step, c)
+	}
+	if !sh.spend() {
+		return false
+	}
+	cut, ok := sh.horizonCut(c)
+	if !ok {
+		return false
+	}
+	return sh.tryExact(step, cut)
+}
+
+// tryExact runs the candidate as it is and keeps it if it fails the same
+// way with no more events than the current run.
+func (sh *shrinker) tryExact(step string, c candidate) bool {
+	if !sh.spend() {
+		return false
+	}
 	if err := c.sc.Revalidate(); err != nil {
 		return false
 	}
@@ -75,10 +139,10 @@ func (sh *shrinker) try(step string, c candidate) bool {
 	if err != nil {
 		return false
 	}
-	if f, ok := FailureOf(r); !ok || f != sh.want {
+	if !failsLike(r, sh.want) {
 		return false
 	}
-	if r.Events > sh.curRes.Events {
+	if !sh.smaller(c.sc, r) {
 		return false
 	}
 	c.steps = done
@@ -134,11 +198,13 @@ func (sh *shrinker) removeChoices() bool {
 		func(c *candidate, xs []step) { c.steps = xs })
 }
 
+// clients lowers the number of clients, dropping the highest-numbered.
 func (sh *shrinker) clients() bool {
 	n := sh.cur.sc.Workload.Clients
 	for k := 0; k < n; k++ {
 		c := sh.cur.clone()
 		c.sc.Workload.Clients = k
+		c.sc.Workload.Idle = slices.DeleteFunc(c.sc.Workload.Idle, func(i int) bool { return i > k })
 		if sh.try(fmt.Sprintf("clients %d -> %d", n, k), c) {
 			return true
 		}
@@ -146,14 +212,56 @@ func (sh *shrinker) clients() bool {
 	return false
 }
 
+// idleClients silences clients from anywhere in the numbering (delta
+// debugging over the clients still active): the others keep their numbers
+// and random streams. Only the key-value workload's clients obey
+// Workload.Idle.
+func (sh *shrinker) idleClients() bool {
+	spec, err := protocols.Lookup(sh.cur.sc.Protocol)
+	if err != nil || spec.Client != nil {
+		return false
+	}
+	return removeChunks(sh, "clients",
+		func(c candidate) []int { return activeClients(c.sc.Workload) },
+		func(c *candidate, active []int) { setActive(&c.sc.Workload, active) })
+}
+
+// activeClients lists the clients (by number) that are not idle.
+func activeClients(w protocols.Workload) []int {
+	var out []int
+	for i := 1; i <= w.Clients; i++ {
+		if !slices.Contains(w.Idle, i) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// setActive makes exactly the listed clients active. Idle clients above
+// the highest active one are dropped from the run (they do nothing, so the
+// run is the same).
+func setActive(w *protocols.Workload, active []int) {
+	w.Clients = 0
+	if len(active) > 0 {
+		w.Clients = active[len(active)-1]
+	}
+	w.Idle = nil
+	for i := 1; i <= w.Clients; i++ {
+		if !slices.Contains(active, i) {
+			w.Idle = append(w.Idle, i)
+		}
+	}
+}
+
 // maxOps bounds each client's operations, trying the smallest bounds first.
 func (sh *shrinker) maxOps() bool {
 	w := sh.cur.sc.Workload
-	if w.Clients == 0 {
+	active := w.Clients - len(w.Idle)
+	if active <= 0 {
 		return false
 	}
 	ops := sh.curRes.OpsOK + sh.curRes.OpsFailed + sh.curRes.OpsUnknown
-	limit := (ops + w.Clients - 1) / w.Clients
+	limit := (ops + active - 1) / active
 	if w.MaxOps > 0 {
 		limit = min(limit, w.MaxOps)
 	}
@@ -167,20 +275,113 @@ func (sh *shrinker) maxOps() bool {
 	return false
 }
 
-// duration ends the run just after its first violation, then tries halves.
-func (sh *shrinker) duration() bool {
+// cut ends the run just after its failure: the first invariant violation,
+// or the first instant at which the failing key's history was no longer
+// linearizable (the end of the failure's story). Clients then start no
+// operation after that instant, so the operations before it are the same.
+func (sh *shrinker) cut() bool {
 	d := sh.cur.sc.Duration
-	changed := false
-	if v := sh.curRes.FirstViolation; v != nil {
-		end := (v.Time/sim.Millisecond + 1) * sim.Millisecond
-		if d == 0 || end < d {
-			c := sh.cur.clone()
-			c.sc.Duration = end
-			changed = sh.try(fmt.Sprintf("duration %v -> %v", d, end), c)
+	var c candidate
+	switch {
+	case sh.curRes.FirstViolation != nil:
+		end := (sh.curRes.FirstViolation.Time/sim.Millisecond + 1) * sim.Millisecond
+		if d != 0 && end >= d {
+			return false
 		}
+		c = sh.cur.clone()
+		c.sc.Duration = end
+	case sh.story():
+		t, ok := linEnd(sh.curRes.History, sh.want.Key)
+		if !ok {
+			return false
+		}
+		c = cutAt(sh.cur, t)
+		if c.sc.Duration == d {
+			return false
+		}
+	default:
+		return false
 	}
+	return sh.tryExact(fmt.Sprintf("cut at the failure: duration %v -> %v", d, c.sc.Duration), c)
+}
+
+// cutAt returns the candidate ending 1 to 2 ms after time t, its clients
+// starting no operation after t. The run up to t is unchanged.
+func cutAt(c candidate, t sim.Time) candidate {
+	c = c.clone()
+	if stop := effectiveStop(c.sc); stop == 0 || stop > t {
+		c.sc.Workload.Stop = t
+	}
+	c.sc.Duration = (t/sim.Millisecond + 1) * sim.Millisecond
+	return c
+}
+
+// horizonFactor sets how long a linearizability candidate may run to show
+// the failure: this many times the current (cut) run, at most the run
+// being shrunk. A reduction usually moves the story (removing a client
+// changes the delays every later message draws), so a candidate cut at
+// the current run's end would rarely fail again; given room, the failure
+// shows up later and is cut there, and the candidate is kept if that run
+// is no longer.
+const horizonFactor = 2
+
+// linCheckEvery is how often (in events) a horizon run checks whether the
+// failing key's history has stopped being linearizable, to end the run
+// there.
+const linCheckEvery = 64
+
+// horizonCut runs the candidate up to the horizon, ending as soon as the
+// failing key's history is not linearizable, and returns it cut at the
+// first instant that was so (ok false when it never was). The cut
+// candidate is what gets evaluated and kept: a run that replays.
+func (sh *shrinker) horizonCut(c candidate) (candidate, bool) {
+	h := c.clone()
+	h.sc.Duration = sh.horizonMax
+	if d := sh.cur.sc.Duration; d > 0 && activeCount(c.sc.Workload) >= activeCount(sh.cur.sc.Workload) {
+		h.sc.Duration = min(sh.horizonMax, horizonFactor*d)
+	}
+	h.sc.Workload.Stop = 0
+	if stop := sh.stopMax; stop > 0 && (h.sc.Duration == 0 || stop < h.sc.Duration) {
+		h.sc.Workload.Stop = stop
+	} else {
+		h.sc.Workload.Stop = h.sc.Duration // clients go on to the end: only the prefix matters
+	}
+	if err := h.sc.Revalidate(); err != nil {
+		return candidate{}, false
+	}
+	key := sh.want.Key
+	records, err := runUntil(h.sc, h.steps, sh.opts.Checkers, func(records []protocols.OpRecord, now sim.Time) bool {
+		return failsOn(records, key, now)
+	})
+	if err != nil {
+		return candidate{}, false
+	}
+	t, ok := linEnd(records, key)
+	if !ok {
+		return candidate{}, false
+	}
+	return cutAt(h, t), true
+}
+
+// effectiveStop is when the scenario's clients stop starting operations
+// (zero: never), as scenario.Build derives it.
+func effectiveStop(sc *scenario.Scenario) sim.Time {
+	w := sc.Workload
+	if w.Stop == 0 && sc.Duration > 0 && sc.Duration > w.OpTimeout {
+		return sc.Duration - w.OpTimeout
+	}
+	return w.Stop
+}
+
+// duration tries halves of the run's duration. A linearizability failure
+// sets its own duration (see horizonCut).
+func (sh *shrinker) duration() bool {
+	if sh.story() {
+		return false
+	}
+	changed := false
 	for range 8 {
-		d = sh.cur.sc.Duration
+		d := sh.cur.sc.Duration
 		half := (d / 2 / sim.Millisecond) * sim.Millisecond
 		if half <= 0 {
 			break
@@ -211,8 +412,8 @@ func (sh *shrinker) network() bool {
 	}
 	for range 4 {
 		l := sh.cur.sc.Network.Latency
-		if l.Max <= l.Min && l.Mean <= l.Min && l.Min <= sim.Millisecond {
-			break
+		if max(l.Min, l.Max, l.Mean) <= sim.Millisecond {
+			break // delays under a millisecond are small enough
 		}
 		c := sh.cur.clone()
 		h := &c.sc.Network.Latency
@@ -237,6 +438,9 @@ func (sh *shrinker) faultTimes() bool {
 		name     string
 	}{{1, 2, "halved"}, {3, 4, "scaled by 3/4"}} {
 		for _, withDuration := range []bool{false, true} {
+			if withDuration && sh.story() {
+				continue // the run's end follows the failure
+			}
 			c := sh.cur.clone()
 			for i, s := range c.sc.Faults {
 				f, err := sim.ParseScheduledFault(s)
@@ -263,11 +467,96 @@ func (sh *shrinker) faultTimes() bool {
 	return false
 }
 
+// keys narrows the key space to one key, or for a linearizability failure
+// to the fewest keys that still include the failing one (k0..kI for kI).
 func (sh *shrinker) keys() bool {
-	if sh.cur.sc.Workload.Clients == 0 || sh.cur.sc.Workload.Keys <= 1 {
+	n := sh.cur.sc.Workload.Keys
+	if sh.cur.sc.Workload.Clients == 0 || n <= 1 {
 		return false
 	}
+	k := 1
+	if sh.story() {
+		i, err := strconv.Atoi(strings.TrimPrefix(sh.want.Key, "k"))
+		if err != nil || !strings.HasPrefix(sh.want.Key, "k") || i+1 >= n {
+			return false
+		}
+		k = i + 1
+	}
 	c := sh.cur.clone()
-	c.sc.Workload.Keys = 1
-	return sh.try(fmt.Sprintf("keys %d -> 1", sh.cur.sc.Workload.Keys), c)
+	c.sc.Workload.Keys = k
+	return sh.try(fmt.Sprintf("keys %d -> %d", n, k), c)
+}
+
+// thinkMax bounds the think time the concurrency pass tries.
+const thinkMax = 200 * sim.Millisecond
+
+// concurrency lowers how many operations overlap: an open loop becomes a
+// closed one, then the open loop's rate halves or the closed loop's think
+// time doubles (up to thinkMax).
+func (sh *shrinker) concurrency() bool {
+	w := sh.cur.sc.Workload
+	if w.Clients == 0 {
+		return false
+	}
+	if w.Mode == "open" {
+		c := sh.cur.clone()
+		c.sc.Workload.Mode = "closed"
+		if sh.try("open loop -> closed loop", c) {
+			return true
+		}
+		c = sh.cur.clone()
+		c.sc.Workload.Rate = w.Rate / 2
+		return sh.try(fmt.Sprintf("rate %v -> %v", w.Rate, w.Rate/2), c)
+	}
+	for _, f := range [][2]sim.Time{{2, 1}, {3, 2}} {
+		think := max(w.Think*f[0]/f[1], sim.Millisecond)
+		if think > thinkMax {
+			continue
+		}
+		c := sh.cur.clone()
+		c.sc.Workload.Think = think
+		if sh.try(fmt.Sprintf("think %v -> %v", w.Think, think), c) {
+			return true
+		}
+	}
+	return false
+}
+
+// reseedTries bounds the seeds the reseed pass tries in one round.
+const reseedTries = 32
+
+// reseedGain is the most events (as a fraction of the current run's) a
+// reseeded run may have to be kept: another seed is worth its change of
+// story only if it tells the story clearly sooner.
+var reseedGain = [2]int64{3, 4}
+
+// reseed is the last resort for a linearizability failure that no
+// reduction keeps: the same scenario under the next seeds (seed+1,
+// seed+2, ...), kept when it shows the failure on the same key with fewer
+// events (or fewer clients). A failure that needs a rare interleaving
+// (the register's new-old inversion needs one write to reach a replica
+// long before the others while two reads run) comes back in a removal's
+// changed run only by chance and later than before; each seed is another
+// draw, and the first draw that tells the story sooner is kept. The
+// scenario is unchanged but for its seed, so the smaller run shows the
+// same bug with no more of anything. Runs with manual choices are not
+// reseeded (the choices name events of one schedule).
+func (sh *shrinker) reseed() bool {
+	if !sh.story() || len(sh.cur.steps) > 0 {
+		return false
+	}
+	seed := sh.cur.sc.Seed
+	sh.strict = true // another seed of about the same size is no progress
+	defer func() { sh.strict = false }()
+	for i := uint64(1); i <= reseedTries; i++ {
+		c := sh.cur.clone()
+		c.sc.Seed = seed + i
+		if sh.try(fmt.Sprintf("seed %d -> %d", seed, seed+i), c) {
+			return true
+		}
+		if sh.stopped != "" {
+			return false
+		}
+	}
+	return false
 }

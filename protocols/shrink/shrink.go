@@ -2,8 +2,19 @@
 // manual choices it removes the nemesis, scheduled faults, manual choices
 // and clients, lowers the workload's operation count, and shortens the
 // run and its delays, keeping each reduction only while the SAME failure
-// (the same invariant checker, the linearizability check, or a protocol
-// panic) still happens and the run does not grow.
+// (the same invariant checker, the history of the same key still not
+// linearizable, or a protocol panic) still happens and the run does not
+// grow. A run is cut just after its failure: the first violation of an
+// invariant, or the first instant its history was no longer linearizable.
+//
+// A linearizability failure is a story told by a few operations on one key,
+// and most reductions move it (a removed client changes the delays every
+// later message draws). So a candidate runs with room to fail (a horizon),
+// is cut at its own story's end, and is kept when it has fewer active
+// clients, or as many and no more events. When no reduction is kept, other
+// seeds of the same scenario are tried, and one is kept only if its run is
+// strictly smaller: the last resort for failures that need a rare
+// interleaving (the kept steps name the seed change).
 //
 // Shrinking is deterministic: candidates are tried in a fixed order, and
 // its work is bounded by an evaluation budget counted in runs. A caller may
@@ -42,6 +53,11 @@ type Options struct {
 	// extra checkers and invariants) then shrinks like any other. It is
 	// called once per run, the original run included.
 	Checkers func() []sim.Checker
+
+	// noLinTarget (tests only) shrinks a linearizability failure as the
+	// shrinker did before it had a target: any key may fail, the run is not
+	// cut at the story's end. It shows what the target is for.
+	noLinTarget bool
 }
 
 // Failure identifies how a run fails. Two runs fail "the same way" when
@@ -51,11 +67,20 @@ type Failure struct {
 	Kind string `json:"kind"`
 	// Checker names the invariant (Kind "invariant").
 	Checker string `json:"checker,omitempty"`
+	// Key is the key whose history is not linearizable (Kind
+	// "linearizability"): the explanation's key, or the first failing key
+	// in sorted order.
+	Key string `json:"key,omitempty"`
 }
 
 func (f Failure) String() string {
-	if f.Kind == "invariant" {
+	switch f.Kind {
+	case "invariant":
 		return "invariant " + f.Checker
+	case "linearizability":
+		if f.Key != "" {
+			return "linearizability on key " + f.Key
+		}
 	}
 	return f.Kind
 }
@@ -70,9 +95,27 @@ func FailureOf(r *scenario.Result) (f Failure, ok bool) {
 	case r.FirstViolation != nil:
 		return Failure{Kind: "invariant", Checker: r.FirstViolation.Checker}, true
 	case r.Linearizable == string(protocols.LinViolation):
-		return Failure{Kind: "linearizability"}, true
+		key, _ := linKey(r)
+		return Failure{Kind: "linearizability", Key: key}, true
 	}
 	return Failure{}, false
+}
+
+// failsLike reports whether the run fails the way want says: the same
+// kind and checker, and for linearizability the same key's history still
+// not linearizable (another key failing as well does not matter).
+func failsLike(r *scenario.Result, want Failure) bool {
+	switch {
+	case r.Panic != nil:
+		return want.Kind == "panic"
+	case r.FirstViolation != nil:
+		return want.Kind == "invariant" && r.FirstViolation.Checker == want.Checker
+	case want.Kind == "linearizability" && want.Key == "":
+		return r.Linearizable == string(protocols.LinViolation)
+	case want.Kind == "linearizability":
+		return linFailsOn(r, want.Key)
+	}
+	return false
 }
 
 // Sizes measure a run, for the before/after report.
@@ -93,7 +136,7 @@ func (s Sizes) String() string {
 
 func sizesOf(sc *scenario.Scenario, choices []sim.Choice, r *scenario.Result) Sizes {
 	return Sizes{Events: r.Events, Faults: r.Stats.Faults, Messages: r.Stats.Sent + r.Stats.ClientMessages,
-		Choices: len(choices), Clients: sc.Workload.Clients, Ops: r.OpsOK + r.OpsFailed + r.OpsUnknown,
+		Choices: len(choices), Clients: sc.Workload.Clients - len(sc.Workload.Idle), Ops: r.OpsOK + r.OpsFailed + r.OpsUnknown,
 		Duration: sc.Duration}
 }
 
@@ -107,6 +150,13 @@ type Result struct {
 	Failure  Failure
 	Before   Sizes
 	After    Sizes
+	// Explanation tells the smallest run's linearizability failure (nil
+	// for other failures, or until the run's result carries one).
+	Explanation *protocols.LinExplanation
+	// StoryEnd is, for a linearizability failure, the first instant the
+	// smallest run's history of Failure.Key was not linearizable (the run
+	// ends just after it).
+	StoryEnd sim.Time
 	// Runs is the number of evaluation runs made (at most the budget).
 	Runs int
 	// Steps lists the reductions kept, in order.
@@ -171,16 +221,24 @@ func Run(sc *scenario.Scenario, choices []sim.Choice, opts Options) (*Result, er
 	if !ok {
 		return nil, fmt.Errorf("the run to shrink does not fail (seed %d): nothing to shrink", sc.Seed)
 	}
+	if opts.noLinTarget {
+		f.Key = ""
+	}
 	steps, err := stepsOf(sc, choices, opts.Checkers)
 	if err != nil {
 		return nil, fmt.Errorf("the run to shrink does not replay: %v", err)
 	}
 	sh := &shrinker{opts: opts, want: f, runs: 1,
-		cur: candidate{sc: sc, steps: steps}, curRes: res, choices: slices.Clone(choices)}
+		cur: candidate{sc: sc, steps: steps}, curRes: res, choices: slices.Clone(choices),
+		horizonMax: sc.Duration, stopMax: effectiveStop(sc)}
 	out := &Result{Failure: f, Before: sizesOf(sc, choices, res)}
 	sh.loop()
 	out.Scenario, out.Choices = sh.cur.sc, sh.choices
 	out.After = sizesOf(sh.cur.sc, sh.choices, sh.curRes)
+	out.Explanation = sh.curRes.LinExplanation
+	if f.Key != "" {
+		out.StoryEnd, _ = linEnd(sh.curRes.History, f.Key)
+	}
 	out.Runs, out.Steps, out.Stopped = sh.runs, sh.steps, sh.stopped
 	return out, nil
 }

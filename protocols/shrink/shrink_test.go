@@ -23,7 +23,7 @@ func TestShrinkPrimaryBackupPartition(t *testing.T) {
 	r, err := Run(sc, nil, Options{Budget: 120, Log: func(s string) { log = append(log, s) }})
 	require.NoError(t, err)
 	t.Logf("before: %v\nafter: %v\nruns %d, stopped %q\n%v", r.Before, r.After, r.Runs, r.Stopped, log)
-	assert.Equal(t, Failure{Kind: "linearizability"}, r.Failure)
+	assert.Equal(t, Failure{Kind: "linearizability", Key: "k0"}, r.Failure)
 	assert.LessOrEqual(t, r.After.Events, r.Before.Events, "shrinking never grows the run")
 	assert.Less(t, r.After.Events, int64(200), "a pb-partition counterexample shrinks to under 200 events")
 	assert.LessOrEqual(t, r.Runs, 120)

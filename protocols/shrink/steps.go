@@ -3,6 +3,7 @@ package shrink
 import (
 	"strconv"
 
+	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/sim"
 )
@@ -54,7 +55,54 @@ func evaluate(sc *scenario.Scenario, steps []step, checkers func() []sim.Checker
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	done := applySteps(inst.Sim, steps)
+	res, err := inst.Execute(nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return res, append([]sim.Choice(nil), inst.Sim.Choices()...), done, nil
+}
+
+// runUntil runs the scenario applying the steps, then on its own until it
+// ends or, checked every linCheckEvery events, until the history so far
+// (operations in flight are pending) satisfies done. It returns that
+// history.
+func runUntil(sc *scenario.Scenario, steps []step, checkers func() []sim.Checker,
+	done func(records []protocols.OpRecord, now sim.Time) bool) ([]protocols.OpRecord, error) {
+	inst, err := Build(sc, checkers)
+	if err != nil {
+		return nil, err
+	}
 	s := inst.Sim
+	applySteps(s, steps)
+	returned := -1 // operations answered at the last check
+	for s.Stopped() == "" {
+		for range linCheckEvery {
+			if !s.Step() {
+				break
+			}
+		}
+		records := inst.History()
+		n := 0
+		for i := range records {
+			if records[i].Status == protocols.OpOK {
+				n++
+			}
+		}
+		if n != returned {
+			returned = n
+			if done(records, s.Now()) {
+				return records, nil
+			}
+		}
+	}
+	return inst.History(), nil
+}
+
+// applySteps lets the run process each step's gap of events on its own,
+// then applies the step; a step whose event is not pending (its cause was
+// removed) is skipped. It returns the steps that applied.
+func applySteps(s *sim.Sim, steps []step) []step {
 	var done []step
 	for _, st := range steps {
 		for range st.gap {
@@ -70,11 +118,7 @@ func evaluate(sc *scenario.Scenario, steps []step, checkers func() []sim.Checker
 			done = append(done, st)
 		}
 	}
-	res, err := inst.Execute(nil)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return res, append([]sim.Choice(nil), s.Choices()...), done, nil
+	return done
 }
 
 func applyStep(s *sim.Sim, st step) error {

@@ -23,8 +23,8 @@ func TestJudgeTellsTheLinearizabilityStory(t *testing.T) {
 	require.NotNil(t, f)
 	assert.Equal(t, "linearizability", f.Kind)
 	assert.Contains(t, f.Message, "the client history is not linearizable")
-	assert.Contains(t, f.Message, "\nkey k3: no legal order places ")
-	assert.Contains(t, f.Message, "(#52)")
+	assert.Contains(t, f.Message, "\nnot linearizable: key k3: no legal order places ")
+	assert.Contains(t, f.Message, "#52]")
 
 	f = judge(&Options{}, nil, &scenario.Result{Linearizable: string(protocols.LinUnknown), LinReason: "porcupine ran out of its 1ns budget on key k1; raise checks.lin_budget"})
 	require.NotNil(t, f, "unknown is not a pass")

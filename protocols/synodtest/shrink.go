@@ -31,7 +31,7 @@ func shrinkFailure(o *Options, sc *scenario.Scenario, f *Failure, dir, base stri
 	}
 	extra := o.extraCheckers()
 	res, err := shrink.Run(sc, nil, shrink.Options{Budget: ShrinkBudget, Checkers: extra})
-	if err != nil || res.Failure != want {
+	if err != nil || res.Failure.Kind != want.Kind || res.Failure.Checker != want.Checker {
 		return
 	}
 	in, err := shrink.Build(res.Scenario, extra)

@@ -477,7 +477,7 @@ func judge(o *Options, in *scenario.Instance, res *scenario.Result) *Failure {
 		return &Failure{Kind: "violation", Index: v.Index, Message: v.String(), Checker: v.Checker}
 	case res.Linearizable == string(protocols.LinViolation):
 		msg := fmt.Sprintf("the client history is not linearizable (%d ok, %d failed, %d unknown operations)", res.OpsOK, res.OpsFailed, res.OpsUnknown)
-		if story := linStory(res.LinExplanation); story != "" {
+		if story := res.LinExplanation.Story(); story != "" {
 			msg += "\n" + strings.TrimRight(story, "\n")
 		}
 		return &Failure{Kind: "linearizability", Index: -1, Message: msg}
@@ -498,27 +498,9 @@ func judge(o *Options, in *scenario.Instance, res *scenario.Result) *Failure {
 	if res.Linearizable == string(protocols.LinUnknown) {
 		// Last: every check that decided passed, but one did not decide,
 		// and a seed that proves nothing is not a pass.
-		return &Failure{Kind: "unknown", Index: -1, Message: "the linearizability check could not decide (unknown is not a pass): " + linUnknownReason(res)}
+		return &Failure{Kind: "unknown", Index: -1, Message: "the linearizability check could not decide (unknown is not a pass): " + res.UndecidedReason()}
 	}
 	return nil
-}
-
-// linUnknownReason says why the linearizability check could not decide:
-// the checker's reason, else the setting that raises its budget.
-func linUnknownReason(res *scenario.Result) string {
-	if res.LinReason != "" {
-		return res.LinReason
-	}
-	return "the check did not finish within its budget (raise checks.lin_budget in the scenario)"
-}
-
-// linStory renders a linearizability explanation (its Text), or "" when
-// there is none or it does not name the operation that fails.
-func linStory(e *protocols.LinExplanation) string {
-	if e == nil || e.Failing < 0 || e.Failing >= len(e.Ops) {
-		return ""
-	}
-	return e.Text()
 }
 
 // explain re-runs a failing seed with a trace, writes the trace and the

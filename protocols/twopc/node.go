@@ -6,11 +6,13 @@ import (
 	"github.com/synod-dev/synod/sim"
 )
 
-// Node is one node of either protocol. Its role follows from its id: n1
+// Node is one node of either protocol. Its roles follow from its id: n1
 // coordinates (and, in Paxos Commit, leads and accepts), n2..n(1+P) are
 // participants, and in Paxos Commit the 2F nodes after them are acceptors.
-// Every role keeps an append-only log in stable storage and rebuilds itself
-// from it on restart.
+// With Options.Colocate one node holds several roles (n1 is participant,
+// coordinator or leader, and acceptor), which talk by messages to their
+// own node. Every role keeps its records in the node's one append-only
+// log in stable storage and rebuilds itself from it on restart.
 type Node struct {
 	id    sim.NodeID
 	t     *topology
@@ -24,41 +26,46 @@ type Node struct {
 
 func newNode(t *topology, id sim.NodeID) *Node {
 	n := &Node{id: id, t: t}
-	switch {
-	case t.paxos && id == t.coord:
+	if t.paxos && t.isAcceptor(id) {
 		n.acc = newAcceptor(id, t, &n.log)
-		n.lead = newLeader(t, n.acc)
-		n.acc.lead = n.lead
-	case t.paxos && t.isAcceptor(id):
-		n.acc = newAcceptor(id, t, &n.log)
-	case id == t.coord:
+		if id == t.coord {
+			n.lead = newLeader(t, n.acc)
+			n.acc.lead = n.lead
+		}
+	}
+	if !t.paxos && id == t.coord {
 		n.coord = newCoordinator(t, &n.log)
-	case t.isPart(id):
+	}
+	if t.isPart(id) {
 		n.part = newParticipant(id, t, &n.log)
 	}
 	return n
 }
 
-// Start recovers every role from the log, then lets each act on it.
+// Start recovers every role from the log, each from the records it
+// wrote, then lets each act on it.
 func (n *Node) Start(env *sim.Env) {
 	n.now = env.Now()
 	n.log.replay(env, func(r *record) {
 		switch {
-		case n.part != nil:
+		case (r.Kind == recPrepared || r.Kind == recOutcome) && n.part != nil:
 			n.part.recover(r)
-		case n.coord != nil:
+		case (r.Kind == recDecision || r.Kind == recEnd) && n.coord != nil:
 			n.coord.recover(r)
-		case n.acc != nil:
+		case (r.Kind == recPromise || r.Kind == recAccept) && n.acc != nil:
 			n.acc.recover(r)
+		default:
+			panic(fmt.Sprintf("%v: log record %d of kind %d belongs to no role of this node", n.id, n.log.n, r.Kind))
 		}
 	})
-	switch {
-	case n.coord != nil:
+	if n.coord != nil {
 		n.coord.start(env)
-	case n.part != nil:
-		n.part.start(env)
-	case n.acc != nil:
+	}
+	if n.acc != nil {
 		n.acc.start(env)
+	}
+	if n.part != nil {
+		n.part.start(env)
 	}
 }
 
@@ -99,13 +106,15 @@ func (n *Node) Receive(env *sim.Env, from sim.NodeID, msg sim.Message) {
 			}
 		}
 	case *Query:
+		// A co-located node answers as coordinator or acceptor, which
+		// can find the outcome, rather than as a participant.
 		switch {
 		case n.coord != nil:
 			n.coord.onQuery(env, from, m)
-		case n.part != nil:
-			n.part.onQuery(env, from, m)
 		case n.acc != nil:
 			n.acc.onQuery(env, from, m)
+		case n.part != nil:
+			n.part.onQuery(env, from, m)
 		}
 	case *QueryReply:
 		if n.part != nil && m.Outcome != Unknown {
@@ -127,6 +136,9 @@ func (n *Node) Receive(env *sim.Env, from sim.NodeID, msg sim.Message) {
 		if n.acc != nil {
 			n.acc.onPhase2b(env, from, m)
 		}
+		if n.part != nil && n.t.opts.Faster && m.Ballot == 0 {
+			n.part.on2b(env, from, m)
+		}
 	default:
 		env.Logf("ignoring %s from %v", msg.MessageType(), from)
 	}
@@ -136,10 +148,10 @@ func (n *Node) Receive(env *sim.Env, from sim.NodeID, msg sim.Message) {
 func (n *Node) Timer(env *sim.Env, t sim.Timer) {
 	n.now = env.Now()
 	switch {
+	case n.part != nil && partTimers[t.Name]:
+		n.part.timer(env, t)
 	case n.coord != nil:
 		n.coord.timer(env, t)
-	case n.part != nil:
-		n.part.timer(env, t)
 	case n.lead != nil && t.Name == "votes":
 		n.lead.timer(env, t)
 	case n.acc != nil:
@@ -147,15 +159,29 @@ func (n *Node) Timer(env *sim.Env, t sim.Timer) {
 	}
 }
 
-// Inspect shows the node's role and its transactions.
+// partTimers are the names of the participant's timers, which tell them
+// from the coordinator's, leader's and acceptor's on a co-located node.
+var partTimers = map[string]bool{"work": true, "give-up": true, "query": true}
+
+// Inspect shows the node's roles and its transactions: a co-located
+// node's coordinator or acceptor view, with its participant's after it.
 func (n *Node) Inspect() sim.View {
+	var v sim.View
 	switch {
 	case n.coord != nil:
-		return n.coord.view()
+		v = n.coord.view()
+	case n.acc != nil:
+		v = n.acc.view()
 	case n.part != nil:
 		return n.part.view(n.now)
-	case n.acc != nil:
-		return n.acc.view()
+	default:
+		return sim.View{Role: "spare"}
 	}
-	return sim.View{Role: "spare"}
+	if n.part != nil {
+		pv := n.part.view(n.now)
+		v.Role += "+" + pv.Role
+		v.Fields = append(v.Fields, pv.Fields...)
+		v.Tables = append(v.Tables, pv.Tables...)
+	}
+	return v
 }

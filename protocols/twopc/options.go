@@ -67,6 +67,30 @@ type Options struct {
 	// that voted yes aborts when its query timer fires instead of asking.
 	// The atomicity checker catches it; it exists to show why 2PC blocks.
 	UnsafeAbortUncertain bool `yaml:"unsafe_abort_uncertain" json:"unsafe_abort_uncertain,omitempty"`
+	// Colocate puts the roles on the participants' nodes, as Gray and
+	// Lamport count the normal case (§3.2, §4.3): there is no coordinator
+	// node; the participants are n1..nP and n1 also coordinates (2PC) or
+	// leads (Paxos Commit); Paxos Commit's acceptors are n1..n(2F+1), on
+	// participants' nodes, with extra nodes after nP only when 2F+1 > P.
+	// Roles on one node talk by messages to themselves, which the
+	// simulator delivers at once and outside the network.
+	Colocate bool `yaml:"colocate" json:"colocate,omitempty"`
+	// Phase2aMajority (Paxos Commit) sends a participant's ballot-0 vote
+	// only to the first F+1 acceptors, the normal-case pattern of §4.3: F+1
+	// acceptances choose it, and the other F acceptors hear of the
+	// transaction only if it needs recovery.
+	Phase2aMajority bool `yaml:"phase2a_majority" json:"phase2a_majority,omitempty"`
+	// BundleAccepts (Paxos Commit) makes an acceptor hold the ballot-0
+	// prepared votes of a transaction until it has one from every
+	// participant and then accept them all in one stable-storage write (the
+	// single write per acceptor of §4.3). Holding a vote back is no more
+	// than a slow message; an abort vote is accepted at once.
+	BundleAccepts bool `yaml:"bundle_accepts" json:"bundle_accepts,omitempty"`
+	// Faster (Paxos Commit) is Faster Paxos Commit (§4.3): acceptors send
+	// their ballot-0 phase 2b to every participant as well as to the
+	// leader, and a participant learns the outcome from F+1 acceptors
+	// itself, one message delay sooner; the leader sends no Decision.
+	Faster bool `yaml:"faster" json:"faster,omitempty"`
 	// Bug switches on one named, deliberate bug (a mutant) for the
 	// checkers and the mutation suite (synod mutants) to find: one of
 	// Bugs. Empty: correct.
@@ -122,6 +146,7 @@ type topology struct {
 	opts      *Options
 	paxos     bool
 	coord     sim.NodeID
+	first     sim.NodeID // the first participant: n2, or n1 when co-located
 	parts     []sim.NodeID
 	acceptors []sim.NodeID // Paxos Commit: n1 first, then the extra nodes
 	nodes     int
@@ -136,34 +161,74 @@ func newTopology(c protocols.Cluster, paxos bool) (*topology, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	t := &topology{opts: o, paxos: paxos, coord: 1, nodes: c.Nodes}
-	extra := 0
-	if paxos {
-		extra = 2 * o.F
-	}
-	p := o.Participants
-	if p == 0 {
-		p = c.Nodes - 1 - extra
-	}
-	if p < 1 {
-		return nil, fmt.Errorf("options.participants: %d nodes leave no participant (need 1 coordinator + participants + 2F=%d acceptors)", c.Nodes, extra)
-	}
-	if 1+p+extra > c.Nodes {
-		return nil, fmt.Errorf("options.participants: 1 + %d + 2F=%d > %d nodes", p, extra, c.Nodes)
-	}
-	for i := 0; i < p; i++ {
-		t.parts = append(t.parts, sim.NodeID(2+i))
-	}
-	if paxos {
-		t.acceptors = append(t.acceptors, t.coord)
-		for i := 0; i < extra; i++ {
-			t.acceptors = append(t.acceptors, sim.NodeID(2+p+i))
+	t := &topology{opts: o, paxos: paxos, coord: 1, first: 2, nodes: c.Nodes}
+	if o.Colocate {
+		if err := t.colocate(c.Nodes); err != nil {
+			return nil, err
 		}
+	} else if err := t.separate(c.Nodes); err != nil {
+		return nil, err
 	}
 	if o.Workload == "bank" && o.Accounts < 2 {
 		return nil, fmt.Errorf("options.accounts: %d, a transfer needs at least 2", o.Accounts)
 	}
 	return t, nil
+}
+
+// separate lays out the default roles: n1 coordinates (and in Paxos
+// Commit leads and accepts), n2..n(1+P) are participants, and the 2F nodes
+// after them are Paxos Commit's other acceptors.
+func (t *topology) separate(nodes int) error {
+	extra := 0
+	if t.paxos {
+		extra = 2 * t.opts.F
+	}
+	p := t.opts.Participants
+	if p == 0 {
+		p = nodes - 1 - extra
+	}
+	if p < 1 {
+		return fmt.Errorf("options.participants: %d nodes leave no participant (need 1 coordinator + participants + 2F=%d acceptors)", nodes, extra)
+	}
+	if 1+p+extra > nodes {
+		return fmt.Errorf("options.participants: 1 + %d + 2F=%d > %d nodes", p, extra, nodes)
+	}
+	for i := 0; i < p; i++ {
+		t.parts = append(t.parts, sim.NodeID(2+i))
+	}
+	if t.paxos {
+		t.acceptors = append(t.acceptors, t.coord)
+		for i := 0; i < extra; i++ {
+			t.acceptors = append(t.acceptors, sim.NodeID(2+p+i))
+		}
+	}
+	return nil
+}
+
+// colocate lays out the roles of Options.Colocate: participants n1..nP,
+// n1 also the coordinator or leader, Paxos Commit's acceptors on the first
+// 2F+1 participants' nodes and on extra nodes after nP when P < 2F+1.
+func (t *topology) colocate(nodes int) error {
+	t.first = 1
+	acc := 0
+	if t.paxos {
+		acc = 2*t.opts.F + 1
+	}
+	p := t.opts.Participants
+	if p == 0 {
+		p = nodes
+	}
+	extra := max(0, acc-p)
+	if p < 1 || p+extra != nodes {
+		return fmt.Errorf("options.colocate: %d participants and %d acceptors need %d nodes, have %d", p, acc, p+extra, nodes)
+	}
+	for i := 0; i < p; i++ {
+		t.parts = append(t.parts, sim.NodeID(1+i))
+	}
+	for i := 0; i < acc; i++ {
+		t.acceptors = append(t.acceptors, sim.NodeID(1+i))
+	}
+	return nil
 }
 
 func (o *Options) validate() error {
@@ -212,7 +277,7 @@ func (o *Options) validate() error {
 
 // isPart reports whether id is a participant.
 func (t *topology) isPart(id sim.NodeID) bool {
-	return id >= 2 && int(id) < 2+len(t.parts)
+	return id >= t.first && int(id-t.first) < len(t.parts)
 }
 
 // isAcceptor reports whether id is a Paxos Commit acceptor.
@@ -237,6 +302,15 @@ func (t *topology) acceptorRank(id sim.NodeID) int {
 
 // majority is the acceptor quorum, F+1.
 func (t *topology) majority() int { return len(t.acceptors)/2 + 1 }
+
+// voteAcceptors are the acceptors a participant sends its ballot-0 vote
+// to: all of them, or the first F+1 (Options.Phase2aMajority).
+func (t *topology) voteAcceptors() []sim.NodeID {
+	if t.opts.Phase2aMajority {
+		return t.acceptors[:t.majority()]
+	}
+	return t.acceptors
+}
 
 // owner returns the participant that owns account or key name "a<i>".
 func (t *topology) owner(key string) sim.NodeID {

@@ -52,13 +52,17 @@ type participant struct {
 	locks    map[string]TxnID
 	active   map[TxnID]*ptxn
 	outcomes map[TxnID]Outcome
-	recent   []TxnID
-	counts   [3]int64 // by Outcome
+	// heard holds, in Faster Paxos Commit, the ballot-0 values each
+	// acceptor reported for a transaction not yet decided here.
+	// (by acceptor, then instance; a duplicate overwrites).
+	heard  map[TxnID]map[sim.NodeID]map[sim.NodeID]Outcome
+	recent []TxnID
+	counts [3]int64 // by Outcome
 }
 
 func newParticipant(id sim.NodeID, t *topology, log *wal) *participant {
 	return &participant{self: id, t: t, log: log, data: map[string]string{}, locks: map[string]TxnID{},
-		active: map[TxnID]*ptxn{}, outcomes: map[TxnID]Outcome{}}
+		active: map[TxnID]*ptxn{}, outcomes: map[TxnID]Outcome{}, heard: map[TxnID]map[sim.NodeID]map[sim.NodeID]Outcome{}}
 }
 
 // recover rebuilds state from one log record, in log order.
@@ -230,7 +234,7 @@ func (p *participant) sendVote(env *sim.Env, pr *Prepare, yes bool, why string) 
 		v = Committed
 	}
 	m := &Phase2a{Txn: pr.Txn, Ballot: 0, Parts: pr.Parts, Insts: []instValue{{Inst: env.ID(), Value: v}}, Client: pr.Client, Seq: pr.Seq}
-	for _, a := range p.t.acceptors {
+	for _, a := range p.t.voteAcceptors() {
 		env.Send(a, m)
 	}
 }
@@ -256,6 +260,52 @@ func (p *participant) onOutcome(env *sim.Env, id TxnID, o Outcome, from sim.Node
 	p.finish(id, o)
 }
 
+// on2b (Faster Paxos Commit) learns the outcome from the acceptors' ballot-0
+// phase 2b messages, as the leader does: F+1 acceptors that accepted an
+// abort vote abort the transaction; F+1 that accepted a prepared vote for
+// every participant commit it.
+func (p *participant) on2b(env *sim.Env, from sim.NodeID, m *Phase2b) {
+	if p.outcomes[m.Txn] != Unknown {
+		return
+	}
+	tx := p.active[m.Txn]
+	if tx == nil {
+		return // never asked to prepare: it cannot commit, and an abort finds it by query
+	}
+	h := p.heard[m.Txn]
+	if h == nil {
+		h = map[sim.NodeID]map[sim.NodeID]Outcome{}
+		p.heard[m.Txn] = h
+	}
+	if h[from] == nil {
+		h[from] = map[sim.NodeID]Outcome{}
+	}
+	for _, iv := range m.Insts {
+		h[from][iv.Inst] = iv.Value
+	}
+	q := p.t.majority()
+	all := true
+	for _, part := range tx.parts {
+		yes, no := 0, 0
+		for _, byInst := range h {
+			switch byInst[part] {
+			case Committed:
+				yes++
+			case Aborted:
+				no++
+			}
+		}
+		if no >= q {
+			p.onOutcome(env, m.Txn, Aborted, from)
+			return
+		}
+		all = all && yes >= q
+	}
+	if all {
+		p.onOutcome(env, m.Txn, Committed, from)
+	}
+}
+
 // finish applies or discards a transaction's writes and releases its locks.
 func (p *participant) finish(id TxnID, o Outcome) {
 	if tx := p.active[id]; tx != nil {
@@ -264,6 +314,7 @@ func (p *participant) finish(id TxnID, o Outcome) {
 		}
 		p.release(tx)
 	}
+	delete(p.heard, id)
 	if _, ok := p.outcomes[id]; !ok {
 		p.counts[o]++
 		p.recent = append(p.recent, id)

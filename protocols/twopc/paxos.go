@@ -34,6 +34,10 @@ type atxn struct {
 	promised int64 // one promise covers every instance of the transaction
 	insts    map[sim.NodeID]*ainst
 	bundled  bool // the ballot-0 bundle went to the leader
+	// held are ballot-0 prepared votes not yet accepted
+	// (Options.BundleAccepts): accepted together, in one write, once every
+	// participant's is here; dropped when a higher ballot is promised.
+	held     []instValue
 	decided  Outcome
 	seen     int64 // highest ballot heard of, for the next round
 	rec      *recovery
@@ -125,6 +129,7 @@ func (a *acceptor) onPhase1a(env *sim.Env, from sim.NodeID, m *Phase1a) {
 	}
 	if m.Ballot > tx.promised {
 		tx.promised = m.Ballot
+		tx.held = nil // ballot-0 votes held back can no longer be accepted
 		a.log.append(env, &record{Kind: recPromise, Txn: m.Txn, Parts: tx.parts, Ballot: m.Ballot})
 	}
 	reply := &Phase1b{Txn: m.Txn, Ballot: m.Ballot, OK: true, Promised: tx.promised}
@@ -154,23 +159,62 @@ func (a *acceptor) onPhase2a(env *sim.Env, from sim.NodeID, m *Phase2a) {
 			return
 		}
 	}
-	tx.promised = m.Ballot
-	for _, iv := range m.Insts {
-		tx.insts[iv.Inst] = &ainst{ballot: m.Ballot, value: iv.Value}
+	if m.Ballot == 0 && a.t.opts.BundleAccepts && !hasAbort(m.Insts) {
+		a.hold(env, tx, m.Insts)
+		return
 	}
-	a.log.append(env, &record{Kind: recAccept, Txn: m.Txn, Parts: tx.parts, Ballot: m.Ballot, Insts: m.Insts, Client: tx.client, Seq: tx.seq})
+	a.accept(env, tx, m.Ballot, m.Insts)
 	if m.Ballot > 0 {
 		a.send(env, from, &Phase2b{Txn: m.Txn, Ballot: m.Ballot, Insts: m.Insts})
 		return
 	}
 	// Ballot 0: an abort vote goes to the leader at once; prepared votes
 	// go in one bundle when every instance has one (Gray and Lamport §4).
-	for _, iv := range m.Insts {
-		if iv.Value == Aborted {
-			a.send(env, a.t.coord, &Phase2b{Txn: m.Txn, Ballot: 0, Insts: m.Insts})
+	if hasAbort(m.Insts) {
+		a.tell2b(env, &Phase2b{Txn: m.Txn, Ballot: 0, Insts: m.Insts})
+		return
+	}
+	a.bundle(env, tx)
+}
+
+// accept records values accepted at a ballot, in stable storage first.
+func (a *acceptor) accept(env *sim.Env, tx *atxn, ballot int64, insts []instValue) {
+	tx.promised = ballot
+	if ballot > 0 {
+		tx.held = nil
+	}
+	for _, iv := range insts {
+		tx.insts[iv.Inst] = &ainst{ballot: ballot, value: iv.Value}
+	}
+	a.log.append(env, &record{Kind: recAccept, Txn: tx.id, Parts: tx.parts, Ballot: ballot, Insts: insts, Client: tx.client, Seq: tx.seq})
+}
+
+// hold keeps ballot-0 prepared votes back until every participant's is
+// here, then accepts them in one write and sends the bundle
+// (Options.BundleAccepts).
+func (a *acceptor) hold(env *sim.Env, tx *atxn, insts []instValue) {
+	for _, iv := range insts {
+		if in := tx.insts[iv.Inst]; in == nil && !slices.ContainsFunc(tx.held, func(h instValue) bool { return h.Inst == iv.Inst }) {
+			tx.held = append(tx.held, iv)
+		}
+	}
+	if len(tx.parts) == 0 || tx.promised > 0 {
+		return
+	}
+	for _, p := range tx.parts {
+		if tx.insts[p] == nil && !slices.ContainsFunc(tx.held, func(h instValue) bool { return h.Inst == p }) {
 			return
 		}
 	}
+	held := tx.held
+	tx.held = nil
+	a.accept(env, tx, 0, held)
+	a.bundle(env, tx)
+}
+
+// bundle sends the ballot-0 phase 2b of every instance in one message once
+// each has a prepared vote accepted.
+func (a *acceptor) bundle(env *sim.Env, tx *atxn) {
 	if tx.bundled || len(tx.parts) == 0 {
 		return
 	}
@@ -183,7 +227,26 @@ func (a *acceptor) onPhase2a(env *sim.Env, from sim.NodeID, m *Phase2a) {
 		all = append(all, instValue{Inst: p, Value: Committed})
 	}
 	tx.bundled = true
-	a.send(env, a.t.coord, &Phase2b{Txn: m.Txn, Ballot: 0, Insts: all})
+	a.tell2b(env, &Phase2b{Txn: tx.id, Ballot: 0, Insts: all})
+}
+
+// tell2b sends a ballot-0 phase 2b to the leader and, in Faster Paxos
+// Commit, to every participant too (each node once).
+func (a *acceptor) tell2b(env *sim.Env, m *Phase2b) {
+	if !a.t.opts.Faster {
+		a.send(env, a.t.coord, m)
+		return
+	}
+	if !a.t.isPart(a.t.coord) {
+		a.send(env, a.t.coord, m)
+	}
+	for _, p := range a.t.parts {
+		env.Send(p, m) // to this very node too: its participant must hear it
+	}
+}
+
+func hasAbort(insts []instValue) bool {
+	return slices.ContainsFunc(insts, func(iv instValue) bool { return iv.Value == Aborted })
 }
 
 func (a *acceptor) onPhase2b(env *sim.Env, from sim.NodeID, m *Phase2b) {
@@ -211,9 +274,10 @@ func (a *acceptor) onPhase2b(env *sim.Env, from sim.NodeID, m *Phase2b) {
 	a.learn(env, tx, o, true)
 }
 
-// learn records a decision and, when this node found it, tells every
-// participant (and the leader's client).
-func (a *acceptor) learn(env *sim.Env, tx *atxn, o Outcome, tell bool) {
+// learn records a decision, tells every participant unless they learn it
+// themselves (tellParts false: Faster Paxos Commit's ballot 0), and
+// answers the client.
+func (a *acceptor) learn(env *sim.Env, tx *atxn, o Outcome, tellParts bool) {
 	if tx.decided != Unknown {
 		if tx.decided != o {
 			panic(fmt.Sprintf("%v: %v decided %v, now %v", a.id, tx.id, tx.decided, o))
@@ -223,10 +287,10 @@ func (a *acceptor) learn(env *sim.Env, tx *atxn, o Outcome, tell bool) {
 	tx.decided = o
 	tx.rec = nil
 	env.CancelTimer(tx.timer)
-	if !tell {
-		return
-	}
 	for _, p := range tx.parts {
+		if !tellParts {
+			break
+		}
 		env.Send(p, &Decision{Txn: tx.id, Commit: o == Committed})
 	}
 	if a.lead != nil {
@@ -485,7 +549,7 @@ func (l *leader) on2b(env *sim.Env, from sim.NodeID, m *Phase2b) {
 			}
 		}
 		if no >= q {
-			l.acc.learn(env, l.acc.get(tx.id, tx.parts), Aborted, true)
+			l.acc.learn(env, l.acc.get(tx.id, tx.parts), Aborted, !l.t.opts.Faster)
 			return
 		}
 		if yes < q {
@@ -493,7 +557,7 @@ func (l *leader) on2b(env *sim.Env, from sim.NodeID, m *Phase2b) {
 		}
 	}
 	if all {
-		l.acc.learn(env, l.acc.get(tx.id, tx.parts), Committed, true)
+		l.acc.learn(env, l.acc.get(tx.id, tx.parts), Committed, !l.t.opts.Faster)
 	}
 }
 

@@ -171,11 +171,14 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 			}
 		}
 		for ci := range chunks {
-			e.steps.add(&chunks[ci])
+			e.mismatches += e.steps.add(&chunks[ci])
 			e.verdicts.add(chunks[ci].quiet)
 		}
 		for ci := range chunks {
 			e.steps.poison(chunks[ci].poison)
+		}
+		if e.opts.Strict && e.mismatches > 0 {
+			return &Result{Depth: depth + 1} // Run reports it
 		}
 		levels = append(levels, next)
 		levels[depth] = levels[depth][:len(levels[depth]):len(levels[depth])]

@@ -86,6 +86,12 @@ type Options struct {
 	// search is slower; with an exact state encoding its result is the
 	// same.
 	NoStepCache bool
+	// Strict makes any sign that a protocol's state encoding is inexact
+	// (Result.StepMismatches) an error: Run stops at the end of the level
+	// where it saw one and returns ErrInexact with the result so far.
+	// Tests run every shipped protocol so. Without it the search goes on,
+	// and its result says it is not exhaustive.
+	Strict bool
 	// Goal, when set, is searched for: a state where it holds is reported.
 	Goal Predicate
 	// Prune, when set, stops expansion of the states where it holds.
@@ -115,7 +121,7 @@ const (
 
 // Progress reports how a search is going.
 type Progress struct {
-	States      int64    // distinct states (walks: steps)
+	States      int64    // distinct states found so far (walks: steps)
 	Transitions int64    // branches taken
 	Frontier    int      // states waiting to be expanded
 	Depth       int      // depth reached
@@ -158,28 +164,57 @@ type Result struct {
 	Choices []sim.Choice
 	// Time is the simulated time of the state found.
 	Time sim.Time
-	// Depth is len(Choices) when something was found; else the deepest
-	// level reached.
-	Depth       int
-	States      int64
+	// Depth is the number of branches to the state found (a timer branch
+	// may fire its timer more than once, and a set-network delivery is
+	// two choices, so Choices may be longer); else the deepest level
+	// reached.
+	Depth int
+	// States counts the distinct states built (their run made) and
+	// checked by the run's checkers (walks: steps taken).
+	States int64
+	// QuietStates counts the distinct states at the depth bound that were
+	// not built: a quiet step told that the checkers find nothing there
+	// (see "Quiet steps" in docs/explore.md). They are not in States;
+	// States+QuietStates is every distinct state the search reached.
+	QuietStates int64
+	// Transitions counts the branches taken or predicted.
 	Transitions int64
 	// Bound names the bound that stopped the search ("" when the space
 	// within the bounds was exhausted or something was found).
 	Bound string
-	// StepMismatches counts the spot checks of the step cache that failed:
-	// a cached local step that, taken for real, ended in another state.
-	// Not zero means the protocol's state encoding (sim.StateAppender)
-	// leaves out something its behaviour depends on, so the search may
-	// have merged states that differ.
+	// StepMismatches counts the signs that a protocol's state encoding
+	// (sim.StateAppender) leaves out something its behaviour depends on:
+	// a cached local step that, taken for real, ended in another state; two
+	// takes of one step that ended apart; a quiet step that found
+	// something. The search may then have merged states that differ, and
+	// it is not exhaustive (Exhaustive).
 	StepMismatches int64
-	// QuietStates counts the states at the depth bound checked without
-	// being made, by quiet steps (see "Quiet steps" in docs/explore.md).
-	QuietStates int64
 	// Walk is the index of the walk that found the result, and Walks the
 	// number of walks (Walk mode).
 	Walk    int
 	Walks   int
 	Elapsed sim.Time
+}
+
+// Exhaustive reports whether the search visited every state within its
+// depth bound: breadth- or depth-first, stopped by the depth bound or by
+// running out of states, and with no sign of an inexact state encoding.
+// A search that found something need not be exhaustive to be believed.
+func (r *Result) Exhaustive() bool {
+	return r.Walks == 0 && (r.Bound == "" || r.Bound == BoundDepth) && r.StepMismatches == 0
+}
+
+// NotExhaustive says why the search was not exhaustive ("" when it was).
+func (r *Result) NotExhaustive() string {
+	switch {
+	case r.Walks > 0:
+		return "random walks sample the space"
+	case r.Bound != "" && r.Bound != BoundDepth:
+		return "stopped by the " + r.Bound + " bound before the depth bound"
+	case r.StepMismatches > 0:
+		return fmt.Sprintf("%d cached steps differed when retaken: the protocol's state encoding leaves out something its behaviour depends on, and the search may have merged states that differ (docs/explore.md: exhaustive)", r.StepMismatches)
+	}
+	return ""
 }
 
 func (r *Result) String() string {
@@ -194,23 +229,28 @@ func (r *Result) String() string {
 	default:
 		s = fmt.Sprintf("nothing found (depth %d)", r.Depth)
 	}
-	s += fmt.Sprintf("; %d states, %d transitions", r.States, r.Transitions)
 	if r.Walks > 0 {
-		s += fmt.Sprintf("; %d random walks", r.Walks)
+		s += fmt.Sprintf("; %d steps, %d random walks", r.States, r.Walks)
 		if r.Found != FoundNothing {
 			s += fmt.Sprintf(", found by walk %d", r.Walk)
 		}
+	} else {
+		s += fmt.Sprintf("; %d states built and checked", r.States)
+		if r.QuietStates > 0 {
+			s += fmt.Sprintf(", %d more at the depth bound judged by quiet steps (not built)", r.QuietStates)
+		}
+		s += fmt.Sprintf(", %d transitions", r.Transitions)
 	}
-	if r.QuietStates > 0 {
-		s += fmt.Sprintf("; %d states at the bound checked by quiet steps", r.QuietStates)
-	}
-	if r.StepMismatches > 0 {
-		s += fmt.Sprintf("; %d cached steps differed when retaken (docs/explore.md: the step cache)", r.StepMismatches)
+	if r.StepMismatches > 0 && r.Found != FoundNothing {
+		s += fmt.Sprintf("; %d cached steps differed when retaken (docs/explore.md: exhaustive)", r.StepMismatches)
 	}
 	if r.Bound != "" {
 		s += "; stopped by the " + r.Bound + " bound"
 	} else if r.Found == FoundNothing && r.Walks == 0 {
 		s += "; state space exhausted"
+	}
+	if r.Found == FoundNothing && !r.Exhaustive() {
+		s += "; NOT EXHAUSTIVE: " + r.NotExhaustive()
 	}
 	return s
 }
@@ -263,6 +303,10 @@ func (o *Options) validate() error {
 	return nil
 }
 
+// ErrInexact is returned (wrapped) by a Strict search that saw a sign of
+// an inexact state encoding (Result.StepMismatches).
+var ErrInexact = errors.New("the protocol's state encoding is inexact")
+
 // Run searches from the run s (which it does not change). The run should
 // be fresh: Run first processes its start events, then branches. Checkers
 // must already be added to s.
@@ -296,8 +340,11 @@ func Run(s *sim.Sim, opts Options) (*Result, error) {
 			r = e.walks(root)
 		}
 	}
-	r.States, r.Transitions, r.StepMismatches, r.QuietStates = e.states, e.transitions, e.mismatches, e.quiet
+	r.States, r.Transitions, r.StepMismatches, r.QuietStates = e.states-e.quiet, e.transitions, e.mismatches, e.quiet
 	r.Elapsed = e.elapsed()
+	if opts.Strict && r.StepMismatches > 0 {
+		return r, fmt.Errorf("%w: %d cached steps differed when retaken (by depth %d)", ErrInexact, r.StepMismatches, r.Depth)
+	}
 	return r, nil
 }
 
@@ -316,7 +363,7 @@ func Prepare(s *sim.Sim) {
 type explorer struct {
 	opts        Options
 	start       sim.Time
-	states      int64
+	states      int64 // distinct states, quiet ones included
 	transitions int64
 	mismatches  int64
 	quiet       int64     // states checked by quiet steps

@@ -77,25 +77,30 @@ const poisonedStep = 0xffff
 
 func (st step) poisoned() bool { return st.nrem == poisonedStep }
 
-func (c *stepCache) add(ch *chunk) {
+// add caches the steps a chunk took for real. It returns how many of them
+// ended elsewhere than a step of the same key taken before: a sign that
+// the encoding is inexact (the key is poisoned).
+func (c *stepCache) add(ch *chunk) (conflicts int64) {
 	if c.steps == nil {
 		c.steps = newTable[step]()
 	}
 	for _, ns := range ch.steps {
-		if c.steps.len() >= stepsMax {
-			return
-		}
 		if old, ok := c.steps.get(ns.key); ok {
 			if !old.poisoned() && !c.same(old, ns.step, ch.arena) {
 				c.steps.put(ns.key, step{nrem: poisonedStep})
+				conflicts++
 			}
 			continue
+		}
+		if c.steps.len() >= stepsMax {
+			continue // full: keeps comparing, adds nothing
 		}
 		st := ns.step
 		st.off = uint32(len(c.arena))
 		c.arena = append(c.arena, ch.arena[ns.off:ns.off+uint32(ns.nrem)+uint32(ns.nadd)]...)
 		c.steps.put(ns.key, st)
 	}
+	return conflicts
 }
 
 // same reports whether a cached step and a step of the chunk end alike.
