@@ -69,6 +69,9 @@ type Options struct {
 	// EventsMax bounds every run in events; a run that reaches it before
 	// its duration is a livelock (default 2,000,000).
 	EventsMax int64
+	// NoShrink reports a failing seed as found, unshrunk: for the corpus
+	// test, which needs the verdicts, not the smallest schedules.
+	NoShrink bool
 	// Practice runs the graded scenarios with practiceFactor times the
 	// seeds and a larger search: a student's stress test before
 	// submitting. A practice score is not the grade.
@@ -160,15 +163,8 @@ func RunTest(t *Test, spec *protocols.Spec, o Options) Result {
 	if t.Lin && so.Expect != nil {
 		so.Expect = decided(so.Expect)
 	}
+	so.Seeds = seedsOf(t, o)
 	switch t.Kind {
-	case "property":
-		so.Seeds = t.Seeds
-		if o.Short && so.Seeds > shortSeeds {
-			so.Seeds = shortSeeds
-		}
-		if o.Practice {
-			so.Seeds = t.Seeds * practiceFactor
-		}
 	case "determinism":
 		so.Determinism = true
 		so.Expect = nil
@@ -209,17 +205,48 @@ func RunTest(t *Test, spec *protocols.Spec, o Options) Result {
 		}
 		if f.Checker == budgetCheckerName {
 			f.Kind = "livelock"
-		} else if shrinkable(f.Kind) {
+		} else if shrinkable(f.Kind) && !o.NoShrink {
 			f = shrunk(so, f)
 		}
+		// A linearizability failure's text carries the explanation
+		// protocols.CheckLinearizable computed for the failing run (the
+		// shrunk one when shrunk): the operations that cannot be ordered.
 		r.Kind, r.Failure = f.Kind, f.Text("TestGrade/"+t.Name)
-		if f.Kind == "linearizability" {
-			r.Failure = explainLin(so, f.Seed) + r.Failure
-		}
 	default:
 		r.Points = t.Points
 	}
 	return r
+}
+
+// seedsOf returns the number of seeds a test runs: a property test its
+// Seeds (fewer under Short, more in practice), an exploration none (it
+// searches schedules), any other test one.
+func seedsOf(t *Test, o Options) int {
+	switch t.Kind {
+	case "explore":
+		return 0
+	case "property":
+		switch {
+		case o.Practice:
+			return t.Seeds * practiceFactor
+		case o.Short && t.Seeds > shortSeeds:
+			return shortSeeds
+		}
+		return t.Seeds
+	}
+	return 1
+}
+
+// seedsReached returns how many of a test's seeds had started when the
+// run stopped at seed (the watchdog's count): the seeds before it and
+// itself, at most the test's seeds.
+func seedsReached(t *Test, o Options, seed uint64) int {
+	planned := seedsOf(t, o)
+	first := max(t.FirstSeed, 1)
+	if planned == 0 || seed < first {
+		return planned
+	}
+	return int(min(seed-first+1, uint64(planned)))
 }
 
 func shrinkable(kind string) bool {
@@ -251,26 +278,6 @@ func decided(e expectation) expectation {
 		}
 		return e(in, res)
 	}
-}
-
-// explainLin runs a non-linearizable seed again for the story of its
-// failure: the operations that cannot be ordered (empty when the run has
-// no explanation).
-func explainLin(so synodtest.Options, seed uint64) string {
-	sc, err := so.Load()
-	if err != nil {
-		return ""
-	}
-	sc.Seed = seed
-	in, err := scenario.Build(sc)
-	if err != nil {
-		return ""
-	}
-	res, err := in.Execute(nil)
-	if err != nil || res.LinExplanation == nil {
-		return ""
-	}
-	return res.LinExplanation.Text() + "\n"
 }
 
 // runSafely runs a synodtest report, turning a panic outside the

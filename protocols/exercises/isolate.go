@@ -127,7 +127,7 @@ func tail(s string) string {
 func RunChild(t *Test, spec *protocols.Spec, o Options, out string) Result {
 	stop := make(chan struct{})
 	defer close(stop)
-	go watchdog(t, out, stop)
+	go watchdog(t, o, out, stop)
 	r := RunTest(t, spec, o)
 	if err := writeResult(out, r); err != nil {
 		fmt.Fprintf(os.Stderr, "synod grade: %v\n", err)
@@ -150,7 +150,7 @@ var handlerFrames = []string{"sim.(*state).dispatch(", "sim.(*Sim).Inspect("}
 // watchdog ends the process when a handler stops returning (hangCPU of
 // CPU time, or hangWall of wall-clock time, without an event completing)
 // or when the heap passes heapBytesMax, after writing the test's result.
-func watchdog(t *Test, out string, stop <-chan struct{}) {
+func watchdog(t *Test, o Options, out string, stop <-chan struct{}) {
 	tick := time.NewTicker(watchEvery)
 	defer tick.Stop()
 	last, lastCPU, lastWall := progress.events.Load(), cpuTime(), time.Now()
@@ -167,7 +167,7 @@ func watchdog(t *Test, out string, stop <-chan struct{}) {
 		if n%10 == 0 {
 			runtime.ReadMemStats(&ms)
 			if ms.HeapAlloc > heapBytesMax {
-				fail(t, out, "memory", fmt.Sprintf("the heap reached %d MiB, over the bound %d MiB, %s: a log, a map or a message queue grows without bound",
+				fail(t, o, out, "memory", fmt.Sprintf("the heap reached %d MiB, over the bound %d MiB, %s: a log, a map or a message queue grows without bound",
 					ms.HeapAlloc>>20, heapBytesMax>>20, where()), "")
 			}
 		}
@@ -181,7 +181,7 @@ func watchdog(t *Test, out string, stop <-chan struct{}) {
 			// check, say): that has budgets of its own.
 			continue
 		}
-		fail(t, out, "infinite-loop", fmt.Sprintf("a handler has not returned after %v of CPU time (%v of wall-clock time), %s; where it spins:", spun.Round(time.Millisecond), waited.Round(time.Millisecond), where()), stack)
+		fail(t, o, out, "infinite-loop", fmt.Sprintf("a handler has not returned after %v of CPU time (%v of wall-clock time), %s; where it spins:", spun.Round(time.Millisecond), waited.Round(time.Millisecond), where()), stack)
 	}
 }
 
@@ -191,13 +191,14 @@ func where() string {
 }
 
 // fail writes the test's result and ends the process.
-func fail(t *Test, out, kind, msg, stack string) {
+func fail(t *Test, o Options, out, kind, msg, stack string) {
 	failure := fmt.Sprintf("%s: %s", kind, msg)
 	if stack != "" {
 		failure += "\n" + stack
 	}
 	failure += fmt.Sprintf("\nretest: go test -run '^TestGrade$/^%s$' -synod.seed %d -v", regexp.QuoteMeta(t.Name), progress.seed.Load())
-	r := Result{Name: t.Name, Max: t.Points, Core: t.Core, Hidden: t.Hidden, Kind: kind, Failure: failure}
+	r := Result{Name: t.Name, Max: t.Points, Core: t.Core, Hidden: t.Hidden, Kind: kind, Failure: failure,
+		Seeds: seedsReached(t, o, progress.seed.Load())}
 	if err := writeResult(out, r); err != nil {
 		fmt.Fprintf(os.Stderr, "synod grade: %v\n", err)
 	}

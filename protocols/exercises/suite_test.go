@@ -8,6 +8,9 @@ import (
 
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/exercises"
+	"github.com/synod-dev/synod/protocols/exercises/internal/mpaxoslab"
+	"github.com/synod-dev/synod/protocols/scenario"
+	"github.com/synod-dev/synod/protocols/synodtest"
 )
 
 // testOf returns a copy of an exercise's named test.
@@ -162,4 +165,43 @@ func TestPracticeRunsMoreSeeds(t *testing.T) {
 	r := exercises.RunTest(&tc, spec, exercises.Options{Practice: true})
 	require.Equal(t, 10*tc.Seeds, r.Seeds)
 	require.Equal(t, tc.Points, r.Points, r.Failure)
+}
+
+// TestLinFailureCarriesExplanation checks that a non-linearizable history
+// fails its test with the story of the failure: the text of the
+// explanation protocols.CheckLinearizable computed for the failing seed
+// (which operations cannot be ordered, and why), not just a verdict. The
+// wrong solution is a Multi-Paxos whose new leader reuses slots: clients
+// read values that no order of their operations explains.
+func TestLinFailureCarriesExplanation(t *testing.T) {
+	t.Setenv("SYNOD_FAILURES", t.TempDir())
+	tc := testOf(t, "multi-paxos", "multipaxos-chaos")
+	spec := mpaxoslab.Spec(mpaxoslab.SlotReuse)
+	r := exercises.RunTest(&tc, spec, exercises.Options{NoShrink: true})
+	require.Zero(t, r.Points, r.Failure)
+	require.Equal(t, "linearizability", r.Kind, r.Failure)
+
+	// The first of the test's seeds whose history is not linearizable is
+	// the one the grader reports; its explanation, computed here on its
+	// own, must be in the message.
+	so := synodtest.Options{Protocol: spec, YAML: tc.YAML}
+	sc, err := so.Load()
+	require.NoError(t, err)
+	for seed := tc.FirstSeed; seed < tc.FirstSeed+uint64(tc.Seeds); seed++ {
+		sc.Seed = seed
+		in, err := scenario.Build(sc)
+		require.NoError(t, err)
+		res, err := in.Execute(nil)
+		require.NoError(t, err)
+		if res.Linearizable != string(protocols.LinViolation) {
+			continue
+		}
+		require.NotNil(t, res.LinExplanation, "seed %d: a violation without an explanation", seed)
+		text := res.LinExplanation.Text()
+		require.NotEmpty(t, text)
+		require.Contains(t, r.Failure, strings.TrimRight(text, "\n"), "seed %d", seed)
+		require.Equal(t, 1, strings.Count(r.Failure, strings.TrimRight(text, "\n")), "the explanation is told once")
+		return
+	}
+	t.Fatalf("no seed of %s is non-linearizable, yet the test failed as linearizability: %s", tc.Name, r.Failure)
 }
