@@ -56,12 +56,13 @@ func CDFFigure(name, title, xLabel string, series []Series, caption string) *Fig
 		curves = append(curves, curve{s.Name, i, len(pos), xs, ys})
 	}
 	if len(curves) > 0 {
-		p.X.Min, p.X.Max = logPad(lo, hi)
+		xlo, xhi := logPad(lo, hi)
+		p.X.Min, p.X.Max = math.Log10(xlo), math.Log10(xhi)
 	}
 	for _, c := range curves {
-		pts := plotter.XYs{{X: c.xs[0], Y: 0}}
+		pts := plotter.XYs{{X: math.Log10(c.xs[0]), Y: 0}}
 		for k := range c.xs {
-			pts = append(pts, plotter.XY{X: c.xs[k], Y: c.ys[k]})
+			pts = append(pts, plotter.XY{X: math.Log10(c.xs[k]), Y: c.ys[k]})
 		}
 		pts = append(pts, plotter.XY{X: p.X.Max, Y: 1})
 		l, _ := plotter.NewLine(pts)
@@ -73,7 +74,7 @@ func CDFFigure(name, title, xLabel string, series []Series, caption string) *Fig
 		if len(c.xs) <= cdfMarkedMax {
 			marks := make(plotter.XYs, len(c.xs))
 			for k := range c.xs {
-				marks[k] = plotter.XY{X: c.xs[k], Y: c.ys[k]}
+				marks[k] = plotter.XY{X: math.Log10(c.xs[k]), Y: c.ys[k]}
 			}
 			sc, _ := plotter.NewScatter(marks)
 			sc.GlyphStyle = draw.GlyphStyle{Color: palette(c.i), Shape: draw.CircleGlyph{}, Radius: vg.Points(2.5)}
@@ -162,10 +163,10 @@ func HistogramFigure(name, title, xLabel string, series []Series, bins int, capt
 		for k, c := range counts {
 			frac := float64(c) / float64(n)
 			top = max(top, frac)
-			pts = append(pts, plotter.XY{X: edges[k], Y: frac})
+			pts = append(pts, plotter.XY{X: math.Log10(edges[k]), Y: frac})
 			csvRows = append(csvRows, []string{s.Name, ff(edges[k]), ff(edges[k+1]), strconv.Itoa(c), ff(frac)})
 		}
-		pts = append(pts, plotter.XY{X: edges[bins], Y: pts[len(pts)-1].Y})
+		pts = append(pts, plotter.XY{X: math.Log10(edges[bins]), Y: pts[len(pts)-1].Y})
 		l, _ := plotter.NewLine(pts)
 		l.StepStyle = plotter.PostStep
 		l.Color = palette(si)
@@ -173,7 +174,7 @@ func HistogramFigure(name, title, xLabel string, series []Series, bins int, capt
 		p.Add(l)
 		f.AddLegend(fmt.Sprintf("%s (n=%d)", s.Name, n), l)
 	}
-	p.X.Min, p.X.Max = edges[0], edges[bins]
+	p.X.Min, p.X.Max = math.Log10(edges[0]), math.Log10(edges[bins])
 	p.Y.Min, p.Y.Max = 0, top*1.05
 	f.CSV = csvRows
 	return f
