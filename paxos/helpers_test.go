@@ -1,7 +1,6 @@
 package paxos
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -120,8 +119,4 @@ func (c *cluster) leaders() []sim.NodeID {
 		}
 	}
 	return out
-}
-
-func replayCmd(file string, seed uint64) string {
-	return fmt.Sprintf("replay: go run ./cmd/synod run --scenario %s --seed %d", file, seed)
 }

@@ -48,6 +48,9 @@ type Diagram struct {
 	Arrows   []Arrow
 	Marks    []Mark
 	Title    string
+	// Labels is where the last drawing of the diagram's figure put its
+	// labels.
+	Labels LabelLayout
 }
 
 type diagramObserver struct {
@@ -164,9 +167,7 @@ func BuildDiagram(sc *scenario.Scenario, choices []sim.Choice, from, to int64) (
 			d.Arrows[i].Recv = d.End
 		}
 	}
-	for _, id := range inst.Sim.Nodes() {
-		d.Lanes = append(d.Lanes, id)
-	}
+	d.Lanes = append(d.Lanes, inst.Sim.Nodes()...)
 	var clients []sim.NodeID
 	for id := range o.seen {
 		if id.IsClient() {
@@ -209,11 +210,11 @@ func (d *Diagram) Figure(name, caption string) *Figure {
 	fault.GlyphStyle = draw.GlyphStyle{Color: lost.Color, Shape: draw.CrossGlyph{}, Radius: vg.Points(4)}
 	role, _ := plotter.NewScatter(plotter.XYs{{}})
 	role.GlyphStyle = draw.GlyphStyle{Color: color.NRGBA{G: 140, A: 255}, Shape: draw.PyramidGlyph{}, Radius: vg.Points(4)}
-	p.Legend.Add("message", msg)
-	p.Legend.Add("lost message", lost)
-	p.Legend.Add("fault", fault)
-	p.Legend.Add("role change", role)
-	p.Legend.Top = true
+	f := &Figure{Name: name, Title: p.Title.Text, Caption: caption, Plot: p}
+	f.AddLegend("message", msg)
+	f.AddLegend("lost message", lost)
+	f.AddLegend("fault", fault)
+	f.AddLegend("role change", role)
 	rows := [][]string{{"kind", "from", "to", "sent_ms", "recv_ms", "label", "lost"}}
 	for _, a := range d.Arrows {
 		rows = append(rows, []string{"message", a.From.String(), a.To.String(), ff(a.Sent.Milliseconds()), ff(a.Recv.Milliseconds()), a.Label, strconv.FormatBool(a.Lost)})
@@ -225,13 +226,75 @@ func (d *Diagram) Figure(name, caption string) *Figure {
 		}
 		rows = append(rows, []string{m.Kind, node, "", ff(m.At.Milliseconds()), "", m.Label, ""})
 	}
-	h := vg.Length(math.Max(3, 0.45*float64(len(d.Lanes))+1.2)) * vg.Inch
-	return &Figure{Name: name, Title: p.Title.Text, Caption: caption, Plot: p, CSV: rows, Width: 11 * vg.Inch, Height: h}
+	f.CSV = rows
+	f.Width = DiagramWidth
+	f.Height = vg.Length(math.Max(3, 0.45*float64(len(d.Lanes))+1.4)) * vg.Inch
+	return f
 }
+
+// DiagramWidth is the width of a space-time diagram: wider than other
+// figures, for the message labels.
+const DiagramWidth = 11 * vg.Inch
 
 type diagramPlotter struct {
 	d    *Diagram
 	lane map[sim.NodeID]float64
+}
+
+// LabelBox is a label a diagram drew, where it drew it (canvas points).
+type LabelBox struct {
+	Text string
+	Box  vg.Rectangle
+}
+
+// LabelLayout is where the last drawing of a diagram put its labels, and
+// how many message labels it left out because every place tried for
+// them overlapped a label already placed.
+type LabelLayout struct {
+	Placed  []LabelBox
+	Dropped int
+	// Canvas is the data area the labels were laid out in.
+	Canvas vg.Rectangle
+}
+
+// labelPlaces are the fractions of an arrow's length at which its label
+// is tried, in order: the middle, then staggered towards either end.
+var labelPlaces = []float64{0.5, 0.35, 0.65, 0.22, 0.78}
+
+// labelLayout places labels so that no two boxes intersect: each label
+// goes to the first of its candidate anchors where its box is clear of
+// every box placed before it and inside the bounds, or is dropped.
+type labelLayout struct {
+	bounds vg.Rectangle
+	LabelLayout
+}
+
+// place tries the anchors in order and records the label at the first
+// that fits; it reports whether one did.
+func (l *labelLayout) place(sty text.Style, txt string, anchors []vg.Point) (vg.Point, bool) {
+	r := sty.Rectangle(txt)
+	for _, at := range anchors {
+		box := r.Add(at)
+		if !inside(box, l.bounds) {
+			continue
+		}
+		if slices.ContainsFunc(l.Placed, func(b LabelBox) bool { return intersects(b.Box, box) }) {
+			continue
+		}
+		l.Placed = append(l.Placed, LabelBox{Text: txt, Box: box})
+		return at, true
+	}
+	return vg.Point{}, false
+}
+
+// intersects says two rectangles share more than an edge.
+func intersects(a, b vg.Rectangle) bool {
+	return a.Min.X < b.Max.X && b.Min.X < a.Max.X && a.Min.Y < b.Max.Y && b.Min.Y < a.Max.Y
+}
+
+// inside says a lies within b.
+func inside(a, b vg.Rectangle) bool {
+	return a.Min.X >= b.Min.X && a.Max.X <= b.Max.X && a.Min.Y >= b.Min.Y && a.Max.Y <= b.Max.Y
 }
 
 func (dp *diagramPlotter) Plot(c draw.Canvas, p *plot.Plot) {
@@ -242,10 +305,14 @@ func (dp *diagramPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 	for _, y := range dp.lane {
 		c.StrokeLine2(laneStyle, x0, trY(y), x1, trY(y))
 	}
-	small := text.Style{Font: font.From(plotter.DefaultFont, vg.Points(6.5)), Handler: plot.DefaultTextHandler, Color: color.Gray{Y: 40}}
+	small := text.Style{Font: font.From(plotter.DefaultFont, vg.Points(6.5)), Handler: plot.DefaultTextHandler, Color: color.Gray{Y: 40}, XAlign: draw.XCenter, YAlign: draw.YCenter}
 	blue := color.NRGBA{R: 31, G: 119, B: 180, A: 220}
 	red := color.NRGBA{R: 214, G: 39, B: 40, A: 255}
-	labelled := 0
+	type arrowAt struct {
+		p0, p1 vg.Point
+		label  string
+	}
+	var drawn []arrowAt
 	for _, a := range d.Arrows {
 		fy, ok1 := dp.lane[a.From]
 		ty, ok2 := dp.lane[a.To]
@@ -265,33 +332,89 @@ func (dp *diagramPlotter) Plot(c draw.Canvas, p *plot.Plot) {
 		} else {
 			arrowHead(&c, st.Color, p0, p1)
 		}
-		// Label messages while there is room for the text.
-		if len(d.Arrows) <= 80 && labelled < 80 {
-			mid := vg.Point{X: (p0.X + p1.X) / 2, Y: (p0.Y + p1.Y) / 2}
-			c.FillText(small, mid, a.Label)
-			labelled++
-		}
+		drawn = append(drawn, arrowAt{p0, p1, a.Label})
 	}
+	lay := &labelLayout{bounds: c.Rectangle}
+	lay.Canvas = c.Rectangle
+	// Marks first: a fault or a role change says more than one message's
+	// name, so theirs are placed before any message's.
 	faultText := text.Style{Font: font.From(plotter.DefaultFont, vg.Points(7)), Handler: plot.DefaultTextHandler, Color: red, Rotation: math.Pi / 2}
 	roleText := text.Style{Font: font.From(plotter.DefaultFont, vg.Points(7)), Handler: plot.DefaultTextHandler, Color: color.NRGBA{G: 120, A: 255}}
 	top := float64(len(d.Lanes)) - 0.5
+	marksDropped := 0
 	for _, m := range d.Marks {
 		x := trX(m.At.Milliseconds())
+		var sty text.Style
+		var anchors []vg.Point
 		switch {
 		case m.Kind == "fault" && m.Node != 0:
 			pt := vg.Point{X: x, Y: trY(dp.lane[m.Node])}
 			c.DrawGlyph(draw.GlyphStyle{Color: red, Shape: draw.CrossGlyph{}, Radius: vg.Points(5)}, pt)
-			c.FillText(faultText, vg.Point{X: x - vg.Points(3), Y: pt.Y + vg.Points(8)}, m.Label)
+			sty = faultText
+			anchors = []vg.Point{{X: x - vg.Points(3), Y: pt.Y + vg.Points(8)}, {X: x + vg.Points(10), Y: pt.Y + vg.Points(8)}}
 		case m.Kind == "fault":
 			st := draw.LineStyle{Color: red, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
 			c.StrokeLine2(st, x, trY(-0.5), x, trY(top))
-			c.FillText(faultText, vg.Point{X: x - vg.Points(3), Y: trY(-0.45)}, m.Label)
+			sty = faultText
+			anchors = []vg.Point{{X: x - vg.Points(3), Y: trY(-0.45)}, {X: x + vg.Points(10), Y: trY(-0.45)}}
 		default:
 			pt := vg.Point{X: x, Y: trY(dp.lane[m.Node])}
 			c.DrawGlyph(draw.GlyphStyle{Color: roleText.Color, Shape: draw.PyramidGlyph{}, Radius: vg.Points(4)}, pt)
-			c.FillText(roleText, vg.Point{X: x + vg.Points(3), Y: pt.Y + vg.Points(4)}, m.Label)
+			sty = roleText
+			anchors = []vg.Point{{X: x + vg.Points(3), Y: pt.Y + vg.Points(4)}, {X: x + vg.Points(3), Y: pt.Y - vg.Points(11)}}
+		}
+		if at, ok := lay.place(sty, m.Label, anchors); ok {
+			c.FillText(sty, at, m.Label)
+		} else {
+			marksDropped++
 		}
 	}
+	// No message label hides a mark's glyph: their boxes are reserved
+	// (boxes without text, removed from the layout at the end).
+	for _, m := range d.Marks {
+		if m.Node == 0 {
+			continue
+		}
+		pt := vg.Point{X: trX(m.At.Milliseconds()), Y: trY(dp.lane[m.Node])}
+		r := vg.Points(5)
+		lay.Placed = append(lay.Placed, LabelBox{Box: vg.Rectangle{Min: vg.Point{X: pt.X - r, Y: pt.Y - r}, Max: vg.Point{X: pt.X + r, Y: pt.Y + r}}})
+	}
+	// The note of what was left out goes in first too, bottom left.
+	note := text.Style{Font: font.From(plotter.DefaultFont, vg.Points(7)), Handler: plot.DefaultTextHandler, Color: color.Gray{Y: 60}}
+	noteAt := vg.Point{X: c.Min.X + vg.Points(2), Y: c.Min.Y + vg.Points(2)}
+	labels := len(drawn) + len(d.Marks)
+	noteBox := note.Rectangle(dropNote(labels, labels)).Add(noteAt)
+	lay.Placed = append(lay.Placed, LabelBox{Box: noteBox})
+	for _, a := range drawn {
+		if a.label == "" {
+			continue
+		}
+		anchors := make([]vg.Point, len(labelPlaces))
+		for i, t := range labelPlaces {
+			anchors[i] = vg.Point{X: a.p0.X + vg.Length(t)*(a.p1.X-a.p0.X), Y: a.p0.Y + vg.Length(t)*(a.p1.Y-a.p0.Y)}
+		}
+		at, ok := lay.place(small, a.label, anchors)
+		if !ok {
+			lay.Dropped++
+			continue
+		}
+		box := lay.Placed[len(lay.Placed)-1].Box
+		c.FillPolygon(color.NRGBA{R: 255, G: 255, B: 255, A: 200}, []vg.Point{box.Min, {X: box.Max.X, Y: box.Min.Y}, box.Max, {X: box.Min.X, Y: box.Max.Y}})
+		c.FillText(small, at, a.label)
+	}
+	lay.Dropped += marksDropped
+	// The reserved boxes are not labels. (The note's text can only be
+	// shorter than the one its box was measured with.)
+	lay.Placed = slices.DeleteFunc(lay.Placed, func(b LabelBox) bool { return b.Text == "" })
+	if lay.Dropped > 0 {
+		c.FillText(note, noteAt, dropNote(lay.Dropped, labels))
+	}
+	d.Labels = lay.LabelLayout
+}
+
+// dropNote says how many labels a diagram left out.
+func dropNote(dropped, labels int) string {
+	return fmt.Sprintf("labels left out where they would overlap others: %d of %d", dropped, labels)
 }
 
 // arrowHead draws a small filled head at p1 pointing away from p0.

@@ -12,11 +12,14 @@ import (
 	"strings"
 
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Figure sizes: wide enough for a slide, small enough for a README.
@@ -38,6 +41,22 @@ type Figure struct {
 	CSV [][]string
 	// Width and Height override the default size.
 	Width, Height vg.Length
+	// Legend is drawn in rows between the title and the data, where it
+	// hides no data and needs no headroom on the y axis (gonum's own
+	// legend, Plot.Legend, draws over the data).
+	Legend []LegendEntry
+}
+
+// LegendEntry is one entry of a figure's legend: a text after the
+// thumbnails that show the style of what it names.
+type LegendEntry struct {
+	Text   string
+	Thumbs []plot.Thumbnailer
+}
+
+// AddLegend appends an entry to the legend drawn above the data.
+func (f *Figure) AddLegend(text string, thumbs ...plot.Thumbnailer) {
+	f.Legend = append(f.Legend, LegendEntry{Text: text, Thumbs: thumbs})
 }
 
 // Report collects figures and writes them with a report.md.
@@ -105,52 +124,193 @@ func (f *Figure) Save(dir string) error {
 // Render draws the figure in a format ("png" or "svg").
 func (f *Figure) Render(w, h vg.Length, format string) ([]byte, error) {
 	var buf bytes.Buffer
-	fixLogRange(f.Plot)
-	if format == "png" {
+	switch format {
+	case "png":
 		c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(FigureDPI))
-		f.Plot.Draw(draw.New(c))
+		f.Draw(draw.New(c))
 		if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&buf); err != nil {
 			return nil, err
 		}
-		return buf.Bytes(), nil
-	}
-	to, err := f.Plot.WriterTo(w, h, format)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := to.WriteTo(&buf); err != nil {
-		return nil, err
+	case "svg":
+		c := vgsvg.New(w, h)
+		f.Draw(draw.New(c))
+		if _, err := c.WriteTo(&buf); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("figure %s: format %q is neither png nor svg", f.Name, format)
 	}
 	return buf.Bytes(), nil
 }
 
-// newPlot makes a plot with a title, axis labels (with units) and the
-// legend at the top right.
+// Draw draws the plot and, in the room it leaves under the title, the
+// figure's legend rows.
+func (f *Figure) Draw(c draw.Canvas) {
+	p := f.Plot
+	if len(f.Legend) == 0 {
+		p.Draw(c)
+		return
+	}
+	lay := layoutLegend(f.Legend, legendStyle(), c.Max.X-c.Min.X)
+	padding := p.Title.Padding
+	defer func() { p.Title.Padding = padding }()
+	p.Title.Padding = padding + lay.height + legendGap
+	p.Draw(c)
+	top := c.Max.Y - padding
+	if p.Title.Text != "" {
+		top -= p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y
+	}
+	lay.draw(c, vg.Point{X: c.Min.X, Y: top})
+}
+
+// legendGap separates the legend rows from the data below them.
+const legendGap = 4
+
+// legendStyle is the legend's text: a little smaller than gonum's 12pt,
+// so that a few entries fit in one row.
+func legendStyle() text.Style {
+	return text.Style{Font: font.From(plot.DefaultFont, vg.Points(11)), Handler: plot.DefaultTextHandler}
+}
+
+// legendThumbWidth is the width of an entry's thumbnail.
+const legendThumbWidth = vg.Length(18)
+
+// legendLayout places legend entries in centred rows, left to right,
+// starting a row when the next entry would pass the width.
+type legendLayout struct {
+	entries []LegendEntry
+	style   text.Style
+	// boxes are the entries' rectangles, relative to the top left
+	// corner of the legend (y grows downwards from 0 as negative).
+	boxes  []vg.Rectangle
+	height vg.Length
+}
+
+func layoutLegend(entries []LegendEntry, sty text.Style, width vg.Length) legendLayout {
+	lay := legendLayout{entries: entries, style: sty}
+	em := sty.Rectangle("M").Size().X
+	rowH := sty.Rectangle("Mg").Size().Y * 1.2
+	sep := 2 * em
+	var row []int
+	rowW := vg.Length(0)
+	rowTop := vg.Length(0)
+	flush := func() {
+		x := (width - rowW) / 2
+		for _, i := range row {
+			b := &lay.boxes[i]
+			w := b.Max.X
+			b.Min = vg.Point{X: x, Y: rowTop - rowH}
+			b.Max = vg.Point{X: x + w, Y: rowTop}
+			x += w + sep
+		}
+		rowTop -= rowH
+		row, rowW = row[:0], 0
+	}
+	for i, e := range entries {
+		w := legendThumbWidth + em/2 + sty.Rectangle(e.Text).Size().X
+		lay.boxes = append(lay.boxes, vg.Rectangle{Max: vg.Point{X: w}})
+		next := rowW + w
+		if len(row) > 0 {
+			next += sep
+		}
+		if len(row) > 0 && next > width {
+			flush()
+			next = w
+		}
+		row = append(row, i)
+		rowW = next
+	}
+	if len(row) > 0 {
+		flush()
+	}
+	lay.height = -rowTop
+	return lay
+}
+
+// draw draws the laid-out legend with its top left corner at at.
+func (lay legendLayout) draw(c draw.Canvas, at vg.Point) {
+	em := lay.style.Rectangle("M").Size().X
+	for i, e := range lay.entries {
+		b := lay.boxes[i]
+		lo := vg.Point{X: at.X + b.Min.X, Y: at.Y + b.Min.Y}
+		h := b.Max.Y - b.Min.Y
+		thumb := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
+			Min: vg.Point{X: lo.X, Y: lo.Y + h*0.15},
+			Max: vg.Point{X: lo.X + legendThumbWidth, Y: lo.Y + h*0.85},
+		}}
+		for _, t := range e.Thumbs {
+			t.Thumbnail(&thumb)
+		}
+		sty := lay.style
+		sty.YAlign = draw.YCenter
+		c.FillText(sty, vg.Point{X: lo.X + legendThumbWidth + em/2, Y: lo.Y + h/2}, e.Text)
+	}
+}
+
+// newPlot makes a plot with a title, axis labels (with units) and a
+// grid.
 func newPlot(title, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
-	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	return p
 }
 
-// logX makes the x axis logarithmic.
-func logX(p *plot.Plot) {
-	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = logTicks{}
+// newFigure makes a figure around a new plot; its legend goes above the
+// data (AddLegend).
+func newFigure(name, title, xLabel, yLabel, caption string) *Figure {
+	return &Figure{Name: name, Title: title, Caption: caption, Plot: newPlot(title, xLabel, yLabel)}
 }
 
-// logTicks labels 1, 2 and 5 times each power of ten (gonum's LogTicks
-// labels only powers of ten, leaving a range within one decade bare).
+// fractionAxis puts a fraction on 0..1, ticked every 0.25.
+func fractionAxis(a *plot.Axis) {
+	a.Min, a.Max = 0, 1
+	a.Tick.Marker = plot.ConstantTicks{
+		{Value: 0, Label: "0"}, {Value: 0.25, Label: "0.25"}, {Value: 0.5, Label: "0.5"},
+		{Value: 0.75, Label: "0.75"}, {Value: 1, Label: "1"},
+	}
+}
+
+// niceCeil is the smallest of 1, 2 or 5 times a power of ten that is at
+// least x (x > 0): an axis end a reader takes in at a glance.
+func niceCeil(x float64) float64 {
+	if x <= 0 {
+		return 1
+	}
+	base := math.Pow(10, math.Floor(math.Log10(x)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*base >= x*(1-1e-12) {
+			return m * base
+		}
+	}
+	return 10 * base
+}
+
+// logX makes the x axis logarithmic: the plot carries log10 of the x
+// values on a linear axis ticked with the values (log10Ticks); the caller
+// puts log10 of its values and of the axis range in the plot.
+func logX(p *plot.Plot) {
+	p.X.Tick.Marker = log10Ticks{}
+}
+
+// logTicks labels a log axis so that a reader finds at least
+// logLabelsMin values on it: every power of ten, 2 and 5 times each when
+// the range spans under three decades, every multiple under one decade,
+// and plain linear ticks (gonum's) when the range is too narrow for even
+// those (a range of 150 to 300 has only 200 and 300).
 type logTicks struct{}
+
+// logLabelsMin is the fewest labelled ticks an axis shows.
+const logLabelsMin = 3
 
 func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 	if lo <= 0 || hi <= lo {
 		return nil
 	}
 	var ts []plot.Tick
+	labelled := 0
 	decades := math.Log10(hi / lo)
 	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
 		base := math.Pow(10, e)
@@ -160,11 +320,37 @@ func (logTicks) Ticks(lo, hi float64) []plot.Tick {
 				continue
 			}
 			label := ""
-			if m == 1 || (decades < 3 && (m == 2 || m == 5)) {
+			if m == 1 || (decades < 3 && (m == 2 || m == 5)) || decades < 1 {
 				label = strconv.FormatFloat(v, 'g', -1, 64)
+				labelled++
 			}
 			ts = append(ts, plot.Tick{Value: v, Label: label})
 		}
+	}
+	if labelled >= logLabelsMin {
+		return ts
+	}
+	var lin []plot.Tick
+	for _, t := range (plot.DefaultTicks{}).Ticks(lo, hi) {
+		if t.Value > 0 {
+			lin = append(lin, t)
+		}
+	}
+	return lin
+}
+
+// log10Ticks labels a linear axis that carries log10 of the values with
+// the values themselves, ticked as logTicks would tick them. Such an axis
+// stands in for gonum's LogScale, whose axis label gonum places at the
+// arithmetic mean of the range (near the top or right end of a log axis)
+// and then shrinks the data area to make room for it there: a fifth of a
+// figure's width was left blank right of a CDF reaching 5 s.
+type log10Ticks struct{}
+
+func (log10Ticks) Ticks(lo, hi float64) []plot.Tick {
+	ts := logTicks{}.Ticks(math.Pow(10, lo), math.Pow(10, hi))
+	for i := range ts {
+		ts[i].Value = math.Log10(ts[i].Value)
 	}
 	return ts
 }
@@ -184,38 +370,28 @@ type Span struct {
 	Label      string
 }
 
+// faultColor shades the spans when a fault was in force.
+var faultColor = color.NRGBA{R: 255, G: 140, B: 0, A: 40}
+
 // shade draws translucent rectangles over [lo, hi] of the y axis for each
-// span, and returns the legend entry (one for all spans).
-func shade(p *plot.Plot, spans []Span, lo, hi float64) {
-	if len(spans) == 0 {
-		return
-	}
+// span, with one legend entry for all of them.
+func shade(f *Figure, spans []Span, lo, hi float64) {
 	var first *plotter.Polygon
 	for _, s := range spans {
 		poly, err := plotter.NewPolygon(plotter.XYs{{X: s.Start, Y: lo}, {X: s.End, Y: lo}, {X: s.End, Y: hi}, {X: s.Start, Y: hi}})
 		if err != nil {
 			continue
 		}
-		poly.Color = color.NRGBA{R: 255, G: 140, B: 0, A: 40}
+		poly.Color = faultColor
 		poly.LineStyle.Width = 0
-		p.Add(poly)
+		f.Plot.Add(poly)
 		if first == nil {
 			first = poly
 		}
 	}
 	if first != nil {
-		p.Legend.Add("fault in force", first)
+		f.AddLegend("fault in force", first)
 	}
 }
 
 func ff(x float64) string { return fmt.Sprintf("%.6g", x) }
-
-// fixLogRange gives an empty log axis a drawable range: gonum panics on a
-// log scale whose range includes zero.
-func fixLogRange(p *plot.Plot) {
-	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		if _, ok := a.Scale.(plot.LogScale); ok && (a.Min <= 0 || a.Max <= a.Min) {
-			a.Min, a.Max = 1, 10
-		}
-	}
-}

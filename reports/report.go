@@ -2,7 +2,6 @@ package reports
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -70,7 +69,7 @@ func RunReport(sc *scenario.Scenario, file, replay string, window sim.Time) (*Re
 	cap := fmt.Sprintf("Latency of answered client operations, by kind. %s; seed %d.", cfg, sc.Seed)
 	r.Add(CDFFigure("latency-cdf", "Client latency CDF", "latency (ms, log scale)", series, cap))
 	r.Add(HistogramFigure("latency-hist", "Client latency histogram", "latency (ms, log scale)", series, 40, cap))
-	r.Add(LatencyOverTimeFigure("latency-time", d, fmt.Sprintf("Every client operation at its call time; failed and timed-out ones at the top; shaded: a crash, pause, partition, cut or loss burst in force. %s; seed %d.", cfg, sc.Seed)))
+	r.Add(LatencyOverTimeFigure("latency-time", d, fmt.Sprintf("Every client operation at its call time: answered and failed ones at their latency, timed-out ones at the operation timeout; shaded: a crash, pause, partition, cut or loss burst in force. %s; seed %d.", cfg, sc.Seed)))
 	r.Add(AvailabilityFigure("availability", d, window, fmt.Sprintf("Fraction of client operations ending in each %v window that succeeded (timed-out operations count at call + op_timeout), and fraction of the window with a usable leader; shaded: faults in force. %s; seed %d.", window, cfg, sc.Seed)))
 	if et := ElectionTimes(d); len(et) > 0 {
 		ms := make([]float64, len(et))
@@ -89,11 +88,9 @@ func SweepReport(paths []string, sets [][]SeedResult) *Report {
 	r := &Report{Title: "synod sweep report"}
 	var rows []string
 	var p50, p99, avail, outage, elections []Series
+	names := SweepNames(paths)
 	for i, res := range sets {
-		name := strings.TrimSuffix(filepath.Base(paths[i]), ".jsonl")
-		if dir := filepath.Base(filepath.Dir(paths[i])); dir != "." && dir != "/" {
-			name = dir + "/" + name
-		}
+		name := names[i]
 		sum := Summarize(res)
 		lo, hi := uint64(0), uint64(0)
 		if len(res) > 0 {

@@ -116,7 +116,7 @@ func TestSweepReportShowsUnknownApart(t *testing.T) {
 	rep := SweepReport([]string{"runs/sweep.jsonl"}, [][]SeedResult{rows})
 	intro := strings.Join(rep.Intro, "\n")
 	assert.Contains(t, intro, "| sweep | seeds | range | ok | unknown | failing |")
-	assert.Contains(t, intro, "| runs/sweep | 4 | 0..3 | 1 | 2 | 1 |")
+	assert.Contains(t, intro, "| runs | 4 | 0..3 | 1 | 2 | 1 |")
 }
 
 // TestRunReportStatesTheUnknownReason: a single run's report says why its

@@ -140,9 +140,6 @@ func (q *queue) push(ev Event) {
 	q.up(len(q.heap) - 1)
 }
 
-// peek returns the slot of the earliest event.
-func (q *queue) peek() int32 { return q.heap[0].slot }
-
 // pop removes the earliest event and returns it.
 func (q *queue) pop() Event {
 	slot := q.heap[0].slot

@@ -19,8 +19,6 @@ type pingMsg struct{ Hop int64 }
 
 func (*pingMsg) MessageType() string { return "test.Ping" }
 
-type pingState struct{ Seen int64 }
-
 func init() { Messages.Register(&pingMsg{}) }
 
 var sharedPing = &pingMsg{}

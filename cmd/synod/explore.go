@@ -21,26 +21,25 @@ func init() { extraCommands = append(extraCommands, newExploreCmd) }
 
 type exploreFlags struct {
 	scenarioFlags
-	mode          string
-	depthMax      int
-	statesMax     int64
-	timeMax       time.Duration
-	memoryMaxMB   uint64
-	workers       int
-	walks         int
-	faultBudget   int
-	invariants    []string
-	goal, prune   string
-	out           string
-	network       string
-	from          string
-	stages        []string
-	stageDepth    int
-	noDrops       bool
-	noDuplicates  bool
-	noStepCache   bool
-	quiet         bool
-	progressEvery time.Duration
+	mode         string
+	depthMax     int
+	statesMax    int64
+	timeMax      time.Duration
+	memoryMaxMB  uint64
+	workers      int
+	walks        int
+	faultBudget  int
+	invariants   []string
+	goal, prune  string
+	out          string
+	network      string
+	from         string
+	stages       []string
+	stageDepth   int
+	noDrops      bool
+	noDuplicates bool
+	noStepCache  bool
+	quiet        bool
 }
 
 func newExploreCmd() *cobra.Command {

@@ -87,12 +87,6 @@ func (h *harness) requireClean(t testing.TB) {
 	require.Empty(t, h.s.Violations(), "violations")
 }
 
-// view returns a node's view (it must be up).
-func (h *harness) node(id sim.NodeID) *Node {
-	n, _ := h.s.Process(id).(*Node)
-	return n
-}
-
 var seedsFlag = flag.Int("twopc.seeds", 0, "seeds per property scenario (0: 50, or 10 with -short)")
 
 func seeds() int {
