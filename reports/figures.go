@@ -632,3 +632,58 @@ func WorkloadEnd(d *RunData) sim.Time {
 	}
 	return d.Scenario.Duration - w.OpTimeout
 }
+
+// GroupedBarsFigure draws one group of bars per label, one bar per series
+// in each group, side by side and told apart by colour and the legend
+// (measured beside the paper's count, for instance). values[s][g] is
+// series s in group g.
+func GroupedBarsFigure(name, title, xLabel, yLabel string, groups, series []string, values [][]float64, caption string) *Figure {
+	f := newFigure(name, title, xLabel, yLabel, caption)
+	p := f.Plot
+	width := vg.Points(36)
+	top := 0.0
+	var pts plotter.XYs
+	var texts []string
+	for s := range series {
+		bars, err := plotter.NewBarChart(plotter.Values(values[s]), width)
+		if err != nil {
+			continue
+		}
+		bars.Color = palette(s + 1)
+		bars.LineStyle.Width = 0
+		// Centre the group on its label: series s sits s-(n-1)/2 bars off.
+		off := float64(s) - float64(len(series)-1)/2
+		bars.Offset = vg.Length(off) * width
+		p.Add(bars)
+		f.AddLegend(series[s], bars)
+		for g, v := range values[s] {
+			top = max(top, v)
+			// The label's x in data units is found by drawing: place it at
+			// the group's centre and shift it by the bar's offset below.
+			pts = append(pts, plotter.XY{X: float64(g), Y: v})
+			texts = append(texts, fmt.Sprintf("%.3g", v))
+		}
+		if lb, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: texts}); err == nil {
+			for i := range lb.TextStyle {
+				lb.TextStyle[i].XAlign = draw.XCenter
+			}
+			lb.Offset = vg.Point{X: bars.Offset, Y: vg.Points(3)}
+			p.Add(lb)
+		}
+		pts, texts = nil, nil
+	}
+	p.NominalX(groups...)
+	p.X.Min, p.X.Max = -0.6, float64(len(groups))-0.4
+	p.Y.Min, p.Y.Max = 0, max(top*1.12, 1e-9)
+	header := append([]string{"group"}, series...)
+	csvRows := [][]string{header}
+	for g := range groups {
+		row := []string{groups[g]}
+		for s := range series {
+			row = append(row, ff(values[s][g]))
+		}
+		csvRows = append(csvRows, row)
+	}
+	f.CSV = csvRows
+	return f
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gonum.org/v1/plot/vg"
 
@@ -197,4 +198,15 @@ func TestThinKeepsTheCDFShape(t *testing.T) {
 	require.True(t, slices.IsSorted(ys))
 	require.Equal(t, 1.0, ys[len(ys)-1])
 	require.Equal(t, 4999.5, xs[len(xs)-1])
+}
+
+// TestGroupedBarsFigure: one bar per series in each group, a legend entry
+// per series (the commit-cost figure used to draw measured and paper
+// counts as one run of touching bars, told apart only by their labels).
+func TestGroupedBarsFigure(t *testing.T) {
+	f := GroupedBarsFigure("g", "t", "x", "y", []string{"a", "b"}, []string{"measured", "paper"}, [][]float64{{1, 2}, {3, 4}}, "")
+	require.Len(t, f.Legend, 2)
+	assert.Equal(t, "measured", f.Legend[0].Text)
+	assert.Equal(t, [][]string{{"group", "measured", "paper"}, {"a", "1", "3"}, {"b", "2", "4"}}, f.CSV)
+	assert.InDelta(t, 4*1.12, f.Plot.Y.Max, 1e-9)
 }
