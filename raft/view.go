@@ -2,6 +2,7 @@ package raft
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/synod-dev/synod/sim"
 )
@@ -25,7 +26,16 @@ func (n *Node) Inspect() sim.View {
 		sim.Field{Name: "config", Value: n.config.String()},
 		sim.Field{Name: "elections", Value: strconv.FormatInt(n.elections, 10)},
 	)
+	if n.role == Candidate || n.role == PreCandidate {
+		v.Fields = append(v.Fields, sim.Field{Name: "votes", Value: n.voteSummary()})
+		v.Tables = append(v.Tables, n.votesTable())
+	} else if n.role != Leader {
+		// Why an election timer that fires may do nothing: hearing from a
+		// leader (or granting a vote) moved the deadline since it was set.
+		v.Fields = append(v.Fields, sim.Field{Name: "election deadline (local clock)", Value: n.electionDeadline.String()})
+	}
 	if n.role == Leader {
+		v.Fields = append(v.Fields, sim.Field{Name: "elected by", Value: n.voteSummary()})
 		t := sim.Table{Title: "followers", Columns: []string{"node", "next", "match", "state"}}
 		for _, p := range n.peers {
 			pr := &n.prs[p]
@@ -63,3 +73,53 @@ func (n *Node) EntryTerm(i int64) (int64, bool) { return n.log.term(i) }
 
 // Elections returns how many elections this incarnation has started.
 func (n *Node) Elections() int64 { return n.elections }
+
+// voteSummary renders the last campaign's tally for a candidate's view,
+// "3 of 5 granted (n1 n3 n4), 1 refused (n2); 3 wins": who voted for it is
+// why it wins, and a refusal is why it may not. A leader's view shows the
+// campaign that elected it.
+func (n *Node) voteSummary() string {
+	var granted, refused []string
+	for _, p := range n.config.Members {
+		switch n.votes[p] {
+		case 1:
+			granted = append(granted, p.String())
+		case -1:
+			refused = append(refused, p.String())
+		}
+	}
+	q := len(n.config.Members)/2 + 1
+	return strconv.Itoa(len(granted)) + " of " + strconv.Itoa(len(n.config.Members)) + " granted (" + strings.Join(granted, " ") +
+		"), " + strconv.Itoa(len(refused)) + " refused (" + strings.Join(refused, " ") + "); " + strconv.Itoa(q) + " wins"
+}
+
+// votesTable lists each member's answer to the candidate's campaign.
+func (n *Node) votesTable() sim.Table {
+	what := "votes"
+	if n.role == PreCandidate {
+		what = "pre-votes"
+	}
+	t := sim.Table{Title: what + " for term " + strconv.FormatInt(n.campaignTerm(), 10), Columns: []string{"node", "answer"}}
+	for _, p := range n.config.Members {
+		a := "waiting"
+		switch {
+		case p == n.id:
+			a = "granted (itself)"
+		case n.votes[p] == 1:
+			a = "granted"
+		case n.votes[p] == -1:
+			a = "refused"
+		}
+		t.Rows = append(t.Rows, []string{p.String(), a})
+	}
+	return t
+}
+
+// campaignTerm is the term the campaign asks votes for: a pre-candidate
+// asks about the next term without entering it.
+func (n *Node) campaignTerm() int64 {
+	if n.role == PreCandidate {
+		return n.term + 1
+	}
+	return n.term
+}

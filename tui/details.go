@@ -83,6 +83,9 @@ func (d Details) Lines() []string {
 		if e.Outcome != "" {
 			out = append(out, "outcome: "+e.Outcome)
 		}
+		if e.Note != "" {
+			out = append(out, e.Note)
+		}
 		out = append(out, fmt.Sprintf("effects: %d", e.Effects))
 		for _, v := range e.Violations {
 			out = append(out, fmt.Sprintf("! invariant %s violated: %s", v.Checker, v.Message))
@@ -127,10 +130,12 @@ func eventLines(s *sim.Sim, ev *sim.Event) []string {
 func nodeLines(s *sim.Sim, id sim.NodeID) []string {
 	out := []string{id.String()}
 	switch {
+	case !s.Up(id) && startAt(s, id) >= 0:
+		return append(out, fmt.Sprintf("not started yet: it starts at %v (→ or } to get there)", startAt(s, id)))
 	case !s.Up(id):
-		return append(out, "crashed: only its stable storage survives", fmt.Sprintf("stored keys: %d", len(s.Storage(id).Keys(""))))
+		return append(out, "crashed: only its stable storage survives (r restarts it)", fmt.Sprintf("stored keys: %d", len(s.Storage(id).Keys(""))))
 	case s.Paused(id):
-		out[0] += " (paused)"
+		out[0] += " (paused: it handles nothing and its timers wait; p resumes it)"
 	}
 	if d := s.Drift(id); d != 1 {
 		out[0] += fmt.Sprintf(" clock rate %.3f", d)
@@ -166,6 +171,16 @@ func nodeLines(s *sim.Sim, id sim.NodeID) []string {
 		}
 	}
 	return out
+}
+
+// startAt is when a node that has not started yet starts, or -1.
+func startAt(s *sim.Sim, id sim.NodeID) sim.Time {
+	for _, ev := range s.Pending() {
+		if ev.Kind == sim.KindStart && ev.To == id {
+			return ev.At
+		}
+	}
+	return -1
 }
 
 // tableLines renders a table with aligned columns.

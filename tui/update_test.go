@@ -255,7 +255,7 @@ func clusterOf(s string) string {
 
 func TestUpdateMouse(t *testing.T) {
 	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
-	press(m, "]")
+	press(m, "C", "]") // client traffic shown: the wheel walks every event
 	m.Update(tea.MouseClickMsg{X: 3, Y: 4, Button: tea.MouseLeft})
 	assert.Equal(t, sim.NodeID(3), m.cluster.Node(), "a click on n3's card selects n3")
 	for len(m.msgs.Items()) < 2 {
@@ -282,9 +282,35 @@ func TestUpdateMouse(t *testing.T) {
 
 func TestUpdateGoToCursor(t *testing.T) {
 	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
-	press(m, "]", "tab", "tab", "up", "up", "up", "o")
+	press(m, "C", "]", "tab", "tab", "up", "up", "up", "o")
 	assert.Equal(t, int64(jumpEvents-3), m.sess.Index(), "o goes to just after the event under the cursor")
 	assert.Equal(t, int64(-1), m.log.Cursor, "the cursor follows the position again")
+}
+
+// TestUpdateFoldsClients: client traffic is folded by default (it drowned
+// the election, issue 24), C shows it from any pane, and the cursor then
+// walks the client events too.
+func TestUpdateFoldsClients(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "]")
+	clients := 0
+	for _, e := range m.sess.Log() {
+		if e.client() {
+			clients++
+		}
+	}
+	require.Greater(t, clients, 0, "the first %d events have client traffic", jumpEvents)
+	folded := screen(m)
+	assert.Contains(t, folded, "clients folded: C")
+	assert.NotContains(t, folded, "Req c", "no client request is listed")
+	assert.NotRegexp(t, `c\d->n\d|n\d->c\d`, folded, "no client message is listed")
+	press(m, "C")
+	shown := screen(m)
+	assert.NotContains(t, shown, "clients folded")
+	assert.Regexp(t, `c\d->n\d|n\d->c\d`, shown, "client messages are listed")
+	assert.Len(t, m.log.visible(), 0, "nothing filtered: the window stands in for the list")
+	press(m, "C")
+	assert.Len(t, m.log.visible(), jumpEvents-clients, "folded, the log lists the events between nodes")
 }
 
 // TestUpdateSeekInFrames opens far into a run with a tiny frame budget: the

@@ -1,0 +1,25 @@
+package tui
+
+import "testing"
+
+// TestCompact holds the narrow panes' short form of the one renderer's
+// line: the kind and the answer must both survive (issue 24: at 80
+// columns "raft.RequestV…" told RequestVote from its reply no more than
+// it told "granted").
+func TestCompact(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"n3->n5 raft.RequestVote term=2 last=0/0", "n3->n5 ReqVote term=2 last=0/0"},
+		{"n2->n3 raft.RequestVoteReply term=2 granted", "n2->n3 ReqVoteRep✓ term=2"},
+		{"n2->n3 raft.RequestVoteReply term=2 rejected pre", "n2->n3 ReqVoteRep✗ term=2 pre"},
+		{"n1->n3 raft.AppendEntriesReply term=2 ok match=4", "n1->n3 AppEntRep✓ term=2 match=4"},
+		{"n1->n3 raft.AppendEntriesReply term=2 reject=5 conflict=3/1", "n1->n3 AppEntRep✗ term=2 reject=5 conflict=3/1"},
+		{"n3 timer election", "n3 ⏱election"}, {"c1 timer retry(1)", "c1 ⏱retry(1)"},
+		{"c1->n2 client.Request c1#4 put k1=v", "c1->n2 Req c1#4 put k1=v"},
+	} {
+		t.Run(c.in, func(t *testing.T) {
+			if got := compact(c.in); got != c.want {
+				t.Errorf("compact(%q) = %q, want %q", c.in, got, c.want)
+			}
+		})
+	}
+}
