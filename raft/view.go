@@ -35,7 +35,7 @@ func (n *Node) Inspect() sim.View {
 		v.Fields = append(v.Fields, sim.Field{Name: "election deadline (local clock)", Value: n.electionDeadline.String()})
 	}
 	if n.role == Leader {
-		v.Fields = append(v.Fields, sim.Field{Name: "elected by", Value: n.voteSummary()})
+		v.Fields = append(v.Fields, sim.Field{Name: "elected by", Value: n.electedBy()})
 		t := sim.Table{Title: "followers", Columns: []string{"node", "next", "match", "state"}}
 		for _, p := range n.peers {
 			pr := &n.prs[p]
@@ -74,12 +74,23 @@ func (n *Node) EntryTerm(i int64) (int64, bool) { return n.log.term(i) }
 // Elections returns how many elections this incarnation has started.
 func (n *Node) Elections() int64 { return n.elections }
 
-// voteSummary renders the last campaign's tally for a candidate's view,
-// "3 of 5 granted (n1 n3 n4), 1 refused (n2); 3 wins": who voted for it is
-// why it wins, and a refusal is why it may not. A leader's view shows the
-// campaign that elected it.
+// voteSummary renders a candidate's tally, "1 granted, 1 refused; needs
+// 3": how far it is from winning (the votes table says who answered what).
 func (n *Node) voteSummary() string {
-	var granted, refused []string
+	granted, refused := n.voters()
+	return strconv.Itoa(len(granted)) + " granted, " + strconv.Itoa(len(refused)) + " refused; needs " +
+		strconv.Itoa(len(n.config.Members)/2+1)
+}
+
+// electedBy renders who voted for a leader in the campaign that elected
+// it, "n2 n3 n5 (3 of 5)": why it, and not another, leads.
+func (n *Node) electedBy() string {
+	granted, _ := n.voters()
+	return strings.Join(granted, " ") + " (" + strconv.Itoa(len(granted)) + " of " + strconv.Itoa(len(n.config.Members)) + ")"
+}
+
+// voters lists the members that granted and refused the last campaign.
+func (n *Node) voters() (granted, refused []string) {
 	for _, p := range n.config.Members {
 		switch n.votes[p] {
 		case 1:
@@ -88,9 +99,7 @@ func (n *Node) voteSummary() string {
 			refused = append(refused, p.String())
 		}
 	}
-	q := len(n.config.Members)/2 + 1
-	return strconv.Itoa(len(granted)) + " of " + strconv.Itoa(len(n.config.Members)) + " granted (" + strings.Join(granted, " ") +
-		"), " + strconv.Itoa(len(refused)) + " refused (" + strings.Join(refused, " ") + "); " + strconv.Itoa(q) + " wins"
+	return granted, refused
 }
 
 // votesTable lists each member's answer to the candidate's campaign.
