@@ -241,7 +241,9 @@ const electionCandidateN = 6
 // and 120x40: n to the first candidate, its votes in the details (enter
 // at 80 columns), then L G to the new leader and whom it was elected by.
 func TestGoldenElection(t *testing.T) {
-	sc := testScenario(t, "raft", 5, 7)
+	// What `synod tui --protocol raft --nodes 5 --seed 7` opens.
+	sc := scenario.Default("raft")
+	sc.Seed = 7
 	for _, size := range [][2]int{{80, 24}, {120, 40}} {
 		name := fmt.Sprintf("%dx%d", size[0], size[1])
 		cand := repeat("n", electionCandidateN)
