@@ -235,7 +235,12 @@ func (l EventLog) View() string {
 		}
 		lines = append(lines, line)
 	}
-	if len(vis) == 0 {
+	switch {
+	case len(vis) == 0 && len(log) > 0:
+		// Filtered to nothing: say which keys widen it, not "no events".
+		lines = append(lines, l.st.Dim.Render(fmt.Sprintf("(no event matches: %s shows clients, %s/%s change filters)",
+			l.Keys.Clients.Help().Key, l.Keys.Filter.Help().Key, l.Keys.FilterKind.Help().Key)))
+	case len(vis) == 0:
 		lines = append(lines, l.st.Dim.Render("(no events yet: → steps)"))
 	}
 	return box(lines, l.w, l.h)
