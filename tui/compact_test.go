@@ -1,6 +1,14 @@
 package tui
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	_ "github.com/synod-dev/synod/protocols/twopc"
+	"github.com/synod-dev/synod/sim"
+)
 
 // TestCompact holds the narrow panes' short form of the one renderer's
 // line: the kind and the answer must both survive (issue 24: at 80
@@ -22,4 +30,24 @@ func TestCompact(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTimerNames: a protocol that names its timers (TimerNamer) is
+// shown by name in the event log, the messages pane and the cards: 2PC's
+// timers carry a transaction id, which the raw renderer printed as
+// work(4294967302) (issue 24).
+func TestTimerNames(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "2pc", 4, 7), Options{})
+	press(m, "]", "t")
+	named := 0
+	for _, e := range m.sess.Log() {
+		if e.Kind == sim.KindTimer && e.To.IsNode() {
+			assert.Regexp(t, `timer \S+ t\d+\.\d+$`, e.Text, "event %d names its transaction", e.Index)
+			named++
+		}
+	}
+	require.Greater(t, named, 0, "the first %d events of a 2PC run fire node timers", jumpEvents)
+	s := screen(m)
+	assert.NotRegexp(t, `\(\d{6,}\)`, s, "no raw transaction id on screen")
+	assert.Regexp(t, `⏱\S+ t\d+\.\d+`, s, "timers are listed by name")
 }

@@ -106,7 +106,7 @@ func (d Details) Lines() []string {
 }
 
 func eventLines(s *sim.Sim, ev *sim.Event) []string {
-	out := []string{fmt.Sprintf("pending #%d %s", ev.ID, ev.Kind), ev.Describe()}
+	out := []string{fmt.Sprintf("pending #%d %s", ev.ID, ev.Kind), describe(s, ev)}
 	if ev.Kind == sim.KindDeliver || ev.Kind == sim.KindRequest {
 		out = append(out, fmt.Sprintf("sent at %v, due at %v", ev.Sent, ev.At))
 		if why := lost(s, ev); why != "" {

@@ -634,7 +634,7 @@ func (m *Model) schedule(k tea.KeyPressMsg) {
 		m.flash = err.Error()
 		return
 	}
-	m.flash = fmt.Sprintf("%s #%d now: %s", verb, ev.ID, ev.Describe())
+	m.flash = fmt.Sprintf("%s #%d now: %s", verb, ev.ID, describe(m.sess.Sim(), &ev))
 	m.msgs, _ = m.msgs.Update(nil)
 }
 

@@ -29,6 +29,33 @@ const (
 	flagPanic                       // a protocol panicked
 )
 
+// TimerNamer is a process that names its timers for a reader: a timer's
+// argument is a protocol's own value (2PC's is a transaction id, which
+// the simulator's renderer prints as work(4294967302); the node says
+// "work t1.6"). TimerName must depend on the timer alone.
+type TimerNamer interface {
+	TimerName(t sim.Timer) string
+}
+
+// describe is the one renderer, (*sim.Event).Describe, with a timer
+// named by its process when the process can (TimerNamer).
+func describe(sm *sim.Sim, ev *sim.Event) string {
+	if ev.Kind == sim.KindTimer {
+		if tn, ok := sm.Process(ev.To).(TimerNamer); ok {
+			return fmt.Sprintf("t=%v %v timer %s", ev.At, ev.To, tn.TimerName(ev.Timer))
+		}
+	}
+	return ev.Describe()
+}
+
+// timerName is a timer's name as the cards show it.
+func timerName(sm *sim.Sim, ev *sim.Event) string {
+	if tn, ok := sm.Process(ev.To).(TimerNamer); ok {
+		return tn.TimerName(ev.Timer)
+	}
+	return ev.Timer.Name
+}
+
 // RoleCommitter is a process that reports its role and commit index
 // without building its whole sim.View (a Raft node's view renders its last
 // log entries): the event log asks after every event. Both must be what
@@ -154,7 +181,7 @@ func (s *Session) Observe(sm *sim.Sim, r *sim.Record) {
 		return
 	}
 	ev := &r.Event
-	e := Entry{Index: i, At: ev.At, Kind: ev.Kind, From: ev.From, To: ev.To, Text: ev.Describe(), Outcome: r.Outcome, Effects: len(r.Effects)}
+	e := Entry{Index: i, At: ev.At, Kind: ev.Kind, From: ev.From, To: ev.To, Text: describe(sm, ev), Outcome: r.Outcome, Effects: len(r.Effects)}
 	if ev.Msg != nil {
 		e.MsgType = ev.Msg.MessageType()
 	}
