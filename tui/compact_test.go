@@ -1,11 +1,13 @@
 package tui
 
 import (
+	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	_ "github.com/synod-dev/synod/paxos"
 	_ "github.com/synod-dev/synod/protocols/twopc"
 	"github.com/synod-dev/synod/sim"
 )
@@ -50,4 +52,24 @@ func TestTimerNames(t *testing.T) {
 	s := screen(m)
 	assert.NotRegexp(t, `\(\d{6,}\)`, s, "no raw transaction id on screen")
 	assert.Regexp(t, `⏱\S+ t\d+\.\d+`, s, "timers are listed by name")
+}
+
+// TestBallotNotation: Paxos's ballot reads the same on the card and in
+// the details (round.node), not "ballot 1" in one and "ballot: 0.0" in
+// the other (issue 24).
+func TestBallotNotation(t *testing.T) {
+	for _, proto := range []string{"paxos", "paxos-single"} {
+		t.Run(proto, func(t *testing.T) {
+			m := newTestModel(t, testScenario(t, proto, 3, 1), Options{})
+			press(m, "]", "enter")
+			v, ok := m.sess.Sim().Inspect(1)
+			require.True(t, ok)
+			bal := v.Get("ballot")
+			require.Regexp(t, `^\d+\.\d+$`, bal)
+			s := screen(m)
+			assert.Regexp(t, `n1 ● \S+\s+ballot `+regexp.QuoteMeta(bal)+` `, s, "the card shows the ballot as round.node")
+			assert.Contains(t, s, "ballot "+bal+"  leader", "the details show the same notation")
+			assert.NotContains(t, s, "ballot: ", "and not a second time")
+		})
+	}
 }

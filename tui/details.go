@@ -148,9 +148,12 @@ func nodeLines(s *sim.Sim, id sim.NodeID) []string {
 	if label == "" {
 		label = "term"
 	}
-	out = append(out, fmt.Sprintf("role %s  %s %d  leader %v", v.Role, label, v.Term, v.Leader),
+	out = append(out, fmt.Sprintf("role %s  %s %s  leader %v", v.Role, label, termText(v), v.Leader),
 		fmt.Sprintf("log %d  commit %d  applied %d  snapshot %d", v.LogLen, v.Commit, v.Applied, v.Snapshot))
 	for _, f := range v.Fields {
+		if f.Name == label {
+			continue // on the first line already, in the same notation
+		}
 		out = append(out, fmt.Sprintf("%s: %s", f.Name, f.Value))
 	}
 	for _, t := range v.Tables {
