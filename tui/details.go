@@ -131,11 +131,12 @@ func nodeLines(s *sim.Sim, id sim.NodeID) []string {
 	out := []string{id.String()}
 	switch {
 	case !s.Up(id) && startAt(s, id) >= 0:
-		return append(out, fmt.Sprintf("not started yet: it starts at %v (→ or } to get there)", startAt(s, id)))
+		return append(out, "not started yet: it starts at", fmt.Sprintf("  %v (→ gets there)", startAt(s, id)))
 	case !s.Up(id):
-		return append(out, "crashed: only its stable storage survives (r restarts it)", fmt.Sprintf("stored keys: %d", len(s.Storage(id).Keys(""))))
+		return append(out, "crashed: only its stable storage", "survives; r restarts it", fmt.Sprintf("stored keys: %d", len(s.Storage(id).Keys(""))))
 	case s.Paused(id):
-		out[0] += " (paused: it handles nothing and its timers wait; p resumes it)"
+		out[0] += " (paused)"
+		out = append(out, "paused: it handles nothing and its", "timers wait; p resumes it")
 	}
 	if d := s.Drift(id); d != 1 {
 		out[0] += fmt.Sprintf(" clock rate %.3f", d)

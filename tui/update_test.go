@@ -351,3 +351,38 @@ func TestUpdateRunAtSpeed(t *testing.T) {
 	press(m, "space")
 	assert.Nil(t, m.job, "space pauses")
 }
+
+// TestUpdateStatesExplained: a node that has not started yet, a crashed
+// one and a paused one each say what they are in the details, and a timer
+// that fires and only re-arms is marked a no-op (issue 24: a node not
+// started read "crashed" in its details while its card said starting).
+func TestUpdateStatesExplained(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "enter")
+	s := screen(m)
+	assert.Contains(t, s, "○ starting")
+	assert.Contains(t, s, "not started yet: it starts at")
+	assert.NotContains(t, s, "crashed")
+
+	press(m, "]", "c")
+	assert.Contains(t, screen(m), "crashed: only its stable storage")
+	press(m, "r", "l", "p") // the restart's start event, then pause
+	assert.Contains(t, screen(m), "‖ paused")
+	assert.Contains(t, screen(m), "paused: it handles nothing")
+
+	noop := 0
+	for _, e := range m.sess.Log() {
+		if e.Note == noopTimer {
+			noop++
+			assert.Equal(t, sim.KindTimer, e.Kind, "event %d", e.Index)
+			assert.Equal(t, 1, e.Effects, "event %d only re-armed", e.Index)
+		}
+	}
+	assert.Greater(t, noop, 0, "followers' election timers fire and re-arm in the first %d events", jumpEvents)
+	press(m, "C", "tab", "tab")
+	for m.details.Subject.Entry == nil || m.details.Subject.Entry.Note != noopTimer {
+		require.Greater(t, m.log.cursor(), int64(0), "a no-op timer under the cursor")
+		press(m, "up")
+	}
+	assert.Contains(t, screen(m), "no-op: nothing due yet")
+}
