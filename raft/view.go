@@ -74,12 +74,12 @@ func (n *Node) EntryTerm(i int64) (int64, bool) { return n.log.term(i) }
 // Elections returns how many elections this incarnation has started.
 func (n *Node) Elections() int64 { return n.elections }
 
-// voteSummary renders a candidate's tally, "1 granted, 1 refused; needs
-// 3": how far it is from winning (the votes table says who answered what).
+// voteSummary renders a candidate's tally, "2 of 3 needed, 1 refused":
+// how far it is from winning (the votes table says who answered what).
 func (n *Node) voteSummary() string {
 	granted, refused := n.voters()
-	return strconv.Itoa(len(granted)) + " granted, " + strconv.Itoa(len(refused)) + " refused; needs " +
-		strconv.Itoa(len(n.config.Members)/2+1)
+	return strconv.Itoa(len(granted)) + " of " + strconv.Itoa(len(n.config.Members)/2+1) + " needed, " +
+		strconv.Itoa(len(refused)) + " refused"
 }
 
 // electedBy renders who voted for a leader in the campaign that elected

@@ -120,7 +120,7 @@ func (c Cluster) View() string {
 	starting := map[sim.NodeID]bool{}
 	for _, ev := range s.Pending() {
 		if ev.Kind == sim.KindTimer && ev.To.IsNode() {
-			timers[ev.To] = append(timers[ev.To], fmt.Sprintf("%s@%v", timerName(s, &ev), ev.At))
+			timers[ev.To] = append(timers[ev.To], fmt.Sprintf("%s@%.1fms", timerName(s, &ev), ev.At.Milliseconds()))
 		}
 		if ev.Kind == sim.KindStart {
 			starting[ev.To] = true

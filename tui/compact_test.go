@@ -23,6 +23,8 @@ func TestCompact(t *testing.T) {
 		{"n2->n3 raft.RequestVoteReply term=2 rejected pre", "n2->n3 ReqVoteRep✗ term=2 pre"},
 		{"n1->n3 raft.AppendEntriesReply term=2 ok match=4", "n1->n3 AppEntRep✓ term=2 match=4"},
 		{"n1->n3 raft.AppendEntriesReply term=2 reject=5 conflict=3/1", "n1->n3 AppEntRep✗ term=2 reject=5 conflict=3/1"},
+		{"n3->n1 twopc.Vote t1.7 yes", "n3->n1 Vote✓ t1.7"},
+		{"n4->n1 twopc.Vote t1.8 no lock conflict", "n4->n1 Vote✗ t1.8 lock conflict"},
 		{"n3 timer election", "n3 ⏱election"}, {"c1 timer retry(1)", "c1 ⏱retry(1)"},
 		{"c1->n2 client.Request c1#4 put k1=v", "c1->n2 Req c1#4 put k1=v"},
 	} {

@@ -150,6 +150,7 @@ var shortWords = map[string]string{
 // type: granted or refused, success or failure, at a glance.
 var answerMarks = []struct{ word, mark string }{
 	{" granted", "✓"}, {" rejected", "✗"}, {" ok", "✓"}, {" reject=", "✗"},
+	{" yes", "✓"}, {" no", "✗"}, // 2PC's votes
 }
 
 // compact shortens a timer's line "n3 timer election" to "n3 ⏱election",
