@@ -284,3 +284,26 @@ func candidateOf(s string) string {
 	}
 	return ""
 }
+
+// TestGoldenDefaultScreen is docs/tui.md's first screen: `synod tui --at
+// 3000` on the embedded default scenario (Raft under the nemesis), 80x24.
+func TestGoldenDefaultScreen(t *testing.T) {
+	sc, err := scenario.Parse(scenario.DefaultYAML(), scenario.DefaultName)
+	require.NoError(t, err)
+	m := flow(t, newTestModel(t, sc, Options{At: 3000}), 80, 24)
+	assert.Equal(t, int64(3000), m.sess.Index())
+	golden.RequireEqual(t, screen(m))
+}
+
+// TestGoldenReelection is docs/tui.md's second screen, 100x30: L G stops
+// at the first leader, j j c crashes it, G runs (the breakpoint still on)
+// to the next one.
+func TestGoldenReelection(t *testing.T) {
+	sc := scenario.Default("raft")
+	sc.Seed = 7
+	m := flow(t, newTestModel(t, sc, Options{}), 100, 30, "L", "G", "j", "j", "c", "G")
+	s := screen(m)
+	assert.Contains(t, s, "n3 ✗ crashed")
+	assert.Equal(t, "n5", leaderOf(s))
+	golden.RequireEqual(t, s)
+}
