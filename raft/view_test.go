@@ -67,3 +67,52 @@ func TestDescribe(t *testing.T) {
 		assert.Equal(t, c.want, c.m.(interface{ Describe() string }).Describe())
 	}
 }
+
+// TestInspectVotes: a candidate's view lists each member's answer to its
+// campaign and its tally, and a leader's says whom it was elected by (the
+// TUI shows why a node won, issue 24).
+func TestInspectVotes(t *testing.T) {
+	r := newTestRun(t, 7, 5, 0, 2*sim.Second, nil)
+	sawCandidate, sawAnswer := false, false
+	for i := 0; i < 10000 && r.leader() == 0; i++ {
+		require.True(t, r.s.Step(), "the run stopped before a leader at step %d", i)
+		for _, id := range r.s.Nodes() {
+			n := r.node(id)
+			if n == nil || n.role != Candidate {
+				continue
+			}
+			sawCandidate = true
+			v := n.Inspect()
+			require.Len(t, v.Tables, 1, "%v's view: one votes table", id)
+			tb := v.Tables[0]
+			assert.Equal(t, "votes for term "+itoa(n.term), tb.Title)
+			require.Len(t, tb.Rows, 5, "one row per member")
+			granted, refused := 0, 0
+			for _, row := range tb.Rows {
+				p, err := sim.ParseNodeID(row[0])
+				require.NoError(t, err)
+				want := map[int8]string{1: "granted", -1: "refused", 0: "waiting"}[n.votes[p]]
+				if p == id {
+					want = "granted (itself)"
+				}
+				assert.Equal(t, want, row[1], "%v's answer to %v", p, id)
+				switch n.votes[p] {
+				case 1:
+					granted++
+				case -1:
+					refused++
+				}
+				sawAnswer = sawAnswer || (p != id && n.votes[p] != 0)
+			}
+			assert.Equal(t, itoa(int64(granted))+" of 3 needed, "+itoa(int64(refused))+" refused", v.Get("votes"))
+		}
+	}
+	require.True(t, sawCandidate, "a candidate on the way to the first leader")
+	assert.True(t, sawAnswer, "a candidate that heard an answer")
+	l := r.leader()
+	require.NotZero(t, l)
+	lv := r.node(l).Inspect()
+	by := lv.Get("elected by")
+	assert.Regexp(t, `^(n\d ?){3,5} \([345] of 5\)$`, by)
+	assert.Contains(t, by, l.String(), "a leader voted for itself")
+}

@@ -3,6 +3,7 @@ package tui
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -119,7 +120,7 @@ func (c Cluster) View() string {
 	starting := map[sim.NodeID]bool{}
 	for _, ev := range s.Pending() {
 		if ev.Kind == sim.KindTimer && ev.To.IsNode() {
-			timers[ev.To] = append(timers[ev.To], fmt.Sprintf("%s@%v", ev.Timer.Name, ev.At))
+			timers[ev.To] = append(timers[ev.To], fmt.Sprintf("%s@%.1fms", timerName(s, &ev), ev.At.Milliseconds()))
 		}
 		if ev.Kind == sim.KindStart {
 			starting[ev.To] = true
@@ -179,7 +180,7 @@ func (c Cluster) card(s *sim.Sim, id sim.NodeID, sel bool, timers []string, star
 		if label == "" {
 			label = "term"
 		}
-		out += fmt.Sprintf(" %s %-3d", label, v.Term)
+		out += fmt.Sprintf(" %s %-3s", label, termText(v))
 	}
 	if v.LogLen > 0 || v.Commit > 0 || v.Applied > 0 || len(v.Log) > 0 || v.TermLabel == "term" {
 		out += " " + logTail(v, c.tailLen(), c.st)
@@ -196,6 +197,21 @@ func (c Cluster) card(s *sim.Sim, id sim.NodeID, sel bool, timers []string, star
 		out += c.st.Dim.Render("  ⏱ " + strings.Join(timers, " "))
 	}
 	return out
+}
+
+// termText renders a view's term or ballot in one notation everywhere: a
+// field named like the term label is its full rendering (Paxos's ballot
+// "1.2", round and node, where Term holds only the round), else the
+// number.
+func termText(v sim.View) string {
+	if v.TermLabel != "" {
+		for _, f := range v.Fields {
+			if f.Name == v.TermLabel {
+				return f.Value
+			}
+		}
+	}
+	return strconv.FormatInt(v.Term, 10)
 }
 
 func (c Cluster) tailLen() int {

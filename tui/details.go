@@ -83,6 +83,9 @@ func (d Details) Lines() []string {
 		if e.Outcome != "" {
 			out = append(out, "outcome: "+e.Outcome)
 		}
+		if e.Note != "" {
+			out = append(out, e.Note)
+		}
 		out = append(out, fmt.Sprintf("effects: %d", e.Effects))
 		for _, v := range e.Violations {
 			out = append(out, fmt.Sprintf("! invariant %s violated: %s", v.Checker, v.Message))
@@ -103,7 +106,7 @@ func (d Details) Lines() []string {
 }
 
 func eventLines(s *sim.Sim, ev *sim.Event) []string {
-	out := []string{fmt.Sprintf("pending #%d %s", ev.ID, ev.Kind), ev.Describe()}
+	out := []string{fmt.Sprintf("pending #%d %s", ev.ID, ev.Kind), describe(s, ev)}
 	if ev.Kind == sim.KindDeliver || ev.Kind == sim.KindRequest {
 		out = append(out, fmt.Sprintf("sent at %v, due at %v", ev.Sent, ev.At))
 		if why := lost(s, ev); why != "" {
@@ -127,10 +130,13 @@ func eventLines(s *sim.Sim, ev *sim.Event) []string {
 func nodeLines(s *sim.Sim, id sim.NodeID) []string {
 	out := []string{id.String()}
 	switch {
+	case !s.Up(id) && startAt(s, id) >= 0:
+		return append(out, "not started yet: it starts at", fmt.Sprintf("  %v (→ gets there)", startAt(s, id)))
 	case !s.Up(id):
-		return append(out, "crashed: only its stable storage survives", fmt.Sprintf("stored keys: %d", len(s.Storage(id).Keys(""))))
+		return append(out, "crashed: only its stable storage", "survives; r restarts it", fmt.Sprintf("stored keys: %d", len(s.Storage(id).Keys(""))))
 	case s.Paused(id):
 		out[0] += " (paused)"
+		out = append(out, "paused: it handles nothing and its", "timers wait; p resumes it")
 	}
 	if d := s.Drift(id); d != 1 {
 		out[0] += fmt.Sprintf(" clock rate %.3f", d)
@@ -143,9 +149,12 @@ func nodeLines(s *sim.Sim, id sim.NodeID) []string {
 	if label == "" {
 		label = "term"
 	}
-	out = append(out, fmt.Sprintf("role %s  %s %d  leader %v", v.Role, label, v.Term, v.Leader),
+	out = append(out, fmt.Sprintf("role %s  %s %s  leader %v", v.Role, label, termText(v), v.Leader),
 		fmt.Sprintf("log %d  commit %d  applied %d  snapshot %d", v.LogLen, v.Commit, v.Applied, v.Snapshot))
 	for _, f := range v.Fields {
+		if f.Name == label {
+			continue // on the first line already, in the same notation
+		}
 		out = append(out, fmt.Sprintf("%s: %s", f.Name, f.Value))
 	}
 	for _, t := range v.Tables {
@@ -166,6 +175,16 @@ func nodeLines(s *sim.Sim, id sim.NodeID) []string {
 		}
 	}
 	return out
+}
+
+// startAt is when a node that has not started yet starts, or -1.
+func startAt(s *sim.Sim, id sim.NodeID) sim.Time {
+	for _, ev := range s.Pending() {
+		if ev.Kind == sim.KindStart && ev.To == id {
+			return ev.At
+		}
+	}
+	return -1
 }
 
 // tableLines renders a table with aligned columns.

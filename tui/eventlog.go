@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -13,13 +14,13 @@ import (
 
 // EventLogKeyMap is the event log's keymap.
 type EventLogKeyMap struct {
-	Up, Down, Filter, FilterKind key.Binding
+	Up, Down, Filter, FilterKind, Clients key.Binding
 }
 
 // EventLogDefaultKeyMap is the event log's default keymap.
 func EventLogDefaultKeyMap() EventLogKeyMap {
 	k := DefaultKeyMap()
-	return EventLogKeyMap{Up: k.Up, Down: k.Down, Filter: k.Filter, FilterKind: k.FilterKind}
+	return EventLogKeyMap{Up: k.Up, Down: k.Down, Filter: k.Filter, FilterKind: k.FilterKind, Clients: k.Clients}
 }
 
 // EventLog shows the events so far with the current one highlighted and
@@ -34,6 +35,11 @@ type EventLog struct {
 	Kind sim.EventKind
 	// Query keeps events whose text contains it.
 	Query string
+	// Clients shows client traffic (requests, replies, retry timers).
+	// It is folded by default: in a Raft run most early events are
+	// clients retrying and "not leader" replies, which drown the
+	// election a reader came to see.
+	Clients bool
 	// Cursor is the index of the event the cursor is on; -1 follows the
 	// current position.
 	Cursor int64
@@ -49,6 +55,9 @@ func NewEventLog(s *Session, st Styles) EventLog {
 }
 
 func (l EventLog) match(e *Entry) bool {
+	if !l.Clients && e.client() && len(l.Marks[e.Index]) == 0 {
+		return false // folded, unless the lin explanation marks it
+	}
 	if l.Node != 0 && e.To != l.Node && e.From != l.Node {
 		return false
 	}
@@ -67,7 +76,12 @@ func (l EventLog) match(e *Entry) bool {
 func (l EventLog) visible() []int64 {
 	log := l.sess.Log()
 	if l.Node == 0 && l.Kind == 0 && l.Query == "" {
-		return nil
+		if l.Clients {
+			return nil
+		}
+		if len(l.Marks) == 0 {
+			return l.sess.protoIdx
+		}
 	}
 	var out []int64
 	for i := range log {
@@ -78,7 +92,7 @@ func (l EventLog) visible() []int64 {
 	return out
 }
 
-func (l EventLog) filtered() bool { return l.Node != 0 || l.Kind != 0 || l.Query != "" }
+func (l EventLog) filtered() bool { return l.Node != 0 || l.Kind != 0 || l.Query != "" || !l.Clients }
 
 // cursor is the event the cursor is on: the current one unless moved.
 func (l EventLog) cursor() int64 {
@@ -129,19 +143,16 @@ func (l EventLog) Update(msg tea.Msg) (EventLog, tea.Cmd) {
 		}
 	case key.Matches(k, l.Keys.FilterKind):
 		l.Kind = (l.Kind + 1) % (sim.KindFault + 1)
+	case key.Matches(k, l.Keys.Clients):
+		l.Clients = !l.Clients
 	}
 	return l, nil
 }
 
-// nearest returns the position in vis of the last index <= i (or 0).
+// nearest returns the position in vis (sorted) of the last index <= i
+// (or 0).
 func nearest(vis []int64, i int64) int {
-	pos := 0
-	for j, v := range vis {
-		if v <= i {
-			pos = j
-		}
-	}
-	return pos
+	return max(0, sort.Search(len(vis), func(j int) bool { return vis[j] > i })-1)
 }
 
 // Filters describes the active filters.
@@ -155,6 +166,9 @@ func (l EventLog) Filters() string {
 	}
 	if l.Query != "" {
 		f = append(f, fmt.Sprintf("/%s", l.Query))
+	}
+	if !l.Clients {
+		f = append(f, "clients folded: "+l.Keys.Clients.Help().Key)
 	}
 	return strings.Join(f, ", ")
 }
@@ -189,9 +203,12 @@ func (l EventLog) View() string {
 	}
 	for _, i := range vis {
 		e := &log[i]
-		line := fmt.Sprintf("%5d %s", e.Index, brief(e.At, e.Text))
+		line := fmt.Sprintf("%5d %s", e.Index, briefFit(e.At, e.Text, l.w))
 		if e.Outcome != "" {
 			line += " (" + e.Outcome + ")"
+		}
+		if e.Note != "" {
+			line += " (no-op)"
 		}
 		marks := l.Marks[i]
 		switch {
@@ -218,7 +235,12 @@ func (l EventLog) View() string {
 		}
 		lines = append(lines, line)
 	}
-	if len(vis) == 0 {
+	switch {
+	case len(vis) == 0 && len(log) > 0:
+		// Filtered to nothing: say which keys widen it, not "no events".
+		lines = append(lines, l.st.Dim.Render(fmt.Sprintf("(no event matches: %s shows clients, %s/%s change filters)",
+			l.Keys.Clients.Help().Key, l.Keys.Filter.Help().Key, l.Keys.FilterKind.Help().Key)))
+	case len(vis) == 0:
 		lines = append(lines, l.st.Dim.Render("(no events yet: → steps)"))
 	}
 	return box(lines, l.w, l.h)

@@ -231,3 +231,79 @@ func TestGoldenInvariantViolation(t *testing.T) {
 		})
 	}
 }
+
+// electionCandidateN is how many times the walkthrough in docs/tui.md
+// presses n (next interesting) to reach the first candidate of the
+// default five-node run (seed 7); the test holds the page to it.
+const electionCandidateN = 6
+
+// TestGoldenElection is docs/tui.md's Raft election walkthrough, at 80x24
+// and 120x40: n to the first candidate, its votes in the details (enter
+// at 80 columns), then L G to the new leader and whom it was elected by.
+func TestGoldenElection(t *testing.T) {
+	// What `synod tui --protocol raft --nodes 5 --seed 7` opens.
+	sc := scenario.Default("raft")
+	sc.Seed = 7
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		name := fmt.Sprintf("%dx%d", size[0], size[1])
+		cand := repeat("n", electionCandidateN)
+		// The candidate's card: select it (↓ from n1).
+		probe := newTestModel(t, sc, Options{})
+		press(probe, cand...)
+		node := candidateOf(screen(probe))
+		require.NotEmpty(t, node, "a candidate after %d presses of n:\n%s", electionCandidateN, screen(probe))
+		id, err := sim.ParseNodeID(node)
+		require.NoError(t, err)
+		keys := append(cand, repeat("j", int(id)-1)...)
+		if size[0] < 120 {
+			keys = append(keys, "enter")
+		}
+		t.Run(name+"/candidate", func(t *testing.T) {
+			m := flow(t, newTestModel(t, sc, Options{}), size[0], size[1], keys...)
+			s := screen(m)
+			assert.Contains(t, s, "votes for term", "the candidate's votes, per peer")
+			golden.RequireEqual(t, s)
+		})
+		t.Run(name+"/leader", func(t *testing.T) {
+			m := flow(t, newTestModel(t, sc, Options{}), size[0], size[1], append(keys, "L", "G")...)
+			s := screen(m)
+			assert.Equal(t, node, leaderOf(s), "the candidate won")
+			assert.Contains(t, s, "elected by", "the leader's view says who voted for it")
+			golden.RequireEqual(t, s)
+		})
+	}
+}
+
+// candidateOf returns the first candidate a screen's cluster pane shows.
+func candidateOf(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		f := strings.Fields(strings.TrimPrefix(l, "▸"))
+		if len(f) >= 3 && f[2] == "candidate" {
+			return f[0]
+		}
+	}
+	return ""
+}
+
+// TestGoldenDefaultScreen is docs/tui.md's first screen: `synod tui --at
+// 3000` on the embedded default scenario (Raft under the nemesis), 80x24.
+func TestGoldenDefaultScreen(t *testing.T) {
+	sc, err := scenario.Parse(scenario.DefaultYAML(), scenario.DefaultName)
+	require.NoError(t, err)
+	m := flow(t, newTestModel(t, sc, Options{At: 3000}), 80, 24)
+	assert.Equal(t, int64(3000), m.sess.Index())
+	golden.RequireEqual(t, screen(m))
+}
+
+// TestGoldenReelection is docs/tui.md's second screen, 100x30: L G stops
+// at the first leader, j j c crashes it, G runs (the breakpoint still on)
+// to the next one.
+func TestGoldenReelection(t *testing.T) {
+	sc := scenario.Default("raft")
+	sc.Seed = 7
+	m := flow(t, newTestModel(t, sc, Options{}), 100, 30, "L", "G", "j", "j", "c", "G")
+	s := screen(m)
+	assert.Contains(t, s, "n3 ✗ crashed")
+	assert.Equal(t, "n5", leaderOf(s))
+	golden.RequireEqual(t, s)
+}

@@ -26,6 +26,7 @@ type KeyMap struct {
 	Focus, Up, Down, Details key.Binding
 	Filter, FilterKind       key.Binding
 	Search, GoToCursor       key.Binding
+	Clients                  key.Binding
 	ShowTimers               key.Binding
 
 	// Manual scheduling (messages pane).
@@ -71,6 +72,7 @@ func DefaultKeyMap() KeyMap {
 		Filter:         b([]string{"f"}, "f", "log: filter node"),
 		FilterKind:     b([]string{"F"}, "F", "log: filter kind"),
 		Search:         b([]string{"/"}, "/", "log: search"),
+		Clients:        b([]string{"C"}, "C", "log: show clients"),
 		GoToCursor:     b([]string{"o"}, "o", "log: go to cursor"),
 		ShowTimers:     b([]string{"t"}, "t", "msgs: show timers"),
 		Deliver:        b([]string{"a"}, "a", "deliver msg now"),
@@ -99,7 +101,7 @@ func (k KeyMap) ShortHelp() []key.Binding {
 func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Step, k.Back, k.JumpFwd, k.JumpBack, k.TimeFwd, k.TimeBack, k.Start, k.End, k.Run, k.Faster, k.Slower, k.NextMark, k.PrevMark, k.NextLin, k.PrevLin},
-		{k.CheckLin, k.BreakViolation, k.BreakLeader, k.BreakOn, k.Focus, k.Up, k.Down, k.Details, k.Filter, k.FilterKind, k.Search, k.GoToCursor, k.ShowTimers, k.Save, k.Help, k.Quit},
+		{k.CheckLin, k.BreakViolation, k.BreakLeader, k.BreakOn, k.Focus, k.Up, k.Down, k.Details, k.Filter, k.FilterKind, k.Clients, k.Search, k.GoToCursor, k.ShowTimers, k.Save, k.Help, k.Quit},
 		{k.Deliver, k.Drop, k.Duplicate, k.Crash, k.Restart, k.Pause, k.Isolate, k.Split, k.Cut, k.Heal, k.Request},
 	}
 }

@@ -118,7 +118,7 @@ func (m Messages) View() string {
 		case ev.Dup:
 			mark = "⧉"
 		}
-		line := mark + brief(ev.At, ev.Describe())
+		line := mark + briefFit(ev.At, describe(s, ev), m.w)
 		if i == m.Selected {
 			line = m.st.Cursor.Render(fit(line, m.w))
 		}

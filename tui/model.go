@@ -150,8 +150,10 @@ func New(s *Session, opts Options) *Model {
 	m.cluster.Keys = SelectKeyMap{Up: keys.Up, Down: keys.Down}
 	m.details.Keys = m.cluster.Keys
 	m.msgs.Keys = MessagesKeyMap{Up: keys.Up, Down: keys.Down, ShowTimers: keys.ShowTimers}
-	m.log.Keys = EventLogKeyMap{Up: keys.Up, Down: keys.Down, Filter: keys.Filter, FilterKind: keys.FilterKind}
+	m.log.Keys = EventLogKeyMap{Up: keys.Up, Down: keys.Down, Filter: keys.Filter, FilterKind: keys.FilterKind, Clients: keys.Clients}
 	m.setFocus(focusCluster)
+	// A reopened trace that failed its check says so before anything.
+	m.flash = s.Warning
 	return m
 }
 
@@ -503,7 +505,7 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 		at := m.log.Cursor + 1
 		m.log.Cursor = -1
 		return m.seek(at)
-	case key.Matches(k, km.Filter, km.FilterKind):
+	case key.Matches(k, km.Filter, km.FilterKind, km.Clients):
 		// The log's filters act from any pane: the log is always shown.
 		m.log, _ = m.log.Update(k)
 	case key.Matches(k, km.ShowTimers):
@@ -632,7 +634,7 @@ func (m *Model) schedule(k tea.KeyPressMsg) {
 		m.flash = err.Error()
 		return
 	}
-	m.flash = fmt.Sprintf("%s #%d now: %s", verb, ev.ID, ev.Describe())
+	m.flash = fmt.Sprintf("%s #%d now: %s", verb, ev.ID, describe(m.sess.Sim(), &ev))
 	m.msgs, _ = m.msgs.Update(nil)
 }
 

@@ -9,8 +9,10 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"sort"
 
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/scenario"
@@ -26,6 +28,33 @@ const (
 	flagViolation                   // an invariant was found broken
 	flagPanic                       // a protocol panicked
 )
+
+// TimerNamer is a process that names its timers for a reader: a timer's
+// argument is a protocol's own value (2PC's is a transaction id, which
+// the simulator's renderer prints as work(4294967302); the node says
+// "work t1.6"). TimerName must depend on the timer alone.
+type TimerNamer interface {
+	TimerName(t sim.Timer) string
+}
+
+// describe is the one renderer, (*sim.Event).Describe, with a timer
+// named by its process when the process can (TimerNamer).
+func describe(sm *sim.Sim, ev *sim.Event) string {
+	if ev.Kind == sim.KindTimer {
+		if tn, ok := sm.Process(ev.To).(TimerNamer); ok {
+			return fmt.Sprintf("t=%v %v timer %s", ev.At, ev.To, tn.TimerName(ev.Timer))
+		}
+	}
+	return ev.Describe()
+}
+
+// timerName is a timer's name as the cards show it.
+func timerName(sm *sim.Sim, ev *sim.Event) string {
+	if tn, ok := sm.Process(ev.To).(TimerNamer); ok {
+		return tn.TimerName(ev.Timer)
+	}
+	return ev.Timer.Name
+}
 
 // RoleCommitter is a process that reports its role and commit index
 // without building its whole sim.View (a Raft node's view renders its last
@@ -45,8 +74,10 @@ type Entry struct {
 	MsgType  string
 	Text     string // the one renderer: (*sim.Event).Describe
 	Outcome  string
-	Effects  int
-	Flags    uint8
+	// Note explains an event that changed nothing visible (noopTimer).
+	Note    string
+	Effects int
+	Flags   uint8
 	// Roles holds each node's role code after the event; it is shared with
 	// the previous entry when no role changed.
 	Roles  []uint8
@@ -80,8 +111,16 @@ type Session struct {
 	TL       *sim.Timeline
 	// Total is the length of the run when known (a reopened trace).
 	Total int64
+	// Warning is what the viewer must hear before trusting the run: a
+	// reopened trace that failed its check (FromTrace). The TUI shows it
+	// in the status line until the first key.
+	Warning string
 
-	log       []Entry
+	log []Entry
+	// protoIdx indexes the entries between nodes (no client in them):
+	// the event log folds client traffic by default, and drawing it must
+	// not walk the whole log.
+	protoIdx  []int64
 	roleNames []string
 	roleCodes map[string]uint8
 	// lin holds the linearizability verdicts computed on this branch, by
@@ -142,7 +181,7 @@ func (s *Session) Observe(sm *sim.Sim, r *sim.Record) {
 		return
 	}
 	ev := &r.Event
-	e := Entry{Index: i, At: ev.At, Kind: ev.Kind, From: ev.From, To: ev.To, Text: ev.Describe(), Outcome: r.Outcome, Effects: len(r.Effects)}
+	e := Entry{Index: i, At: ev.At, Kind: ev.Kind, From: ev.From, To: ev.To, Text: describe(sm, ev), Outcome: r.Outcome, Effects: len(r.Effects)}
 	if ev.Msg != nil {
 		e.MsgType = ev.Msg.MessageType()
 	}
@@ -225,12 +264,43 @@ func (s *Session) Observe(sm *sim.Sim, r *sim.Record) {
 		e.ClientOK = resp.Status == protocols.StatusOK
 		e.ClientFail = resp.Status == protocols.StatusFail
 	}
+	if ev.Kind == sim.KindTimer && r.Outcome == "" && !changed {
+		e.Note = timerNote(ev, r.Effects)
+	}
 	if len(s.log) == cap(s.log) {
 		// Doubling, not append's gentler growth for large slices: a run
 		// of a million events would otherwise copy its log several times.
 		s.log = append(make([]Entry, 0, max(2*cap(s.log), 1024)), s.log...)
 	}
 	s.log = append(s.log, e)
+	if !e.client() {
+		s.protoIdx = append(s.protoIdx, i)
+	}
+}
+
+// client reports whether a client sent, receives or owns the event (a
+// request, a reply, a retry timer).
+func (e *Entry) client() bool { return e.From.IsClient() || e.To.IsClient() }
+
+// Notes on timers that fired and did nothing a reader can see.
+const (
+	noopTimer  = "no-op: nothing due yet, so it only re-armed (its deadline moved since it was set: the node heard from a leader or granted a vote)"
+	staleTimer = "no-op: a timer of an earlier role or term, ignored"
+)
+
+// timerNote explains a timer that fired and did nothing but set itself
+// again (a lazy timer whose deadline moved: Raft's election timer after a
+// heartbeat), or nothing at all (a stale timer); otherwise "".
+func timerNote(ev *sim.Event, effects []sim.Effect) string {
+	if len(effects) == 0 {
+		return staleTimer
+	}
+	for _, f := range effects {
+		if f.Kind != sim.EffectTimer || f.Name != ev.Timer.Name {
+			return ""
+		}
+	}
+	return noopTimer
 }
 
 // Step moves one event forward; it returns false when the run has stopped.
@@ -244,6 +314,8 @@ func (s *Session) GoTo(k int64) error { return s.TL.GoTo(k) }
 func (s *Session) truncate() {
 	if i := s.Index(); i < int64(len(s.log)) {
 		s.log = s.log[:i]
+		k := sort.Search(len(s.protoIdx), func(j int) bool { return s.protoIdx[j] >= i })
+		s.protoIdx = s.protoIdx[:k]
 	}
 	s.Total = 0
 	s.lin.forget(s.Index())
@@ -309,7 +381,9 @@ func Open(path string) (*Session, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	sc, err := scenario.FromJSON(t.Header.Run, path)
+	// A tampered trace is refused here, naming the file and field; an
+	// unsigned one (an older synod) opens with FromTrace's warning.
+	sc, err := scenario.FromTrace(t)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -321,8 +395,18 @@ func Open(path string) (*Session, int64, error) {
 }
 
 // FromTrace loads a read trace's choices into a fresh session and returns
-// the position it was saved at.
+// the position it was saved at. It checks the trace first: a trace that
+// fails t.Verify (edited after it was written, or unsigned) sets
+// s.Warning, which the TUI shows before anything else. Callers should
+// have built the scenario with scenario.FromTrace, which refuses a
+// tampered trace outright; the warning is the second line of defence.
 func FromTrace(s *Session, t *sim.Trace) int64 {
+	switch err := t.Verify(); {
+	case errors.Is(err, sim.ErrTraceUnsigned):
+		s.Warning = fmt.Sprintf("note: %s is unsigned (an older synod wrote it): edits to it cannot be detected", t.Name)
+	case err != nil:
+		s.Warning = "warning: not the run it claims to be: " + err.Error()
+	}
 	s.TL.SetChoices(t.Choices)
 	s.Total = t.End.Events
 	if t.End.Position >= 0 {

@@ -121,3 +121,81 @@ func brief(at sim.Time, text string) string {
 	}
 	return fmt.Sprintf("%9.3fms %s", at.Milliseconds(), text)
 }
+
+// briefNarrowMax is the widest pane that gets the compact form of an
+// event (compact): at 80 columns the log and messages panes are 40 wide,
+// and "raft.RequestV…" told neither the kind nor the answer.
+const briefNarrowMax = 60
+
+// briefFit is brief for a pane w cells wide: compact below briefNarrowMax.
+func briefFit(at sim.Time, text string, w int) string {
+	if w >= briefNarrowMax {
+		return brief(at, text)
+	}
+	if strings.HasPrefix(text, "t=") {
+		if _, rest, ok := strings.Cut(text, " "); ok {
+			text = rest
+		}
+	}
+	return fmt.Sprintf("%7.1fms %s", at.Milliseconds(), compact(text))
+}
+
+// shortWords abbreviates the words of message type names for narrow panes.
+var shortWords = map[string]string{
+	"Request": "Req", "Reply": "Rep", "Response": "Resp", "Append": "App", "Entries": "Ent",
+	"Install": "Inst", "Snapshot": "Snap", "Heartbeat": "Hb", "Accepted": "Acc'd", "Prepare": "Prep",
+}
+
+// answerMarks turn an answer's word in a description into a mark after the
+// type: granted or refused, success or failure, at a glance.
+var answerMarks = []struct{ word, mark string }{
+	{" granted", "✓"}, {" rejected", "✗"}, {" ok", "✓"}, {" reject=", "✗"},
+	{" yes", "✓"}, {" no", "✗"}, // 2PC's votes
+}
+
+// compact shortens a timer's line "n3 timer election" to "n3 ⏱election",
+// and one renderer's line "n2->n3 raft.RequestVoteReply
+// term=1 granted" to "n2->n3 ReqVoteRep✓ term=1": the type without its
+// package, its words abbreviated, and the answer as a mark right after it
+// (the details pane shows the full line).
+func compact(text string) string {
+	if a, b, ok := strings.Cut(text, " timer "); ok && !strings.Contains(a, " ") {
+		return a + " ⏱" + b // "n3 ⏱election", the cards' timer mark
+	}
+	words := strings.Fields(text)
+	at := -1
+	for i, w := range words {
+		if j := strings.IndexByte(w, '.'); j > 0 && j < len(w)-1 && !strings.ContainsAny(w, "=:()") {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		return text
+	}
+	typ := words[at][strings.IndexByte(words[at], '.')+1:]
+	var b strings.Builder
+	start := 0
+	for i := 1; i <= len(typ); i++ {
+		if i == len(typ) || (typ[i] >= 'A' && typ[i] <= 'Z') {
+			w := typ[start:i]
+			if s, ok := shortWords[w]; ok {
+				w = s
+			}
+			b.WriteString(w)
+			start = i
+		}
+	}
+	rest := " " + strings.Join(words[at+1:], " ")
+	for _, m := range answerMarks {
+		if strings.Contains(rest+" ", m.word+" ") || (strings.HasSuffix(m.word, "=") && strings.Contains(rest, m.word)) {
+			if !strings.HasSuffix(m.word, "=") {
+				rest = strings.Replace(rest+" ", m.word+" ", " ", 1)
+			}
+			b.WriteString(m.mark)
+			break
+		}
+	}
+	out := append(append([]string(nil), words[:at]...), b.String())
+	return strings.TrimRight(strings.Join(out, " ")+rest, " ")
+}

@@ -255,7 +255,7 @@ func clusterOf(s string) string {
 
 func TestUpdateMouse(t *testing.T) {
 	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
-	press(m, "]")
+	press(m, "C", "]") // client traffic shown: the wheel walks every event
 	m.Update(tea.MouseClickMsg{X: 3, Y: 4, Button: tea.MouseLeft})
 	assert.Equal(t, sim.NodeID(3), m.cluster.Node(), "a click on n3's card selects n3")
 	for len(m.msgs.Items()) < 2 {
@@ -282,9 +282,35 @@ func TestUpdateMouse(t *testing.T) {
 
 func TestUpdateGoToCursor(t *testing.T) {
 	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
-	press(m, "]", "tab", "tab", "up", "up", "up", "o")
+	press(m, "C", "]", "tab", "tab", "up", "up", "up", "o")
 	assert.Equal(t, int64(jumpEvents-3), m.sess.Index(), "o goes to just after the event under the cursor")
 	assert.Equal(t, int64(-1), m.log.Cursor, "the cursor follows the position again")
+}
+
+// TestUpdateFoldsClients: client traffic is folded by default (it drowned
+// the election, issue 24), C shows it from any pane, and the cursor then
+// walks the client events too.
+func TestUpdateFoldsClients(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "]")
+	clients := 0
+	for _, e := range m.sess.Log() {
+		if e.client() {
+			clients++
+		}
+	}
+	require.Greater(t, clients, 0, "the first %d events have client traffic", jumpEvents)
+	folded := screen(m)
+	assert.Contains(t, folded, "clients folded: C")
+	assert.NotContains(t, folded, "Req c", "no client request is listed")
+	assert.NotRegexp(t, `c\d->n\d|n\d->c\d`, folded, "no client message is listed")
+	press(m, "C")
+	shown := screen(m)
+	assert.NotContains(t, shown, "clients folded")
+	assert.Regexp(t, `c\d->n\d|n\d->c\d`, shown, "client messages are listed")
+	assert.Len(t, m.log.visible(), 0, "nothing filtered: the window stands in for the list")
+	press(m, "C")
+	assert.Len(t, m.log.visible(), jumpEvents-clients, "folded, the log lists the events between nodes")
 }
 
 // TestUpdateSeekInFrames opens far into a run with a tiny frame budget: the
@@ -324,4 +350,39 @@ func TestUpdateRunAtSpeed(t *testing.T) {
 	m.Update(tickMsg{gen: m.tickGen - 1, at: at})
 	press(m, "space")
 	assert.Nil(t, m.job, "space pauses")
+}
+
+// TestUpdateStatesExplained: a node that has not started yet, a crashed
+// one and a paused one each say what they are in the details, and a timer
+// that fires and only re-arms is marked a no-op (issue 24: a node not
+// started read "crashed" in its details while its card said starting).
+func TestUpdateStatesExplained(t *testing.T) {
+	m := newTestModel(t, testScenario(t, "raft", 3, 1), Options{})
+	press(m, "enter")
+	s := screen(m)
+	assert.Contains(t, s, "○ starting")
+	assert.Contains(t, s, "not started yet: it starts at")
+	assert.NotContains(t, s, "crashed")
+
+	press(m, "]", "c")
+	assert.Contains(t, screen(m), "crashed: only its stable storage")
+	press(m, "r", "l", "p") // the restart's start event, then pause
+	assert.Contains(t, screen(m), "‖ paused")
+	assert.Contains(t, screen(m), "paused: it handles nothing")
+
+	noop := 0
+	for _, e := range m.sess.Log() {
+		if e.Note == noopTimer {
+			noop++
+			assert.Equal(t, sim.KindTimer, e.Kind, "event %d", e.Index)
+			assert.Equal(t, 1, e.Effects, "event %d only re-armed", e.Index)
+		}
+	}
+	assert.Greater(t, noop, 0, "followers' election timers fire and re-arm in the first %d events", jumpEvents)
+	press(m, "C", "tab", "tab")
+	for m.details.Subject.Entry == nil || m.details.Subject.Entry.Note != noopTimer {
+		require.Greater(t, m.log.cursor(), int64(0), "a no-op timer under the cursor")
+		press(m, "up")
+	}
+	assert.Contains(t, screen(m), "no-op: nothing due yet")
 }

@@ -142,7 +142,7 @@ func traceProtocol(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sc, err := scenario.FromJSON(tr.Header.Run, path)
+	sc, err := scenario.FromTrace(tr) // checks the digest: a tampered trace is refused
 	if err != nil {
 		return "", err
 	}

@@ -2,6 +2,7 @@ package twopc
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/synod-dev/synod/sim"
 )
@@ -162,6 +163,20 @@ func (n *Node) Timer(env *sim.Env, t sim.Timer) {
 // partTimers are the names of the participant's timers, which tell them
 // from the coordinator's, leader's and acceptor's on a co-located node.
 var partTimers = map[string]bool{"work": true, "give-up": true, "query": true}
+
+// TimerName names a timer for a reader (the TUI): every timer of a
+// node carries the transaction it is for, "work t1.6", not the raw id
+// work(4294967302).
+func (n *Node) TimerName(t sim.Timer) string { return t.Name + " " + TxnID(t.Arg).String() }
+
+// TimerName names a client's timer: "timeout" carries the operation's
+// sequence number, "next" nothing.
+func (c *Client) TimerName(t sim.Timer) string {
+	if t.Arg == 0 {
+		return t.Name
+	}
+	return t.Name + " #" + strconv.FormatInt(t.Arg, 10)
+}
 
 // Inspect shows the node's roles and its transactions: a co-located
 // node's coordinator or acceptor view, with its participant's after it.

@@ -170,7 +170,9 @@ func readTrace(path string) (*sim.Trace, *scenario.Scenario, error) {
 			return nil, nil, fmt.Errorf("%s: a run of protocol %q, which this binary does not know: hand its Spec in Options.Protocols, or register it in an init of a package the binary imports", path, head.Protocol)
 		}
 	}
-	sc, err := scenario.FromJSON(t.Header.Run, path)
+	// scenario.FromTrace checks the trace's digest: a tampered trace is
+	// refused, an unsigned one gets tui.FromTrace's warning.
+	sc, err := scenario.FromTrace(t)
 	if err != nil {
 		return nil, nil, err
 	}

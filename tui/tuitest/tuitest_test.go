@@ -121,7 +121,7 @@ func TestModelShowsALocalProtocol(t *testing.T) {
 	for _, n := range []string{"n1", "n2", "n3"} {
 		assert.Regexp(t, n+" . beacon", screen, "node %s is drawn with beacon's role", n)
 	}
-	assert.Contains(t, screen, "beacon.Ping", "beacon's messages are in flight")
+	assert.Contains(t, screen, "Ping", "beacon's messages are in flight (without their package at 80 columns)")
 	assert.Equal(t, "go run ./cmd/synod tui "+path+" --at 12", fm.ReproCommand())
 }
 
