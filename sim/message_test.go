@@ -52,11 +52,18 @@ func TestUndeclaredMessageStopsAtFirstSend(t *testing.T) {
 			t.Errorf("traced=%v: stopped %q at %v, want %q at n2", traced, s.Stopped(), pe.Node, StopPanic)
 		}
 	}
+	// Declared types pass, also in a deep copy (Clone, as the explorer
+	// makes) and a fork: reflect types copied by value would not.
 	s, err := New(pingConfig(1), Factory{Node: func(NodeID) Process { return &ping{} }, Messages: []Message{&pingMsg{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Run(); s.Err() != nil {
-		t.Fatalf("declared messages only: %v", s.Err())
+	for i := 0; i < 50; i++ {
+		s.Step()
+	}
+	for name, c := range map[string]*Sim{"clone": s.Clone(), "fork": s.Fork(), "original": s} {
+		if c.Run(); c.Err() != nil {
+			t.Fatalf("%s, declared messages only: %v", name, c.Err())
+		}
 	}
 }

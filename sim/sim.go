@@ -245,12 +245,11 @@ type state struct {
 	cur       Event
 	recording bool
 	nodeIDs   []NodeID
-	// sendable are the Go types of factory.Messages (nil: any type may be
-	// sent). Built once by New and never changed: forks share it.
-	sendable map[reflect.Type]struct{}
-	// sentType is the type of the last message checked against sendable:
-	// most sends repeat it, and skip the map.
-	sentType reflect.Type
+	// sendable says whether a message's type is one of factory.Messages
+	// (nil: any type may be sent). A function over a set built once by
+	// New and never changed, so that forks and deep copies share it (a
+	// deep copy would copy reflect.Type keys and lose their identity).
+	sendable func(Message) bool
 }
 
 // New builds a run. Nothing happens until Step or Run.
@@ -272,13 +271,14 @@ func New(cfg Config, f Factory) (*Sim, error) {
 	}
 	st := &state{cfg: &cfg, factory: f, nodes: cfg.Nodes}
 	if f.Messages != nil {
-		st.sendable = make(map[reflect.Type]struct{}, len(f.Messages))
+		set := make(map[reflect.Type]struct{}, len(f.Messages))
 		for i, m := range f.Messages {
 			if m == nil {
 				return nil, fmt.Errorf("factory: Messages[%d] is nil", i)
 			}
-			st.sendable[reflect.TypeOf(m)] = struct{}{}
+			set[reflect.TypeOf(m)] = struct{}{}
 		}
+		st.sendable = func(m Message) bool { _, ok := set[reflect.TypeOf(m)]; return ok }
 	}
 	st.net = newNetwork(cfg.Network, cfg.Nodes, cfg.Clients, cfg.Seed)
 	down := map[NodeID]bool{}
@@ -686,13 +686,8 @@ func (st *state) send(e *Env, to NodeID, msg Message) {
 	if msg == nil {
 		panic(fmt.Sprintf("%v sent a nil message to %v", e.id, to))
 	}
-	if st.sendable != nil {
-		if t := reflect.TypeOf(msg); t != st.sentType {
-			if _, ok := st.sendable[t]; !ok {
-				panic(st.unregistered(e, to, msg))
-			}
-			st.sentType = t
-		}
+	if st.sendable != nil && !st.sendable(msg) {
+		panic(st.unregistered(e, to, msg))
 	}
 	kind := KindDeliver
 	if e.id.IsClient() {
