@@ -15,6 +15,7 @@ package mutants
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -59,7 +60,7 @@ type Result struct {
 	// By is what caught it: a checker's name, "linearizability", "panic"
 	// or "blocking" (2PC: a transaction still uncertain after the heal).
 	By string
-	// File and Seed are the failing run; Runs counts the seeds run up to
+	// File (under Options.Root) and Seed are the failing run; Runs counts the seeds run up to
 	// and including it (all plans), or all the seeds run when it survived.
 	File string
 	Seed uint64
@@ -74,7 +75,7 @@ type Result struct {
 
 // Replay is the command that replays the failing run.
 func (r *Result) Replay() string {
-	return fmt.Sprintf("go run ./cmd/synod run --scenario %s --seed %d --option bug=%s", r.File, r.Seed, r.Mutant.Bug)
+	return scenario.Command("run", "--scenario", scenario.CommandPath(r.File), "--seed", strconv.FormatUint(r.Seed, 10), "--option", "bug="+r.Mutant.Bug)
 }
 
 // Options tune a run of the suite.
@@ -107,7 +108,7 @@ func Run(m Mutant, o Options) (Result, error) {
 			continue
 		}
 		res.Caught, res.By, res.Message, res.Events = true, f.by, f.msg, f.events
-		res.File, res.Seed = p.File, f.seed
+		res.File, res.Seed = filepath.Join(o.Root, p.File), f.seed
 		res.Runs += int(f.seed)
 		return res, nil
 	}
