@@ -83,6 +83,7 @@ Goals and prunes are comparisons over the nodes' views, joined by commas:
 		RunE: func(cmd *cobra.Command, args []string) error { return runExplore(cmd, &f) },
 	}
 	f.register(cmd)
+	f.protocolAlone = true // the explorer makes the faults
 	fl := cmd.Flags()
 	fl.StringVar(&f.mode, "mode", "bfs", "search: bfs, dfs or walk")
 	fl.IntVar(&f.depthMax, "max-depth", 12, "most choices in a schedule")

@@ -13,8 +13,15 @@ import (
 )
 
 // scenarioFlags are the flags every command that builds a run shares.
-// Flags override the scenario file's values.
+// Flags override the scenario's values and keep the rest: --protocol
+// alone starts from the protocol's default scenario (scenario.ForProtocol),
+// with its faults and workload.
 type scenarioFlags struct {
+	// protocolAlone makes --protocol without --scenario start from the
+	// protocol and the built-in defaults only (no faults): for explore,
+	// whose explorer makes the faults itself.
+	protocolAlone bool
+
 	file      string
 	protocol  string
 	nodes     int
@@ -55,8 +62,10 @@ func (f *scenarioFlags) load(cmd *cobra.Command) (*scenario.Scenario, error) {
 	switch {
 	case f.file != "":
 		sc, err = scenario.Load(f.file)
-	case changed("protocol"):
+	case changed("protocol") && f.protocolAlone:
 		sc, err = scenario.Parse([]byte("# flags\nprotocol: "+f.protocol+"\n"), "--protocol")
+	case changed("protocol"):
+		sc, err = scenario.ForProtocol(f.protocol)
 	default:
 		sc, err = scenario.LoadDefault()
 	}
