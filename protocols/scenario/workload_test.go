@@ -1,6 +1,7 @@
 package scenario_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -145,4 +146,34 @@ func TestEveryProtocolsDefaultScenarioLoads(t *testing.T) {
 			assert.True(t, strings.HasPrefix(sc.FaultsSummary(), "on: nemesis"), "%s: %s", spec.Name, sc.FaultsSummary())
 		}
 	}
+}
+
+// TestProtocolsDocShowsTheErrors: the errors docs/protocols.md shows are
+// the ones synod gives: a message type left out of Spec.Messages (raft's
+// Spec without RequestVote, registered as myraft) and a mix that weighs an
+// operation the register does not serve.
+func TestProtocolsDocShowsTheErrors(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/protocols.md")
+	require.NoError(t, err)
+
+	raft, err := protocols.Lookup("raft")
+	require.NoError(t, err)
+	my := *raft
+	my.Name, my.Messages = "myraft", nil
+	for _, m := range raft.Messages {
+		if m.MessageType() != "raft.RequestVote" {
+			my.Messages = append(my.Messages, m)
+		}
+	}
+	require.NoError(t, protocols.Add(my))
+	sc, err := scenario.Parse([]byte("# x\nprotocol: myraft\nnodes: 3\n"), "my.yaml")
+	require.NoError(t, err)
+	res, err := scenario.Run(sc, scenario.RunOptions{})
+	require.NoError(t, err)
+	require.NotNil(t, res.Panic, "the send of raft.RequestVote stops the run")
+	assert.Contains(t, string(doc), "```text\n"+res.Panic.Error()+"\n```", "docs/protocols.md is stale")
+
+	_, err = scenario.Parse([]byte("# x\nprotocol: register\nworkload:\n  mix: {get: 0.5, put: 0.3,\n    append: 0.2}\n"), "bad.yaml")
+	require.Error(t, err)
+	assert.Contains(t, string(doc), "```text\n"+err.Error()+"\n```", "docs/protocols.md is stale")
 }
