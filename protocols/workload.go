@@ -27,11 +27,13 @@ type Workload struct {
 	// Mix weighs the operations.
 	Mix Mix `json:"mix" yaml:"mix"`
 	// Timeout is how long one attempt waits for an answer before the
-	// client tries another node (same sequence number).
+	// client retries as Retry says (same sequence number).
 	Timeout sim.Time `json:"timeout" yaml:"timeout"`
 	// OpTimeout is when the client gives up on an operation; its outcome is
 	// then unknown unless every attempt was refused.
 	OpTimeout sim.Time `json:"op_timeout" yaml:"op_timeout"`
+	// Retry overrides the protocol's retry policy (Spec.Retry) when set.
+	Retry RetryPolicy `json:"retry,omitempty" yaml:"retry"`
 	// Stop is when clients stop starting operations (zero: the run's
 	// duration minus OpTimeout, so that operations can finish).
 	Stop sim.Time `json:"stop,omitempty" yaml:"stop"`
@@ -61,6 +63,82 @@ type Mix struct {
 	CAS    float64 `json:"cas" yaml:"cas"`
 }
 
+// MixOps are the operations a Mix weighs, in its order.
+var MixOps = []OpKind{OpGet, OpPut, OpAppend, OpCAS}
+
+// Weight is the weight of op (0 for an operation a mix does not weigh).
+func (m Mix) Weight(op OpKind) float64 {
+	switch op {
+	case OpGet:
+		return m.Get
+	case OpPut:
+		return m.Put
+	case OpAppend:
+		return m.Append
+	case OpCAS:
+		return m.CAS
+	}
+	return 0
+}
+
+// Validate checks that the weights are finite, non-negative and not all
+// zero; the error starts with the field ("mix.get: ...").
+func (m Mix) Validate() error {
+	for _, op := range MixOps {
+		if v := m.Weight(op); v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("mix.%s: %v must be a finite non-negative weight", op, v)
+		}
+	}
+	if m.Get+m.Put+m.Append+m.CAS <= 0 {
+		return fmt.Errorf("mix: all weights are zero")
+	}
+	return nil
+}
+
+// RetryPolicy says what the key-value client does when an attempt of an
+// operation gets no answer within Workload.Timeout. Under every policy a
+// refusal (StatusNotLeader: the request did not take effect) is followed
+// to the node it names, or the next node, and the client gives up at
+// Workload.OpTimeout, when the operation's outcome becomes unknown.
+type RetryPolicy string
+
+// The retry policies.
+const (
+	// RetryOtherNode resends the request, with the same sequence number,
+	// to the next node: right for a replicated log that deduplicates by
+	// (client, sequence number), where any node may be the new leader and
+	// a request applied twice takes effect once (Raft, Multi-Paxos, the
+	// default).
+	RetryOtherNode RetryPolicy = "other-node"
+	// RetrySameNode resends the request to the node it was sent to: for a
+	// protocol in which each node deduplicates its own clients' requests
+	// but nodes do not share that memory, so a request must not reach two
+	// coordinators.
+	RetrySameNode RetryPolicy = "same-node"
+	// RetryNever sends each request once and waits for its answer until
+	// OpTimeout (Timeout plays no part): for a protocol that cannot
+	// deduplicate at all, such as the ABD register, where a put
+	// re-executed by a second coordinator gets a newer tag and may
+	// overwrite a later value.
+	RetryNever RetryPolicy = "never"
+)
+
+// RetryPolicies lists the policies.
+var RetryPolicies = []RetryPolicy{RetryOtherNode, RetrySameNode, RetryNever}
+
+// Validate checks that p names a policy (empty: the protocol's own).
+func (p RetryPolicy) Validate() error {
+	if p == "" {
+		return nil
+	}
+	for _, q := range RetryPolicies {
+		if p == q {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q is not a retry policy (want %s, %s or %s)", string(p), RetryOtherNode, RetrySameNode, RetryNever)
+}
+
 // DefaultWorkload is three closed-loop clients on five keys.
 func DefaultWorkload() Workload {
 	return Workload{Clients: 3, Mode: "closed", Think: 5 * sim.Millisecond, Keys: 5,
@@ -85,16 +163,11 @@ func (w *Workload) Validate() error {
 	if w.Keys < 1 {
 		return fmt.Errorf("keys: %d must be at least 1", w.Keys)
 	}
-	for _, f := range []struct {
-		n string
-		v float64
-	}{{"mix.get", w.Mix.Get}, {"mix.put", w.Mix.Put}, {"mix.append", w.Mix.Append}, {"mix.cas", w.Mix.CAS}} {
-		if f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0) {
-			return fmt.Errorf("%s: %v must be a finite non-negative weight", f.n, f.v)
-		}
+	if err := w.Mix.Validate(); err != nil {
+		return err
 	}
-	if w.Mix.Get+w.Mix.Put+w.Mix.Append+w.Mix.CAS <= 0 {
-		return fmt.Errorf("mix: all weights are zero")
+	if err := w.Retry.Validate(); err != nil {
+		return fmt.Errorf("retry: %v", err)
 	}
 	if w.Timeout <= 0 {
 		return fmt.Errorf("timeout: %v must be positive", w.Timeout)
@@ -171,7 +244,8 @@ type HistoryClient interface {
 
 // KVClient is the key-value workload's client: it issues operations to the
 // node it believes leads, follows redirections, retries on time-outs with
-// the same sequence number, and records every operation.
+// the same sequence number as the workload's RetryPolicy says, and records
+// every operation.
 type KVClient struct {
 	w        *Workload
 	stop     sim.Time
@@ -258,7 +332,15 @@ func (c *KVClient) Timer(env *sim.Env, t sim.Timer) {
 			c.finish(env, OpUnknown, nil, "timed out")
 			return
 		}
-		c.leader = c.nextNode(env, c.leader)
+		switch c.w.Retry {
+		case RetrySameNode:
+			// The node that has the request deduplicates it.
+		case RetryNever:
+			// Not reached: the one attempt waits until the deadline.
+			panic(fmt.Sprintf("client %v: attempt of #%d timed out at %v before its deadline %v under retry %s", env.ID(), t.Arg, env.Now(), c.deadline, RetryNever))
+		default:
+			c.leader = c.nextNode(env, c.leader)
+		}
 		c.send(env)
 	case "retry":
 		if c.cur >= 0 && c.history.At(c.cur).Seq == t.Arg {
@@ -294,7 +376,16 @@ func (c *KVClient) send(env *sim.Env) {
 	r.Attempts++
 	env.CancelTimer(c.attempt)
 	env.Send(c.leader, &Request{Client: env.ID(), Seq: r.Seq, Op: r.Op})
-	c.attempt = env.SetTimer(c.w.Timeout, "attempt", r.Seq)
+	c.attempt = env.SetTimer(c.attemptTimeout(env), "attempt", r.Seq)
+}
+
+// attemptTimeout is how long an attempt waits: Timeout, or under
+// RetryNever the time left until the operation's deadline.
+func (c *KVClient) attemptTimeout(env *sim.Env) sim.Time {
+	if c.w.Retry == RetryNever {
+		return max(c.deadline-env.Now(), 0)
+	}
+	return c.w.Timeout
 }
 
 func (c *KVClient) pick(env *sim.Env) Op {
@@ -344,7 +435,7 @@ func (c *KVClient) Receive(env *sim.Env, from sim.NodeID, m sim.Message) {
 		// cluster is not flooded.
 		c.leader = c.nextNode(env, from)
 		env.CancelTimer(c.attempt)
-		c.attempt = env.SetTimer(c.w.Timeout, "attempt", c.history.At(c.cur).Seq)
+		c.attempt = env.SetTimer(c.attemptTimeout(env), "attempt", c.history.At(c.cur).Seq)
 		env.SetTimer(c.w.Timeout/10+sim.Millisecond, "retry", c.history.At(c.cur).Seq)
 	case StatusFail:
 		st := OpFailed

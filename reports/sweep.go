@@ -102,10 +102,11 @@ func (r *SeedResult) NeedsReplay() bool { return r.Outcome != OutcomeOK }
 
 // ReplayCommand is the one command that replays a seed of a scenario.
 func ReplayCommand(sc *scenario.Scenario, file string, seed uint64) string {
+	s := strconv.FormatUint(seed, 10)
 	if file != "" {
-		return fmt.Sprintf("go run ./cmd/synod run --scenario %s --seed %d", file, seed)
+		return scenario.Command("run", "--scenario", scenario.CommandPath(file), "--seed", s)
 	}
-	return fmt.Sprintf("go run ./cmd/synod run --protocol %s --nodes %d --seed %d --duration %v", sc.Protocol, sc.Nodes, seed, sc.Duration)
+	return scenario.Command("run", "--protocol", sc.Protocol, "--nodes", strconv.Itoa(sc.Nodes), "--seed", s, "--duration", sc.Duration.String())
 }
 
 // RunSeed runs one seed of a scenario (its Seed field is overridden) and

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -195,6 +196,8 @@ func TestMergeRejectsConflicts(t *testing.T) {
 // scenario that loses linearizability under partitions.
 func TestFailingSeedsCarryTheirReplayCommand(t *testing.T) {
 	const file = "../testdata/scenarios/core/pb-partition.yaml"
+	abs, err := filepath.Abs(file)
+	require.NoError(t, err)
 	sc, err := scenario.Load(file)
 	require.NoError(t, err)
 	res, err := Sweep(context.Background(), SweepConfig{Scenario: sc, File: file, Seeds: Range{0, 6}, Workers: 2}, &bytes.Buffer{})
@@ -203,7 +206,9 @@ func TestFailingSeedsCarryTheirReplayCommand(t *testing.T) {
 	require.NotEmpty(t, sum.Failing, "primary-backup should fail some seed of %s", file)
 	for _, f := range sum.Failing {
 		require.Equal(t, OutcomeNonLinearizable, f.Outcome)
-		require.Equal(t, fmt.Sprintf("go run ./cmd/synod run --scenario %s --seed %d", file, f.Seed), f.Replay)
+		// Under go test the file is absolute: the test's directory is
+		// not the user's.
+		require.Equal(t, fmt.Sprintf("go run github.com/synod-dev/synod/cmd/synod run --scenario %s --seed %d", abs, f.Seed), f.Replay)
 	}
 	for _, r := range res {
 		if !r.Failed() {
@@ -308,7 +313,9 @@ func TestSeedAtItsEventsBoundIsBound(t *testing.T) {
 	require.True(t, r.Bounded())
 	require.False(t, r.Failed())
 	require.Contains(t, r.BoundReason, "after 500 events")
-	require.Equal(t, "go run ./cmd/synod run --scenario b.yaml --seed 4", r.Replay)
+	abs, err := filepath.Abs("b.yaml")
+	require.NoError(t, err)
+	require.Equal(t, "go run github.com/synod-dev/synod/cmd/synod run --scenario "+abs+" --seed 4", r.Replay)
 	sum := Summarize([]SeedResult{r})
 	require.Len(t, sum.Bound, 1)
 	require.Equal(t, uint64(1), sum.Count(OutcomeBound))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -34,6 +35,8 @@ func TestUnknownSeedsAreCountedApart(t *testing.T) {
 	require.NoError(t, err)
 	res, err := Sweep(context.Background(), SweepConfig{Scenario: sc, File: "u.yaml", Seeds: Range{0, 3}, Workers: 2}, &bytes.Buffer{})
 	require.NoError(t, err)
+	abs, err := filepath.Abs("u.yaml")
+	require.NoError(t, err)
 	sum := Summarize(res)
 	require.Len(t, sum.Unknown, 3)
 	assert.Empty(t, sum.Failing)
@@ -44,7 +47,7 @@ func TestUnknownSeedsAreCountedApart(t *testing.T) {
 		assert.False(t, r.Failed())
 		assert.True(t, r.Undecided())
 		assert.Contains(t, r.LinReason, "lin_budget", "the reason names the setting that raises the budget")
-		assert.Equal(t, fmt.Sprintf("go run ./cmd/synod run --scenario u.yaml --seed %d", r.Seed), r.Replay)
+		assert.Equal(t, fmt.Sprintf("go run github.com/synod-dev/synod/cmd/synod run --scenario %s --seed %d", abs, r.Seed), r.Replay)
 	}
 }
 

@@ -118,6 +118,14 @@ func (c *Codec) Register(examples ...Message) {
 	}
 }
 
+// Type returns the Go type registered under a message type name.
+func (c *Codec) Type(name string) (reflect.Type, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	t, ok := c.types[name]
+	return t, ok
+}
+
 // Names lists the registered message type names in sorted order.
 func (c *Codec) Names() []string {
 	c.mu.RLock()

@@ -35,4 +35,13 @@ type Inspector interface {
 type Factory struct {
 	Node   func(id NodeID) Process
 	Client func(id NodeID) Process
+	// Messages, when set, are example values of every message type the
+	// processes may send. Sending another type panics at that send, so
+	// the run stops (StopPanic) with an error naming the type and
+	// MessagesFrom: a type left out of a protocol's declaration is found
+	// at its first send, not when a trace of the run fails to replay.
+	Messages []Message
+	// MessagesFrom names where Messages are declared, for that error
+	// ("Spec.Messages of protocol raft").
+	MessagesFrom string
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"runtime/debug"
 	"slices"
 )
@@ -244,6 +245,11 @@ type state struct {
 	cur       Event
 	recording bool
 	nodeIDs   []NodeID
+	// sendable says whether a message's type is one of factory.Messages
+	// (nil: any type may be sent). A function over a set built once by
+	// New and never changed, so that forks and deep copies share it (a
+	// deep copy would copy reflect.Type keys and lose their identity).
+	sendable func(Message) bool
 }
 
 // New builds a run. Nothing happens until Step or Run.
@@ -264,6 +270,16 @@ func New(cfg Config, f Factory) (*Sim, error) {
 		cfg.CheckEvery = 1
 	}
 	st := &state{cfg: &cfg, factory: f, nodes: cfg.Nodes}
+	if f.Messages != nil {
+		set := make(map[reflect.Type]struct{}, len(f.Messages))
+		for i, m := range f.Messages {
+			if m == nil {
+				return nil, fmt.Errorf("factory: Messages[%d] is nil", i)
+			}
+			set[reflect.TypeOf(m)] = struct{}{}
+		}
+		st.sendable = func(m Message) bool { _, ok := set[reflect.TypeOf(m)]; return ok }
+	}
 	st.net = newNetwork(cfg.Network, cfg.Nodes, cfg.Clients, cfg.Seed)
 	down := map[NodeID]bool{}
 	for _, id := range cfg.Down {
@@ -670,6 +686,9 @@ func (st *state) send(e *Env, to NodeID, msg Message) {
 	if msg == nil {
 		panic(fmt.Sprintf("%v sent a nil message to %v", e.id, to))
 	}
+	if st.sendable != nil && !st.sendable(msg) {
+		panic(st.unregistered(e, to, msg))
+	}
 	kind := KindDeliver
 	if e.id.IsClient() {
 		kind = KindRequest
@@ -721,6 +740,25 @@ func (st *state) send(e *Env, to NodeID, msg Message) {
 		id := st.push(Event{Kind: kind, At: at, From: e.id, To: to, Msg: msg, Sent: st.now, Dup: true})
 		st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: at, Msg: msg, Dup: true})
 	}
+}
+
+// unregistered explains a send of a message type the run did not declare.
+func (st *state) unregistered(e *Env, to NodeID, msg Message) string {
+	from := st.factory.MessagesFrom
+	if from == "" {
+		from = "the run's Factory.Messages"
+	}
+	return fmt.Sprintf("%v sent %s to %v: message type %q (%T) is not registered in %s; add %s to it, or no trace of this run can be replayed",
+		e.id, Describe(msg), to, msg.MessageType(), msg, from, example(msg))
+}
+
+// example renders how a message type is listed: &pkg.T{} or pkg.T{}.
+func example(msg Message) string {
+	t := reflect.TypeOf(msg)
+	if t.Kind() == reflect.Pointer {
+		return "&" + t.Elem().String() + "{}"
+	}
+	return t.String() + "{}"
 }
 
 func (st *state) arrival(li int, depart Time, link *Link, r *Rand) Time {

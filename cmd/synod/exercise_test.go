@@ -94,7 +94,9 @@ func TestGradeSkeletonWithHiddenTests(t *testing.T) {
 	assert.Contains(t, out, "seven-nodes (hidden)         0/7")
 	assert.NotContains(t, out, "other")
 	assert.Contains(t, out, "SCORE 5/97")
-	assert.Contains(t, out, "retest: go test -run '^TestGrade$/^initial-election$' -synod.seed 1 -v")
+	absDir, err := filepath.Abs(dir)
+	require.NoError(t, err)
+	assert.Contains(t, out, "retest: go test -C "+absDir+" -run '^TestGrade$/^initial-election$' -synod.seed 1 -v", "works from any directory")
 }
 
 // TestGradeReportsInfiniteLoop plants a handler that never returns once

@@ -82,6 +82,7 @@ Goals and prunes are comparisons over the nodes' views, joined by commas:
 		RunE: func(cmd *cobra.Command, args []string) error { return runExplore(cmd, &f) },
 	}
 	f.register(cmd)
+	f.protocolAlone = true // the explorer makes the faults
 	fl := cmd.Flags()
 	fl.StringVar(&f.mode, "mode", "bfs", "search: bfs, dfs or walk")
 	fl.IntVar(&f.depthMax, "max-depth", 12, "most choices in a schedule")
@@ -265,8 +266,9 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 	if err := writeChoicesTrace(f.out, sc, res.Choices); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "wrote %s\n  replay: go run ./cmd/synod replay %s\n  view:   go run ./cmd/synod tui %s\n  shrink: go run ./cmd/synod shrink %s\n",
-		f.out, f.out, f.out, f.out)
+	p := scenario.CommandPath(f.out)
+	fmt.Fprintf(out, "wrote %s\n  replay: %s\n  view:   %s\n  shrink: %s\n",
+		f.out, scenario.Command("replay", p), scenario.Command("tui", p), scenario.Command("shrink", p))
 	if res.Found == explore.FoundGoal {
 		return nil
 	}

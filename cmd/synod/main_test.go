@@ -53,8 +53,10 @@ func TestRunViolationExitsOne(t *testing.T) {
 	code, out, errs := run(t, "run", "--scenario", "../../testdata/scenarios/core/pb-partition.yaml")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, "linearizable  violation")
-	assert.Contains(t, errs, "replay: go run ./cmd/synod run --scenario ../../testdata/scenarios/core/pb-partition.yaml --seed 1")
-	assert.Contains(t, errs, "go run ./cmd/synod tui")
+	abs, err := filepath.Abs("../../testdata/scenarios/core/pb-partition.yaml")
+	require.NoError(t, err)
+	assert.Contains(t, errs, "replay: "+synodGoRun+" run --scenario "+abs+" --seed 1")
+	assert.Contains(t, errs, synodGoRun+" tui")
 }
 
 func TestBadUsageExitsTwo(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,7 +12,9 @@ func TestMutantsPrintsTheTable(t *testing.T) {
 	code, out, errs := run(t, "mutants", "--protocol", "paxos-single", "--root", "../..", "--workers", "2")
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "| `paxos-single/ignore-accepted` | ignore the value phase 1 reports | caught | paxos | 1 |")
-	assert.Contains(t, out, "replay paxos-single/first-accepted: go run ./cmd/synod run --scenario testdata/scenarios/paxos/chaos5-single.yaml --seed 56 --option bug=first-accepted")
+	abs, err := filepath.Abs("../../testdata/scenarios/paxos/chaos5-single.yaml")
+	require.NoError(t, err)
+	assert.Contains(t, out, "replay paxos-single/first-accepted: "+synodGoRun+" run --scenario "+abs+" --seed 56 --option bug=first-accepted")
 }
 
 func TestMutantsBadUsage(t *testing.T) {

@@ -148,6 +148,8 @@ func indent(text, prefix string) string {
 
 func printSummary(w io.Writer, r *scenario.Result) {
 	fmt.Fprintf(w, "synod run: protocol %s, %d nodes, seed %d\n", r.Protocol, r.Nodes, r.Seed)
+	fmt.Fprintf(w, "  scenario      %s\n", r.Scenario)
+	fmt.Fprintf(w, "  faults        %s\n", r.Faults)
 	fmt.Fprintf(w, "  events        %d in %.3fs simulated, %.3fs wall (%.0f events/s)\n", r.Events, r.SimSeconds, r.WallSeconds, r.EventsPerSecond)
 	fmt.Fprintf(w, "  messages      sent %d, delivered %d, dropped %d, duplicated %d\n", r.MessagesSent, r.MessagesDeliv, r.MessagesDropped, r.MessagesDup)
 	fmt.Fprintf(w, "  client ops    ok %d, failed %d, timed out (unknown) %d\n", r.OpsOK, r.OpsFailed, r.OpsUnknown)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -14,8 +13,15 @@ import (
 )
 
 // scenarioFlags are the flags every command that builds a run shares.
-// Flags override the scenario file's values.
+// Flags override the scenario's values and keep the rest: --protocol
+// alone starts from the protocol's default scenario (scenario.ForProtocol),
+// with its faults and workload.
 type scenarioFlags struct {
+	// protocolAlone makes --protocol without --scenario start from the
+	// protocol and the built-in defaults only (no faults): for explore,
+	// whose explorer makes the faults itself.
+	protocolAlone bool
+
 	file      string
 	protocol  string
 	nodes     int
@@ -58,8 +64,10 @@ func (f *scenarioFlags) load(cmd *cobra.Command) (*scenario.Scenario, error) {
 	switch {
 	case f.file != "":
 		sc, err = scenario.Load(f.file)
-	case changed("protocol"):
+	case changed("protocol") && f.protocolAlone:
 		sc, err = scenario.Parse([]byte("# flags\nprotocol: "+f.protocol+"\n"), "--protocol")
+	case changed("protocol"):
+		sc, err = scenario.ForProtocol(f.protocol)
 	default:
 		sc, err = scenario.LoadDefault()
 	}
@@ -148,22 +156,10 @@ func setDuration(sc *scenario.Scenario, v string) error {
 }
 
 // replayCommand is the one command that reproduces this run: the scenario
-// flags the user gave (file and overrides), with the seed made explicit.
+// flags the user gave (file and overrides), with the seed made explicit,
+// run by the synod that is running (scenario.Command).
 func replayCommand(cmd *cobra.Command, verb string, sc *scenario.Scenario) string {
-	return binaryName() + " " + verb + scenarioArgs(cmd, sc)
-}
-
-// binaryName is how to run the synod that is running: its path as it was
-// invoked (os.Args[0]: "synod" from PATH, "./synod", "/usr/local/bin/synod"
-// in an image), or "go run ./cmd/synod" when it is a binary go run or go
-// test built in a temporary directory that will be gone.
-func binaryName() string {
-	arg0 := os.Args[0]
-	if arg0 == "" || strings.Contains(arg0, "go-build") || strings.HasSuffix(arg0, ".test") ||
-		strings.HasPrefix(arg0, os.TempDir()+string(os.PathSeparator)+"go-") {
-		return "go run ./cmd/synod"
-	}
-	return shellQuote(arg0)
+	return scenario.Binary() + " " + verb + scenarioArgs(cmd, sc)
 }
 
 // scenarioArgs renders the scenario flags that were set, then --seed.
@@ -173,6 +169,10 @@ func scenarioArgs(cmd *cobra.Command, sc *scenario.Scenario) string {
 		"clients": true, "loss": true, "duplicate": true, "fault": true, "keep-going": true, "no-lin": true, "option": true, "swarm": true}
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		if !scenarioNames[f.Name] {
+			return
+		}
+		if f.Name == "scenario" {
+			b.WriteString(" --scenario " + shellQuote(scenario.CommandPath(f.Value.String())))
 			return
 		}
 		if sv, ok := f.Value.(pflag.SliceValue); ok {
@@ -191,12 +191,4 @@ func scenarioArgs(cmd *cobra.Command, sc *scenario.Scenario) string {
 	return b.String()
 }
 
-func shellQuote(s string) string {
-	if s != "" && strings.IndexFunc(s, func(r rune) bool {
-		return !(r == '-' || r == '.' || r == '/' || r == '_' || r == ':' || r == ',' || r == '=' ||
-			(r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
-	}) < 0 {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+func shellQuote(s string) string { return scenario.ShellQuote(s) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/protocols/shrink"
 )
 
@@ -80,7 +81,8 @@ invalid or does not fail.`,
 				fmt.Fprintf(w, "\n  seed %d -> %d: the same scenario under another seed told the story sooner", sc.Seed, r.Scenario.Seed)
 			}
 			writeStory(w, r)
-			fmt.Fprintf(w, "\nwrote %s\n  replay: go run ./cmd/synod replay %s\n  view:   go run ./cmd/synod tui %s\n", out, out, out)
+			p := scenario.CommandPath(out)
+			fmt.Fprintf(w, "\nwrote %s\n  replay: %s\n  view:   %s\n", out, scenario.Command("replay", p), scenario.Command("tui", p))
 			return nil
 		},
 	}

@@ -203,7 +203,7 @@ func sweepShard(cmd *cobra.Command, rng reports.Range, shard string, shards int)
 
 // commandLine is the sweep's command line, for the output's first line.
 func commandLine(cmd *cobra.Command) string {
-	return strings.Join(append([]string{binaryName()}, os.Args[1:]...), " ")
+	return scenario.Command(os.Args[1:]...)
 }
 
 // resumeSweep opens the output for appending. An existing output must

@@ -7,6 +7,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/tui"
 )
 
@@ -49,7 +50,7 @@ arguments it opens the default scenario. Press ? for the keys.`,
 					return inputErr(err)
 				}
 				pos = tui.FromTrace(sess, t)
-				command = "go run ./cmd/synod tui " + args[0]
+				command = scenario.Command("tui", scenario.CommandPath(args[0]))
 			} else {
 				sc, err := sf.load(cmd)
 				if err != nil {

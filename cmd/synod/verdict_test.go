@@ -35,7 +35,7 @@ func TestRunUnknownExitsThree(t *testing.T) {
 	require.Equal(t, 3, code, "%s%s", out, errs)
 	assert.Contains(t, out, "  linearizable  unknown: ")
 	assert.Contains(t, out, "lin_budget", "the summary names the setting that raises the budget")
-	assert.Contains(t, errs, "replay: go run ./cmd/synod run --scenario "+file+" --seed 1")
+	assert.Contains(t, errs, "replay: "+synodGoRun+" run --scenario "+file+" --seed 1")
 	assert.NotContains(t, errs, "synod: ", "no error line: the summary says it")
 
 	code, out, _ = run(t, "run", "--scenario", file, "--json")
@@ -109,7 +109,7 @@ func TestSweepCountsUnknownApart(t *testing.T) {
 	assert.NotContains(t, out, "ok 2")
 	for _, seed := range []string{"0", "1"} {
 		assert.Contains(t, out, "  UNKNOWN seed "+seed+": ")
-		assert.Contains(t, out, "replay: go run ./cmd/synod run --scenario "+file+" --seed "+seed+"\n")
+		assert.Contains(t, out, "replay: "+synodGoRun+" run --scenario "+file+" --seed "+seed+"\n")
 	}
 	list, err := os.ReadFile(filepath.Join(dir, "sweep-unknown.txt"))
 	require.NoError(t, err)

@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/sim"
 )
 
@@ -196,7 +198,10 @@ func fail(t *Test, o Options, out, kind, msg, stack string) {
 	if stack != "" {
 		failure += "\n" + stack
 	}
-	failure += fmt.Sprintf("\nretest: go test -run '^TestGrade$/^%s$' -synod.seed %d -v", regexp.QuoteMeta(t.Name), progress.seed.Load())
+	// The test runs in the student's directory; the command names it, so
+	// it works from wherever synod grade ran.
+	dir, _ := os.Getwd()
+	failure += "\nretest: " + scenario.GoTestCommand(dir, "-run", "^TestGrade$/^"+regexp.QuoteMeta(t.Name)+"$", "-synod.seed", strconv.FormatUint(progress.seed.Load(), 10), "-v")
 	r := Result{Name: t.Name, Max: t.Points, Core: t.Core, Hidden: t.Hidden, Kind: kind, Failure: failure,
 		Seeds: seedsReached(t, o, progress.seed.Load())}
 	if err := writeResult(out, r); err != nil {

@@ -35,7 +35,8 @@ func Seeds(flagValue, def int, short bool, shortDiv int) int {
 // Replay is the one command that replays a seed of a scenario file, and
 // the one that opens it in the TUI.
 func Replay(file string, seed uint64) string {
-	return fmt.Sprintf("go run ./cmd/synod run --scenario %s --seed %d (watch: go run ./cmd/synod tui --scenario %s --seed %d)", file, seed, file, seed)
+	p, s := scenario.CommandPath(file), strconv.FormatUint(seed, 10)
+	return fmt.Sprintf("%s (watch: %s)", scenario.Command("run", "--scenario", p, "--seed", s), scenario.Command("tui", "--scenario", p, "--seed", s))
 }
 
 // Check says what liveness means for a protocol.

@@ -1,6 +1,7 @@
 package proptest_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -66,7 +67,11 @@ func TestSeeds(t *testing.T) {
 	assert.Equal(t, 1, proptest.Seeds(0, 5, true, 10))
 	t.Setenv("SYNOD_SEEDS", "42")
 	assert.Equal(t, 42, proptest.Seeds(0, 100, true, 10))
-	assert.Contains(t, proptest.Replay("f.yaml", 3), "go run ./cmd/synod run --scenario f.yaml --seed 3")
+	abs, err := filepath.Abs("f.yaml")
+	require.NoError(t, err)
+	// Pasted from wherever go test ran: the command's module path and an
+	// absolute file, not the package's own directory.
+	assert.Contains(t, proptest.Replay("f.yaml", 3), "go run github.com/synod-dev/synod/cmd/synod run --scenario "+abs+" --seed 3")
 }
 
 // TestUnknownIsNotAPass: a seed whose every property held but whose

@@ -20,12 +20,14 @@
 // reached yet returns the older value (a new-old inversion).
 //
 // Replicas persist their registers before acknowledging an update, so
-// crashes lose nothing acknowledged. A client that retries a put (after a
-// time-out) may have it applied twice with two tags; the shipped scenarios
-// run without loss, so clients never retry.
+// crashes lose nothing acknowledged. A client that retried a put (after a
+// time-out) at another coordinator could have it applied twice with two
+// tags, so the Spec declares retry policy never: a client sends each
+// operation once and waits for it until its op_timeout.
 package register
 
 import (
+	_ "embed"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
@@ -55,6 +57,11 @@ const BugNoWriteBack = "no-write-back"
 // request beyond it is refused (the client tries another node).
 const inflightMax = 1024
 
+// defaultScenario is what `synod run --protocol register` runs.
+//
+//go:embed default.yaml
+var defaultScenario []byte
+
 func init() {
 	protocols.Register(protocols.Spec{
 		Name:        "register",
@@ -73,6 +80,15 @@ func init() {
 		Messages: []sim.Message{&Query{}, &QueryReply{}, &Update{}, &UpdateAck{},
 			&protocols.Request{}, &protocols.Response{}},
 		Linearizable: true,
+		// A register serves get and put. A put retried at a second
+		// coordinator would be applied again with a newer tag, and could
+		// overwrite a later write: clients send each operation once.
+		Ops:   []protocols.OpKind{protocols.OpGet, protocols.OpPut},
+		Mix:   &protocols.Mix{Get: 0.5, Put: 0.5},
+		Retry: protocols.RetryNever,
+		// The default scenario's faults on a Raft-sized workload hide
+		// the register's bug; its own scenario shows it.
+		Scenario: defaultScenario,
 	})
 }
 

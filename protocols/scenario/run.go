@@ -36,9 +36,13 @@ func Build(sc *Scenario) (*Instance, error) {
 	if err != nil {
 		return nil, sc.errAt("options", err.Error())
 	}
-	f := sim.Factory{Node: func(id sim.NodeID) sim.Process { return newNode(id) }}
+	f := sim.Factory{Node: func(id sim.NodeID) sim.Process { return newNode(id) },
+		Messages: spec.AllMessages(), MessagesFrom: "Spec.Messages of protocol " + spec.Name}
 	if cfg.Clients > 0 {
 		w := sc.Workload
+		if w.Retry == "" {
+			w.Retry = spec.RetryPolicy()
+		}
 		if w.Stop == 0 && sc.Duration > 0 && sc.Duration > w.OpTimeout {
 			// Clients stop starting operations in time for the last ones
 			// to finish within the run.
@@ -93,7 +97,11 @@ func (l *faultLog) ObserveFault(s *sim.Sim, idx int64, f *sim.Fault) {
 
 // Result summarizes a run: the figures `synod run` prints.
 type Result struct {
-	Protocol        string  `json:"protocol"`
+	Protocol string `json:"protocol"`
+	// Scenario names the scenario that ran (its file, or which embedded
+	// default), and Faults says whether faults were on and which.
+	Scenario        string  `json:"scenario"`
+	Faults          string  `json:"faults"`
 	Seed            uint64  `json:"seed"`
 	Nodes           int     `json:"nodes"`
 	Events          int64   `json:"events"`
@@ -214,6 +222,7 @@ func (r *Instance) Summarize() *Result {
 	st := s.Stats()
 	res := &Result{
 		Protocol: r.Scenario.Protocol, Seed: r.Scenario.Seed, Nodes: r.Scenario.Nodes,
+		Scenario: r.Scenario.Describe(), Faults: r.Scenario.FaultsSummary(),
 		Events: s.Index(), SimSeconds: s.Now().Seconds(),
 		MessagesSent: st.Sent, MessagesDeliv: st.Delivered, MessagesDropped: st.Dropped(), MessagesDup: st.Duplicated,
 		Stopped: s.Stopped(), Stats: st, faults: r.faults.notes,

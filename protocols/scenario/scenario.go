@@ -61,6 +61,10 @@ type Scenario struct {
 	File string `yaml:"-" json:"-"`
 	root *yaml.Node
 	opts any
+	// mixGiven says the source names the workload's mix; otherwise the
+	// mix is the protocol's default (Spec.Mix), whichever protocol the
+	// flags select.
+	mixGiven bool
 }
 
 // Checks says what is checked.
@@ -172,6 +176,7 @@ func Parse(data []byte, file string) (sc *Scenario, err error) {
 	}
 	sc.File = file
 	sc.root = doc
+	sc.mixGiven = hasField(doc, "workload", "mix")
 	if err := sc.resolve(); err != nil {
 		return nil, err
 	}
@@ -252,9 +257,17 @@ func (sc *Scenario) resolve() error {
 		return sc.errAt("options", msg)
 	}
 	if spec.Client == nil {
+		if !sc.mixGiven {
+			sc.Workload.Mix = spec.DefaultMix()
+		}
 		if err := sc.Workload.Validate(); err != nil {
 			return sc.errPath("workload." + err.Error())
 		}
+		if err := spec.CheckMix(sc.Workload.Mix); err != nil {
+			return sc.errPath("workload." + err.Error())
+		}
+	} else if sc.Workload.Retry != "" {
+		return sc.errAt("workload.retry", fmt.Sprintf("protocol %s has its own client, which has no retry policy to set", sc.Protocol))
 	}
 	if err := sc.checkBounds(spec); err != nil {
 		return err
@@ -591,6 +604,7 @@ func FromJSON(data []byte, file string) (*Scenario, error) {
 		return nil, &Error{File: file, Line: 1, Field: "run", Msg: err.Error()}
 	}
 	sc.File = file
+	sc.mixGiven = true // JSON always holds the mix the run used
 	if err := sc.resolve(); err != nil {
 		if e, ok := err.(*Error); ok {
 			e.Line = 1
@@ -657,6 +671,7 @@ func (sc *Scenario) Clone() *Scenario {
 		panic(fmt.Sprintf("scenario: clone of a valid scenario failed: %v", err))
 	}
 	c.root = sc.root
+	c.mixGiven = sc.mixGiven
 	return c
 }
 

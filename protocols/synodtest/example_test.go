@@ -195,7 +195,7 @@ func TestTinyKVForgetfulFails(t *testing.T) {
 	for _, want := range []string{fmt.Sprintf("seed %d", f.Seed), "shrunk: ", "schedule (shrunk", "fault crash n1",
 		"shrunk trace: " + dir, "  watch:  " + watch + f.ShrunkTrace + "\n",
 		"trace:  " + dir, "\nwatch:  " + watch + f.Trace + "\n",
-		fmt.Sprintf("retest: go test -run '^TestFake$' -synod.seed %d", f.Seed)} {
+		fmt.Sprintf("retest: go test -C %s -run '^TestFake$' -synod.seed %d", pkg, f.Seed)} {
 		require.Contains(t, msg, want)
 	}
 	require.NotContains(t, msg, "go run ./cmd/synod")

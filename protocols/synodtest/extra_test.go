@@ -3,6 +3,7 @@ package synodtest_test
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -99,8 +100,12 @@ func TestUserCheckerOnABuiltInProtocol(t *testing.T) {
 	require.NotEmpty(t, f.ShrunkTrace)
 	require.Less(t, f.ShrunkEvents, f.Events)
 	text := f.Text("TestRaft")
-	require.Contains(t, text, "  watch:  go run ./cmd/synod tui "+f.ShrunkTrace+fmt.Sprintf(" --at %d\n", f.ShrunkAt))
-	require.NotContains(t, text, "go run ./cmd/synod replay")
+	// The test runs in its package's directory, not the user's: the
+	// commands name the module's command and the trace absolutely.
+	trace, err := filepath.Abs(f.ShrunkTrace)
+	require.NoError(t, err)
+	require.Contains(t, text, "  watch:  go run github.com/synod-dev/synod/cmd/synod tui "+trace+fmt.Sprintf(" --at %d\n", f.ShrunkAt))
+	require.NotContains(t, text, "cmd/synod replay")
 	require.Contains(t, text, "without flagging three-elections")
-	require.Equal(t, fmt.Sprintf("go run ./cmd/synod tui %s --at %d", f.ShrunkTrace, f.ShrunkAt), f.Watch("TestRaft"))
+	require.Equal(t, fmt.Sprintf("go run github.com/synod-dev/synod/cmd/synod tui %s --at %d", trace, f.ShrunkAt), f.Watch("TestRaft"))
 }

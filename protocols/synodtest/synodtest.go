@@ -243,7 +243,9 @@ func Use(spec *protocols.Spec) (string, error) {
 	if _, err := protocols.Lookup(spec.Name); err == nil {
 		return spec.Name, nil
 	}
-	protocols.Register(*spec)
+	if err := protocols.Add(*spec); err != nil {
+		return "", err
+	}
 	return spec.Name, nil
 }
 
@@ -580,8 +582,11 @@ func explain(o *Options, sc *scenario.Scenario, f *Failure, res *scenario.Result
 	f.Local = o.Protocol != nil
 	f.Dir, _ = os.Getwd()
 	if f.Scenario != "" {
-		f.Replay = fmt.Sprintf("go run ./cmd/synod run --scenario %s --seed %d", f.Scenario, sc.Seed)
-		f.TUI = fmt.Sprintf("go run ./cmd/synod tui --scenario %s --seed %d%s", f.Scenario, sc.Seed, at)
+		// The test runs in its package's directory, not the user's: the
+		// commands name the file absolutely (scenario.CommandPath).
+		p, seed := scenario.CommandPath(f.Scenario), strconv.FormatUint(sc.Seed, 10)
+		f.Replay = scenario.Command("run", "--scenario", p, "--seed", seed)
+		f.TUI = scenario.Command("tui", "--scenario", p, "--seed", seed) + at
 	}
 }
 
@@ -620,7 +625,7 @@ func (f *Failure) Text(test string) string {
 	} else {
 		f.synodCommands(&b)
 	}
-	fmt.Fprintf(&b, "retest: go test -run '%s' -synod.seed %d -v", runPattern(test), f.Seed)
+	fmt.Fprintf(&b, "retest: %s", scenario.GoTestCommand(f.Dir, "-run", runPattern(test), "-synod.seed", strconv.FormatUint(f.Seed, 10), "-v"))
 	return b.String()
 }
 
@@ -636,9 +641,9 @@ func (f *Failure) synodCommands(b *strings.Builder) {
 		if !f.TestChecker {
 			// synod replay compares the traces line by line: without the
 			// test's checker the run would go on past its violation.
-			fmt.Fprintf(b, "  replay: go run ./cmd/synod replay %s\n", f.ShrunkTrace)
+			fmt.Fprintf(b, "  replay: %s\n", scenario.Command("replay", scenario.CommandPath(f.ShrunkTrace)))
 		}
-		fmt.Fprintf(b, "  watch:  go run ./cmd/synod tui %s%s\n", f.ShrunkTrace, at)
+		fmt.Fprintf(b, "  watch:  %s%s\n", scenario.Command("tui", scenario.CommandPath(f.ShrunkTrace)), at)
 	}
 	if f.Replay != "" {
 		fmt.Fprintf(b, "replay: %s\n", f.Replay)
@@ -679,9 +684,9 @@ func (f *Failure) Watch(test string) string {
 	case f.Local:
 		return ""
 	case f.ShrunkTrace != "" && f.ShrunkAt >= 0:
-		return fmt.Sprintf("go run ./cmd/synod tui %s --at %d", f.ShrunkTrace, f.ShrunkAt)
+		return scenario.Command("tui", scenario.CommandPath(f.ShrunkTrace), "--at", strconv.FormatInt(f.ShrunkAt, 10))
 	case f.ShrunkTrace != "":
-		return "go run ./cmd/synod tui " + f.ShrunkTrace
+		return scenario.Command("tui", scenario.CommandPath(f.ShrunkTrace))
 	}
 	return f.TUI
 }

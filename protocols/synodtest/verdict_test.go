@@ -28,7 +28,12 @@ func TestUnknownFailsTheTest(t *testing.T) {
 	require.Len(t, ft.errors, 1)
 	msg := ft.errors[0]
 	t.Logf("%s", msg)
-	for _, want := range []string{"seed 1: unknown: ", "could not decide", "lin_budget", "retest: go test -run '^TestFake$' -synod.seed 1"} {
+	pkgDir := func(t *testing.T) string {
+		d, err := os.Getwd()
+		require.NoError(t, err)
+		return d
+	}
+	for _, want := range []string{"seed 1: unknown: ", "could not decide", "lin_budget", "retest: go test -C " + pkgDir(t) + " -run '^TestFake$' -synod.seed 1"} {
 		assert.Contains(t, msg, want)
 	}
 	assert.Empty(t, f.ShrunkTrace, "an undecided run has nothing to shrink")

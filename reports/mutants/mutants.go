@@ -15,6 +15,7 @@ package mutants
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -59,7 +60,7 @@ type Result struct {
 	// By is what caught it: a checker's name, "linearizability", "panic"
 	// or "blocking" (2PC: a transaction still uncertain after the heal).
 	By string
-	// File and Seed are the failing run; Runs counts the seeds run up to
+	// File (under Options.Root) and Seed are the failing run; Runs counts the seeds run up to
 	// and including it (all plans), or all the seeds run when it survived.
 	File string
 	Seed uint64
@@ -76,11 +77,11 @@ type Result struct {
 
 // Replay is the command that replays the failing run.
 func (r *Result) Replay() string {
-	swarm := ""
+	args := []string{"run", "--scenario", scenario.CommandPath(r.File), "--seed", strconv.FormatUint(r.Seed, 10), "--option", "bug=" + r.Mutant.Bug}
 	if r.Swarm {
-		swarm = " --swarm"
+		args = append(args, "--swarm")
 	}
-	return fmt.Sprintf("go run ./cmd/synod run --scenario %s --seed %d --option bug=%s%s", r.File, r.Seed, r.Mutant.Bug, swarm)
+	return scenario.Command(args...)
 }
 
 // Options tune a run of the suite.
@@ -120,7 +121,7 @@ func Run(m Mutant, o Options) (Result, error) {
 			continue
 		}
 		res.Caught, res.By, res.Message, res.Events = true, f.by, f.msg, f.events
-		res.File, res.Seed = p.File, f.seed
+		res.File, res.Seed = filepath.Join(o.Root, p.File), f.seed
 		res.Runs += int(f.seed)
 		return res, nil
 	}
