@@ -43,8 +43,6 @@ type pcScenario struct {
 	// Name is the experiment's name for it and its file's, under
 	// testdata/scenarios/partial/.
 	Name string
-	// Paper says where the paper describes the scenario.
-	Paper string
 	// Comment opens the scenario file: what it shows.
 	Comment string
 	Nodes   int
@@ -98,8 +96,7 @@ func allPairsExcept(n int, keep ...sim.NodeID) [][2]sim.NodeID {
 // in the form where plain Raft livelocks.
 var pcScenarios = []pcScenario{
 	{
-		Name:  "quorum-loss",
-		Paper: "Table 1; §7.2, Fig. 7",
+		Name: "quorum-loss",
 		Comment: `Quorum-loss (Omni-Paxos, EuroSys 2023, Table 1 and §7.2): five nodes;
 at 1s every link breaks except those of the hub n1, a follower. The
 leader n2 can then reach only n1, so it cannot commit, and n3, n4, n5
@@ -114,8 +111,7 @@ Multi-Paxos, on the seeds in which n2 leads at 1s.`,
 		Workload: defaultWorkload,
 	},
 	{
-		Name:  "constrained-election",
-		Paper: "Table 1; §7.2, Fig. 7",
+		Name: "constrained-election",
 		Comment: `Constrained election (Omni-Paxos, EuroSys 2023, Table 1 and §7.2): five
 nodes; at 1s the follower n1 loses its links to the leader n2 and falls
 behind; 75ms later (half the minimum election timeout, the artifact's
@@ -133,8 +129,7 @@ leads at 1s.`,
 		Workload: defaultWorkload,
 	},
 	{
-		Name:  "chained",
-		Paper: "Table 1; §7.2, Fig. 7",
+		Name: "chained",
 		Comment: `Chained (Omni-Paxos, EuroSys 2023, Table 1 and §7.2): three nodes; at 1s
 the link between the leader n2 and the follower n3 breaks, while n1
 still talks to both. n3 stops hearing the leader and campaigns; its
@@ -149,8 +144,7 @@ seeds in which n2 leads at 1s.`,
 		Workload: defaultWorkload,
 	},
 	{
-		Name:  "chained-livelock",
-		Paper: "Table 1 and its chained scenario as the authors' blog draws it",
+		Name: "chained-livelock",
 		Comment: `Chained, in the form where plain Raft livelocks (Omni-Paxos, EuroSys 2023,
 Table 1; the authors' blog post "How OmniPaxos handles partial
 connectivity", May 2023, draws it): three nodes; at 1s the link between
