@@ -60,6 +60,13 @@ type Options struct {
 	// algorithm of §5.3 (a follower whose log is too short still says how
 	// long it is). For comparison only.
 	SlowBackup bool `json:"slow_backup" yaml:"slow_backup"`
+	// NoLeaderNoop makes a new leader skip the no-op entry of its term
+	// (§8), as in the basic algorithm of Figure 2: for reproducing papers
+	// that reason about that algorithm (the Omni-Paxos chained livelock,
+	// reports/exp_partial.go). Without the no-op a leader commits earlier
+	// terms' entries only with its first command, and reads wait for one,
+	// so it is refused with membership changes.
+	NoLeaderNoop bool `json:"no_leader_noop,omitempty" yaml:"no_leader_noop"`
 	// Membership lists single-server configuration changes, proposed in
 	// order by whichever node leads once its clock passes At and the
 	// previous change has committed.
@@ -215,6 +222,9 @@ func (o *Options) Validate(nodes int, members []sim.NodeID) error {
 	}
 	if o.LeaseDriftBound < 0 || o.LeaseDriftBound >= 1 {
 		return fmt.Errorf("options.lease_drift_bound: %v is outside [0,1)", o.LeaseDriftBound)
+	}
+	if o.NoLeaderNoop && len(o.Membership) > 0 {
+		return fmt.Errorf("options.no_leader_noop: a leader must commit an entry of its term before a membership change; drop membership or the option")
 	}
 	if o.SnapshotEntries < 0 {
 		return fmt.Errorf("options.snapshot_entries: %d is negative", o.SnapshotEntries)

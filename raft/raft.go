@@ -588,7 +588,11 @@ func (n *Node) becomeLeader(env *sim.Env) {
 	if env.Tracing() {
 		env.Logf("leader in term %d", n.term)
 	}
-	n.propose(env, Entry{Term: n.term, Kind: EntryNoop})
+	if n.opts.NoLeaderNoop {
+		n.heartbeat(env) // Figure 2: upon election, empty AppendEntries to each server
+	} else {
+		n.propose(env, Entry{Term: n.term, Kind: EntryNoop})
+	}
 	env.SetTimer(n.opts.heartbeat(), timerHeartbeat, n.term)
 }
 

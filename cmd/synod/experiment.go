@@ -27,6 +27,7 @@ minute on a laptop; --full runs the size of a real study.
 Experiments:
 ` + experimentList(),
 		Example: `  synod experiment raft-election-timeouts
+  synod experiment partial-connectivity --full
   synod experiment raft-vs-paxos --full --out study/`,
 		Args: cobra.RangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
