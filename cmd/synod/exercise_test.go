@@ -1196,5 +1196,5 @@ func TestGradeSolvedMultiPaxosFullMarks(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(src+multiPaxosHelpers), 0o644))
 	code, out, errs := run(t, "grade", dir)
 	require.Equal(t, 0, code, out+errs)
-	assert.Contains(t, out, "SCORE 65/65")
+	assert.Contains(t, out, "SCORE 105/105")
 }

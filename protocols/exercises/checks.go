@@ -297,3 +297,86 @@ func conserved(accounts int, initial int64) expectation {
 		return nil
 	}
 }
+
+// slotsAgree is Multi-Paxos's safety (Paxos Made Simple §3): each log slot
+// chooses one command. A node's view shows its chosen slots as log lines
+// up to Commit (often only the tail); a slot's command must be the same on
+// every node and at every later time. Only the commands are compared:
+// a view may also show the ballot a slot was accepted under ("bal=2.1
+// n7#3 put k1=v (chosen)"), and the ballots that chose one command differ
+// between nodes.
+type slotsAgree struct {
+	slots map[int64]slotSeen
+}
+
+type slotSeen struct {
+	command string
+	by      sim.NodeID
+}
+
+func newSlotsAgree() sim.Checker { return &slotsAgree{slots: map[int64]slotSeen{}} }
+
+func (c *slotsAgree) Name() string { return "slots-agree" }
+
+// slotCommand is a log line's command without the ballot and the chosen
+// mark a view may add to it.
+func slotCommand(line string) string {
+	if strings.HasPrefix(line, "bal=") {
+		_, line, _ = strings.Cut(line, " ")
+	}
+	return strings.TrimSuffix(line, " (chosen)")
+}
+
+func (c *slotsAgree) Check(s *sim.Sim, ev *sim.Event) error {
+	// Only the node an event is delivered to changes; a fault (no
+	// receiver) is checked on every node.
+	ids := s.Nodes()
+	if ev != nil && ev.To != 0 && ev.Fault == nil {
+		ids = []sim.NodeID{ev.To}
+	}
+	for _, id := range ids {
+		v, ok := s.Inspect(id)
+		if !ok {
+			continue
+		}
+		for _, l := range v.Log {
+			if l.Index > v.Commit || l.Index <= v.Snapshot {
+				continue
+			}
+			cmd := slotCommand(l.Command)
+			prev, seen := c.slots[l.Index]
+			if !seen {
+				c.slots[l.Index] = slotSeen{cmd, id}
+				continue
+			}
+			if prev.command != cmd {
+				return fmt.Errorf("slot %d chose two commands: %v shows %q, %v showed %q", l.Index, id, cmd, prev.by, prev.command)
+			}
+		}
+	}
+	return nil
+}
+
+// noGaps (Multi-Paxos): at the end, the leader (the highest ballot's) has
+// chosen every slot below its last one but at most lag: a new leader must
+// fill the gaps its predecessors left (with no-ops), or its commit index
+// stops at the first gap while the log grows past it.
+func noGaps(lag int64) expectation {
+	return func(in *scenario.Instance, _ *scenario.Result) error {
+		s := in.Sim
+		var leader sim.View
+		var id sim.NodeID
+		for _, n := range s.Nodes() {
+			if v, ok := s.Inspect(n); ok && v.Role == "leader" && (id == 0 || v.Term >= leader.Term) {
+				leader, id = v, n
+			}
+		}
+		if id == 0 {
+			return fmt.Errorf("no leader at the end of the run (t=%v): %s", s.Now(), roles(s))
+		}
+		if leader.Commit+lag < leader.LogLen {
+			return fmt.Errorf("leader %v has chosen slots up to %d only, its log reaches %d at the end (t=%v): slots below the highest were never chosen (a gap not filled?)", id, leader.Commit, leader.LogLen, s.Now())
+		}
+		return nil
+	}
+}

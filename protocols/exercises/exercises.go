@@ -102,6 +102,9 @@ func determinism(yaml string) Test {
 	return Test{Name: "determinism", Points: 5, Kind: "determinism", YAML: yaml}
 }
 
+// slotChecks grade Multi-Paxos's safety: one command per slot.
+var slotChecks = []func() sim.Checker{newSlotsAgree}
+
 var electionChecks = []func() sim.Checker{newLeaderPerTerm, newTermRules}
 
 // electedChecks grade the first step alone (a leader is elected, one per
@@ -213,13 +216,21 @@ var catalog = []*Exercise{
 		Name: "multi-paxos", Title: "Multi-Paxos: a replicated log with a stable leader (Paxos Made Simple §3; Paxos Made Moderately Complex)",
 		Skeleton: "multi-paxos", Reference: "paxos",
 		Tests: []Test{
-			{Name: "basic-agreement", Points: 10, Core: true, Kind: "scenario", Lin: true, Expect: opsAtLeast(30),
+			{Name: "basic-agreement", Points: 10, Core: true, Kind: "scenario", Lin: true, Checkers: slotChecks, Expect: opsAtLeast(30),
 				YAML: "# three nodes, three clients, no faults\nnodes: 3\nduration: 2s\n" + kvLoad},
-			{Name: "leader-partitions", Points: 15, Core: true, Kind: "scenario", Lin: true, Expect: opsAtLeast(20),
+			{Name: "leader-partitions", Points: 15, Core: true, Kind: "scenario", Lin: true, Checkers: slotChecks, Expect: opsAtLeast(20),
 				YAML: "# majorities move around; a new leader must finish the old one's slots\nnodes: 5\nduration: 4s\nfaults: [\"500ms partition n1,n2|n3,n4,n5\", \"1200ms partition n1,n2,n3|n4,n5\", \"2s partition n2,n4|n1,n3,n5\", \"2800ms heal\"]\n" + kvLoad},
-			{Name: "crash-restart", Points: 15, Core: true, Kind: "scenario", Lin: true, Expect: opsAtLeast(30),
+			{Name: "crash-restart", Points: 15, Core: true, Kind: "scenario", Lin: true, Checkers: slotChecks, Expect: opsAtLeast(30),
 				YAML: "# every node crashes at once and recovers its acceptor state\nnodes: 3\nduration: 3s\nfaults: [\"1s crash n1\", \"1s crash n2\", \"1s crash n3\", \"1200ms restart n1\", \"1200ms restart n2\", \"1200ms restart n3\"]\n" + kvLoad},
-			{Name: "multipaxos-chaos", Points: 20, Core: true, Kind: "property", Seeds: 10, FirstSeed: 700, Lin: true, Expect: opsAtLeast(20),
+			{Name: "dueling-leaders", Points: 10, Core: true, Kind: "property", Seeds: 10, FirstSeed: 1, Lin: true, Checkers: slotChecks, Expect: opsAtLeast(20),
+				YAML: "# safe under faults: long-tailed latency (exponential, mean 15ms) against short timeouts, so leaders duel and old Accepts arrive after newer Prepares; one command per slot\nnodes: 3\nduration: 4s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 15ms, max: 300ms}}\noptions: {heartbeat: 10ms, election_timeout: 30ms}\nworkload: {clients: 5, mode: closed, think: 1ms, keys: 5, timeout: 50ms, op_timeout: 1s}\n"},
+			{Name: "stale-acceptor", Points: 10, Core: true, Kind: "property", Seeds: 5, FirstSeed: 1, Lin: true, Checkers: slotChecks, Expect: all(opsAtLeast(20), noGaps(16)),
+				YAML: "# n1 leads (the others start late), then is cut off with slots only it accepted while n2 or n3 chooses other commands there; n1 restarts hearing only n3 and runs phase 1: it must re-propose the highest ballot's value, not its own stale one\nnodes: 3\nduration: 4s\nfaults: [\"0s crash n2\", \"0s crash n3\", \"150ms restart n2\", \"150ms restart n3\", \"1s isolate n1\", \"1s crash n3\", \"1300ms restart n3\", \"1800ms crash n1\", \"1800ms heal\", \"1800ms cut n2->n1\", \"1900ms restart n1\", \"3s heal\"]\n" + kvLoad},
+			{Name: "promises-survive-crashes", Points: 10, Core: true, Kind: "property", Seeds: 10, FirstSeed: 1, Lin: true, Checkers: slotChecks, Expect: opsAtLeast(20),
+				YAML: "# short timeouts, long-tailed latency and a node crashing every 20ms for 3ms: a restarted acceptor must remember its promise, or it accepts an older ballot's command\nnodes: 3\nduration: 4s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 15ms, max: 300ms}}\noptions: {heartbeat: 10ms, election_timeout: 30ms}\nnemesis: {crash_every: 20ms, downtime: 3ms, max_crashed: 1, heal_at: 3s}\nworkload: {clients: 5, mode: closed, think: 1ms, keys: 5, timeout: 50ms, op_timeout: 1s}\n"},
+			{Name: "gaps-filled", Points: 10, Core: true, Kind: "property", Seeds: 3, FirstSeed: 1, Lin: true, Checkers: slotChecks, Expect: all(opsAtLeast(20), noGaps(16)),
+				YAML: "# n1 leads (the others start late); for 50ms its messages reach nobody, so the slots it opens then are accepted nowhere while later ones are; n1 crashes: the new leader must fill those gaps with no-ops, and after the heal every slot below the highest is chosen\nnodes: 3\nduration: 4s\nfaults: [\"0s crash n2\", \"0s crash n3\", \"150ms restart n2\", \"150ms restart n3\", \"1s cut n1->n2\", \"1s cut n1->n3\", \"1050ms heal\", \"1100ms crash n1\", \"1500ms restart n1\"]\nworkload: {clients: 5, mode: closed, think: 0ms, keys: 5, timeout: 20ms, op_timeout: 1s}\n"},
+			{Name: "multipaxos-chaos", Points: 20, Core: true, Kind: "property", Seeds: 10, FirstSeed: 700, Lin: true, Checkers: slotChecks, Expect: opsAtLeast(20),
 				YAML: "# crashes, partitions, cuts, loss and duplication, healed at 3s\nnodes: 5\nduration: 4s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 4ms, max: 200ms}, loss: 0.05, duplicate: 0.05}\nnemesis: {crash_every: 400ms, partition_every: 600ms, cut_every: 700ms, downtime: 200ms, max_crashed: 2, heal_at: 3s}\n" + kvLoad},
 			determinism("# determinism\nnodes: 3\nduration: 1s\nfaults: [\"300ms crash n2\", \"500ms restart n2\"]\n" + kvLoad),
 		},

@@ -235,7 +235,17 @@ func (n *Node) Inspect() sim.View {
 	if n.leading {
 		role = "leader"
 	}
-	return sim.View{Role: role, Term: n.ballot.Round, TermLabel: "ballot", Leader: n.leader,
+	v := sim.View{Role: role, Term: n.ballot.Round, TermLabel: "ballot", Leader: n.leader,
 		LogLen: n.next, Commit: n.commit, Applied: n.applied,
 		Fields: []sim.Field{{Name: "promised", Value: n.promised.String()}, {Name: "accepted", Value: fmt.Sprint(len(n.accepted))}}}
+	// The chosen slots (the last viewTail up to commit): the grader
+	// checks that every node shows the same command in a slot.
+	for i := max(1, n.commit-viewTail+1); i <= n.commit; i++ {
+		c := n.chosen[i]
+		v.Log = append(v.Log, sim.LogLine{Index: i, Command: c.Describe()})
+	}
+	return v
 }
+
+// viewTail bounds the chosen slots a view shows.
+const viewTail = 32
