@@ -42,6 +42,7 @@ func newNode(t *topology, id sim.NodeID) *Node {
 // Start recovers every role from the log, then lets each act on it.
 func (n *Node) Start(env *sim.Env) {
 	n.now = env.Now()
+	env.SetStorageCanon(canonRecord) // (state.go)
 	n.log.replay(env, func(r *record) {
 		switch {
 		case n.part != nil:
