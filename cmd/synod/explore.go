@@ -39,8 +39,6 @@ type exploreFlags struct {
 	noDrops       bool
 	noDuplicates  bool
 	noStepCache   bool
-	coverage      bool
-	coveragePer   int
 	quiet         bool
 	progressEvery time.Duration
 }
@@ -105,8 +103,6 @@ Goals and prunes are comparisons over the nodes' views, joined by commas:
 	fl.BoolVar(&f.noDrops, "no-drops", false, "multiset network: do not branch on dropping messages")
 	fl.BoolVar(&f.noDuplicates, "no-duplicates", false, "multiset network: do not branch on duplicating messages")
 	fl.BoolVar(&f.noStepCache, "no-step-cache", false, "bfs: take every branch for real instead of reusing cached local steps (slower; see docs/explore.md)")
-	fl.BoolVar(&f.coverage, "coverage", false, "guided search: a state is new only when its processes are (messages in flight and timers left out), so the search reaches far deeper; not exhaustive (docs/explore.md)")
-	fl.IntVar(&f.coveragePer, "coverage-per-key", 0, "--coverage: distinct states kept per combination of roles, terms and log terms (0: 8)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress lines")
 	return cmd
 }
@@ -166,7 +162,6 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 		Mode: explore.Mode(f.mode), DepthMax: f.depthMax, StatesMax: f.statesMax,
 		MemoryMax: f.memoryMaxMB << 20, Workers: f.workers, Spawn: func(w func()) { go w() }, Walks: f.walks, Seed: sc.Seed,
 		FaultBudget: f.faultBudget, Network: f.network, NoDrops: f.noDrops, NoDuplicates: f.noDuplicates, NoStepCache: f.noStepCache,
-		Coverage: f.coverage, CoveragePerKey: f.coveragePer,
 	}
 	if f.timeMax < 0 {
 		return usageErr("--max-time: %v is negative", f.timeMax)

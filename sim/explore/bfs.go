@@ -22,7 +22,6 @@ type entry struct {
 // memory.
 type kid struct {
 	hash   uint64
-	cov    uint64 // its coverage key (coverage search only)
 	parent int32
 	branch uint16
 	flags  uint8
@@ -95,10 +94,6 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 	e.exact = exactProcesses(root)
 	e.verdicts = newVerdicts(root, &e.opts)
 	var done []bool // by entry of the last level: checked when taken (claims)
-	var cov *coverage
-	if e.opts.Coverage {
-		cov = newCoverage(root, e.opts.CoveragePerKey)
-	}
 	for depth := 0; len(levels[depth]) > 0; depth++ {
 		e.report(len(levels[depth]), depth, true)
 		if b := e.overBound(); b != "" {
@@ -137,9 +132,6 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 			for ki, k := range ch.kids {
 				if !seen.add(k.hash) && !k.is(kidPanic) {
 					continue
-				}
-				if cov != nil && !k.is(kidFound) && !cov.admit(k.cov) {
-					continue // its shape has enough runs already
 				}
 				e.states++
 				next = append(next, entry{parent: k.parent, branch: k.branch})
@@ -451,11 +443,7 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 		// The run is at hand: check it now, so that a counterexample
 		// among steps taken for real is reported without rebuilding the
 		// next level.
-		kd := kid{hash: h, parent: i, branch: uint16(bi)}
-		if e.opts.Coverage {
-			kd.cov, w.buf = coverageKey(c, w.buf, &w.cov)
-		}
-		quiet := e.checkKid(c, kd, ch, w)
+		quiet := e.checkKid(c, kid{hash: h, parent: i, branch: uint16(bi)}, ch, w)
 		if !local || !judged {
 			continue
 		}

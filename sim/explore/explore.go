@@ -92,20 +92,6 @@ type Options struct {
 	// Tests run every shipped protocol so. Without it the search goes on,
 	// and its result says it is not exhaustive.
 	Strict bool
-	// Coverage makes a search follow a schedule only while it reaches a
-	// new combination of the nodes' roles, terms, leaders, commit indexes
-	// and log terms (their Inspect views' core; a down node's stable
-	// storage): states are recognised by that coverage key
-	// (sim.Sim.SetFingerprintCoverage) instead of their whole state, and
-	// the first run found of each key is the one expanded. Breadth-first
-	// search then reaches far deeper, but it is a guided search, not an
-	// exhaustive one. The step cache is off (the key is not a state
-	// encoding).
-	Coverage bool
-	// CoveragePerKey is how many distinct states of one coverage key a
-	// coverage search keeps (default 8): a few, so that steps a view does
-	// not show (a rejected append, a vote counted) still lead somewhere.
-	CoveragePerKey int
 	// Goal, when set, is searched for: a state where it holds is reported.
 	Goal Predicate
 	// Prune, when set, stops expansion of the states where it holds.
@@ -203,9 +189,6 @@ type Result struct {
 	// something. The search may then have merged states that differ, and
 	// it is not exhaustive (Exhaustive).
 	StepMismatches int64
-	// Coverage: states were told apart by their processes alone
-	// (Options.Coverage), and the search was not exhaustive.
-	Coverage bool
 	// Walk is the index of the walk that found the result, and Walks the
 	// number of walks (Walk mode).
 	Walk    int
@@ -218,7 +201,7 @@ type Result struct {
 // running out of states, and with no sign of an inexact state encoding.
 // A search that found something need not be exhaustive to be believed.
 func (r *Result) Exhaustive() bool {
-	return r.Walks == 0 && !r.Coverage && (r.Bound == "" || r.Bound == BoundDepth) && r.StepMismatches == 0
+	return r.Walks == 0 && (r.Bound == "" || r.Bound == BoundDepth) && r.StepMismatches == 0
 }
 
 // NotExhaustive says why the search was not exhaustive ("" when it was).
@@ -226,8 +209,6 @@ func (r *Result) NotExhaustive() string {
 	switch {
 	case r.Walks > 0:
 		return "random walks sample the space"
-	case r.Coverage:
-		return "a coverage search recognises states by their nodes' roles, terms and log terms only"
 	case r.Bound != "" && r.Bound != BoundDepth:
 		return "stopped by the " + r.Bound + " bound before the depth bound"
 	case r.StepMismatches > 0:
@@ -316,15 +297,6 @@ func (o *Options) validate() error {
 	if o.Mode == Walk && o.Walks < 1 {
 		return fmt.Errorf("walks: %d, want at least 1", o.Walks)
 	}
-	if o.Coverage {
-		if o.Mode != BFS {
-			return fmt.Errorf("coverage: a breadth-first search only (mode %q)", o.Mode)
-		}
-		o.NoStepCache = true // states are not merged by the key alone
-		if o.CoveragePerKey == 0 {
-			o.CoveragePerKey = 8
-		}
-	}
 	if o.ProgressEvery <= 0 {
 		o.ProgressEvery = 10_000
 	}
@@ -370,7 +342,6 @@ func Run(s *sim.Sim, opts Options) (*Result, error) {
 	}
 	r.States, r.Transitions, r.StepMismatches, r.QuietStates = e.states-e.quiet, e.transitions, e.mismatches, e.quiet
 	r.Elapsed = e.elapsed()
-	r.Coverage = opts.Coverage
 	if opts.Strict && r.StepMismatches > 0 {
 		return r, fmt.Errorf("%w: %d cached steps differed when retaken (by depth %d)", ErrInexact, r.StepMismatches, r.Depth)
 	}

@@ -18,7 +18,6 @@ type scratch struct {
 	// parts are the fingerprint parts of the state being expanded, for
 	// the step cache.
 	parts parts
-	cov   coverageScratch
 	// spares are forks the worker is done with, whose memory makes its
 	// next forks (sim.Sim.ForkInto).
 	spares []*sim.Sim
