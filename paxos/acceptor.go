@@ -122,6 +122,7 @@ func (n *Node) onHeartbeat(env *sim.Env, from sim.NodeID, m *Heartbeat) {
 		return
 	}
 	n.heard(env, m.Ballot)
+	n.catchSent = false // a heartbeat interval: a missing decision may be asked again
 	// Acks are immutable, so one serves every heartbeat of a ballot.
 	if n.hbAck == nil || n.hbAck.Ballot != m.Ballot {
 		n.hbAck = &HeartbeatAck{Ballot: m.Ballot}

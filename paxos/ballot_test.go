@@ -92,24 +92,3 @@ func TestBallotText(t *testing.T) {
 	require.Error(t, b.UnmarshalText([]byte("3")))
 	require.Error(t, b.UnmarshalText([]byte("x.1")))
 }
-
-func TestRecentQuorum(t *testing.T) {
-	ms := sim.Millisecond
-	for _, c := range []struct {
-		name    string
-		lastAck []sim.Time
-		since   sim.Time
-		q       int
-		want    bool
-	}{
-		{"self alone is a quorum of one", []sim.Time{0, 0, 0}, 10 * ms, 1, true},
-		{"two recent peers and self", []sim.Time{0, 20 * ms, 15 * ms, 0, 0}, 10 * ms, 3, true},
-		{"one stale peer", []sim.Time{0, 20 * ms, 5 * ms, 0, 0}, 10 * ms, 3, false},
-		{"self's own slot does not count twice", []sim.Time{50 * ms, 20 * ms, 0}, 10 * ms, 3, false},
-		{"never answered", []sim.Time{0, 0, 0}, 0, 2, false},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			require.Equal(t, c.want, recentQuorum(c.lastAck, 1, c.since, c.q))
-		})
-	}
-}

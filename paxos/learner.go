@@ -31,13 +31,12 @@ func (n *Node) learnCommit(env *sim.Env, b Ballot, commit int64) {
 }
 
 // catchUp asks node `to` for the decisions this node misses, at most once
-// per heartbeat interval.
+// per heartbeat heard (onHeartbeat clears catchSent).
 func (n *Node) catchUp(env *sim.Env, to sim.NodeID) {
-	now := env.Now()
-	if to == n.id || to == 0 || now < n.catchAt {
+	if to == n.id || to == 0 || n.catchSent {
 		return
 	}
-	n.catchAt = now + n.cfg.Heartbeat
+	n.catchSent = true
 	env.Send(to, &CatchUp{From: n.commit + 1})
 }
 
@@ -178,9 +177,9 @@ func (n *Node) onDecisions(env *sim.Env, m *Decisions) {
 		n.learn(env, e.Slot, &e.Cmd)
 	}
 	n.advance(env)
-	if n.catchAt > env.Now() && len(m.Entries) == catchUpMax {
+	if n.catchSent && len(m.Entries) == catchUpMax {
 		// More to come: ask again at once.
-		n.catchAt = 0
+		n.catchSent = false
 		n.catchUp(env, n.leader)
 	}
 }

@@ -37,9 +37,10 @@ type slot struct {
 	chosen bool
 	cmd    protocols.Request
 	// Leader: who accepted the leader's proposal (in the leader's current
-	// ballot, which is then acc), and when it last sent it.
-	acks   voters
-	sentAt sim.Time
+	// ballot, which is then acc), and whether it was sent since the last
+	// heartbeat (a heartbeat resends only what waited a whole interval).
+	acks  voters
+	fresh bool
 }
 
 // recovered is what phase 1 found about one slot.
@@ -69,17 +70,18 @@ type Node struct {
 	recovMax int64
 	nextSlot int64
 	hbGen    int64
-	// lastAck[i] is when peer i+1 last answered the leader's ballot;
-	// leaderSince is when the node took office.
-	lastAck     []sim.Time
-	leaderSince sim.Time
-	// Leader belief and the election clock.
+	// answered is who answered the leader's ballot (itself included)
+	// since its last quorum check (checkQuorum).
+	answered voters
+	// Leader belief and the election clock (a leader's quorum check).
 	leader   sim.NodeID
 	timeout  sim.Time
 	deadline sim.Time
 	wakeAt   sim.Time
 	wakeID   sim.TimerID
-	catchAt  sim.Time
+	// catchSent: a CatchUp went out since the last heartbeat heard, so
+	// another waits for the next (one per heartbeat interval).
+	catchSent bool
 
 	// Log: log[i] is slot base+i; base is snap+1.
 	base    int64
@@ -281,7 +283,8 @@ func (n *Node) wake(env *sim.Env) {
 	n.wakeID = env.SetTimer(d, "wake", 0)
 }
 
-// Timer handles the election clock and the leader's heartbeat.
+// Timer handles the election clock (a leader's quorum check) and the
+// leader's heartbeat.
 func (n *Node) Timer(env *sim.Env, t sim.Timer) {
 	switch t.Name {
 	case "wake":
@@ -289,11 +292,12 @@ func (n *Node) Timer(env *sim.Env, t sim.Timer) {
 			return
 		}
 		n.wakeID = 0
-		if n.role == roleLeader {
-			return
-		}
 		if now := env.Now(); now < n.deadline {
 			n.wake(env)
+			return
+		}
+		if n.role == roleLeader {
+			n.checkQuorum(env)
 			return
 		}
 		n.onDeadline(env)
@@ -416,23 +420,19 @@ func (n *Node) Inspect() sim.View {
 	if n.role == roleLeader {
 		// Who answered the leader's ballot last, and the open slots'
 		// acceptances: what phase 2 is waiting for.
-		t := sim.Table{Title: "phase 2", Columns: []string{"peer", "last answer", "open slots accepted"}}
-		for i, at := range n.lastAck {
-			id := sim.NodeID(i + 1)
-			if id == n.id {
-				continue
-			}
+		t := sim.Table{Title: "phase 2", Columns: []string{"peer", "answered since check", "open slots accepted"}}
+		for _, id := range n.peers {
 			open := 0
 			for s := n.commit + 1; s < n.nextSlot; s++ {
 				if sl := n.get(s); sl != nil && sl.acks.has(id) {
 					open++
 				}
 			}
-			last := "-"
-			if at > 0 {
-				last = at.String()
+			answered := "no"
+			if n.answered.has(id) {
+				answered = "yes"
 			}
-			t.Rows = append(t.Rows, []string{id.String(), last, itoa(int64(open))})
+			t.Rows = append(t.Rows, []string{id.String(), answered, itoa(int64(open))})
 		}
 		v.Tables = append(v.Tables, t)
 	}

@@ -92,11 +92,10 @@ func (n *Node) onPromise(env *sim.Env, from sim.NodeID, m *Promise) {
 func (n *Node) becomeLeader(env *sim.Env) {
 	n.role, n.step = roleLeader, (*Node).stepLeader
 	n.leader = n.id
-	n.leaderSince = env.Now()
-	if n.lastAck == nil {
-		n.lastAck = make([]sim.Time, n.cfg.n)
-	}
-	clear(n.lastAck)
+	n.answered = voters(0).add(n.id)
+	// The election clock now times the quorum check (checkQuorum).
+	n.deadline = env.Now() + n.cfg.ElectionTimeout
+	n.wake(env)
 	if env.Tracing() {
 		env.Logf("leader with ballot %v: re-proposing slots %d..%d", n.ballot, n.commit+1, n.recovMax)
 	}
@@ -144,7 +143,7 @@ func (n *Node) proposeAt(env *sim.Env, s int64, c *protocols.Request) {
 	n.accept(env, s, n.ballot, c)
 	sl := n.at(s)
 	sl.acks = voters(0).add(n.id)
-	sl.sentAt = env.Now()
+	sl.fresh = true
 	m := &Accept{Ballot: n.ballot, Slot: s, Cmd: *c, Commit: n.commit}
 	for _, to := range n.peers {
 		env.Send(to, m)
@@ -175,12 +174,12 @@ func (n *Node) stepLeader(env *sim.Env, from sim.NodeID, msg sim.Message) {
 		if sl == nil || sl.chosen || sl.acc != n.ballot {
 			return
 		}
-		n.lastAck[from-1] = env.Now()
+		n.answered = n.answered.add(from)
 		sl.acks = sl.acks.add(from)
 		n.maybeChosen(env, m.Slot, sl)
 	case *HeartbeatAck:
 		if m.Ballot == n.ballot {
-			n.lastAck[from-1] = env.Now()
+			n.answered = n.answered.add(from)
 		}
 	case *Promise, *Nack:
 		// Late phase 1 answers, or refusals of a lower ballot.
@@ -188,30 +187,24 @@ func (n *Node) stepLeader(env *sim.Env, from sim.NodeID, msg sim.Message) {
 }
 
 // heartbeat tells followers the leader lives and what is chosen, and
-// retransmits accepts that found no quorum yet. A leader that has not
-// heard from a phase 2 quorum for an election time-out steps down: it
-// could not decide anything, and its clients should look elsewhere.
+// retransmits accepts that found no quorum yet and were not sent since the
+// last heartbeat.
 func (n *Node) heartbeat(env *sim.Env) {
-	if n.lostQuorum(env.Now()) {
-		if env.Tracing() {
-			env.Logf("stepping down: no phase 2 quorum answered ballot %v for %v", n.ballot, n.cfg.ElectionTimeout)
-		}
-		n.becomeFollower(env, 0)
-		return
-	}
 	hb := &Heartbeat{Ballot: n.ballot, Commit: n.commit}
 	for _, to := range n.peers {
 		env.Send(to, hb)
 	}
-	now := env.Now()
 	resent := 0
 	for s := n.commit + 1; s < n.nextSlot && resent < resendMax; s++ {
 		sl := n.get(s)
-		if sl == nil || sl.chosen || sl.acc != n.ballot || now-sl.sentAt < n.cfg.Heartbeat {
+		if sl == nil || sl.chosen || sl.acc != n.ballot {
+			continue
+		}
+		if sl.fresh {
+			sl.fresh = false // sent less than an interval ago: next time
 			continue
 		}
 		resent++
-		sl.sentAt = now
 		m := &Accept{Ballot: n.ballot, Slot: s, Cmd: sl.accCmd, Commit: n.commit}
 		for _, to := range n.peers {
 			if !sl.acks.has(to) {
@@ -221,23 +214,22 @@ func (n *Node) heartbeat(env *sim.Env) {
 	}
 }
 
-// lostQuorum reports whether fewer than a phase 2 quorum (the leader
-// included) answered within the last election time-out.
-func (n *Node) lostQuorum(now sim.Time) bool {
-	if now-n.leaderSince < n.cfg.ElectionTimeout {
-		return false
-	}
-	return !recentQuorum(n.lastAck, n.id, now-n.cfg.ElectionTimeout, n.cfg.q2)
-}
-
-// recentQuorum reports whether node self and the peers that answered at
-// or after since make at least q.
-func recentQuorum(lastAck []sim.Time, self sim.NodeID, since sim.Time, q int) bool {
-	k := 1
-	for i, at := range lastAck {
-		if sim.NodeID(i+1) != self && at >= since && at > 0 {
-			k++
+// checkQuorum runs every election time-out of a leadership (its election
+// clock): a leader that did not hear from a phase 2 quorum (itself
+// included) since the last check steps down, since it could not decide
+// anything, and its clients should look elsewhere (etcd raft's
+// CheckQuorum). It counts who answered rather than comparing times, so
+// what it does follows from the node's state alone, as the model
+// checker's state encoding needs (AppendState).
+func (n *Node) checkQuorum(env *sim.Env) {
+	if !n.answered.reached(n.cfg.q2) {
+		if env.Tracing() {
+			env.Logf("stepping down: no phase 2 quorum answered ballot %v for %v", n.ballot, n.cfg.ElectionTimeout)
 		}
+		n.becomeFollower(env, 0)
+		return
 	}
-	return k >= q
+	n.answered = voters(0).add(n.id)
+	n.deadline = env.Now() + n.cfg.ElectionTimeout
+	n.wake(env)
 }

@@ -105,6 +105,15 @@ func (e *Env) Store(key string, value []byte) {
 	e.st.rec.effect(Effect{Kind: EffectStore, Name: key, Arg: int64(len(value))})
 }
 
+// SetStorageCanon makes the state fingerprint hash stored values through
+// c (see StorageCanon). A process sets it in Start, before it stores
+// anything; the store keeps it across crashes.
+func (e *Env) SetStorageCanon(c StorageCanon) {
+	e.mustStore("SetStorageCanon")
+	e.ownStore()
+	e.store.setCanon(c)
+}
+
 // Delete removes key from stable storage.
 func (e *Env) Delete(key string) {
 	e.mustStore("Delete")

@@ -28,7 +28,18 @@ type Storage struct {
 	spare []byte
 	// blk is the block the store is in, if it is in one (copy).
 	blk *storageBlock
+	// canon, when set (Env.SetStorageCanon), is what fp hashes of a
+	// value.
+	canon StorageCanon
 }
+
+// StorageCanon returns the part of a stored value that the run's state
+// fingerprint hashes (Sim.Fingerprint): a protocol that stores bytes its
+// behaviour never depends on (the time a log record was written, kept for
+// reports) leaves them out, so that a model checker does not take two
+// states that differ only there for two. It may use scratch, and must not
+// change value.
+type StorageCanon func(key string, value, scratch []byte) []byte
 
 type storeEntry struct {
 	key   string
@@ -74,10 +85,10 @@ func (s *Storage) copyInto(spare *Storage) *Storage {
 		} else {
 			b = &storageBlock{}
 		}
-		b.s = Storage{small: append(b.entries[:0], s.small...), bytes: s.bytes, shared: true, fp: s.fp, spare: b.values[:0], blk: b}
+		b.s = Storage{small: append(b.entries[:0], s.small...), bytes: s.bytes, shared: true, fp: s.fp, spare: b.values[:0], blk: b, canon: s.canon}
 		return &b.s
 	}
-	return &Storage{small: slices.Clone(s.small), data: maps.Clone(s.data), bytes: s.bytes, shared: true, fp: s.fp}
+	return &Storage{small: slices.Clone(s.small), data: maps.Clone(s.data), bytes: s.bytes, shared: true, fp: s.fp, canon: s.canon}
 }
 
 func (s *Storage) find(key string) (int, bool) {
@@ -182,10 +193,29 @@ func (s *Storage) Bytes() int64 { return s.bytes }
 // fingerprint has not changed since it last looked.
 func (s *Storage) Fingerprint() uint64 { return s.fp }
 
+// entryFP is an entry's part of fp.
+func (s *Storage) entryFP(key string, value []byte) uint64 {
+	if s.canon != nil {
+		var arr [64]byte
+		value = s.canon(key, value, arr[:0])
+	}
+	return entryFingerprint(key, value)
+}
+
+// setCanon sets canon and computes fp again with it.
+func (s *Storage) setCanon(c StorageCanon) {
+	s.canon = c
+	s.fp = 0
+	for _, k := range s.Keys("") {
+		v, _ := s.lookup(k)
+		s.fp += s.entryFP(k, v)
+	}
+}
+
 func (s *Storage) put(key string, value []byte) {
-	s.fp += entryFingerprint(key, value)
+	s.fp += s.entryFP(key, value)
 	if old, ok := s.lookup(key); ok {
-		s.fp -= entryFingerprint(key, old)
+		s.fp -= s.entryFP(key, old)
 		s.bytes -= int64(len(old))
 		if cap(old) >= len(value) && !s.shared {
 			old = old[:len(value)]
@@ -211,7 +241,7 @@ func (s *Storage) del(key string) bool {
 	if !ok {
 		return false
 	}
-	s.fp -= entryFingerprint(key, old)
+	s.fp -= s.entryFP(key, old)
 	s.bytes -= int64(len(old))
 	if s.data != nil {
 		delete(s.data, key)

@@ -47,6 +47,7 @@ func newNode(t *topology, id sim.NodeID) *Node {
 // wrote, then lets each act on it.
 func (n *Node) Start(env *sim.Env) {
 	n.now = env.Now()
+	env.SetStorageCanon(canonRecord) // (state.go)
 	n.log.replay(env, func(r *record) {
 		switch {
 		case (r.Kind == recPrepared || r.Kind == recOutcome) && n.part != nil:

@@ -89,8 +89,10 @@ type Options struct {
 	// Strict makes any sign that a protocol's state encoding is inexact
 	// (Result.StepMismatches) an error: Run stops at the end of the level
 	// where it saw one and returns ErrInexact with the result so far.
-	// Tests run every shipped protocol so. Without it the search goes on,
-	// and its result says it is not exhaustive.
+	// Tests run every shipped protocol so. A strict search also runs
+	// twin checks (bfs.go), which take both ends of a step that changed
+	// nothing the encoding shows. Without it the search goes on, and its
+	// result says it is not exhaustive.
 	Strict bool
 	// Goal, when set, is searched for: a state where it holds is reported.
 	Goal Predicate
