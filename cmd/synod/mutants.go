@@ -55,7 +55,7 @@ after the table), 1 when another survives, 2 on bad usage.`,
 			}
 			var shrunk []*mutants.Shrunk
 			if !noShrink {
-				if shrunk, err = mutants.ShrinkAll(rs, root, workers); err != nil {
+				if shrunk, err = mutants.ShrinkAll(rs, workers); err != nil {
 					return inputErr(err)
 				}
 			}

@@ -45,7 +45,7 @@ func TestSuite(t *testing.T) {
 	var shrunk []*Shrunk
 	if !testing.Short() {
 		var err error
-		shrunk, err = ShrinkAll(rs, "../..", runtime.GOMAXPROCS(0))
+		shrunk, err = ShrinkAll(rs, runtime.GOMAXPROCS(0))
 		require.NoError(t, err)
 		for i, s := range shrunk {
 			if s != nil {

@@ -24,12 +24,13 @@ type Shrunk struct {
 }
 
 // FailingScenario is the scenario of a caught mutant's failing run: the
-// plan's file with the bug and the failing seed.
-func FailingScenario(r Result, root string) (*scenario.Scenario, error) {
+// plan's file (Result.File, already under Options.Root) with the bug and
+// the failing seed.
+func FailingScenario(r Result) (*scenario.Scenario, error) {
 	if !r.Caught {
 		return nil, fmt.Errorf("%s survived: no failing run", r.Mutant.Name())
 	}
-	sc, err := scenario.Load(filepath.Join(root, r.File))
+	sc, err := scenario.Load(r.File)
 	if err != nil {
 		return nil, err
 	}
@@ -42,8 +43,8 @@ func FailingScenario(r Result, root string) (*scenario.Scenario, error) {
 }
 
 // Shrink shrinks a caught mutant's failing run, fault by fault.
-func Shrink(r Result, root string, budget int) (*Shrunk, error) {
-	sc, err := FailingScenario(r, root)
+func Shrink(r Result, budget int) (*Shrunk, error) {
+	sc, err := FailingScenario(r)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +58,7 @@ func Shrink(r Result, root string, budget int) (*Shrunk, error) {
 // ShrinkAll shrinks every caught mutant's failing run, workers at a time
 // (each shrink is deterministic, so the results do not depend on
 // workers); survivors get nil.
-func ShrinkAll(rs []Result, root string, workers int) ([]*Shrunk, error) {
+func ShrinkAll(rs []Result, workers int) ([]*Shrunk, error) {
 	out := make([]*Shrunk, len(rs))
 	errs := make([]error, len(rs))
 	sem := make(chan struct{}, max(workers, 1))
@@ -70,7 +71,7 @@ func ShrinkAll(rs []Result, root string, workers int) ([]*Shrunk, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			out[i], errs[i] = Shrink(r, root, ShrinkBudget)
+			out[i], errs[i] = Shrink(r, ShrinkBudget)
 		}()
 	}
 	wg.Wait()

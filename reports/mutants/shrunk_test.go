@@ -31,7 +31,7 @@ func TestShrinkReachesTheGoal(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.protocol+"/"+c.bug, func(t *testing.T) {
 			r := Result{Mutant: Mutant{Protocol: c.protocol, Bug: c.bug}, Caught: true, File: c.file, Seed: c.seed}
-			s, err := Shrink(r, "../..", ShrinkBudget)
+			s, err := Shrink(r, ShrinkBudget)
 			require.NoError(t, err)
 			t.Logf("%v -> %v in %d runs\nfaults: %q\nsteps: %q", s.Before, s.After, s.Runs, s.Scenario.Faults, s.Steps)
 			assert.Greater(t, s.Before.Faults, int64(faultsMax), "the failing run has a nemesis's worth of faults")
@@ -42,7 +42,7 @@ func TestShrinkReachesTheGoal(t *testing.T) {
 			}
 
 			// The shrunk run fails the same way.
-			sc, err := FailingScenario(r, "../..")
+			sc, err := FailingScenario(r)
 			require.NoError(t, err)
 			before, err := scenario.Run(sc, scenario.RunOptions{})
 			require.NoError(t, err)
@@ -56,7 +56,7 @@ func TestShrinkReachesTheGoal(t *testing.T) {
 			assert.Equal(t, s.After.Events, after.Events)
 
 			// Deterministic: the same failing run shrinks to the same run.
-			again, err := Shrink(r, "../..", ShrinkBudget)
+			again, err := Shrink(r, ShrinkBudget)
 			require.NoError(t, err)
 			assert.Equal(t, string(s.Scenario.JSON()), string(again.Scenario.JSON()))
 		})
