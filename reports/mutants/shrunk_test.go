@@ -22,11 +22,11 @@ func TestShrinkReachesTheGoal(t *testing.T) {
 		protocol, bug, file string
 		seed                uint64
 	}{
-		{"raft", "no-step-down", "testdata/scenarios/raft/chaos5.yaml", 3},
-		{"raft", "commit-minority", "testdata/scenarios/raft/chaos5.yaml", 3},
-		{"raft", "read-index-no-confirm", "testdata/scenarios/raft/chaos5-reads.yaml", 32},
-		{"paxos", "ignore-accepted", "testdata/scenarios/paxos/chaos5.yaml", 1},
-		{"2pc", "decision-not-logged", "testdata/scenarios/twopc/property-2pc.yaml", 3},
+		{"raft", "no-step-down", "../../testdata/scenarios/raft/chaos5.yaml", 3},
+		{"raft", "commit-minority", "../../testdata/scenarios/raft/chaos5.yaml", 3},
+		{"raft", "read-index-no-confirm", "../../testdata/scenarios/raft/chaos5-reads.yaml", 32},
+		{"paxos", "ignore-accepted", "../../testdata/scenarios/paxos/chaos5.yaml", 1},
+		{"2pc", "decision-not-logged", "../../testdata/scenarios/twopc/property-2pc.yaml", 3},
 	}
 	for _, c := range cases {
 		t.Run(c.protocol+"/"+c.bug, func(t *testing.T) {
