@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"strconv"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/term"
@@ -49,7 +50,7 @@ type Options struct {
 	Checkers func() []sim.Checker
 	// Command gives the command that opens a trace at an event (0: where
 	// it was saved); the TUI shows it as the way to come back, and Open
-	// prints it on exit. Default: `go run ./cmd/synod tui TRACE --at N`.
+	// prints it on exit. Default: synod's `tui TRACE --at N`, as scenario.Command names the binary.
 	Command func(trace string, at int64) string
 	// NoColor renders without colour (also the NO_COLOR variable).
 	NoColor bool
@@ -133,11 +134,13 @@ func NewModel(path string, opts Options) (*tui.Model, error) {
 	}
 	command := opts.Command
 	if command == nil {
+		// One helper names the binary and the file so that the command
+		// works where it is printed (scenario.Command).
 		command = func(trace string, at int64) string {
 			if at > 0 {
-				return fmt.Sprintf("go run ./cmd/synod tui %s --at %d", trace, at)
+				return scenario.Command("tui", scenario.CommandPath(trace), "--at", strconv.FormatInt(at, 10))
 			}
-			return "go run ./cmd/synod tui " + trace
+			return scenario.Command("tui", scenario.CommandPath(trace))
 		}
 	}
 	repro := func(saved string, at int64) string {

@@ -122,7 +122,10 @@ func TestModelShowsALocalProtocol(t *testing.T) {
 		assert.Regexp(t, n+" . beacon", screen, "node %s is drawn with beacon's role", n)
 	}
 	assert.Contains(t, screen, "Ping", "beacon's messages are in flight (without their package at 80 columns)")
-	assert.Equal(t, "go run ./cmd/synod tui "+path+" --at 12", fm.ReproCommand())
+	// The command works where it is printed: under go test it names synod
+	// by its import path and the trace by its absolute path.
+	assert.Equal(t, scenario.Command("tui", path, "--at", "12"), fm.ReproCommand())
+	assert.Contains(t, fm.ReproCommand(), "go run github.com/synod-dev/synod/cmd/synod tui /")
 }
 
 // fakeT records what synodtest.Check reports.
