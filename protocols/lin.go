@@ -331,7 +331,10 @@ const (
 type linProbe struct{}
 
 // linBudget is the wall-clock budget one check shares between the verdict
-// and its explanation: every porcupine search ends by its deadline.
+// and its explanation: every porcupine search ends by its deadline. It is
+// the only clock the check reads, and it reads it outside the simulation:
+// it can turn a verdict that would be decided into unknown on a slower
+// machine, never a violation into ok, and never changes the run itself.
 type linBudget struct {
 	deadline time.Time
 }
