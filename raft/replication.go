@@ -352,7 +352,8 @@ func (n *Node) apply(env *sim.Env) {
 		if res.Snapshot != nil {
 			snapAt, snapData = i, res.Snapshot
 		}
-		if e.Kind == EntryCommand && res.Response != nil && e.Term == n.ledTerm {
+		// A command the service proposed itself (Propose) has no client.
+		if e.Kind == EntryCommand && res.Response != nil && e.Term == n.ledTerm && e.Req.Client != 0 {
 			env.Send(e.Req.Client, res.Response)
 		}
 	}

@@ -28,8 +28,9 @@ const ledgerSnapshotEvery = 10
 // of every entry, no-ops included). It answers the chaos workload's
 // key-value clients from a store it keeps beside (so that the history is
 // checked for linearizability too), and snapshots everything, in an
-// encoding of its own, every `every` applied entries (0: never; Raft's
-// automatic snapshots then call Snapshot).
+// encoding of its own, at every index that is a multiple of `every` (0:
+// never; Raft's automatic snapshots then call Snapshot). Deciding by the
+// index keeps everything that decides what it does next in its bytes.
 //
 // It records what each incarnation is told (stream) for ledgerCheck.
 type ledger struct {
@@ -38,7 +39,6 @@ type ledger struct {
 	hash     uint64
 	kv       *protocols.KV
 	every    int
-	since    int // entries applied since the last snapshot or restore
 	stream   []ledgerItem
 }
 
@@ -74,8 +74,7 @@ func (l *ledger) Apply(index int64, e *Entry) ApplyResult {
 		res.Response = l.kv.Apply(&e.Req)
 	}
 	l.stream = append(l.stream, ledgerItem{index: index, term: e.Term, kind: e.Kind, command: e.Command(), hash: l.hash})
-	if l.since++; l.since == l.every {
-		l.since = 0
+	if l.every > 0 && index%int64(l.every) == 0 {
 		res.Snapshot = l.encode()
 	}
 	return res
@@ -107,7 +106,7 @@ func (l *ledger) Restore(index, term int64, data []byte) error {
 	if err != nil {
 		return err
 	}
-	l.applied, l.commands, l.hash, l.kv, l.since = index, commands, hash, kv, 0
+	l.applied, l.commands, l.hash, l.kv = index, commands, hash, kv
 	l.stream = append(l.stream, ledgerItem{restore: true, index: index, term: term, hash: hash})
 	return nil
 }
@@ -400,4 +399,107 @@ func TestServiceLedgerCatchesMistakes(t *testing.T) {
 			require.Contains(t, found, v.want)
 		})
 	}
+}
+
+// TestCloneStateMachineWithoutCloner: a forked run copies a state machine
+// that cannot clone itself by restoring its snapshot into a fresh one
+// (ensureOwnStateMachine): the fork ends where a deep copy of the run
+// stepped alike ends, and the original is untouched.
+func TestCloneStateMachineWithoutCloner(t *testing.T) {
+	const nodes, clients = 3, 2
+	const dur = 5 * sim.Second
+	opts := DefaultOptions()
+	opts.SnapshotEntries = 0
+	members := []sim.NodeID{1, 2, 3}
+	w := protocols.DefaultWorkload()
+	w.Clients = clients
+	cfg := sim.Config{Seed: 4, Nodes: nodes, Clients: clients, Duration: dur, Network: sim.NetworkConfig{Latency: sim.DefaultLatency}}
+	s, err := sim.New(cfg, sim.Factory{
+		Node:   func(id sim.NodeID) sim.Process { return NewWithStateMachine(opts, members, func() StateMachine { return newLedger(3)(id) }) },
+		Client: func(sim.NodeID) sim.Process { return protocols.NewKVClient(&w, dur-w.OpTimeout) },
+	})
+	require.NoError(t, err)
+	s.RunUntil(sim.Second)
+	before, ref := s.Clone(), s.Clone()
+	f := s.Fork()
+	for range 2000 {
+		f.Step()
+		ref.Step()
+	}
+	state := func(x *sim.Sim, id sim.NodeID) ledger {
+		l := *node(x, id).sm.(*ledger)
+		l.stream = nil // a copy's stream starts at the restore that made it
+		return l
+	}
+	applied := int64(0)
+	for _, id := range s.Nodes() {
+		require.Equal(t, state(ref, id), state(f, id), "%v in the fork", id)
+		require.Equal(t, state(before, id), state(s, id), "%v in the original", id)
+		applied = max(applied, node(f, id).applied-node(s, id).applied)
+	}
+	require.Positive(t, applied, "the fork applied nothing: the copies were not exercised")
+}
+
+// prober hosts a node and calls Propose every 50ms, checking each answer
+// against the node's state: the index the entry got, the node's term, and
+// isLeader exactly when the node leads.
+type prober struct {
+	*Node
+	t          *testing.T
+	ok, refuse *int
+}
+
+func (p *prober) Start(env *sim.Env) {
+	p.Node.Start(env)
+	env.SetTimer(50*sim.Millisecond, "probe", 0)
+}
+
+func (p *prober) Timer(env *sim.Env, tm sim.Timer) {
+	if tm.Name != "probe" {
+		p.Node.Timer(env, tm)
+		return
+	}
+	env.SetTimer(50*sim.Millisecond, "probe", 0)
+	leads, last, cur := p.role == Leader, p.log.last(), p.term
+	cmd := protocols.Request{Seq: int64(env.Now()), Op: protocols.Op{Kind: protocols.OpPut, Key: "probe", Value: env.ID().String()}}
+	index, term, isLeader := p.Propose(env, cmd)
+	require.Equal(p.t, leads, isLeader, "%v at %v", env.ID(), env.Now())
+	if !isLeader {
+		require.Equal(p.t, [2]int64{0, cur}, [2]int64{index, term})
+		*p.refuse++
+		return
+	}
+	require.Equal(p.t, [2]int64{last + 1, cur}, [2]int64{index, term})
+	require.Equal(p.t, cmd, p.log.at(index).Req)
+	*p.ok++
+}
+
+// TestProposeReturnsIndexAndTerm: Propose answers with the index and term
+// the entry got when the node leads, and refuses otherwise; the commands
+// proposed commit (the KV store applies them, and nobody is answered).
+func TestProposeReturnsIndexAndTerm(t *testing.T) {
+	members := []sim.NodeID{1, 2, 3}
+	var ok, refuse int
+	cfg := sim.Config{Seed: 2, Nodes: 3, Duration: 3 * sim.Second, Network: sim.NetworkConfig{Latency: sim.DefaultLatency},
+		Faults: []sim.ScheduledFault{mustFault(t, "1s crash n1"), mustFault(t, "1s crash n2"), mustFault(t, "1s crash n3"),
+			mustFault(t, "1100ms restart n1"), mustFault(t, "1100ms restart n2"), mustFault(t, "1100ms restart n3")}}
+	s, err := sim.New(cfg, sim.Factory{Node: func(sim.NodeID) sim.Process {
+		return &prober{Node: New(DefaultOptions(), members), t: t, ok: &ok, refuse: &refuse}
+	}})
+	require.NoError(t, err)
+	s.Run()
+	require.NoError(t, s.Err())
+	require.Positive(t, ok)
+	require.Positive(t, refuse)
+	for _, id := range s.Nodes() {
+		p := s.Process(id).(*prober)
+		require.Positive(t, p.commit, "%v", id)
+		require.Contains(t, kvOf(p.Node).Keys(), "probe", "%v", id)
+	}
+}
+
+func mustFault(t *testing.T, s string) sim.ScheduledFault {
+	f, err := sim.ParseScheduledFault(s)
+	require.NoError(t, err)
+	return f
 }

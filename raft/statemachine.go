@@ -75,7 +75,8 @@ type (
 	}
 	// Cloner copies the state machine for the model checker and forked
 	// runs (CloneProcess). Without it a copy is made by Restore of a
-	// Snapshot into a fresh one, which costs a snapshot per copy.
+	// Snapshot into a fresh one: a snapshot per copy, and exact only if
+	// the bytes hold everything that decides what the machine does next.
 	Cloner interface {
 		Clone() StateMachine
 	}
