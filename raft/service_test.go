@@ -415,7 +415,9 @@ func TestCloneStateMachineWithoutCloner(t *testing.T) {
 	w.Clients = clients
 	cfg := sim.Config{Seed: 4, Nodes: nodes, Clients: clients, Duration: dur, Network: sim.NetworkConfig{Latency: sim.DefaultLatency}}
 	s, err := sim.New(cfg, sim.Factory{
-		Node:   func(id sim.NodeID) sim.Process { return NewWithStateMachine(opts, members, func() StateMachine { return newLedger(3)(id) }) },
+		Node: func(id sim.NodeID) sim.Process {
+			return NewWithStateMachine(opts, members, func() StateMachine { return newLedger(3)(id) })
+		},
 		Client: func(sim.NodeID) sim.Process { return protocols.NewKVClient(&w, dur-w.OpTimeout) },
 	})
 	require.NoError(t, err)
