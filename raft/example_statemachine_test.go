@@ -4,6 +4,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/raft"
@@ -107,4 +112,34 @@ func Example_stateMachine() {
 	// n1: count 12, applied 14, snapshot at 10, restored at 0
 	// n2: count 12, applied 14, snapshot at 10, restored at 5
 	// n3: count 12, applied 14, snapshot at 10, restored at 0
+}
+
+// TestDocsServingAnyStateMachine: docs/raft.md quotes this file's counter
+// and Example_stateMachine's output; both quotes must be in this file as
+// they are, so that the docs cannot go stale.
+func TestDocsServingAnyStateMachine(t *testing.T) {
+	doc, err := os.ReadFile("../docs/raft.md")
+	require.NoError(t, err)
+	src, err := os.ReadFile("example_statemachine_test.go")
+	require.NoError(t, err)
+	_, sec, ok := strings.Cut(string(doc), "## Serving any state machine")
+	require.True(t, ok, "docs/raft.md has no section Serving any state machine")
+	code := between(t, sec, "```go\nfunc (c *counter) Apply", "```\n")
+	require.Contains(t, string(src), "func (c *counter) Apply"+code)
+	out := between(t, sec, "```\nn2 leads", "```\n")
+	var want strings.Builder
+	for _, line := range strings.Split(strings.TrimSuffix("n2 leads"+out, "\n"), "\n") {
+		want.WriteString("\t// " + line + "\n")
+	}
+	require.Contains(t, string(src), "\t// Output:\n"+want.String())
+}
+
+// between returns the text after start up to end, which must both be in s.
+func between(t *testing.T, s, start, end string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(s, start)
+	require.True(t, ok, "missing %q", start)
+	got, _, ok := strings.Cut(rest, end)
+	require.True(t, ok, "missing %q after %q", end, start)
+	return got
 }
