@@ -122,7 +122,8 @@ func (m *KVStateMachine) Read(req *protocols.Request) *protocols.Response { retu
 func (m *KVStateMachine) Clone() StateMachine { return &KVStateMachine{KV: m.KV.Clone()} }
 
 // StateMachine returns the node's state machine as of the last event
-// (nil before Start), for tests, views and a service hosting the node.
+// (nil before Start), for tests, views and a service hosting the node, to
+// read: only Raft's calls may change it (a forked run may share it).
 func (n *Node) StateMachine() StateMachine { return n.sm }
 
 // Propose appends a command to the log if this node leads, and returns the
