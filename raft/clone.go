@@ -34,7 +34,7 @@ func (n *Node) CloneProcessInto(spare sim.Process) sim.Process {
 	}
 	*c = *n
 	c.log.entries = n.log.entries[:len(n.log.entries):len(n.log.entries)]
-	c.kvShared = true
+	c.smShared = true
 	c.digests = n.digests[:len(n.digests):len(n.digests)]
 	c.peers = n.peers[:len(n.peers):len(n.peers)]
 	switch n.role {

@@ -78,7 +78,7 @@ func requireSame(t *testing.T, a, b *sim.Sim) {
 		}
 		require.Equal(t, nb.AppendState(nil), na.AppendState(nil), "%v", id)
 		require.Equal(t, nb.Inspect(), na.Inspect(), "%v", id)
-		require.Equal(t, nb.kv.Data, na.kv.Data, "%v", id)
+		require.Equal(t, kvOf(nb).Data, kvOf(na).Data, "%v", id)
 		require.Equal(t, nb.digests, na.digests, "%v", id)
 	}
 }

@@ -116,3 +116,6 @@ func loadScenario(t testing.TB, name string) *scenario.Scenario {
 
 // replay is the command that replays a scenario with a seed.
 func replay(file string, seed uint64) string { return proptest.Replay(file, seed) }
+
+// kvOf is the key-value store a node replicates by default.
+func kvOf(n *Node) *protocols.KV { return n.sm.(*KVStateMachine).KV }

@@ -81,7 +81,22 @@ type Options struct {
 	// unsafeCommitOldTerms lets a leader commit entries of earlier terms by
 	// counting replicas: the bug of Figure 8. Tests only.
 	unsafeCommitOldTerms bool
+	// unsafeService is a deliberate mistake in serving the state machine
+	// (serviceBugSkipRestore, serviceBugCompactPastSnapshot), for the tests
+	// that show the service checks catch it. Tests only.
+	unsafeService string
 }
+
+// The deliberate mistakes of Options.unsafeService.
+const (
+	// serviceBugSkipRestore restarts a node without restoring its stored
+	// snapshot into the new state machine.
+	serviceBugSkipRestore = "skip-restore"
+	// serviceBugCompactPastSnapshot files a service's snapshot under the
+	// last index applied in the event rather than the index it was taken
+	// at, so the entries between are compacted away unapplied to it.
+	serviceBugCompactPastSnapshot = "compact-past-snapshot"
+)
 
 // Change adds or removes one server.
 type Change struct {

@@ -63,20 +63,24 @@ type Node struct {
 	vote sim.NodeID
 	log  raftLog
 
-	// Volatile state.
-	role    Role
-	step    stepFunc
-	leader  sim.NodeID
-	commit  int64
-	applied int64
-	kv      *protocols.KV
-	// kvShared: kv belongs to the node this one was cloned from
+	// Volatile state. (role, smShared, heardAny and leader share one
+	// word so that a Node is at most 512 bytes: a search allocates one
+	// per step, and larger objects take a slower path in the allocator;
+	// TestNodeSize.)
+	role Role
+	// smShared: sm belongs to the node this one was cloned from
 	// (CloneProcess); it is copied before the first change.
-	kvShared bool
-	// heardAny: heardLeader is set. (Beside kvShared so that a Node is
-	// at most 512 bytes: a search allocates one per step, and larger
-	// objects take a slower path in the allocator; TestNodeSize.)
+	smShared bool
+	// heardAny: heardLeader is set.
 	heardAny bool
+	leader   sim.NodeID
+	step     stepFunc
+	commit   int64
+	applied  int64
+	// sm is the replicated state machine (statemachine.go), made by newSM
+	// at every start.
+	sm    StateMachine
+	newSM func() StateMachine
 	// digests[k] is the running digest of every command applied up to
 	// index log.snapIndex+1+k; the State Machine Safety checker compares
 	// them across nodes. snapDigest is the digest at the snapshot.
@@ -155,9 +159,16 @@ type pendingRead struct {
 	round int64
 }
 
-// New returns a node for the given options and initial members.
+// New returns a node for the given options and initial members,
+// replicating the key-value store.
 func New(opts *Options, members []sim.NodeID) *Node {
-	return &Node{opts: opts, members: members}
+	return NewWithStateMachine(opts, members, NewKVStateMachine)
+}
+
+// NewWithStateMachine returns a node replicating the state machines newSM
+// makes: one at every (re)start, restored from the stored snapshot.
+func NewWithStateMachine(opts *Options, members []sim.NodeID, newSM func() StateMachine) *Node {
+	return &Node{opts: opts, members: members, newSM: newSM}
 }
 
 // Start recovers from stable storage and starts as a follower (§5.2).

@@ -18,17 +18,21 @@ import (
 // Lease: while the lease holds the leader answers at once. The lease is
 // ONLY SAFE WITH BOUNDED CLOCK DRIFT (see Options.leaseDuration).
 func (n *Node) read(env *sim.Env, req *protocols.Request) bool {
+	rd, ok := n.sm.(Reader)
+	if !ok {
+		return false // the state machine cannot answer reads outside the log
+	}
 	if t, _ := n.log.term(n.commit); t != n.term {
 		return false
 	}
 	if n.bug(BugReadIndexNoConfirm) && n.opts.Reads == ReadsReadIndex && n.applied >= n.commit {
-		env.Send(req.Client, readKV(n.kv, req)) // the mistake: no round confirms that it still leads
+		env.Send(req.Client, rd.Read(req)) // the mistake: no round confirms that it still leads
 		return true
 	}
 	// Bug lease-no-expiry: the classic mistake of trusting a lease without its clock.
 	if n.opts.Reads == ReadsLease && (env.Now() < n.leaseUntil || n.bug(BugLeaseNoExpiry)) && n.applied >= n.commit {
 		n.leaseReads++
-		env.Send(req.Client, readKV(n.kv, req))
+		env.Send(req.Client, rd.Read(req))
 		return true
 	}
 	// The read needs a heartbeat round that starts after it arrived. If a
@@ -99,7 +103,7 @@ func (n *Node) serveReads(env *sim.Env) {
 	k := 0
 	for _, r := range n.reads {
 		if r.round <= confirmed && r.index <= n.applied {
-			env.Send(r.req.Client, readKV(n.kv, &r.req))
+			env.Send(r.req.Client, n.sm.(Reader).Read(&r.req))
 			continue
 		}
 		n.reads[k] = r

@@ -9,20 +9,32 @@ import (
 )
 
 func init() {
-	protocols.Register(protocols.Spec{
-		Name:        "raft",
-		Description: "Raft (reference): elections, replication, PreVote/CheckQuorum, ReadIndex/leases, snapshots, membership changes",
+	protocols.Register(ServiceSpec("raft",
+		"Raft (reference): elections, replication, PreVote/CheckQuorum, ReadIndex/leases, snapshots, membership changes", nil))
+}
+
+// ServiceSpec returns the reference Raft's Spec under another name,
+// replicating the state machines newSM makes for each node (nil: the
+// key-value store), for protocols.Register: scenarios, the checkers, the
+// property tests and the CLI then run it as they run "raft". The client
+// workload is the key-value one, so the state machine answers its
+// requests (see Sessions and Reader) unless the Spec's workload is
+// changed.
+func ServiceSpec(name, description string, newSM func(id sim.NodeID) StateMachine) protocols.Spec {
+	return protocols.Spec{
+		Name:        name,
+		Description: description,
 		Options:     func() any { return DefaultOptions() },
-		New:         newCluster,
+		New:         func(c protocols.Cluster) (func(sim.NodeID) protocols.Node, error) { return newCluster(c, newSM) },
 		Checkers:    Checkers,
 		Messages: []sim.Message{&RequestVote{}, &RequestVoteReply{}, &AppendEntries{}, &AppendEntriesReply{},
 			&InstallSnapshot{}},
 		Linearizable: true,
-	})
+	}
 }
 
 // newCluster checks the options and returns the node constructor.
-func newCluster(c protocols.Cluster) (func(sim.NodeID) protocols.Node, error) {
+func newCluster(c protocols.Cluster, newSM func(sim.NodeID) StateMachine) (func(sim.NodeID) protocols.Node, error) {
 	opts, ok := c.Options.(*Options)
 	if c.Options == nil {
 		opts = DefaultOptions()
@@ -33,7 +45,12 @@ func newCluster(c protocols.Cluster) (func(sim.NodeID) protocols.Node, error) {
 	if err := opts.Validate(c.Nodes, members); err != nil {
 		return nil, err
 	}
-	return func(sim.NodeID) protocols.Node { return New(opts, members) }, nil
+	if newSM == nil {
+		return func(sim.NodeID) protocols.Node { return New(opts, members) }, nil
+	}
+	return func(id sim.NodeID) protocols.Node {
+		return NewWithStateMachine(opts, members, func() StateMachine { return newSM(id) })
+	}, nil
 }
 
 // initialMembers is the sorted initial configuration: the cluster's

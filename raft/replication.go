@@ -18,11 +18,13 @@ func (n *Node) handleRequest(env *sim.Env, req *protocols.Request) {
 		env.Send(req.Client, &protocols.Response{Client: req.Client, Seq: req.Seq, Status: protocols.StatusNotLeader, Leader: hint})
 		return
 	}
-	if resp, dup := n.kv.Duplicate(req); dup {
-		if !n.bug(BugDropDuplicates) { // the mistake: a duplicate is dropped unanswered
-			env.Send(req.Client, resp) // applied before: answer from the table (§8)
+	if ss, ok := n.sm.(Sessions); ok {
+		if resp, dup := ss.Duplicate(req); dup {
+			if !n.bug(BugDropDuplicates) { // the mistake: a duplicate is dropped unanswered
+				env.Send(req.Client, resp) // applied before: answer from the table (§8)
+			}
+			return
 		}
-		return
 	}
 	if req.Op.Kind == protocols.OpGet && n.opts.Reads != ReadsLog && n.read(env, req) {
 		return
@@ -38,8 +40,8 @@ func (n *Node) handleRequest(env *sim.Env, req *protocols.Request) {
 }
 
 // propose appends an entry to the leader's log, persists it, and sends it
-// to the followers (§5.3).
-func (n *Node) propose(env *sim.Env, e Entry) {
+// to the followers (§5.3); it returns the entry's index.
+func (n *Node) propose(env *sim.Env, e Entry) int64 {
 	if n.role != Leader || e.Term != n.term {
 		panic(fmt.Sprintf("%v: proposing an entry of term %d as %v of term %d", n.id, e.Term, n.role, n.term))
 	}
@@ -58,6 +60,7 @@ func (n *Node) propose(env *sim.Env, e Entry) {
 	for _, p := range n.peers {
 		n.maybeSendAppend(env, p)
 	}
+	return i
 }
 
 // window is how many entries may be in flight to one follower.
@@ -324,8 +327,11 @@ func (n *Node) maybeCommit(env *sim.Env) {
 	}
 }
 
-// apply applies committed entries in log order to the key-value store;
-// the leader that accepted a request answers its client (§5.3, §8).
+// apply applies committed entries in log order to the state machine
+// (every entry: no-ops and configurations are marked, not skipped); the
+// leader that accepted a request answers its client (§5.3, §8). A
+// snapshot the service takes is compacted into once the entries are
+// applied, and then the automatic one, if due.
 func (n *Node) apply(env *sim.Env) {
 	if n.commit > n.log.last() {
 		panic(fmt.Sprintf("%v: commit %d beyond last %d", n.id, n.commit, n.log.last()))
@@ -334,24 +340,31 @@ func (n *Node) apply(env *sim.Env) {
 	if n.bug(BugApplyBeforeCommit) {
 		upTo = n.log.last() // the mistake: what is merely appended is applied
 	}
+	var snapAt int64 // the last entry the service snapshotted at, and its bytes
+	var snapData []byte
 	for n.applied < upTo {
 		i := n.applied + 1
 		e := n.log.at(i)
 		n.digests = append(n.digests, digest(n.digestAt(n.applied), i, e))
 		n.applied = i
-		if e.Kind != EntryCommand {
-			continue
+		n.ensureOwnStateMachine()
+		res := n.sm.Apply(i, e)
+		if res.Snapshot != nil {
+			snapAt, snapData = i, res.Snapshot
 		}
-		if n.kvShared {
-			n.kv, n.kvShared = n.kv.Clone(), false
-		}
-		resp := n.kv.Apply(&e.Req)
-		if e.Term == n.ledTerm {
-			env.Send(e.Req.Client, resp)
+		// A command the service proposed itself (Propose) has no client.
+		if e.Kind == EntryCommand && res.Response != nil && e.Term == n.ledTerm && e.Req.Client != 0 {
+			env.Send(e.Req.Client, res.Response)
 		}
 	}
 	if n.role == Leader {
 		n.serveReads(env)
+	}
+	if snapAt > 0 {
+		if n.opts.unsafeService == serviceBugCompactPastSnapshot {
+			snapAt = n.applied // the mistake (tests only): the bytes of one index filed under a later one
+		}
+		n.compact(env, snapAt, snapData)
 	}
 	n.maybeSnapshot(env)
 }

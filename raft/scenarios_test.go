@@ -194,7 +194,7 @@ func TestScenarioFullCrashRestart(t *testing.T) {
 	for i := int64(1); i <= commit; i++ {
 		committedTerms[i] = l.log.mustTerm(i)
 	}
-	data := l.kv.Keys()
+	data := kvOf(l).Keys()
 	r.until(2200 * sim.Millisecond)
 	for _, id := range r.s.Nodes() {
 		require.Nil(t, r.node(id))
@@ -207,7 +207,7 @@ func TestScenarioFullCrashRestart(t *testing.T) {
 	for i := int64(1); i <= commit; i++ {
 		require.Equal(t, committedTerms[i], nl.log.mustTerm(i), "committed entry %d", i)
 	}
-	require.Subset(t, nl.kv.Keys(), data)
+	require.Subset(t, kvOf(nl).Keys(), data)
 	res := r.finish()
 	require.Zero(t, res.OpsFailed)
 }
@@ -236,7 +236,7 @@ func TestScenarioSnapshotInstall(t *testing.T) {
 	require.Equal(t, int64(1), n5.snapshotsInstalled)
 	require.GreaterOrEqual(t, n5.log.snapIndex, int64(300))
 	r.finish()
-	require.Equal(t, l.kv.Data, n5.kv.Data)
+	require.Equal(t, kvOf(l).Data, kvOf(n5).Data)
 	require.Equal(t, l.digestAt(l.applied), n5.digestAt(n5.applied))
 }
 

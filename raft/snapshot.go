@@ -4,22 +4,34 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/sim"
 )
 
-// maybeSnapshot compacts the log once SnapshotEntries applied entries
-// follow the last snapshot (§7): the key-value state (with its dedup
-// table), the configuration and the digest at the applied index replace
-// the entries up to it.
+// maybeSnapshot is the automatic mode: once SnapshotEntries applied
+// entries follow the last snapshot, the state machine's Snapshot is taken
+// at the applied index (§7).
 func (n *Node) maybeSnapshot(env *sim.Env) {
 	if n.opts.SnapshotEntries == 0 || n.applied-n.log.snapIndex < int64(n.opts.SnapshotEntries) {
 		return
 	}
-	i, old := n.applied, n.log.snapIndex
+	n.compact(env, n.applied, n.sm.Snapshot())
+}
+
+// compact makes data, the state machine's bytes after entry i, the
+// node's snapshot (§7): with the configuration and the digest at i it
+// replaces the entries up to i, on stable storage too. A snapshot at or
+// below the current one (an InstallSnapshot got there first) is dropped.
+func (n *Node) compact(env *sim.Env, i int64, data []byte) {
+	if i > n.applied {
+		panic(fmt.Sprintf("%v: snapshot at %d beyond applied %d", n.id, i, n.applied))
+	}
+	old := n.log.snapIndex
+	if i <= old {
+		return
+	}
 	n.snapConfig = n.configAt(i)
 	n.snapDigest = n.digestAt(i)
-	n.snapData = n.kv.Encode()
+	n.snapData = data
 	n.log.compact(i, n.log.mustTerm(i))
 	n.digests = append(n.digests[:0:0], n.digests[i-old:]...)
 	n.persistSnapshot(env)
@@ -46,12 +58,13 @@ func (n *Node) handleSnapshot(env *sim.Env, from sim.NodeID, m *InstallSnapshot)
 		n.log = raftLog{snapIndex: m.Index, snapTerm: m.LastTerm, gen: n.log.gen + 1}
 		n.deleteEntries(env, old+1, oldLast)
 	}
-	kv, err := protocols.DecodeKV(m.Data)
-	if err != nil {
+	if n.smShared {
+		n.sm, n.smShared = n.newSM(), false // Restore replaces it all: no copy
+	}
+	if err := n.sm.Restore(m.Index, m.LastTerm, m.Data); err != nil {
 		panic(fmt.Sprintf("%v: snapshot from %v: %v", n.id, from, err))
 	}
-	n.kv, n.snapData, n.snapConfig, n.snapDigest = kv, m.Data, m.Config, m.Digest
-	n.kvShared = false
+	n.snapData, n.snapConfig, n.snapDigest = m.Data, m.Config, m.Digest
 	n.snapshotsInstalled++
 	n.commit, n.applied = m.Index, m.Index
 	n.digests = n.digests[:0:0] // a clone may share the old array (CloneProcess)

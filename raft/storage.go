@@ -14,7 +14,7 @@ import (
 // storage before responding to RPCs").
 //
 //	hs                 currentTerm, votedFor
-//	snap               snapshot: index, term, digest, config, KV state
+//	snap               snapshot: index, term, digest, config, the state machine's bytes
 //	log/<16 hex index> one entry per key, so an append writes only the new entries
 const (
 	keyHardState = "hs"
@@ -139,7 +139,6 @@ func (n *Node) restore(env *sim.Env) {
 			panic(fmt.Sprintf("%v: corrupt hard state: %v", n.id, d.Err))
 		}
 	}
-	n.kv = protocols.NewKV()
 	n.snapConfig = &Config{Members: n.members}
 	if b, ok := env.Load(keySnapshot); ok {
 		d := protocols.Decoder{B: b}
@@ -151,12 +150,8 @@ func (n *Node) restore(env *sim.Env) {
 		if d.Err != nil {
 			panic(fmt.Sprintf("%v: corrupt snapshot: %v", n.id, d.Err))
 		}
-		kv, err := protocols.DecodeKV(n.snapData)
-		if err != nil {
-			panic(fmt.Sprintf("%v: %v", n.id, err))
-		}
-		n.kv = kv
 	}
+	n.startStateMachine()
 	// The entries follow the snapshot, one key each, up to the first
 	// missing index: no listing of the keys, no sort. The persistence
 	// checker holds that no other entry is stored (a key left behind by a
