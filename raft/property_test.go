@@ -78,7 +78,7 @@ func TestProperty(t *testing.T) {
 	for _, v := range []struct {
 		file  string
 		seeds int
-	}{{"chaos5.yaml", 4000}, {"chaos3.yaml", 1500}, {"chaos7.yaml", 1000}, {"chaos-membership.yaml", 600}, {"chaos5-options.yaml", 1000}, {"chaos5-small.yaml", 1000}} {
+	}{{"chaos5.yaml", 4000}, {"chaos3.yaml", 1500}, {"chaos7.yaml", 1000}, {"chaos-membership.yaml", 600}, {"chaos5-options.yaml", 1000}, {"chaos5-small.yaml", 1000}, {"chaos5-leaders.yaml", 400}} {
 		t.Run(v.file, func(t *testing.T) {
 			n := seedCount(v.seeds)
 			outs := runSeeds(t, v.file, n)

@@ -36,6 +36,8 @@ type Env struct {
 	// process and store, from a discarded fork (ForkInto), or nil.
 	spareP Process
 	spareS *Storage
+	// watch is what a strike nemesis last saw of the node (sim/strike.go).
+	watch leaderWatch
 }
 
 // ID is this process's id.

@@ -183,6 +183,9 @@ type NemesisConfig struct {
 	// cuts links from (partitions still split the whole cluster): a swarm
 	// configuration that hammers a few nodes. Empty means every node.
 	Targets []NodeID `json:"targets,omitempty" yaml:"targets"`
+	// Strike, when set, also aims faults at leaders just after they are
+	// elected or append (sim/strike.go), on top of the kinds above.
+	Strike *StrikeConfig `json:"strike,omitempty" yaml:"strike"`
 }
 
 // Validate checks the nemesis settings.
@@ -205,6 +208,11 @@ func (n *NemesisConfig) Validate(nodes int) error {
 			return fmt.Errorf("targets[%d]: %v is listed twice", i, id)
 		}
 		seen[id] = true
+	}
+	if n.Strike != nil {
+		if err := n.Strike.Validate(); err != nil {
+			return fmt.Errorf("strike.%v", err)
+		}
 	}
 	return nil
 }

@@ -10,8 +10,12 @@ import (
 // what happened.
 func (st *state) applyFault(ev *Event) {
 	f := ev.Fault
-	if f.Kind == faultNemesis {
-		f = st.nemesisTick(int(f.Value))
+	if f.Kind == faultNemesis || f.Kind == faultStrike {
+		if f.Kind == faultStrike {
+			f = st.strike(f.Node, f.Value)
+		} else {
+			f = st.nemesisTick(int(f.Value))
+		}
 		if f == nil {
 			st.rec.outcome("nemesis: nothing to do")
 			return

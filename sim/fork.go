@@ -192,6 +192,9 @@ func (s *Sim) ForkInto(old *Sim) *Sim {
 	if p.nemRng != nil {
 		c.nemRng = p.nemRng.clone()
 	}
+	if p.strikeRng != nil {
+		c.strikeRng = p.strikeRng.clone()
+	}
 	// Flags are written only when they change, so that several goroutines
 	// may fork one run that nothing else changes.
 	if all := cowCanceled | cowNet | cowCheckers; p.cow&all != all {

@@ -224,6 +224,7 @@ type state struct {
 	nodes        int
 	net          *network
 	nemRng       *Rand
+	strikeRng    *Rand // the strike nemesis's stream; nil without one
 	stats        Stats
 	checkers     []Checker
 	violations   []Violation
@@ -318,6 +319,9 @@ func New(cfg Config, f Factory) (*Sim, error) {
 		}
 		if n.HealAt > 0 {
 			st.push(Event{Kind: KindFault, At: n.HealAt, Fault: &Fault{Kind: FaultHealAll, Source: "nemesis"}})
+		}
+		if n.Strike != nil {
+			st.strikeRng = NewRand(cfg.Seed, "nemesis/strike")
 		}
 	}
 	return &Sim{st: st}, nil
@@ -580,11 +584,14 @@ func (s *Sim) process(ev *Event) {
 	case KindFault:
 		st.stats.Faults++
 		st.applyFault(ev)
-		if ev.Fault.Kind != faultNemesis {
+		if ev.Fault.Kind != faultNemesis && ev.Fault.Kind != faultStrike {
 			for _, o := range s.faultObs {
 				o.ObserveFault(s, idx, ev.Fault)
 			}
 		}
+	}
+	if st.strikeRng != nil && ev.Kind != KindFault && ev.To > 0 && st.err == nil {
+		st.watchLeader(st.proc(ev.To))
 	}
 	if len(st.checkers) > 0 && st.err == nil {
 		st.sinceCheck++

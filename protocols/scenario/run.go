@@ -27,6 +27,9 @@ func Build(sc *Scenario) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sc, err = sc.drawSwarmOptions(); err != nil {
+		return nil, err
+	}
 	cfg, err := sc.SimConfig()
 	if err != nil {
 		return nil, err

@@ -48,11 +48,14 @@ type Scenario struct {
 	// Swarm varies the nemesis itself per seed (swarm.go): which fault
 	// kinds are on, their rates, downtime, targets. The variation is drawn
 	// from the seed, so the seed alone still reproduces the run.
-	Swarm      bool               `yaml:"swarm" json:"swarm,omitempty"`
-	Workload   protocols.Workload `yaml:"workload" json:"workload"`
-	Checks     Checks             `yaml:"checks" json:"checks"`
-	FsyncDelay sim.Time           `yaml:"fsync_delay" json:"fsync_delay,omitempty"`
-	Down       []sim.NodeID       `yaml:"down" json:"down,omitempty"`
+	Swarm bool `yaml:"swarm" json:"swarm,omitempty"`
+	// SwarmOptions are protocol options a swarm seed draws one value of
+	// each from (swarm_options.go): batch sizes, timeouts.
+	SwarmOptions map[string][]string `yaml:"swarm_options" json:"swarm_options,omitempty"`
+	Workload     protocols.Workload  `yaml:"workload" json:"workload"`
+	Checks       Checks              `yaml:"checks" json:"checks"`
+	FsyncDelay   sim.Time            `yaml:"fsync_delay" json:"fsync_delay,omitempty"`
+	Down         []sim.NodeID        `yaml:"down" json:"down,omitempty"`
 	// EventsMax bounds the run's events (zero: sim.DefaultEventsMax), at
 	// most EventsMaxLimit.
 	EventsMax int64 `yaml:"events_max" json:"events_max,omitempty"`
@@ -178,6 +181,9 @@ func Parse(data []byte, file string) (sc *Scenario, err error) {
 	sc.root = doc
 	sc.mixGiven = hasField(doc, "workload", "mix")
 	if err := sc.resolve(); err != nil {
+		return nil, err
+	}
+	if err := sc.checkSwarmOptions(); err != nil {
 		return nil, err
 	}
 	return sc, nil

@@ -104,6 +104,10 @@ func (sc *Scenario) Unswarm() (*Scenario, error) {
 	if err != nil {
 		return nil, sc.errAt("swarm", err.Error())
 	}
+	c, err = c.drawSwarmOptions()
+	if err != nil {
+		return nil, err
+	}
 	c.Nemesis, c.Swarm = n, false
 	return c, c.Revalidate()
 }

@@ -44,7 +44,11 @@ func (c *coordinator) appendState(b []byte) []byte {
 	b = appendMap(b, c.txns, func(b []byte, tx *ctxn) []byte {
 		b = appendRequestOf(b, tx.client, tx.seq, tx.parts)
 		for i := range tx.parts {
-			b = appendOps(b, tx.ops[i])
+			var ops []Op // a decision recovered from the log has no ops
+			if i < len(tx.ops) {
+				ops = tx.ops[i]
+			}
+			b = appendOps(b, ops)
 			b = append(b, byte(tx.votes[i]))
 			b = appendBool(b, tx.acks[i])
 		}
@@ -111,7 +115,11 @@ func (l *leader) appendState(b []byte) []byte {
 	b = appendMap(b, l.txns, func(b []byte, tx *ltxn) []byte {
 		b = appendRequestOf(b, tx.client, tx.seq, tx.parts)
 		for i := range tx.parts {
-			b = appendOps(b, tx.ops[i])
+			var ops []Op // a decision recovered from the log has no ops
+			if i < len(tx.ops) {
+				ops = tx.ops[i]
+			}
+			b = appendOps(b, ops)
 		}
 		b = appendMap(b, tx.chosen, func(b []byte, byAcc map[sim.NodeID]Outcome) []byte {
 			return appendMap(b, byAcc, func(b []byte, o Outcome) []byte { return append(b, byte(o)) })

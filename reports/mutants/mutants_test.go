@@ -21,7 +21,8 @@ const (
 // TestSuite runs the whole corpus against the default checks: every mutant
 // is caught, except the known survivors, which are listed and must
 // survive (so that catching one is noticed). The table must equal the one
-// in docs/testing.md. The suite takes about 7 s of CPU.
+// in docs/testing.md. The suite takes about 7 s of CPU; with the shrunk
+// column, about 35 s (31.8 s user, 3.8 s system on 2 cores).
 func TestSuite(t *testing.T) {
 	var rs []Result
 	for _, m := range Corpus() {

@@ -38,7 +38,7 @@ func FailingScenario(r Result) (*scenario.Scenario, error) {
 		return nil, err
 	}
 	sc.Seed = r.Seed
-	sc.Swarm = r.Swarm
+	sc.Swarm = sc.Swarm || r.Swarm // a swarm scenario file is a swarm whatever the options
 	return sc, sc.Revalidate()
 }
 

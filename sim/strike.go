@@ -1,0 +1,222 @@
+package sim
+
+import (
+	"fmt"
+	"slices"
+)
+
+// A targeted nemesis: faults aimed at leaders, at the moments a uniform
+// nemesis almost never hits. The deep bugs of replication protocols (Raft's
+// Figure 8 among them) need a leader cut off just after it was elected or
+// just after it appended to its log, before what it did reached a majority,
+// and then the same again for the next leader: a Poisson process of faults
+// at random nodes and times lines that up about never. A strike watches each
+// node's own view (Inspect) after every event it handles; when a node
+// becomes leader, or a leader appends, it strikes that node a short random
+// time later (isolates it from the rest, or crashes it) and undoes the fault
+// after the nemesis's downtime. It knows nothing of any protocol beyond the
+// view's role, term and log length, and the role is named in the scenario.
+
+// StrikeConfig aims faults at leaders (NemesisConfig.Strike).
+type StrikeConfig struct {
+	// Role is the view role the strike watches; empty means "leader".
+	Role string `json:"role,omitempty" yaml:"role"`
+	// Elected is the chance that a node seen to take the role (or to take
+	// it again in a higher term) is struck.
+	Elected float64 `json:"elected,omitempty" yaml:"elected"`
+	// Appended is the chance that a node in the role is struck after an
+	// event that grew its log.
+	Appended float64 `json:"appended,omitempty" yaml:"appended"`
+	// Committed is the chance that a node in the role is struck after an
+	// event that advanced its commit index.
+	Committed float64 `json:"committed,omitempty" yaml:"committed"`
+	// After is the mean of the exponential time from the moment to the
+	// strike; zero means strikeAfterDefault. Small values hit the window
+	// before the leader's messages arrive; larger ones let a few round
+	// trips through first.
+	After Time `json:"after,omitempty" yaml:"after"`
+	// Fault is what a strike does: "isolate" (the default) partitions the
+	// node from all the others, replacing any partition in force (so that
+	// the leader struck before rejoins the rest), and after the downtime
+	// heals it if that partition is still in force; "crash" crashes it,
+	// within the nemesis's crash bound, and restarts it after the
+	// downtime.
+	Fault FaultKind `json:"fault,omitempty" yaml:"fault"`
+}
+
+// strikeAfterDefault is the mean time to a strike when After is zero: about
+// one message delay of the usual scenario networks.
+const strikeAfterDefault = 5 * Millisecond
+
+// strikeAfterMax bounds After: a strike is meant for the moment just after
+// something happened; a longer wait is what the uniform nemesis does.
+const strikeAfterMax = 10 * Second
+
+// Validate checks the strike settings.
+func (c *StrikeConfig) Validate() error {
+	if err := checkProb("elected", c.Elected); err != nil {
+		return err
+	}
+	if err := checkProb("appended", c.Appended); err != nil {
+		return err
+	}
+	if err := checkProb("committed", c.Committed); err != nil {
+		return err
+	}
+	if c.Elected == 0 && c.Appended == 0 && c.Committed == 0 {
+		return fmt.Errorf("elected: a strike needs elected, appended or committed above 0 (all are 0)")
+	}
+	if c.After < 0 || c.After > strikeAfterMax {
+		return fmt.Errorf("after: %v is outside 0..%v", c.After, strikeAfterMax)
+	}
+	switch c.Fault {
+	case "", FaultIsolate, FaultCrash:
+	default:
+		return fmt.Errorf("fault: %q is not a strike (want isolate or crash)", c.Fault)
+	}
+	return nil
+}
+
+func (c *StrikeConfig) role() string {
+	if c.Role == "" {
+		return "leader"
+	}
+	return c.Role
+}
+
+func (c *StrikeConfig) after() Time {
+	if c.After == 0 {
+		return strikeAfterDefault
+	}
+	return c.After
+}
+
+// leaderWatch is what a strike last saw of one node: whether it held the
+// role, in which term, with how long a log. It lives in the node's Env, so
+// forks and checkpoints copy it.
+type leaderWatch struct {
+	leads  bool
+	term   int64
+	logLen int64
+	commit int64
+}
+
+// faultStrike is the internal kind of a pending strike: Node is the target,
+// Value is 0 for the strike and strikeUndo for the end of an isolation. It
+// is resolved when due into the concrete fault, which replaces it in the
+// event, as a nemesis tick is.
+const faultStrike FaultKind = "strike"
+
+// strikeUndo marks the end of a strike's isolation (Fault.Value).
+const strikeUndo = 1
+
+// watchLeader looks at node e after it handled an event and, at a moment
+// the strike aims at, schedules a strike at it.
+func (st *state) watchLeader(e *Env) {
+	n := st.cfg.Nemesis
+	c := n.Strike
+	in, ok := e.p.(Inspector)
+	if !ok || !e.up {
+		return
+	}
+	v := in.Inspect()
+	was := e.watch
+	now := leaderWatch{leads: v.Role == c.role(), term: v.Term, logLen: v.LogLen, commit: v.Commit}
+	e.watch = now
+	if !now.leads || (n.HealAt > 0 && st.now >= n.HealAt) {
+		return
+	}
+	// One event may be several moments (a leader's first append is its
+	// election's); the likeliest strike counts.
+	chance := 0.0
+	if !was.leads || now.term > was.term {
+		chance = c.Elected
+	}
+	if now.commit > was.commit {
+		chance = max(chance, c.Committed)
+	}
+	if now.logLen > was.logLen {
+		chance = max(chance, c.Appended)
+	}
+	if chance == 0 || !st.strikeRng.Chance(chance) {
+		return
+	}
+	at := st.now + Time(st.strikeRng.ExpFloat64()*float64(c.after()))
+	if n.HealAt > 0 && at >= n.HealAt {
+		return
+	}
+	st.push(Event{Kind: KindFault, At: at, Fault: &Fault{Kind: faultStrike, Node: e.id, Source: "nemesis"}})
+}
+
+// strike resolves a due strike at id into its fault and schedules the
+// undo; nil when the target no longer holds the role or is down, or a crash
+// would exceed the nemesis's crash bound. An undo heals the partition only
+// if it still isolates id.
+func (st *state) strike(id NodeID, value float64) *Fault {
+	n := st.cfg.Nemesis
+	c := n.Strike
+	if value == strikeUndo {
+		if !st.isolated(id) {
+			return nil
+		}
+		return &Fault{Kind: FaultHeal, Source: "nemesis"}
+	}
+	e := st.proc(id)
+	if !e.up || !e.watch.leads {
+		return nil
+	}
+	downtime := n.Downtime
+	if downtime <= 0 {
+		downtime = 500 * Millisecond
+	}
+	undoAt := st.now + Millisecond + Time(st.strikeRng.ExpFloat64()*float64(downtime))
+	if n.HealAt > 0 && undoAt > n.HealAt {
+		undoAt = n.HealAt
+	}
+	if c.Fault == FaultCrash {
+		maxDown := n.MaxCrashed
+		if maxDown == 0 {
+			maxDown = (st.nodes - 1) / 2
+		}
+		down := 0
+		for _, o := range st.procs[:st.nodes] {
+			if o.started && !o.up {
+				down++
+			}
+		}
+		if down >= maxDown {
+			return nil
+		}
+		st.push(Event{Kind: KindFault, At: undoAt, Fault: &Fault{Kind: FaultRestart, Node: id, Source: "nemesis"}})
+		return &Fault{Kind: FaultCrash, Node: id, Source: "nemesis"}
+	}
+	if st.nodes < 2 {
+		return nil
+	}
+	var rest []NodeID
+	for _, o := range st.nodeIDs {
+		if o != id {
+			rest = append(rest, o)
+		}
+	}
+	st.push(Event{Kind: KindFault, At: undoAt, Fault: &Fault{Kind: faultStrike, Node: id, Value: strikeUndo, Source: "nemesis"}})
+	return &Fault{Kind: FaultPartition, Groups: [][]NodeID{{id}, slices.Clip(rest)}, Source: "nemesis"}
+}
+
+// isolated reports whether the partition in force puts id alone and every
+// other node together, as a strike's isolation does.
+func (st *state) isolated(id NodeID) bool {
+	g := st.net.group
+	other := -1
+	for i, v := range g {
+		switch {
+		case NodeID(i+1) == id:
+			continue
+		case other < 0:
+			other = v
+		case v != other:
+			return false
+		}
+	}
+	return other >= 0 && g[id-1] != other
+}
