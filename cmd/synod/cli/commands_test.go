@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os"
@@ -52,8 +52,8 @@ func TestPrintedCommandsWorkWherePrinted(t *testing.T) {
 	bin := synodBinary(t)
 	here, err := os.Getwd()
 	require.NoError(t, err)
-	root := filepath.Join(here, "..", "..")
-	const rel = "../../testdata/scenarios/core/pb-partition.yaml"
+	root := filepath.Join(here, "..", "..", "..")
+	const rel = "../../../testdata/scenarios/core/pb-partition.yaml"
 
 	t.Run("binary", func(t *testing.T) {
 		code, out := shell(t, here, bin+" run --scenario "+rel)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os"
@@ -17,9 +17,9 @@ import (
 // The recipes of docs/scale.md are the files of deploy/, quoted whole, so
 // that what people copy is what is tested here.
 func TestScaleDocQuotesTheRecipes(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/scale.md")
+	doc, err := os.ReadFile("../../../docs/scale.md")
 	require.NoError(t, err)
-	for _, f := range []string{"../../deploy/kubernetes/sweep-job.yaml", "../../deploy/slurm/sweep.sbatch", "../../deploy/slurm/submit.sh", "../../Dockerfile"} {
+	for _, f := range []string{"../../../deploy/kubernetes/sweep-job.yaml", "../../../deploy/slurm/sweep.sbatch", "../../../deploy/slurm/submit.sh", "../../../Dockerfile"} {
 		b, err := os.ReadFile(f)
 		require.NoError(t, err)
 		assert.Contains(t, string(doc), string(b), "docs/scale.md must quote %s as it is", f)
@@ -34,7 +34,7 @@ func TestScaleDocQuotesTheRecipes(t *testing.T) {
 // disruption is retried without counting. The old recipe ignored exit 1,
 // so a pod that found failing seeds was replaced forever.
 func TestKubernetesJobCompletes(t *testing.T) {
-	b, err := os.ReadFile("../../deploy/kubernetes/sweep-job.yaml")
+	b, err := os.ReadFile("../../../deploy/kubernetes/sweep-job.yaml")
 	require.NoError(t, err)
 	var job struct {
 		APIVersion string `yaml:"apiVersion"`
@@ -129,7 +129,7 @@ func TestSlurmScriptRuns(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(fake, "srun"), []byte("#!/bin/sh\nexec \"$@\"\n"), 0o755))
 	scen := filepath.Join(home, "short.yaml")
 	require.NoError(t, os.WriteFile(scen, []byte("# short\nprotocol: raft\nduration: 300ms\n"), 0o644))
-	script, err := filepath.Abs("../../deploy/slurm/sweep.sbatch")
+	script, err := filepath.Abs("../../../deploy/slurm/sweep.sbatch")
 	require.NoError(t, err)
 	cmd := exec.Command("bash", script)
 	cmd.Dir = home
@@ -147,7 +147,7 @@ func TestSlurmScriptRuns(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	assert.Equal(t, 3, strings.Count(string(res), "\n"), "a header and seeds 2 and 3")
 
-	submit, err := os.ReadFile("../../deploy/slurm/submit.sh")
+	submit, err := os.ReadFile("../../../deploy/slurm/submit.sh")
 	require.NoError(t, err)
 	assert.Contains(t, string(submit), "mkdir -p logs", "Slurm needs the --output folder at submission")
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os"
@@ -26,7 +26,7 @@ func TestExerciseListsTheSequence(t *testing.T) {
 func TestExerciseListMatchesDocs(t *testing.T) {
 	code, out, _ := run(t, "exercise", "list")
 	require.Equal(t, 0, code)
-	doc, err := os.ReadFile("../../docs/exercises.md")
+	doc, err := os.ReadFile("../../../docs/exercises.md")
 	require.NoError(t, err)
 	require.Contains(t, string(doc), "$ synod exercise list\n"+out+"```", "docs/exercises.md: the exercise list is stale")
 }
@@ -65,7 +65,7 @@ func TestExerciseInitBadInput(t *testing.T) {
 // underscore keeps it out of ./... patterns.
 func labDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("../../protocols/exercises", "_lab")
+	dir, err := os.MkdirTemp("../../../protocols/exercises", "_lab")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	return filepath.Join(dir, "lab")

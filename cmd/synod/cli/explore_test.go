@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os"
@@ -82,7 +82,7 @@ func TestShrinkPrimaryBackupTrace(t *testing.T) {
 	dir := t.TempDir()
 	trace := filepath.Join(dir, "pb.jsonl")
 	small := filepath.Join(dir, "small.jsonl")
-	code, out, errOut := run(t, "run", "--scenario", "../../testdata/scenarios/core/pb-partition.yaml", "--trace", trace)
+	code, out, errOut := run(t, "run", "--scenario", "../../../testdata/scenarios/core/pb-partition.yaml", "--trace", trace)
 	require.Equal(t, 1, code, out+errOut)
 	code, out, errOut = run(t, "shrink", trace, "--out", small, "--budget", "60")
 	require.Equal(t, 0, code, out+errOut)
@@ -106,7 +106,7 @@ func TestShrinkPrimaryBackupTrace(t *testing.T) {
 // its shortest schedule (9 choices); the reference protocol shows nothing
 // within the same bounds.
 func TestExploreTwoPhaseCommitBug(t *testing.T) {
-	const sc = "../../testdata/explore/2pc-abort-uncertain.yaml"
+	const sc = "../../../testdata/explore/2pc-abort-uncertain.yaml"
 	trace := filepath.Join(t.TempDir(), "2pc.jsonl")
 	code, out, errOut := run(t, "explore", "--scenario", sc, "--max-depth", "9", "--no-drops", "--no-duplicates",
 		"--quiet", "--workers", "2", "--out", trace)
@@ -127,7 +127,7 @@ func TestExploreTwoPhaseCommitBug(t *testing.T) {
 // the violation is.
 func TestExploreTraceOpensInTheTUI(t *testing.T) {
 	trace := filepath.Join(t.TempDir(), "2pc.jsonl")
-	code, out, errOut := run(t, "explore", "--scenario", "../../testdata/explore/2pc-abort-uncertain.yaml",
+	code, out, errOut := run(t, "explore", "--scenario", "../../../testdata/explore/2pc-abort-uncertain.yaml",
 		"--mode", "walk", "--walks", "50", "--max-depth", "40", "--no-drops", "--no-duplicates", "--quiet", "--out", trace)
 	require.Equal(t, 1, code, out+errOut)
 	tr, sc, err := loadTrace(trace)

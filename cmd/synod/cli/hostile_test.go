@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -53,7 +53,7 @@ func synodBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "synod")
-		cmd := exec.Command(imageBuild[0], append(imageBuild[1:], binPath, ".")...)
+		cmd := exec.Command(imageBuild[0], append(imageBuild[1:], binPath, "..")...)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("CGO_ENABLED=0 %s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
@@ -67,7 +67,7 @@ func synodBinary(t *testing.T) string {
 // one the hostile corpus runs (static, CGO_ENABLED=0), and its image runs
 // as a user that is not root.
 func TestDockerfileBuildsWhatIsTested(t *testing.T) {
-	df, err := os.ReadFile("../../Dockerfile")
+	df, err := os.ReadFile("../../../Dockerfile")
 	require.NoError(t, err)
 	text := string(df)
 	assert.Contains(t, text, "CGO_ENABLED=0 "+strings.Join(imageBuild, " ")+" /out/synod ./cmd/synod")
@@ -137,7 +137,7 @@ func readCases(t *testing.T, path string) []hostileCase {
 // TestHostileCorpus runs every case of testdata/hostile/cases.txt.
 func TestHostileCorpus(t *testing.T) {
 	bin := synodBinary(t)
-	h, err := filepath.Abs("../../testdata/hostile")
+	h, err := filepath.Abs("../../../testdata/hostile")
 	require.NoError(t, err)
 	gen := generateHostileInputs(t, bin)
 	for _, c := range readCases(t, filepath.Join(h, "cases.txt")) {
@@ -376,7 +376,7 @@ func TestSweepStopsOnInterrupt(t *testing.T) {
 // experiments leaves the output and its lists as they were.
 func TestRefusedResumeTouchesNothing(t *testing.T) {
 	dir := t.TempDir()
-	orig, err := os.ReadFile("../../testdata/hostile/sweep-raft.jsonl")
+	orig, err := os.ReadFile("../../../testdata/hostile/sweep-raft.jsonl")
 	require.NoError(t, err)
 	out := filepath.Join(dir, "sweep.jsonl")
 	require.NoError(t, os.WriteFile(out, orig, 0o644))

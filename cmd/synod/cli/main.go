@@ -1,6 +1,13 @@
-// Command synod runs, replays and inspects deterministic simulations of
-// consensus protocols.
-package main
+// Package cli is synod's command line as a library: every synod command
+// (run, tui, sweep, report, explore, shrink, replay, grade, mutants,
+// experiment, ...) for the protocols shipped with synod and for a module's
+// own. A module that writes its own protocol gets the whole CLI from a
+// main of a few lines:
+//
+//	func main() { cli.Main(abd.Spec()) }
+//
+// cmd/synod is that main with no protocols of its own.
+package cli
 
 import (
 	"encoding/json"
@@ -11,7 +18,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	_ "github.com/synod-dev/synod/protocols/all"
+	"github.com/synod-dev/synod/protocols"
+	_ "github.com/synod-dev/synod/protocols/all" // the protocols shipped with synod
 )
 
 // exitError carries an exit status: 1 for a violation found (a failing
@@ -34,8 +42,38 @@ func inputErr(err error) error { return &exitError{code: 2, err: err} }
 // errFound is returned when a run found a violation; the summary was printed.
 var errFound = &exitError{code: 1, err: errors.New("")}
 
-func main() {
-	os.Exit(execute(os.Args[1:], os.Stdout, os.Stderr))
+// Main registers specs beside the protocols shipped with synod, runs the
+// command named by os.Args and exits with its status: 0 every check
+// decided and found nothing, 1 a violation, 2 bad usage or bad input, 3
+// undecided, 4 an interrupted sweep. A Spec that cannot be registered (Register) exits 2 with the
+// error before any command runs. Every command knows specs: --protocol
+// selects them, scenario files name them, traces of them replay.
+func Main(specs ...protocols.Spec) {
+	if err := Register(specs...); err != nil {
+		fmt.Fprintln(os.Stderr, "synod:", err)
+		os.Exit(2)
+	}
+	os.Exit(Execute(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Register adds specs to the protocols every command knows
+// (protocols.Add), stopping at the first that cannot be added: a name
+// already taken (by one of synod's own protocols too), or a Spec field at
+// fault, named in the error.
+func Register(specs ...protocols.Spec) error {
+	for _, s := range specs {
+		if err := protocols.Add(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Execute runs one synod command line (args without the program's name),
+// printing to stdout and stderr, and returns its exit status. It is Main
+// without the exit, for tests of a module's own protocol through the CLI.
+func Execute(args []string, stdout, stderr io.Writer) int {
+	return execute(args, stdout, stderr)
 }
 
 func execute(args []string, stdout, stderr io.Writer) int {

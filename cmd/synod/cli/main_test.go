@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -50,10 +50,10 @@ func TestRunJSONHasTheFields(t *testing.T) {
 }
 
 func TestRunViolationExitsOne(t *testing.T) {
-	code, out, errs := run(t, "run", "--scenario", "../../testdata/scenarios/core/pb-partition.yaml")
+	code, out, errs := run(t, "run", "--scenario", "../../../testdata/scenarios/core/pb-partition.yaml")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, out, "linearizable  violation")
-	abs, err := filepath.Abs("../../testdata/scenarios/core/pb-partition.yaml")
+	abs, err := filepath.Abs("../../../testdata/scenarios/core/pb-partition.yaml")
 	require.NoError(t, err)
 	assert.Contains(t, errs, "replay: "+synodGoRun+" run --scenario "+abs+" --seed 1")
 	assert.Contains(t, errs, synodGoRun+" tui")
@@ -87,7 +87,7 @@ func TestBadUsageExitsTwo(t *testing.T) {
 func TestTraceIsByteIdenticalAndReplays(t *testing.T) {
 	dir := t.TempDir()
 	a, b, c := filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl"), filepath.Join(dir, "c.jsonl")
-	args := []string{"run", "--scenario", "../../testdata/scenarios/core/single.yaml", "--seed", "9", "--trace"}
+	args := []string{"run", "--scenario", "../../../testdata/scenarios/core/single.yaml", "--seed", "9", "--trace"}
 	code, _, errs := run(t, append(args, a)...)
 	require.Equal(t, 0, code, errs)
 	code, _, _ = run(t, append(args, b)...)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"path/filepath"
@@ -9,10 +9,10 @@ import (
 )
 
 func TestMutantsPrintsTheTable(t *testing.T) {
-	code, out, errs := run(t, "mutants", "--protocol", "paxos-single", "--root", "../..", "--workers", "2")
+	code, out, errs := run(t, "mutants", "--protocol", "paxos-single", "--root", "../../..", "--workers", "2")
 	require.Equal(t, 0, code, errs)
 	assert.Contains(t, out, "| `paxos-single/ignore-accepted` | ignore the value phase 1 reports | caught | paxos | 1 |")
-	abs, err := filepath.Abs("../../testdata/scenarios/paxos/chaos5-single.yaml")
+	abs, err := filepath.Abs("../../../testdata/scenarios/paxos/chaos5-single.yaml")
 	require.NoError(t, err)
 	assert.Contains(t, out, "replay paxos-single/first-accepted: "+synodGoRun+" run --scenario "+abs+" --seed 56 --option bug=first-accepted")
 }

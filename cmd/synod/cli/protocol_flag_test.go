@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os"
@@ -65,8 +65,8 @@ func docOutput(t *testing.T, path, args string) string {
 // copy had gone stale.
 func TestDocsShowWhatRunPrints(t *testing.T) {
 	for _, c := range []struct{ doc, args string }{
-		{"../../README.md", "run"},
-		{"../../docs/scenarios.md", "run --protocol paxos --nodes 5 --seed 42 --duration 10s"},
+		{"../../../README.md", "run"},
+		{"../../../docs/scenarios.md", "run --protocol paxos --nodes 5 --seed 42 --duration 10s"},
 	} {
 		t.Run(c.doc, func(t *testing.T) {
 			want := docOutput(t, c.doc, c.args)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"flag"
@@ -25,7 +25,7 @@ import (
 // README.md from what the code prints now (review the diff).
 var updateReadme = flag.Bool("update", false, "rewrite the README's sample outputs from what the code prints")
 
-const readmePath = "../../README.md"
+const readmePath = "../../../README.md"
 
 // readmeBlock finds the fenced block that follows the line holding
 // marker and returns its body and the byte range of the body in page.
@@ -75,7 +75,7 @@ func TestReadmeRunSample(t *testing.T) {
 		rewriteReadme(t, marker, out)
 		return
 	}
-	assert.Equal(t, maskWall(want), maskWall(out), "README.md's sample of `synod run` (go test ./cmd/synod -run Readme -update rewrites it)")
+	assert.Equal(t, maskWall(want), maskWall(out), "README.md's sample of `synod run` (go test ./cmd/synod/cli -run Readme -update rewrites it)")
 }
 
 // readmeTUIArgs and readmeTUIKeys make the README's TUI snapshot: open the
@@ -122,7 +122,7 @@ func TestReadmeTUISnapshot(t *testing.T) {
 		rewriteReadme(t, marker, got+"\n")
 		return
 	}
-	assert.Equal(t, trimScreen(want), got, "README.md's TUI snapshot (go test ./cmd/synod -run Readme -update rewrites it)")
+	assert.Equal(t, trimScreen(want), got, "README.md's TUI snapshot (go test ./cmd/synod/cli -run Readme -update rewrites it)")
 }
 
 // screenLeader is the node the cluster pane shows as leader, or "".
@@ -219,7 +219,7 @@ func readmeTour(t *testing.T) []tourCommand {
 func TestReadmeTour(t *testing.T) {
 	cmds := readmeTour(t)
 	require.GreaterOrEqual(t, len(cmds), 10, "commands in the tour")
-	root, err := filepath.Abs("../..")
+	root, err := filepath.Abs("../../..")
 	require.NoError(t, err)
 	dir := t.TempDir()
 	require.NoError(t, os.Symlink(filepath.Join(root, "testdata"), filepath.Join(dir, "testdata")))

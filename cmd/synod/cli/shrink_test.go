@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os"
@@ -18,7 +18,7 @@ func TestShrinkLinearizabilityDocsSampleOutput(t *testing.T) {
 	if testing.Short() {
 		t.Skip("two full shrinks")
 	}
-	doc, err := os.ReadFile("../../docs/explore.md")
+	doc, err := os.ReadFile("../../../docs/explore.md")
 	require.NoError(t, err)
 	for _, tc := range []struct{ scenario, trace string }{
 		{"pb-partition.yaml", "pb.jsonl"},
@@ -27,7 +27,7 @@ func TestShrinkLinearizabilityDocsSampleOutput(t *testing.T) {
 		t.Run(tc.trace, func(t *testing.T) {
 			dir := t.TempDir()
 			trace := filepath.Join(dir, tc.trace)
-			code, out, errOut := run(t, "run", "--scenario", "../../testdata/scenarios/core/"+tc.scenario, "--trace", trace)
+			code, out, errOut := run(t, "run", "--scenario", "../../../testdata/scenarios/core/"+tc.scenario, "--trace", trace)
 			require.Equal(t, 1, code, out+errOut)
 			small := strings.TrimSuffix(trace, ".jsonl") + ".small.jsonl"
 			code, out, errOut = run(t, "shrink", trace, "--out", small)

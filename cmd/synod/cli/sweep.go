@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"charm.land/bubbles/v2/progress"

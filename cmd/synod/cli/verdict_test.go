@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -139,7 +139,7 @@ func TestSweepCountsUnknownApart(t *testing.T) {
 // recorded an undecided seed as ok as unknown, with a replay command.
 func TestSweepOldOutputIsReadNotResumed(t *testing.T) {
 	dir := t.TempDir()
-	const file = "../../testdata/scenarios/core/single.yaml"
+	const file = "../../../testdata/scenarios/core/single.yaml"
 	old := `{"seed":0,"outcome":"ok","violations":0,"linearizable":"unknown","ops_ok":3,"replay":"go run ./cmd/synod run --scenario x --seed 0"}` + "\n"
 	path := filepath.Join(dir, "sweep.jsonl")
 	require.NoError(t, os.WriteFile(path, []byte(old), 0o644))
@@ -181,7 +181,7 @@ func TestExitCodesAreDocumented(t *testing.T) {
 	code, out, _ := run(t, "run", "--help")
 	require.Equal(t, 0, code)
 	assert.Contains(t, strings.Join(strings.Fields(out), " "), "3 undecided: a check could not decide")
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../../README.md")
 	require.NoError(t, err)
 	text := strings.Join(strings.Fields(string(readme)), " ")
 	for _, want := range []string{"`synod run` exits 0 when every check decided", "and 3 when a check could not decide", "`unknown` is never a pass"} {
@@ -194,7 +194,7 @@ func TestExitCodesAreDocumented(t *testing.T) {
 func TestOutcomesSampleInDocs(t *testing.T) {
 	got := formatOutcomes(map[string]uint64{reports.OutcomeOK: 95, reports.OutcomeUnknown: 3, reports.OutcomeNonLinearizable: 2})
 	require.Equal(t, "ok 95, unknown 3, nonlinearizable 2", got)
-	doc, err := os.ReadFile("../../docs/reports.md")
+	doc, err := os.ReadFile("../../../docs/reports.md")
 	require.NoError(t, err)
 	assert.Contains(t, string(doc), "(`outcomes "+got+"`)")
 }
