@@ -4,7 +4,7 @@
 // own. A module that writes its own protocol gets the whole CLI from a
 // main of a few lines:
 //
-//	func main() { cli.Main(abd.Spec()) }
+//	func main() { cli.Main(mwabd.Spec()) }
 //
 // cmd/synod is that main with no protocols of its own.
 package cli
@@ -48,7 +48,7 @@ var errFound = &exitError{code: 1, err: errors.New("")}
 // undecided, 4 an interrupted sweep. A Spec that cannot be registered (Register) exits 2 with the
 // error before any command runs. Every command knows specs: --protocol
 // selects them, scenario files name them, traces of them replay.
-func Main(specs ...protocols.Spec) {
+func Main(specs ...*protocols.Spec) {
 	if err := Register(specs...); err != nil {
 		fmt.Fprintln(os.Stderr, "synod:", err)
 		os.Exit(2)
@@ -57,12 +57,17 @@ func Main(specs ...protocols.Spec) {
 }
 
 // Register adds specs to the protocols every command knows
-// (protocols.Add), stopping at the first that cannot be added: a name
-// already taken (by one of synod's own protocols too), or a Spec field at
-// fault, named in the error.
-func Register(specs ...protocols.Spec) error {
-	for _, s := range specs {
-		if err := protocols.Add(s); err != nil {
+// (protocols.Add), stopping at the first that cannot be added: a nil
+// Spec, a name already taken (by one of synod's own protocols too), or a
+// Spec field at fault, named in the error. The pointers are those
+// synodtest.Options.Protocol and tuitest.Options.Protocols take, so one
+// Spec function serves the CLI, tests and the TUI.
+func Register(specs ...*protocols.Spec) error {
+	for i, s := range specs {
+		if s == nil {
+			return fmt.Errorf("cli.Register: spec %d of %d is nil", i+1, len(specs))
+		}
+		if err := protocols.Add(*s); err != nil {
 			return err
 		}
 	}
