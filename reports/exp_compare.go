@@ -3,6 +3,7 @@ package reports
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/synod-dev/synod/protocols"
@@ -55,7 +56,11 @@ type runSample struct {
 	replay  string
 }
 
-func observeSeeds(cfg ExpConfig, sc *scenario.Scenario, n int) ([]runSample, error) {
+// observeSeeds runs seeds 0..n-1 of sc. A failing seed's replay command
+// names file, the scenario's text written beside the report
+// (Report.Files): sc is built in code, and the flags of `run --protocol`
+// would rebuild the default scenario instead, not this one.
+func observeSeeds(cfg ExpConfig, sc *scenario.Scenario, file string, n int) ([]runSample, error) {
 	type out struct {
 		s   runSample
 		err error
@@ -74,7 +79,7 @@ func observeSeeds(cfg ExpConfig, sc *scenario.Scenario, n int) ([]runSample, err
 			s.elect = append(s.elect, e.Milliseconds())
 		}
 		if sr.NeedsReplay() {
-			s.replay = ReplayCommand(sc, "", uint64(i))
+			s.replay = scenario.Command("run", "--scenario", file, "--seed", strconv.Itoa(i))
 		}
 		return out{s: s}
 	})
@@ -101,12 +106,18 @@ func runRaftVsPaxos(cfg ExpConfig) (*Report, error) {
 	var latS, outS, electS []Series
 	var unavail []float64
 	for _, p := range protos {
-		sc, err := mustParse(fmt.Sprintf(chaosScenario, p, dur, heal))
+		text := fmt.Sprintf(chaosScenario, p, dur, heal)
+		sc, err := mustParse(text)
 		if err != nil {
 			return nil, err
 		}
+		file := "scenario-" + p + ".yaml"
+		if r.Files == nil {
+			r.Files = map[string][]byte{}
+		}
+		r.Files[file] = []byte(text)
 		fmt.Fprintf(cfg.Log, "%s: %d seeds\n", p, seeds)
-		samples, err := observeSeeds(cfg, sc, seeds)
+		samples, err := observeSeeds(cfg, sc, file, seeds)
 		if err != nil {
 			return nil, err
 		}
@@ -120,7 +131,7 @@ func runRaftVsPaxos(cfg ExpConfig) (*Report, error) {
 			usable += s.leader.UsableFrac / float64(len(samples))
 			if s.outcome != OutcomeOK {
 				failing++
-				r.Note("**%s seed failed (%s)**: `%s`", p, s.outcome, s.replay)
+				r.Note("**%s seed failed (%s)**: `%s` (from this report's folder, which holds the scenario)", p, s.outcome, s.replay)
 			}
 		}
 		slices.Sort(lat)

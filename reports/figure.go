@@ -5,9 +5,11 @@ import (
 	"encoding/csv"
 	"fmt"
 	"image/color"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -65,6 +67,10 @@ type Report struct {
 	// Intro is markdown put before the figures (configuration, tables).
 	Intro   []string
 	Figures []*Figure
+	// Files are written beside report.md, by name: the scenario files of
+	// scenarios an experiment builds in code, which its replay commands
+	// name (a run's flags alone would not rebuild them).
+	Files map[string][]byte
 }
 
 // Add appends a figure.
@@ -91,6 +97,14 @@ func (r *Report) Write(dir string) error {
 		}
 		fmt.Fprintf(&md, "## %s\n\n![%s](%s.png)\n\n%s\n\nData: [%s.csv](%s.csv) · vector: [%s.svg](%s.svg)\n\n",
 			f.Title, f.Title, f.Name, f.Caption, f.Name, f.Name, f.Name, f.Name)
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Files)) {
+		if filepath.Base(name) != name {
+			return fmt.Errorf("report file %q: want a plain file name", name)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), r.Files[name], 0o644); err != nil {
+			return err
+		}
 	}
 	return os.WriteFile(filepath.Join(dir, "report.md"), []byte(md.String()), 0o644)
 }

@@ -117,7 +117,7 @@ func TestGoldenSaveReopen(t *testing.T) {
 	path := m.saved
 	require.FileExists(t, path)
 	before := screen(m)
-	assert.Contains(t, m.flash, "reopen with: go run ./cmd/synod tui "+path)
+	assert.Contains(t, m.flash, "reopen with: go run github.com/synod-dev/synod/cmd/synod tui "+path, "the command names synod as scenario.Command does (under go test: go run of its import path) and works from any directory")
 
 	s, pos, err := Open(path)
 	require.NoError(t, err)

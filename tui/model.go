@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/sim"
 )
 
@@ -26,8 +27,10 @@ type Options struct {
 	// At is the event to open at (0: the start).
 	At int64
 	// Command is the command line that rebuilds this run from its scenario
-	// ("go run ./cmd/synod tui --protocol raft --seed 7"); it is shown with
-	// --at when saving a run without manual choices.
+	// ("synod tui --protocol raft --seed 7", made by scenario.Command so
+	// that it names the binary that runs); it is shown with --at when
+	// saving a run without manual choices. Default: that binary's bare
+	// `tui`.
 	Command string
 	// Repro, when set, makes the reproduce command instead (from the file
 	// the run was last saved to, "" if none, and the current event): for
@@ -765,11 +768,11 @@ func (m *Model) ReproCommand() string {
 		return m.opts.Repro(m.saved, m.sess.Index())
 	}
 	if m.saved != "" {
-		return "go run ./cmd/synod tui " + m.saved
+		return scenario.Command("tui", scenario.CommandPath(m.saved))
 	}
 	c := m.opts.Command
 	if c == "" {
-		c = "go run ./cmd/synod tui"
+		c = scenario.Command("tui")
 	}
 	if len(m.sess.TL.Choices()) > 0 {
 		return c + "  (plus manual choices: press s to save them)"

@@ -28,27 +28,41 @@ func Command(args ...string) string {
 // directory:
 //   - an installed binary: its path as invoked (os.Args[0]: "synod" from
 //     PATH, "./synod", "/usr/local/bin/synod");
-//   - under go run: "go run ./cmd/synod" from the module's root, else "go
-//     run" and the main package's import path, which works anywhere in
-//     the module;
+//   - under go run: "go run ./cmd/synod" (or "go run ." for a module's
+//     own main at its root, calling cli.Main) from the module's root,
+//     else "go run" and the main package's import path, which works
+//     anywhere in the module;
 //   - under go test (a library printing for a test; the test binary is
-//     not synod): "go run" and synod's command's import path.
+//     not synod): "go run" and synod's command's import path, or the
+//     package SetMainPackage named.
 func Binary() string {
 	arg0 := os.Args[0]
 	switch {
 	case underGoTest():
-		return "go run " + synodCmd
+		return "go run " + testMainPackage
 	case arg0 == "" || isGoBuildTemp(arg0):
 		info, ok := debug.ReadBuildInfo()
 		if !ok || info.Path == "" || info.Main.Path == "" {
 			return "go run " + synodCmd
 		}
-		if rel, ok := strings.CutPrefix(info.Path, info.Main.Path+"/"); ok && cwdModule() == info.Main.Path {
-			return "go run ./" + rel
-		}
-		return "go run " + info.Path
+		return goRun(info.Path, info.Main.Path, cwdModule())
 	}
 	return ShellQuote(arg0)
+}
+
+// goRun is the go run command of the main package pkg of module mod, from
+// a directory of module cwdMod: relative from the module's root ("go run
+// ." for a module whose root is the main package, as a module built on
+// package cli has it), else by import path, which works anywhere in the
+// module.
+func goRun(pkg, mod, cwdMod string) string {
+	if cwdMod == mod && pkg == mod {
+		return "go run ."
+	}
+	if rel, ok := strings.CutPrefix(pkg, mod+"/"); ok && cwdMod == mod {
+		return "go run ./" + rel
+	}
+	return "go run " + pkg
 }
 
 // CommandPath renders a file path for a printed command: absolute under
@@ -79,6 +93,17 @@ func GoTestCommand(dir string, args ...string) string {
 	}
 	return b.String()
 }
+
+// testMainPackage is the main package printed commands go run under go
+// test: synod's command unless SetMainPackage names another.
+var testMainPackage = synodCmd
+
+// SetMainPackage names, by import path, the main package that printed
+// commands run under go test, where the running binary is a test and not
+// a synod: a module whose own main calls cli.Main sets it to that main
+// (in TestMain), so that the commands its tests print know its
+// protocols. Outside go test the binary that runs is named (Binary).
+func SetMainPackage(importPath string) { testMainPackage = importPath }
 
 // synodCmd is the import path of synod's command, derived from this
 // package's so that it follows the module's name.
