@@ -233,7 +233,7 @@ func Run(sc *scenario.Scenario, choices []sim.Choice, opts Options) (*Result, er
 	if err != nil {
 		return nil, fmt.Errorf("the run to shrink does not replay: %v", err)
 	}
-	sh := &shrinker{opts: opts, want: f, runs: 1,
+	sh := &shrinker{opts: opts, want: f, runs: 1, draws: 1,
 		cur: candidate{sc: sc, steps: steps}, curRes: res, choices: slices.Clone(choices),
 		horizonMax: sc.Duration, stopMax: effectiveStop(sc)}
 	out := &Result{Failure: f, Before: sizesOf(sc, choices, res)}

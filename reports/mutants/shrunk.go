@@ -12,7 +12,7 @@ import (
 
 // ShrinkBudget is the number of runs the suite gives the shrinker for one
 // mutant's failure.
-const ShrinkBudget = shrink.DefaultBudget
+const ShrinkBudget = 1000
 
 // Shrunk is a caught mutant's failing run before and after shrinking.
 type Shrunk struct {
