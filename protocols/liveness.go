@@ -2,6 +2,7 @@ package protocols
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/synod-dev/synod/sim"
 )
@@ -75,6 +76,28 @@ func (c *progress) Check(s *sim.Sim, ev *sim.Event) error {
 	return c.checkAnswered(s, ev, heal)
 }
 
+// The progress checker's rules, as its violations' messages begin and as
+// ProgressRule names them.
+const (
+	settleMessage   = "elections did not settle"
+	answeredMessage = "operation not answered"
+)
+
+// ProgressRule names the rule of a progress checker's violation message:
+// "elections settle" or "operations answered" ("" for any other message),
+// so that a report (the mutation suite's "caught by") and the shrinker,
+// which keeps a failure only while the same rule fails, can tell the two
+// apart.
+func ProgressRule(message string) string {
+	switch {
+	case strings.HasPrefix(message, settleMessage):
+		return "elections settle"
+	case strings.HasPrefix(message, answeredMessage):
+		return "operations answered"
+	}
+	return ""
+}
+
 func (c *progress) checkSettled(s *sim.Sim, heal sim.Time) error {
 	if c.settled {
 		return nil
@@ -85,7 +108,7 @@ func (c *progress) checkSettled(s *sim.Sim, heal sim.Time) error {
 	}
 	if s.Now() > heal+c.bound {
 		c.settled = true
-		return fmt.Errorf("elections did not settle: no leader followed by a quorum within %v of the heal at %v (now %v)", c.bound, heal, s.Now())
+		return fmt.Errorf(settleMessage+": no leader followed by a quorum within %v of the heal at %v (now %v)", c.bound, heal, s.Now())
 	}
 	return nil
 }
@@ -119,7 +142,7 @@ func (c *progress) checkAnswered(s *sim.Sim, ev *sim.Event, heal sim.Time) error
 	for ; c.next[i] < n && at(c.next[i]).Status != OpPending; c.next[i]++ {
 		op := at(c.next[i])
 		if op.Call >= heal+c.bound && op.Status != OpOK {
-			return fmt.Errorf("operation not answered: %v#%d %v invoked at %v, %v after the heal at %v, ended %s", op.Client, op.Seq, op.Op, op.Call, op.Call-heal, heal, op.Status)
+			return fmt.Errorf(answeredMessage+": %v#%d %v invoked at %v, %v after the heal at %v, ended %s", op.Client, op.Seq, op.Op, op.Call, op.Call-heal, heal, op.Status)
 		}
 	}
 	return nil

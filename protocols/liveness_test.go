@@ -38,8 +38,17 @@ func TestProgressSettleRule(t *testing.T) {
 		if c.fails {
 			require.Len(t, got, 1)
 			require.Contains(t, got[0], "elections did not settle")
+			require.Equal(t, "elections settle", protocols.ProgressRule(got[0]))
 		} else {
 			require.Empty(t, got)
 		}
 	}
+}
+
+// ProgressRule tells the two rules apart by their messages, and names
+// nothing else.
+func TestProgressRule(t *testing.T) {
+	require.Equal(t, "elections settle", protocols.ProgressRule("elections did not settle: no leader"))
+	require.Equal(t, "operations answered", protocols.ProgressRule("operation not answered: c1#3 get k0"))
+	require.Equal(t, "", protocols.ProgressRule("leader n1 of term 3 changed entry 4"))
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/scenario"
 )
 
@@ -13,14 +14,18 @@ import (
 // (The seeds are the first failing ones the mutation suite reports.)
 func TestLivenessCheckersCatchTheirMutants(t *testing.T) {
 	for _, c := range []struct {
-		file, bug, checker string
-		seed               uint64
+		file, bug, checker, rule string
+		seed                     uint64
 	}{
 		// §5.1: a leader that hears of a higher term steps down.
-		{"chaos5.yaml", BugNoStepDown, "raft.StaleLeader", 3},
+		{"chaos5.yaml", BugNoStepDown, "raft.StaleLeader", "", 3},
 		// §8: a retried request already applied is answered from the
 		// session table; dropping it leaves the client unanswered.
-		{"chaos5-liveness.yaml", BugDropDuplicates, "raft.Progress", 1},
+		{"chaos5-liveness.yaml", BugDropDuplicates, "raft.Progress", "operations answered", 1},
+		// §5.2: randomized election timeouts make split votes rare; with
+		// one timeout for all, nodes restarted together split the vote
+		// for ever on a steady network.
+		{"liveness-restart.yaml", BugFixedElectionTimeout, "raft.Progress", "elections settle", 1},
 	} {
 		t.Run(c.bug, func(t *testing.T) {
 			for _, bug := range []string{"", c.bug} {
@@ -35,6 +40,7 @@ func TestLivenessCheckersCatchTheirMutants(t *testing.T) {
 				}
 				require.NotNil(t, res.FirstViolation, "bug=%s not caught\nreplay: %s --option bug=%s", bug, replay("testdata/scenarios/raft/"+c.file, c.seed), bug)
 				require.Equal(t, c.checker, res.FirstViolation.Checker, "bug=%s: %v", bug, res.FirstViolation)
+				require.Equal(t, c.rule, protocols.ProgressRule(res.FirstViolation.Message), "bug=%s: %v", bug, res.FirstViolation)
 			}
 		})
 	}

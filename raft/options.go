@@ -163,12 +163,20 @@ const (
 	// (§8): a client whose answer was lost never gets one. Safety holds;
 	// only the liveness checker (raft.Progress) can see it.
 	BugDropDuplicates = "drop-duplicates"
+	// BugFixedElectionTimeout gives every node the same election timeout
+	// (election_timeout_min) instead of a random one in [min, max] (§5.2
+	// randomizes it so that split votes are rare and end soon). Nodes that
+	// start or restart together then time out together, each votes for
+	// itself, and the split vote repeats every timeout while delays are
+	// steady. Safety holds; only the liveness checker (raft.Progress,
+	// elections settle) can see it.
+	BugFixedElectionTimeout = "fixed-election-timeout"
 )
 
 // Bugs lists the deliberate bugs, in the order the mutation suite runs them.
 var Bugs = []string{BugFigure8, BugFigure8LastTerm, BugVoteNoLogCheck, BugVoteNotPersisted, BugTermNotPersisted,
 	BugKeepConflicts, BugCommitMinority, BugDuplicateVotes, BugStaleAppend, BugApplyBeforeCommit, BugNoStepDown,
-	BugReadIndexNoConfirm, BugLeaseNoExpiry, BugDropDuplicates}
+	BugReadIndexNoConfirm, BugLeaseNoExpiry, BugDropDuplicates, BugFixedElectionTimeout}
 
 // bug reports whether the named deliberate bug is on.
 func (n *Node) bug(name string) bool { return n.opts.Bug == name }

@@ -270,6 +270,9 @@ func (n *Node) setElectionTimer(env *sim.Env, d sim.Time) {
 // deadline.
 func (n *Node) resetElectionTimer(env *sim.Env) {
 	n.electionTimeout = env.Rand().Between(n.opts.ElectionTimeoutMin, n.opts.ElectionTimeoutMax)
+	if n.bug(BugFixedElectionTimeout) { // the mistake: every node waits the same time
+		n.electionTimeout = n.opts.ElectionTimeoutMin
+	}
 	n.electionDeadline = env.Now() + n.electionTimeout
 }
 

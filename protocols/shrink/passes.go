@@ -33,6 +33,9 @@ type shrinker struct {
 	// horizonMax and stopMax are the shrunk run's duration and client stop
 	// time (zero: none): a linearizability candidate runs at most that long.
 	horizonMax, stopMax sim.Time
+	// draws is how many seeds tryDraws gives a reduction: 1 until a round
+	// keeps nothing, then drawsMax until one keeps something.
+	draws int
 	// strict keeps only candidates with clearly fewer events (reseedGain)
 	// or fewer clients.
 	strict bool
@@ -46,9 +49,22 @@ func (sh *shrinker) loop() {
 	// The nemesis is written down as its explicit schedule first, on the
 	// whole run; then the cut: every later candidate runs only as long as
 	// the failure needs. Faults go fault by fault (see schedule.go).
-	passes := []func() bool{sh.explicitPass, sh.cut, sh.nemesis, sh.faultUnits, sh.faults, sh.shorten,
-		sh.moveEarlier, sh.closeGaps, sh.removeChoices, sh.clients, sh.idleClients,
-		sh.maxOps, sh.duration, sh.network, sh.faultTimes, sh.keys, sh.concurrency}
+	//
+	// An invariant violation (or a panic, or a liveness rule) happens at an
+	// event, and a run shrinks by how early it can be made to happen: the
+	// clients and their operations go right after the faults (they are most
+	// of a chaos run's events), and every reduction gets more than one draw
+	// of the run's chance once one draw no longer helps (see tryDraws). A
+	// linearizability story keeps the order and the single draws its own
+	// reseed pass was tuned with.
+	passes := []func() bool{sh.explicitPass, sh.cut, sh.nemesis, sh.noFaults, sh.faultUnits, sh.clients, sh.idleClients,
+		sh.maxOps, sh.faults, sh.closeGaps, sh.shorten, sh.moveEarlier, sh.removeChoices,
+		sh.duration, sh.network, sh.faultTimes, sh.keys, sh.concurrency, sh.opTimeouts}
+	if sh.story() {
+		passes = []func() bool{sh.explicitPass, sh.cut, sh.nemesis, sh.faultUnits, sh.faults, sh.shorten,
+			sh.moveEarlier, sh.closeGaps, sh.removeChoices, sh.clients, sh.idleClients,
+			sh.maxOps, sh.duration, sh.network, sh.faultTimes, sh.keys, sh.concurrency}
+	}
 	defer sh.dropLate()
 	for range passesMax {
 		changed := false
@@ -60,8 +76,15 @@ func (sh *shrinker) loop() {
 				return
 			}
 		}
-		// Only when nothing else helps: another draw of the run's chance.
-		if !changed && !sh.reseed() {
+		switch {
+		case changed:
+			// A round of one draw each kept something: go on cheaply.
+			sh.draws = 1
+		case sh.draws < drawsMax && !sh.story():
+			// Stuck with one draw: give every reduction more (tryDraws).
+			sh.draws = drawsMax
+		case !sh.reseed():
+			// Only when nothing else helps: another draw of the whole run.
 			return
 		}
 	}
@@ -136,13 +159,61 @@ func (sh *shrinker) try(step string, c candidate) bool {
 // fault changes every later draw of the network's chance), and a
 // candidate cut at the current run's end would miss it when it comes
 // back a little later. The cut pass trims the kept run again.
+//
+// The room is horizonFactor times the current run, at most the whole run:
+// a candidate that fails later than that has, all but always, more events
+// than the current run and would not be kept, and candidates that do not
+// fail (most of them) run only that long.
 func (sh *shrinker) widen(c candidate) candidate {
-	if sh.horizonMax == 0 || c.sc.Duration == sh.horizonMax {
+	if sh.horizonMax == 0 {
 		return c
 	}
-	c.sc.Duration = sh.horizonMax
+	h := sh.horizonMax
+	if d := sh.cur.sc.Duration; d > 0 {
+		h = min(h, horizonFactor*d)
+	}
+	if c.sc.Duration >= h {
+		return c
+	}
+	c.sc.Duration = h
 	c.sc.Workload.Stop = sh.stopMax
+	if sh.stopMax == 0 || sh.stopMax > h {
+		c.sc.Workload.Stop = h
+	}
 	return c
+}
+
+// drawsMax is how many draws of the run's chance (seeds) a reduction gets
+// once one draw each no longer helps: its own seed, then the next ones.
+const drawsMax = 4
+
+// tryDraws tries a reduction under the current seed and, failing that,
+// under the next drawsMax-1 seeds, keeping the first draw that fails the
+// same way and is no larger. A chaos failure hangs on the draws of the
+// network's chance (delays, losses, duplicates, election timeouts), and
+// any reduction redraws all of them from its point on: removing the
+// first fault moves every later message. So whether one removal keeps
+// the failure is itself a draw, and the schedule that needs two faults of
+// forty keeps forty when each removal gets one try. With a few draws, a
+// reduction is kept when the failure still needs nothing it took away.
+// Runs with manual choices get one draw (the choices name events of one
+// schedule).
+func (sh *shrinker) tryDraws(step string, c candidate) bool {
+	if sh.try(step, c) {
+		return true
+	}
+	if len(c.steps) > 0 {
+		return false
+	}
+	seed := c.sc.Seed
+	for i := uint64(1); i < uint64(sh.draws) && sh.stopped == ""; i++ {
+		d := c.clone()
+		d.sc.Seed = seed + i
+		if sh.try(fmt.Sprintf("%s (seed %d -> %d)", step, seed, d.sc.Seed), d) {
+			return true
+		}
+	}
+	return false
 }
 
 // tryExact runs the candidate as it is and keeps it if it fails the same
@@ -165,6 +236,7 @@ func (sh *shrinker) tryExact(step string, c candidate) bool {
 		return false
 	}
 	c.steps = done
+	trimAtFailure(&c, r)
 	sh.cur, sh.curRes, sh.choices = c, r, choices
 	sh.steps = append(sh.steps, step)
 	if sh.opts.Log != nil {
@@ -190,16 +262,26 @@ func (sh *shrinker) nemesis() bool {
 }
 
 // removeChunks is delta debugging's reduction loop over a list: it tries
-// removing chunks of halving size, keeping each removal that still fails.
+// removing chunks of halving size, keeping each removal that still fails
+// (with its draws, see tryDraws, for chunks of more than one).
 func removeChunks[T any](sh *shrinker, what string, get func(candidate) []T, set func(*candidate, []T)) bool {
 	changed := false
+	// All at once first: a failure that needs none of them is then one run
+	// away.
+	if n := len(get(sh.cur)); n > 1 && !sh.story() {
+		c := sh.cur.clone()
+		set(&c, nil)
+		if sh.tryDraws(fmt.Sprintf("remove all %d %s", n, what), c) {
+			return true
+		}
+	}
 	for size := (len(get(sh.cur)) + 1) / 2; size >= 1; size /= 2 {
 		for i := 0; i < len(get(sh.cur)); {
 			xs := get(sh.cur)
 			j := min(i+size, len(xs))
 			c := sh.cur.clone()
 			set(&c, slices.Delete(slices.Clone(xs), i, j))
-			if sh.try(fmt.Sprintf("remove %s %d..%d of %d", what, i+1, j, len(xs)), c) {
+			if sh.tryDraws(fmt.Sprintf("remove %s %d..%d of %d", what, i+1, j, len(xs)), c) {
 				changed = true
 				continue // the list shrank: the same i now names the next chunk
 			}
@@ -231,7 +313,7 @@ func (sh *shrinker) clients() bool {
 		c := sh.cur.clone()
 		c.sc.Workload.Clients = k
 		c.sc.Workload.Idle = slices.DeleteFunc(c.sc.Workload.Idle, func(i int) bool { return i > k })
-		if sh.try(fmt.Sprintf("clients %d -> %d", n, k), c) {
+		if sh.tryDraws(fmt.Sprintf("clients %d -> %d", n, k), c) {
 			return true
 		}
 	}
@@ -294,7 +376,7 @@ func (sh *shrinker) maxOps() bool {
 	for k := 1; k < limit; k *= 2 {
 		c := sh.cur.clone()
 		c.sc.Workload.MaxOps = k
-		if sh.try(fmt.Sprintf("max_ops -> %d", k), c) {
+		if sh.tryDraws(fmt.Sprintf("max_ops -> %d", k), c) {
 			return true
 		}
 	}
@@ -309,13 +391,11 @@ func (sh *shrinker) cut() bool {
 	d := sh.cur.sc.Duration
 	var c candidate
 	switch {
-	case sh.curRes.FirstViolation != nil:
-		end := (sh.curRes.FirstViolation.Time/sim.Millisecond + 1) * sim.Millisecond
-		if d != 0 && end >= d {
+	case sh.curRes.FirstViolation != nil || sh.curRes.Panic != nil:
+		c = sh.cur.clone()
+		if !trimAtFailure(&c, sh.curRes) {
 			return false
 		}
-		c = sh.cur.clone()
-		c.sc.Duration = end
 	case sh.story():
 		t, ok := linEnd(sh.curRes.History, sh.want.Key)
 		if !ok {
@@ -329,6 +409,34 @@ func (sh *shrinker) cut() bool {
 		return false
 	}
 	return sh.tryExact(fmt.Sprintf("cut at the failure: duration %v -> %v", d, c.sc.Duration), c)
+}
+
+// trimAtFailure ends an invariant violation's or a panic's run just after
+// it (the next whole millisecond) and reports whether that shortened it.
+// The run up to the failure is the same: the duration only ends a run,
+// and the clients' stop, which follows the duration when none is set
+// (the duration less the operation time-out), is pinned to what it was.
+// Candidates run widened (see widen), so every kept one is trimmed here.
+func trimAtFailure(c *candidate, r *scenario.Result) bool {
+	var at sim.Time
+	switch {
+	case r.Panic != nil:
+		at = r.Panic.Time
+	case r.FirstViolation != nil:
+		at = r.FirstViolation.Time
+	default:
+		return false
+	}
+	end := (at/sim.Millisecond + 1) * sim.Millisecond
+	if d := c.sc.Duration; d == 0 || end >= d {
+		return false
+	}
+	stop := effectiveStop(c.sc)
+	if stop == 0 || stop > end {
+		stop = end
+	}
+	c.sc.Duration, c.sc.Workload.Stop = end, stop
+	return true
 }
 
 // cutAt returns the candidate ending 1 to 2 ms after time t, its clients
@@ -513,8 +621,14 @@ func (sh *shrinker) keys() bool {
 	return sh.try(fmt.Sprintf("keys %d -> %d", n, k), c)
 }
 
-// thinkMax bounds the think time the concurrency pass tries.
-const thinkMax = 200 * sim.Millisecond
+// thinkMax bounds the think time the concurrency pass tries: a liveness
+// failure is judged on an operation invoked late in the run, and every
+// operation before it is noise, so the pass may space them widely.
+const thinkMax = sim.Second
+
+// storyThinkMax is thinkMax for a linearizability story, whose operations
+// overlap to tell it.
+const storyThinkMax = 200 * sim.Millisecond
 
 // concurrency lowers how many operations overlap: an open loop becomes a
 // closed one, then the open loop's rate halves or the closed loop's think
@@ -534,18 +648,56 @@ func (sh *shrinker) concurrency() bool {
 		c.sc.Workload.Rate = w.Rate / 2
 		return sh.try(fmt.Sprintf("rate %v -> %v", w.Rate, w.Rate/2), c)
 	}
-	for _, f := range [][2]sim.Time{{2, 1}, {3, 2}} {
-		think := max(w.Think*f[0]/f[1], sim.Millisecond)
-		if think > thinkMax {
-			continue
+	changed := false
+	for range 8 { // at most 8 doublings: 1ms to over thinkMax
+		if changed && sh.story() {
+			break // a story's think grows one step a round, as it was tuned
+		}
+		kept := false
+		w = sh.cur.sc.Workload
+		for _, f := range [][2]sim.Time{{2, 1}, {3, 2}} {
+			think := max(w.Think*f[0]/f[1], sim.Millisecond)
+			if think > thinkMax || (sh.story() && think > storyThinkMax) {
+				continue
+			}
+			c := sh.cur.clone()
+			c.sc.Workload.Think = think
+			if sh.tryDraws(fmt.Sprintf("think %v -> %v", w.Think, think), c) {
+				kept = true
+				break
+			}
+		}
+		if !kept {
+			break
+		}
+		changed = true
+	}
+	return changed
+}
+
+// opTimeouts halves the clients' operation time-out (not below the
+// attempt time-out): an operation that is never answered then ends, and
+// a liveness failure shows, that much sooner.
+func (sh *shrinker) opTimeouts() bool {
+	w := sh.cur.sc.Workload
+	if w.Clients == 0 || w.OpTimeout <= w.Timeout {
+		return false
+	}
+	changed := false
+	for range 4 {
+		w = sh.cur.sc.Workload
+		half := max((w.OpTimeout/2/sim.Millisecond)*sim.Millisecond, w.Timeout)
+		if half >= w.OpTimeout {
+			break
 		}
 		c := sh.cur.clone()
-		c.sc.Workload.Think = think
-		if sh.try(fmt.Sprintf("think %v -> %v", w.Think, think), c) {
-			return true
+		c.sc.Workload.OpTimeout = half
+		if !sh.tryDraws(fmt.Sprintf("op_timeout %v -> %v", w.OpTimeout, half), c) {
+			break
 		}
+		changed = true
 	}
-	return false
+	return changed
 }
 
 // reseedTries bounds the seeds the reseed pass tries in one round.
@@ -568,7 +720,7 @@ var reseedGain = [2]int64{3, 4}
 // same bug with no more of anything. Runs with manual choices are not
 // reseeded (the choices name events of one schedule).
 func (sh *shrinker) reseed() bool {
-	if !sh.story() || len(sh.cur.steps) > 0 {
+	if len(sh.cur.steps) > 0 {
 		return false
 	}
 	seed := sh.cur.sc.Seed

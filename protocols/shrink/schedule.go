@@ -189,6 +189,27 @@ func (sh *shrinker) faultUnits() bool {
 		func(c *candidate, us [][]timed) { setSchedule(c.sc, flatten(us)) })
 }
 
+// noFaults removes every scripted fault at once and moves the nemesis's
+// heal (if any) to the start: with nothing to heal, the liveness
+// checkers' bound counts from the first millisecond, so a liveness
+// failure that needs only the network's own loss (an answer lost, a
+// retry mishandled) shows as soon as it can. A safety failure keeps its
+// heal where it was (the heal restarts crashed nodes, and drift stops
+// there).
+func (sh *shrinker) noFaults() bool {
+	if len(sh.cur.sc.Faults) == 0 {
+		return false
+	}
+	c := sh.cur.clone()
+	c.sc.Faults = nil
+	step := fmt.Sprintf("remove all %d faults", len(sh.cur.sc.Faults))
+	if n := c.sc.Nemesis; n != nil && n.HealAt > sim.Millisecond && sh.want.Kind == "invariant" {
+		step += fmt.Sprintf(", heal at %v -> %v", n.HealAt, sim.Millisecond)
+		n.HealAt = sim.Millisecond
+	}
+	return sh.tryDraws(step, c)
+}
+
 // shortenMin is the shortest downtime the shorten pass tries.
 const shortenMin = sim.Millisecond
 
@@ -363,7 +384,7 @@ func (sh *shrinker) closeGaps() bool {
 			if n := c.sc.Nemesis; n != nil && n.HealAt >= from {
 				n.HealAt -= by
 			}
-			if !sh.try(fmt.Sprintf("close the gap before %v by %v", from, by), c) {
+			if !sh.tryDraws(fmt.Sprintf("close the gap before %v by %v", from, by), c) {
 				break
 			}
 			changed = true

@@ -67,6 +67,10 @@ type Failure struct {
 	Kind string `json:"kind"`
 	// Checker names the invariant (Kind "invariant").
 	Checker string `json:"checker,omitempty"`
+	// Rule names the liveness rule a progress checker's violation broke
+	// (protocols.ProgressRule: "elections settle", "operations
+	// answered"), "" for other checkers: a shrink keeps to the same rule.
+	Rule string `json:"rule,omitempty"`
 	// Key is the key whose history is not linearizable (Kind
 	// "linearizability"): the explanation's key, or the first failing key
 	// in sorted order.
@@ -76,6 +80,9 @@ type Failure struct {
 func (f Failure) String() string {
 	switch f.Kind {
 	case "invariant":
+		if f.Rule != "" {
+			return "invariant " + f.Checker + " (" + f.Rule + ")"
+		}
 		return "invariant " + f.Checker
 	case "linearizability":
 		if f.Key != "" {
@@ -93,7 +100,8 @@ func FailureOf(r *scenario.Result) (f Failure, ok bool) {
 	case r.Panic != nil:
 		return Failure{Kind: "panic"}, true
 	case r.FirstViolation != nil:
-		return Failure{Kind: "invariant", Checker: r.FirstViolation.Checker}, true
+		v := r.FirstViolation
+		return Failure{Kind: "invariant", Checker: v.Checker, Rule: protocols.ProgressRule(v.Message)}, true
 	case r.Linearizable == string(protocols.LinViolation):
 		key, _ := linKey(r)
 		return Failure{Kind: "linearizability", Key: key}, true
@@ -109,7 +117,8 @@ func failsLike(r *scenario.Result, want Failure) bool {
 	case r.Panic != nil:
 		return want.Kind == "panic"
 	case r.FirstViolation != nil:
-		return want.Kind == "invariant" && r.FirstViolation.Checker == want.Checker
+		v := r.FirstViolation
+		return want.Kind == "invariant" && v.Checker == want.Checker && protocols.ProgressRule(v.Message) == want.Rule
 	case want.Kind == "linearizability" && want.Key == "":
 		return r.Linearizable == string(protocols.LinViolation)
 	case want.Kind == "linearizability":
@@ -233,7 +242,7 @@ func Run(sc *scenario.Scenario, choices []sim.Choice, opts Options) (*Result, er
 	if err != nil {
 		return nil, fmt.Errorf("the run to shrink does not replay: %v", err)
 	}
-	sh := &shrinker{opts: opts, want: f, runs: 1,
+	sh := &shrinker{opts: opts, want: f, runs: 1, draws: 1,
 		cur: candidate{sc: sc, steps: steps}, curRes: res, choices: slices.Clone(choices),
 		horizonMax: sc.Duration, stopMax: effectiveStop(sc)}
 	out := &Result{Failure: f, Before: sizesOf(sc, choices, res)}

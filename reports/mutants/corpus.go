@@ -20,6 +20,7 @@ var (
 		{"testdata/scenarios/raft/chaos5-lease.yaml", 40},
 		{"testdata/scenarios/raft/chaos5-liveness.yaml", 20},
 		{"testdata/scenarios/raft/chaos5-leaders.yaml", 60},
+		{"testdata/scenarios/raft/liveness-restart.yaml", 10},
 	}
 	paxosChaos = []Plan{
 		{"testdata/scenarios/paxos/chaos5.yaml", 60},
@@ -53,6 +54,7 @@ func Corpus() []Mutant {
 		{Protocol: "raft", Bug: raft.BugReadIndexNoConfirm, Mistake: "ReadIndex read without confirming leadership", Plans: raftChaos},
 		{Protocol: "raft", Bug: raft.BugLeaseNoExpiry, Mistake: "lease read without checking the lease", Plans: raftChaos},
 		{Protocol: "raft", Bug: raft.BugDropDuplicates, Mistake: "drop a retried request unanswered", Plans: raftChaos},
+		{Protocol: "raft", Bug: raft.BugFixedElectionTimeout, Mistake: "one election timeout for all nodes, not randomized", Plans: raftChaos},
 
 		{Protocol: "paxos", Bug: paxos.BugIgnoreAccepted, Mistake: "ignore the values phase 1 reports", Plans: paxosChaos},
 		{Protocol: "paxos", Bug: paxos.BugFirstAccepted, Mistake: "adopt the first reported value, not the highest ballot's", Plans: paxosChaos},

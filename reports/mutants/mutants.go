@@ -180,6 +180,9 @@ func runSeed(base *scenario.Scenario, seed uint64) (*failure, error) {
 		f.by, f.msg, f.events = "panic", res.Panic.Value, res.Panic.Index
 	case res.FirstViolation != nil:
 		f.by, f.msg, f.events = res.FirstViolation.Checker, res.FirstViolation.Message, res.FirstViolation.Index
+		if rule := protocols.ProgressRule(f.msg); rule != "" {
+			f.by += " (" + rule + ")" // which liveness rule
+		}
 	case res.Linearizable == string(protocols.LinViolation):
 		f.by, f.msg = "linearizability", "history is not linearizable"
 	case sc.Protocol == "2pc" || sc.Protocol == "paxos-commit":

@@ -41,7 +41,7 @@ func TestSuite(t *testing.T) {
 		}
 	}
 	// The shrunk column: every caught mutant's failure shrunk fault by
-	// fault (about 25 s of CPU, so -short leaves it out and compares the
+	// fault (about 20 s of CPU, so -short leaves it out and compares the
 	// other columns).
 	var shrunk []*Shrunk
 	if !testing.Short() {

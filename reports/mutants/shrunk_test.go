@@ -16,17 +16,31 @@ import (
 // failing chaos run shrinks fault by fault to at most 10 faults and a few
 // hundred events, deterministically, and the shrunk run fails the same way.
 // TestSuite shrinks every caught mutant (docs/explore.md's table).
+//
+// raft/stale-append is the hard case: its failure needs a leader's
+// AppendEntries, delayed or duplicated, to reach a node that a partition
+// made leader of a later term, and the shrinker that gave every reduction
+// one draw of the network's chance, ran passes in the old order and let
+// the clients' stop follow a cut duration kept all of its 1,949 events
+// and 14 faults (any removal moved every later message, and the failure
+// with it). raft/drop-duplicates is a liveness failure: it cannot show
+// before the liveness bound after the heal (2.1 s, about 300 events of
+// heartbeats on five nodes), so its bound is looser.
 func TestShrinkReachesTheGoal(t *testing.T) {
 	const faultsMax, eventsMax = 10, 400
 	cases := []struct {
 		protocol, bug, file string
 		seed                uint64
+		eventsMax           int64
 	}{
-		{"raft", "no-step-down", "../../testdata/scenarios/raft/chaos5.yaml", 3},
-		{"raft", "commit-minority", "../../testdata/scenarios/raft/chaos5.yaml", 3},
-		{"raft", "read-index-no-confirm", "../../testdata/scenarios/raft/chaos5-reads.yaml", 32},
-		{"paxos", "ignore-accepted", "../../testdata/scenarios/paxos/chaos5.yaml", 1},
-		{"2pc", "decision-not-logged", "../../testdata/scenarios/twopc/property-2pc.yaml", 3},
+		{"raft", "no-step-down", "../../testdata/scenarios/raft/chaos5.yaml", 3, eventsMax},
+		{"raft", "commit-minority", "../../testdata/scenarios/raft/chaos5.yaml", 3, eventsMax},
+		{"raft", "read-index-no-confirm", "../../testdata/scenarios/raft/chaos5-reads.yaml", 32, eventsMax},
+		{"raft", "stale-append", "../../testdata/scenarios/raft/chaos7.yaml", 1, 200},
+		{"raft", "drop-duplicates", "../../testdata/scenarios/raft/chaos5-liveness.yaml", 1, 700},
+		{"paxos", "ignore-accepted", "../../testdata/scenarios/paxos/chaos5.yaml", 1, eventsMax},
+		{"paxos", "first-accepted", "../../testdata/scenarios/paxos/chaos5.yaml", 32, eventsMax},
+		{"2pc", "decision-not-logged", "../../testdata/scenarios/twopc/property-2pc.yaml", 3, eventsMax},
 	}
 	for _, c := range cases {
 		t.Run(c.protocol+"/"+c.bug, func(t *testing.T) {
@@ -36,7 +50,7 @@ func TestShrinkReachesTheGoal(t *testing.T) {
 			t.Logf("%v -> %v in %d runs\nfaults: %q\nsteps: %q", s.Before, s.After, s.Runs, s.Scenario.Faults, s.Steps)
 			assert.Greater(t, s.Before.Faults, int64(faultsMax), "the failing run has a nemesis's worth of faults")
 			assert.LessOrEqual(t, s.After.Faults, int64(faultsMax))
-			assert.LessOrEqual(t, s.After.Events, int64(eventsMax))
+			assert.LessOrEqual(t, s.After.Events, c.eventsMax)
 			if n := s.Scenario.Nemesis; n != nil {
 				assert.Equal(t, sim.Remainder(n), n, "the nemesis injects nothing: its faults are listed")
 			}
@@ -56,6 +70,9 @@ func TestShrinkReachesTheGoal(t *testing.T) {
 			assert.Equal(t, s.After.Events, after.Events)
 
 			// Deterministic: the same failing run shrinks to the same run.
+			if testing.Short() {
+				return // a second shrink
+			}
 			again, err := Shrink(r, ShrinkBudget)
 			require.NoError(t, err)
 			assert.Equal(t, string(s.Scenario.JSON()), string(again.Scenario.JSON()))
