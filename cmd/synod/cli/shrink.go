@@ -78,7 +78,7 @@ invalid or does not fail.`,
 				fmt.Fprintf(w, " (stopped: %s)", r.Stopped)
 			}
 			if r.Scenario.Seed != sc.Seed {
-				fmt.Fprintf(w, "\n  seed %d -> %d: the same scenario under another seed told the story sooner", sc.Seed, r.Scenario.Seed)
+				fmt.Fprintf(w, "\n  seed %d -> %d: the shrunk run is the scenario under another seed (a reduction was kept under it)", sc.Seed, r.Scenario.Seed)
 			}
 			writeStory(w, r)
 			p := scenario.CommandPath(out)
