@@ -128,7 +128,9 @@ type SymmetricProcess interface {
 	// the permuted ids. For the identity it appends what AppendState does.
 	AppendStatePermuted(b []byte, p Permutation) []byte
 	// PermuteStored appends to scratch the value stored at key as the
-	// permuted node would have stored it.
+	// permuted node would have stored it. It must not read the node's
+	// state: a crashed node's records are renamed by another node's
+	// process.
 	PermuteStored(key string, value []byte, p Permutation, scratch []byte) []byte
 	// Symmetric says why the nodes are not interchangeable under the
 	// process's options (a bug or option that names a node), or nil.
@@ -201,6 +203,12 @@ func (s *Sim) PermutedProcessFingerprint(k int, p Permutation, buf []byte) (uint
 		var fp uint64
 		if e.store.Len() > 0 {
 			if sp == nil {
+				// A crashed node has no process: its records are
+				// renamed by another node's (PermuteStored reads no
+				// state of the node).
+				sp = s.anySymmetricProcess()
+			}
+			if sp == nil {
 				return 0, b, fmt.Errorf("%v: stored values and no process to permute them: %w", e.id, ErrNotSymmetric)
 			}
 			var arr [64]byte
@@ -245,4 +253,50 @@ func PermutedEventFingerprint(ev *Event, p Permutation, buf []byte) (uint64, []b
 		}
 	}
 	return hashBytes(b) | 1, b, nil
+}
+
+// PermutedFingerprint returns the fingerprint that the run's state would
+// have with its node ids renamed by p: Fingerprint's for the identity. A
+// test of a protocol's permuted encodings compares it with the
+// fingerprints of the renamed states a search reaches.
+func (s *Sim) PermutedFingerprint(p Permutation) (uint64, error) {
+	st := s.st
+	procs := make([]uint64, len(st.procs))
+	var buf []byte
+	for k, e := range st.procs {
+		h, b, err := s.PermutedProcessFingerprint(k, p, buf)
+		if err != nil {
+			return 0, err
+		}
+		buf = b
+		to := st.proc(p.Of(e.id))
+		if to == nil {
+			return 0, fmt.Errorf("symmetry: %v renamed %v is not a process of the run", e.id, p.Of(e.id))
+		}
+		procs[to.idx] = h
+	}
+	var pend []uint64
+	for i := range st.q.heap {
+		ev, _, ok := st.pendingFP(i)
+		if !ok {
+			continue
+		}
+		h, b, err := PermutedEventFingerprint(ev, p, buf)
+		if err != nil {
+			return 0, err
+		}
+		buf = b
+		pend = append(pend, h)
+	}
+	return CombineParts(procs, st.sumPending(pend)), nil
+}
+
+// anySymmetricProcess returns the process of some up node, or nil.
+func (s *Sim) anySymmetricProcess() SymmetricProcess {
+	for _, e := range s.st.procs {
+		if sp, ok := e.p.(SymmetricProcess); ok && e.id > 0 {
+			return sp
+		}
+	}
+	return nil
 }

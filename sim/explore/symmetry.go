@@ -251,3 +251,16 @@ func (t *partTable) put(h uint64, row []uint64) {
 	sh.m[h] = row
 	sh.mu.Unlock()
 }
+
+// CanonicalFingerprint returns the fingerprint a search with
+// Options.Symmetry gives the run s: the least over the permutations of its
+// nodes of the renamed state's fingerprint (sim.Sim.PermutedFingerprint).
+// Its error says why s's nodes are not interchangeable.
+func CanonicalFingerprint(s *sim.Sim) (uint64, error) {
+	y, err := newSymmetry(s)
+	if err != nil {
+		return 0, err
+	}
+	e := &explorer{sym: y}
+	return e.fingerprint(s, &scratch{}), nil
+}
