@@ -2,6 +2,8 @@ package explore_test
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -83,8 +85,14 @@ func TestExhaustiveSymmetryCorrect(t *testing.T) {
 				p, s := sameVerdict(t, func() *sim.Sim { return symmetrySearch(t, c.invariants) }, explore.Options{DepthMax: depth})
 				require.Equal(t, explore.FoundNothing, p.Found, "%v", p)
 				require.True(t, s.Exhaustive(), "%v", s)
-				t.Logf("depth %d: %d states plain, %d with symmetry (%.2fx)", depth, p.States+p.QuietStates, s.States+s.QuietStates,
-					float64(p.States+p.QuietStates)/float64(s.States+s.QuietStates))
+				pn, sn := p.States+p.QuietStates, s.States+s.QuietStates
+				row := fmt.Sprintf("| %d | %s | %s | %.2f |", depth, commas(pn), commas(sn), float64(pn)/float64(sn))
+				t.Log(row)
+				if len(c.invariants) == 1 {
+					doc, err := os.ReadFile("../../docs/explore.md")
+					require.NoError(t, err)
+					require.Contains(t, string(doc), row, "docs/explore.md's symmetry table is stale")
+				}
 			})
 		}
 	}
@@ -137,4 +145,13 @@ func TestSymmetryNeedsInterchangeableNodes(t *testing.T) {
 	}
 	_, err := explore.Run(searchSim(t, "raft", 3, 0), explore.Options{Mode: explore.Walk, Walks: 1, DepthMax: 2, Symmetry: true})
 	require.ErrorContains(t, err, "random walks")
+}
+
+// commas renders 26048 as 26,048.
+func commas(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
