@@ -86,11 +86,17 @@ func (n *Node) CloneProcessInto(spare sim.Process) sim.Process {
 //
 // It reads the node and changes nothing, so several goroutines may encode
 // one node at once.
-func (n *Node) AppendState(b []byte) []byte {
+func (n *Node) AppendState(b []byte) []byte { return n.AppendStatePermuted(b, sim.Permutation{}) }
+
+// AppendStatePermuted implements sim.SymmetricProcess (symmetry.go): the
+// encoding of AppendState with node ids renamed by p, and the per-node
+// arrays (votes, progress) in the order of the renamed ids. The zero
+// Permutation renames nothing: AppendState is this encoding.
+func (n *Node) AppendStatePermuted(b []byte, p sim.Permutation) []byte {
 	b = binary.AppendVarint(b, n.term)
-	b = binary.AppendVarint(b, int64(n.vote))
+	b = binary.AppendVarint(b, int64(permutedVote(n.vote, p)))
 	b = append(b, byte(n.role))
-	b = binary.AppendVarint(b, int64(n.leader))
+	b = binary.AppendVarint(b, int64(p.Of(n.leader)))
 	b = binary.AppendVarint(b, n.commit)
 	b = binary.AppendVarint(b, n.applied)
 	b = binary.AppendVarint(b, n.ledTerm)
@@ -99,29 +105,29 @@ func (n *Node) AppendState(b []byte) []byte {
 	b = binary.AppendUvarint(b, n.snapDigest)
 	b = binary.AppendUvarint(b, uint64(len(n.log.entries)))
 	for i := range n.log.entries {
-		b = appendEntry(b, &n.log.entries[i])
+		b = appendEntry(b, &n.log.entries[i], p)
 	}
 	b = appendBool(b, n.heardAny)
 	rounds := n.opts.Reads != ReadsLog
 	switch n.role {
 	case Candidate, PreCandidate:
-		for _, v := range n.votes {
-			b = append(b, byte(v))
+		for i := range n.votes { // by node id: at id i, the vote of the node renamed i
+			b = append(b, byte(n.votes[p.Inverse(sim.NodeID(i))]))
 		}
 	case Leader:
-		for i := range n.prs {
-			p := &n.prs[i]
-			b = binary.AppendVarint(b, p.next)
-			b = binary.AppendVarint(b, p.match)
-			b = appendBool(b, p.replicate)
-			b = appendBool(b, p.probeSent)
+		for i := range n.prs { // by node id, as the votes
+			pr := &n.prs[p.Inverse(sim.NodeID(i))]
+			b = binary.AppendVarint(b, pr.next)
+			b = binary.AppendVarint(b, pr.match)
+			b = appendBool(b, pr.replicate)
+			b = appendBool(b, pr.probeSent)
 			if n.opts.CheckQuorum {
-				b = appendBool(b, p.active)
+				b = appendBool(b, pr.active)
 			}
-			b = binary.AppendVarint(b, p.matchAtTick)
-			b = binary.AppendVarint(b, p.resentFrom)
+			b = binary.AppendVarint(b, pr.matchAtTick)
+			b = binary.AppendVarint(b, pr.resentFrom)
 			if rounds {
-				b = binary.AppendVarint(b, p.ackRound)
+				b = binary.AppendVarint(b, pr.ackRound)
 			}
 		}
 		if rounds {
@@ -171,24 +177,26 @@ func appendRequest(b []byte, r *protocols.Request) []byte {
 	return appendString(b, r.Op.Expect)
 }
 
-func appendConfig(b []byte, c *Config) []byte {
+// appendConfig appends a configuration with its node ids renamed by p
+// (the members in the order of the renamed ids: symmetry.go).
+func appendConfig(b []byte, c *Config, p sim.Permutation) []byte {
 	if c == nil {
 		return append(b, 0)
 	}
 	b = binary.AppendUvarint(b, uint64(len(c.Members))+1)
-	for _, m := range c.Members {
+	for _, m := range permutedMembers(c.Members, p) {
 		b = binary.AppendVarint(b, int64(m))
 	}
 	b = binary.AppendVarint(b, int64(c.Version))
-	return binary.AppendVarint(b, int64(c.Removed))
+	return binary.AppendVarint(b, int64(p.Of(c.Removed)))
 }
 
-func appendEntry(b []byte, e *Entry) []byte {
+func appendEntry(b []byte, e *Entry, p sim.Permutation) []byte {
 	b = binary.AppendVarint(b, e.Term)
 	b = append(b, byte(e.Kind))
 	switch e.Kind {
 	case EntryConfig:
-		b = appendConfig(b, e.Config)
+		b = appendConfig(b, e.Config, p)
 	case EntryNoop:
 	default:
 		b = appendRequest(b, &e.Req)
@@ -198,8 +206,13 @@ func appendEntry(b []byte, e *Entry) []byte {
 
 // AppendState implements sim.StateAppender for the explorer.
 func (m *RequestVote) AppendState(b []byte) []byte {
+	return m.AppendStatePermuted(b, sim.Permutation{})
+}
+
+// AppendStatePermuted implements sim.SymmetricMessage (symmetry.go).
+func (m *RequestVote) AppendStatePermuted(b []byte, p sim.Permutation) []byte {
 	b = binary.AppendVarint(b, m.Term)
-	b = binary.AppendVarint(b, int64(m.Candidate))
+	b = binary.AppendVarint(b, int64(p.Of(m.Candidate)))
 	b = binary.AppendVarint(b, m.LastIndex)
 	b = binary.AppendVarint(b, m.LastTerm)
 	return appendBool(b, m.PreVote)
@@ -214,13 +227,18 @@ func (m *RequestVoteReply) AppendState(b []byte) []byte {
 
 // AppendState implements sim.StateAppender for the explorer.
 func (m *AppendEntries) AppendState(b []byte) []byte {
+	return m.AppendStatePermuted(b, sim.Permutation{})
+}
+
+// AppendStatePermuted implements sim.SymmetricMessage (symmetry.go).
+func (m *AppendEntries) AppendStatePermuted(b []byte, p sim.Permutation) []byte {
 	b = binary.AppendVarint(b, m.Term)
-	b = binary.AppendVarint(b, int64(m.Leader))
+	b = binary.AppendVarint(b, int64(p.Of(m.Leader)))
 	b = binary.AppendVarint(b, m.PrevIndex)
 	b = binary.AppendVarint(b, m.PrevTerm)
 	b = binary.AppendUvarint(b, uint64(len(m.Entries)))
 	for i := range m.Entries {
-		b = appendEntry(b, &m.Entries[i])
+		b = appendEntry(b, &m.Entries[i], p)
 	}
 	return binary.AppendVarint(b, m.Commit)
 }
@@ -237,11 +255,16 @@ func (m *AppendEntriesReply) AppendState(b []byte) []byte {
 
 // AppendState implements sim.StateAppender for the explorer.
 func (m *InstallSnapshot) AppendState(b []byte) []byte {
+	return m.AppendStatePermuted(b, sim.Permutation{})
+}
+
+// AppendStatePermuted implements sim.SymmetricMessage (symmetry.go).
+func (m *InstallSnapshot) AppendStatePermuted(b []byte, p sim.Permutation) []byte {
 	b = binary.AppendVarint(b, m.Term)
-	b = binary.AppendVarint(b, int64(m.Leader))
+	b = binary.AppendVarint(b, int64(p.Of(m.Leader)))
 	b = binary.AppendVarint(b, m.Index)
 	b = binary.AppendVarint(b, m.LastTerm)
-	b = appendConfig(b, m.Config)
+	b = appendConfig(b, m.Config, p)
 	b = binary.AppendUvarint(b, m.Digest)
 	b = binary.AppendUvarint(b, uint64(len(m.Data)))
 	return append(b, m.Data...)

@@ -85,7 +85,7 @@ const chunkSize = 512
 // frontier order, that is a violation, a panic or a goal is reported; the
 // frontier's order is the merge's, so it is the one found first.
 func (e *explorer) bfs(root *sim.Sim) *Result {
-	h, _ := root.Fingerprint(nil)
+	h := e.fingerprint(root, &scratch{})
 	seen := newFPSet()
 	seen.add(h)
 	e.states = 1
@@ -257,9 +257,9 @@ func (e *explorer) expandLevel(root *sim.Sim, levels [][]entry, hashes []uint64,
 					var h uint64
 					if ready {
 						r.list(s)
-						h = s.CombineFingerprint(r.w.parts.procs, r.w.fps)
+						h = e.listedFingerprint(s, &r.w)
 					} else {
-						h, r.w.buf = s.Fingerprint(r.w.buf)
+						h = e.fingerprint(s, &r.w)
 					}
 					if h != hashes[i] {
 						// A cached step that ended elsewhere (steps.go).
@@ -368,7 +368,7 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 					if st.poisoned() {
 						local = false // taken for real, not recorded
 					} else {
-						pred, predicted = w.parts.predictStep(st, k, e.steps.arena, w), true
+						pred, predicted = e.predictStep(s, st, k, w), true
 						// A spot check of the encoding, on one step in
 						// sixteen, chosen by the step and the state.
 						check = mix(key^fp)&15 == 0
@@ -423,8 +423,8 @@ func (e *explorer) expand(s *sim.Sim, fp uint64, i int32, seen *fpSet, ch *chunk
 		if local && !predicted {
 			h = w.parts.recordStep(s, c, key, k, j, ch, w) // 0: not listed
 		}
-		if h == 0 {
-			h, w.buf = c.Fingerprint(w.buf)
+		if h == 0 || e.sym != nil {
+			h = e.fingerprint(c, w)
 		}
 		if check && h != pred {
 			ch.mismatches++
@@ -528,6 +528,9 @@ func (c *claims) claim(h uint64, pos int64) bool {
 func (e *explorer) predict(s *sim.Sim, b *branch, w *scratch) (uint64, bool) {
 	if b.action != sim.ChoiceDrop && b.action != sim.ChoiceDuplicate {
 		return 0, false
+	}
+	if e.sym != nil {
+		return e.predictAfterSym(s, b, w)
 	}
 	fp, ok, buf := s.FingerprintAfter(b.id, b.action == sim.ChoiceDuplicate, w.buf)
 	w.buf = buf
@@ -664,10 +667,7 @@ func (e *explorer) twinCheck(s, c *sim.Sim, k int, ch *chunk, w *scratch) {
 			w.done(x)
 			continue
 		}
-		var hx, hy uint64
-		hx, w.buf = x.Fingerprint(w.buf)
-		hy, w.buf = y.Fingerprint(w.buf)
-
+		hx, hy := e.fingerprint(x, w), e.fingerprint(y, w)
 		if hx != hy || (x.Err() == nil) != (y.Err() == nil) {
 			ch.mismatches++
 			ch.poison = append(ch.poison, w.parts.key(b, k2, j2, w))

@@ -94,6 +94,14 @@ type Options struct {
 	// nothing the encoding shows. Without it the search goes on, and its
 	// result says it is not exhaustive.
 	Strict bool
+	// Symmetry makes breadth- and depth-first search keep one state of
+	// each class of states equal up to a permutation of the node ids
+	// (symmetry.go). The protocol must offer it (sim.SymmetricProcess:
+	// Raft does; both Paxos variants order ballots by node id, so their
+	// nodes are not interchangeable) and the invariants must not depend
+	// on which node is which; Run returns an error naming what is not
+	// symmetric otherwise. Random walks take no fingerprints: an error.
+	Symmetry bool
 	// Goal, when set, is searched for: a state where it holds is reported.
 	Goal Predicate
 	// Prune, when set, stops expansion of the states where it holds.
@@ -326,6 +334,15 @@ func Run(s *sim.Sim, opts Options) (*Result, error) {
 		return nil, errors.New("the run stopped before the search began: " + root.Stopped())
 	}
 	e := &explorer{opts: opts}
+	if opts.Symmetry {
+		if opts.Mode == Walk {
+			return nil, errors.New("symmetry: random walks take no fingerprints; use bfs or dfs")
+		}
+		var err error
+		if e.sym, err = newSymmetry(root); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Clock != nil {
 		e.start = opts.Clock()
 	}
@@ -372,6 +389,7 @@ type explorer struct {
 	steps       stepCache // breadth-first search's step cache
 	verdicts    *verdicts // and its quiet steps
 	exact       []bool    // by process index: its steps may be cached
+	sym         *symmetry // Options.Symmetry (symmetry.go), or nil
 	lastReport  int64
 	reportMu    sync.Mutex
 }

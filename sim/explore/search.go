@@ -21,6 +21,7 @@ type scratch struct {
 	// spares are forks the worker is done with, whose memory makes its
 	// next forks (sim.Sim.ForkInto).
 	spares []*sim.Sim
+	sym    symScratch // canonical fingerprints (symmetry.go)
 }
 
 // fork forks s into a spare, if there is one.
@@ -59,11 +60,10 @@ func (e *explorer) dfs(root *sim.Sim) *Result {
 		s     *sim.Sim
 		depth int
 	}
-	h, buf := root.Fingerprint(nil)
-	seen := map[uint64]int{h: 0}
+	var w scratch
+	seen := map[uint64]int{e.fingerprint(root, &w): 0}
 	e.states = 1
 	stack := []frame{{root.Fork(), 0}}
-	var w scratch
 	bound := ""
 	deepest := 0
 	var pops int64
@@ -93,8 +93,7 @@ func (e *explorer) dfs(root *sim.Sim) *Result {
 				continue
 			}
 			e.transitions++
-			var hc uint64
-			hc, buf = c.Fingerprint(buf)
+			hc := e.fingerprint(c, &w)
 			if d, ok := seen[hc]; ok && d <= f.depth+1 && c.Err() == nil {
 				continue
 			} else if !ok {

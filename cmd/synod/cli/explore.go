@@ -39,6 +39,7 @@ type exploreFlags struct {
 	noDrops      bool
 	noDuplicates bool
 	noStepCache  bool
+	symmetry     bool
 	quiet        bool
 }
 
@@ -103,6 +104,7 @@ Goals and prunes are comparisons over the nodes' views, joined by commas:
 	fl.BoolVar(&f.noDrops, "no-drops", false, "multiset network: do not branch on dropping messages")
 	fl.BoolVar(&f.noDuplicates, "no-duplicates", false, "multiset network: do not branch on duplicating messages")
 	fl.BoolVar(&f.noStepCache, "no-step-cache", false, "bfs: take every branch for real instead of reusing cached local steps (slower; see docs/explore.md)")
+	fl.BoolVar(&f.symmetry, "symmetry", false, "bfs/dfs: keep one state of each class equal up to a permutation of the node ids (raft; see docs/explore.md)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress lines")
 	return cmd
 }
@@ -162,6 +164,7 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 		Mode: explore.Mode(f.mode), DepthMax: f.depthMax, StatesMax: f.statesMax,
 		MemoryMax: f.memoryMaxMB << 20, Workers: f.workers, Spawn: func(w func()) { go w() }, Walks: f.walks, Seed: sc.Seed,
 		FaultBudget: f.faultBudget, Network: f.network, NoDrops: f.noDrops, NoDuplicates: f.noDuplicates, NoStepCache: f.noStepCache,
+		Symmetry: f.symmetry,
 	}
 	if f.timeMax < 0 {
 		return usageErr("--max-time: %v is negative", f.timeMax)
