@@ -28,8 +28,11 @@ import (
 // most once: duplication), each arming of a timer (a timer re-armed is a
 // new class with a new random priority: a class per process's timer
 // would, on top, fire again and again until a change point, and walks
-// measured so found fewer bugs than uniform ones), and each node's
-// crash-or-restart (within the fault budget). On the multiset
+// measured so found fewer bugs than uniform ones). Crashes and restarts
+// are not classes: a fault class on top would crash a node at the first
+// step, every time. Like the change points, the walk draws FaultBudget
+// fault points among its first k steps, and at each takes one of the
+// crashes and restarts enabled there, at random. On the multiset
 // network a copy is a message of its channel; drops are never taken (a
 // message that is never delivered is lost).
 
@@ -49,7 +52,6 @@ const (
 	classCopy                         // a channel's redeliveries (duplicates)
 	classTimer                        // one process's timers of one name
 	classEvent                        // another pending event (a start, a scheduled fault) of one process
-	classFault                        // crash or restart of one node (the fault budget)
 )
 
 // class is a PCT class: the unit priorities are given to.
@@ -70,13 +72,16 @@ type pct struct {
 	// changes are the steps at which a change point falls, ascending.
 	changes []int
 	next    int // index into changes of the next change point
+	// faults are the steps at which a fault point falls, ascending.
+	faults    []int
+	nextFault int
 	// delivered counts the deliveries of each message taken (by the
 	// event id the branch names): a channel offers a message until it is
 	// delivered once, and its copy class until it is delivered twice.
 	delivered map[sim.EventID]int
 }
 
-func newPCT(seed uint64, i, depth, steps int) *pct {
+func newPCT(seed uint64, i, depth, faults, steps int) *pct {
 	p := &pct{rng: sim.NewRand(seed, "pct/"+itoa(i)), prio: map[class]uint64{}, delivered: map[sim.EventID]int{}}
 	if steps < 1 {
 		steps = 1
@@ -85,6 +90,10 @@ func newPCT(seed uint64, i, depth, steps int) *pct {
 		p.changes = append(p.changes, p.rng.IntN(steps))
 	}
 	slices.Sort(p.changes)
+	for range faults {
+		p.faults = append(p.faults, p.rng.IntN(steps))
+	}
+	slices.Sort(p.faults)
 	return p
 }
 
@@ -95,7 +104,7 @@ func (p *pct) classOf(b *branch, w *scratch) (class, bool) {
 	case sim.ChoiceDrop:
 		return class{}, false
 	case sim.ChoiceFault:
-		return class{kind: classFault, to: b.fault.Node}, true
+		return class{}, false // taken at fault points only (pick)
 	case sim.ChoiceDuplicate:
 		ev := w.pend[b.pend]
 		return class{kind: classCopy, from: ev.From, to: ev.To}, true
@@ -133,6 +142,23 @@ func (p *pct) priority(c class) uint64 {
 // the walk's start), or -1 when none may be taken. Within a class the
 // earliest branch wins (branches lists the earliest events first).
 func (p *pct) pick(bs []branch, step int, w *scratch) int {
+	for p.nextFault < len(p.faults) && p.faults[p.nextFault] <= step {
+		// A fault point: one of the crashes and restarts enabled, at
+		// random (none enabled: the point is spent all the same).
+		p.nextFault++
+		first, n := -1, 0
+		for i := range bs {
+			if bs[i].action == sim.ChoiceFault {
+				if first < 0 {
+					first = i
+				}
+				n++
+			}
+		}
+		if n > 0 {
+			return first + p.rng.IntN(n) // faultBranches lists them last, together
+		}
+	}
 	for {
 		best, bestQ := -1, uint64(0)
 		var bestC class
@@ -165,7 +191,7 @@ func (p *pct) took(b *branch) {
 
 // pctWalk is walk i of a PCT search, seeded from (Seed, i).
 func (e *explorer) pctWalk(root *sim.Sim, i int, w *scratch) (*Result, int64) {
-	p := newPCT(e.opts.Seed, i, e.opts.PCTDepth, e.opts.DepthMax)
+	p := newPCT(e.opts.Seed, i, e.opts.PCTDepth, e.opts.FaultBudget, e.opts.DepthMax)
 	s := root.Fork()
 	s.DeferChecks(false)
 	var steps int64
