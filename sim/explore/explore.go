@@ -37,6 +37,7 @@ const (
 	BFS  Mode = "bfs"  // breadth-first: shortest counterexample first
 	DFS  Mode = "dfs"  // depth-first with a depth bound
 	Walk Mode = "walk" // seeded random walks
+	PCT  Mode = "pct"  // seeded random walks by random priorities (pct.go)
 )
 
 // Predicate looks at a state. It must not change the run, and it may be
@@ -72,6 +73,9 @@ type Options struct {
 	// (Seed, i).
 	Walks int
 	Seed  uint64
+	// PCTDepth is the d of PCT mode (pct.go): d-1 priority change
+	// points per walk, drawn among its first DepthMax steps (0: 3).
+	PCTDepth int
 	// FaultBudget is how many crashes and restarts a schedule may contain.
 	FaultBudget int
 	// Network is the network the search models: NetworkSet (the default)
@@ -200,7 +204,7 @@ type Result struct {
 	// it is not exhaustive (Exhaustive).
 	StepMismatches int64
 	// Walk is the index of the walk that found the result, and Walks the
-	// number of walks (Walk mode).
+	// number of walks (Walk and PCT modes).
 	Walk    int
 	Walks   int
 	Elapsed sim.Time
@@ -273,11 +277,11 @@ const (
 
 func (o *Options) validate() error {
 	switch o.Mode {
-	case BFS, DFS, Walk:
+	case BFS, DFS, Walk, PCT:
 	case "":
 		o.Mode = BFS
 	default:
-		return fmt.Errorf("mode: %q is not bfs, dfs or walk", o.Mode)
+		return fmt.Errorf("mode: %q is not bfs, dfs, walk or pct", o.Mode)
 	}
 	if o.DepthMax < 1 || o.DepthMax > depthMaxLimit {
 		return fmt.Errorf("max depth: %d is outside 1..%d", o.DepthMax, depthMaxLimit)
@@ -304,7 +308,13 @@ func (o *Options) validate() error {
 	if o.FaultBudget < 0 {
 		return fmt.Errorf("fault budget: %d is negative", o.FaultBudget)
 	}
-	if o.Mode == Walk && o.Walks < 1 {
+	if o.PCTDepth == 0 {
+		o.PCTDepth = 3
+	}
+	if o.PCTDepth < 1 || o.PCTDepth > pctDepthMax {
+		return fmt.Errorf("pct depth: %d is outside 1..%d", o.PCTDepth, pctDepthMax)
+	}
+	if (o.Mode == Walk || o.Mode == PCT) && o.Walks < 1 {
 		return fmt.Errorf("walks: %d, want at least 1", o.Walks)
 	}
 	if o.ProgressEvery <= 0 {
@@ -355,7 +365,7 @@ func Run(s *sim.Sim, opts Options) (*Result, error) {
 			r = e.bfs(root)
 		case DFS:
 			r = e.dfs(root)
-		case Walk:
+		case Walk, PCT:
 			r = e.walks(root)
 		}
 	}

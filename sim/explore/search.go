@@ -177,6 +177,9 @@ func (e *explorer) walks(root *sim.Sim) *Result {
 
 // walk is one random walk, seeded from (Seed, i).
 func (e *explorer) walk(root *sim.Sim, i int, w *scratch) (*Result, int64) {
+	if e.opts.Mode == PCT {
+		return e.pctWalk(root, i, w)
+	}
 	rng := sim.NewRand(e.opts.Seed, "walk/"+itoa(i))
 	s := root.Fork()
 	s.DeferChecks(false)

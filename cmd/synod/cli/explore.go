@@ -28,6 +28,7 @@ type exploreFlags struct {
 	memoryMaxMB  uint64
 	workers      int
 	walks        int
+	pctDepth     int
 	faultBudget  int
 	invariants   []string
 	goal, prune  string
@@ -85,13 +86,14 @@ Goals and prunes are comparisons over the nodes' views, joined by commas:
 	f.register(cmd)
 	f.protocolAlone = true // the explorer makes the faults
 	fl := cmd.Flags()
-	fl.StringVar(&f.mode, "mode", "bfs", "search: bfs, dfs or walk")
+	fl.StringVar(&f.mode, "mode", "bfs", "search: bfs, dfs, walk or pct (walks by random priorities, docs/explore.md)")
 	fl.IntVar(&f.depthMax, "max-depth", 12, "most choices in a schedule")
 	fl.Int64Var(&f.statesMax, "max-states", 50_000_000, "most distinct states (walks: steps); 0: no bound")
 	fl.DurationVar(&f.timeMax, "max-time", 15*time.Minute, "wall-clock bound; 0: none")
 	fl.Uint64Var(&f.memoryMaxMB, "max-memory", 4096, "heap bound in MiB; 0: none")
 	fl.IntVar(&f.workers, "workers", 0, "worker goroutines (0: all cores); results do not depend on it")
-	fl.IntVar(&f.walks, "walks", 1000, "random walks (--mode walk), walk i seeded from (--seed, i)")
+	fl.IntVar(&f.walks, "walks", 1000, "random walks (--mode walk or pct), walk i seeded from (--seed, i)")
+	fl.IntVar(&f.pctDepth, "pct-depth", 3, "--mode pct: d, with d-1 priority change points per walk")
 	fl.IntVar(&f.faultBudget, "fault-budget", 0, "crashes and restarts a schedule may contain")
 	fl.StringArrayVar(&f.invariants, "invariant", nil, "check only this invariant (repeatable; e.g. election-safety for raft.ElectionSafety)")
 	fl.StringVar(&f.goal, "goal", "", "stop at a state where this holds, e.g. leader_term>=3")
@@ -162,9 +164,12 @@ func runExplore(cmd *cobra.Command, f *exploreFlags) error {
 	}
 	opts := explore.Options{
 		Mode: explore.Mode(f.mode), DepthMax: f.depthMax, StatesMax: f.statesMax,
-		MemoryMax: f.memoryMaxMB << 20, Workers: f.workers, Spawn: func(w func()) { go w() }, Walks: f.walks, Seed: sc.Seed,
+		MemoryMax: f.memoryMaxMB << 20, Workers: f.workers, Spawn: func(w func()) { go w() }, Walks: f.walks, PCTDepth: f.pctDepth, Seed: sc.Seed,
 		FaultBudget: f.faultBudget, Network: f.network, NoDrops: f.noDrops, NoDuplicates: f.noDuplicates, NoStepCache: f.noStepCache,
 		Symmetry: f.symmetry,
+	}
+	if f.pctDepth < 1 {
+		return usageErr("--pct-depth: %d, want at least 1", f.pctDepth)
 	}
 	if f.timeMax < 0 {
 		return usageErr("--max-time: %v is negative", f.timeMax)
