@@ -84,6 +84,49 @@ func (c *committedAgree) Check(s *sim.Sim, _ *sim.Event) error {
 	return nil
 }
 
+// logMatching is Raft's Log Matching Property (§5.3, Figure 3) at its
+// base: an entry is created once, by the one leader of its term, at one
+// index, so two entries with the same index and term hold the same
+// command, on every node and at every time, committed or not. It catches
+// a log renumbered by mistake (a restart that loses the snapshot's last
+// included index shows its entries at the wrong indexes) before the
+// mistake is repaired or committed.
+type logMatching struct {
+	seen map[logKey]logSeen
+}
+
+type logKey struct{ index, term int64 }
+
+type logSeen struct {
+	command string
+	by      sim.NodeID
+}
+
+func newLogMatching() sim.Checker { return &logMatching{seen: map[logKey]logSeen{}} }
+
+func (c *logMatching) Name() string { return "log-matching" }
+
+func (c *logMatching) Check(s *sim.Sim, _ *sim.Event) error {
+	for _, id := range s.Nodes() {
+		v, ok := s.Inspect(id)
+		if !ok {
+			continue
+		}
+		for _, l := range v.Log {
+			k := logKey{l.Index, l.Term}
+			prev, seen := c.seen[k]
+			if !seen {
+				c.seen[k] = logSeen{l.Command, id}
+				continue
+			}
+			if prev.command != l.Command {
+				return fmt.Errorf("two entries at index %d of term %d: %v has %q, %v had %q (an entry is created once, by its term's leader)", l.Index, l.Term, id, l.Command, prev.by, prev.command)
+			}
+		}
+	}
+	return nil
+}
+
 // chosenAgree is Paxos's safety (Paxos Made Simple §2.1): only one value is
 // chosen; every learner's "chosen" field, once set, is that one value.
 type chosenAgree struct {

@@ -91,7 +91,7 @@ func (e *Exercise) Points() int {
 }
 
 func raftChecks() []func() sim.Checker {
-	return []func() sim.Checker{newLeaderPerTerm, newCommittedAgree}
+	return []func() sim.Checker{newLeaderPerTerm, newLogMatching, newCommittedAgree}
 }
 
 const kvLoad = "workload: {clients: 3, mode: closed, think: 5ms, keys: 5, timeout: 100ms, op_timeout: 1s}\n"
@@ -157,8 +157,8 @@ var catalog = []*Exercise{
 				YAML: "# three nodes, three clients, no faults\nnodes: 3\nduration: 2s\n" + kvLoad},
 			{Name: "follower-isolated", Points: 10, Core: true, Kind: "scenario", Lin: true, Checkers: raftChecks(), Expect: all(opsAtLeast(30), caughtUp(200)),
 				YAML: "# a follower (or the leader) is cut off for a second, then catches up\nnodes: 5\nduration: 3s\nfaults: [\"500ms isolate n3\", \"1500ms heal\"]\n" + kvLoad},
-			{Name: "leader-partitions", Points: 15, Core: true, Kind: "scenario", Lin: true, Checkers: raftChecks(), Expect: all(opsAtLeast(20), oneLeader),
-				YAML: "# majorities move around; entries of a deposed leader are overwritten\nnodes: 5\nduration: 4s\nfaults: [\"500ms partition n1,n2|n3,n4,n5\", \"1200ms partition n1,n2,n3|n4,n5\", \"2s partition n2,n4|n1,n3,n5\", \"2800ms heal\"]\n" + kvLoad},
+			{Name: "leader-partitions", Points: 15, Core: true, Kind: "property", Seeds: 5, FirstSeed: 1, Lin: true, Checkers: raftChecks(), Expect: all(opsAtLeast(20), oneLeader),
+				YAML: "# majorities move around; entries of a deposed leader are overwritten, one entry per AppendEntries, so a follower's stale tail outlives the messages that repair it\nnodes: 5\nduration: 4s\noptions: {entries_per_message_max: 1}\nfaults: [\"500ms partition n1,n2|n3,n4,n5\", \"1200ms partition n1,n2,n3|n4,n5\", \"2s partition n2,n4|n1,n3,n5\", \"2800ms heal\"]\n" + kvLoad},
 			{Name: "lossy-network", Points: 10, Core: true, Kind: "scenario", Lin: true, Checkers: raftChecks(), Expect: opsAtLeast(20),
 				YAML: "# 10% loss, 5% duplication, reordering\nnodes: 5\nduration: 3s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 4ms, max: 100ms}, loss: 0.1, duplicate: 0.05}\n" + kvLoad},
 			{Name: "replication-chaos", Points: 15, Core: true, Kind: "property", Seeds: 10, FirstSeed: 200, Lin: true, Checkers: raftChecks(), Expect: opsAtLeast(20),
@@ -206,6 +206,8 @@ var catalog = []*Exercise{
 				YAML: "# three clients propose at different nodes at once, with loss\nnodes: 5\nduration: 2s\nnetwork: {latency: {dist: uniform, min: 1ms, max: 20ms}, loss: 0.05, duplicate: 0.05}\n" + kvLoad + "checks: {linearizability: false}\n"},
 			{Name: "acceptor-crashes", Points: 15, Core: true, Kind: "property", Seeds: 150, FirstSeed: 1, Checkers: []func() sim.Checker{newChosenAgree}, Expect: all(opsAtLeast(3), sameAnswers),
 				YAML: "# acceptors crash every 50ms under impatient clients: promises and acceptances must survive, and a new proposer must adopt what was accepted\nnodes: 3\nduration: 3s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 10ms, max: 100ms}, loss: 0.1}\nnemesis: {crash_every: 50ms, downtime: 30ms, max_crashed: 1, heal_at: 2s}\nworkload: {clients: 5, mode: closed, think: 1ms, keys: 5, timeout: 20ms, op_timeout: 500ms}\nchecks: {linearizability: false}\n"},
+			{Name: "retry-after-loss", Points: 10, Core: true, Kind: "property", Seeds: 5, FirstSeed: 550, Checkers: []func() sim.Checker{newChosenAgree}, Expect: all(opsAtLeast(2), sameAnswers, allLearned),
+				YAML: "# liveness: n5 is down for good and, for the first 500ms, every message between nodes is lost, so every proposer's first ballots fail; after the heal a quorum is up, and a proposer must retry with a higher ballot until a value is chosen and learned everywhere\nnodes: 5\nduration: 2s\nfaults: [\"0s crash n5\", \"0s loss 1\", \"500ms loss 0\"]\nnetwork: {latency: {dist: uniform, min: 1ms, max: 10ms}}\nworkload: {clients: 2, keys: 1, timeout: 50ms, op_timeout: 1s}\nchecks: {linearizability: false}\n"},
 			{Name: "explore-agreement", Points: 10, Core: true, Kind: "explore", Checkers: []func() sim.Checker{newChosenAgree},
 				Search: &Search{DepthMax: 8, StatesMax: 1000, GoalDepthMax: 60, Goal: someLearned, GoalName: "a value learned"},
 				YAML:   "# every schedule of three nodes and two clients up to depth 8 (1000 states): one value chosen; some schedule chooses one\nnodes: 3\nduration: 10s\nworkload: {clients: 2, max_ops: 1, timeout: 1s, op_timeout: 5s}\nchecks: {linearizability: false}\n"},
@@ -230,6 +232,8 @@ var catalog = []*Exercise{
 				YAML: "# short timeouts, long-tailed latency and a node crashing every 20ms for 3ms: a restarted acceptor must remember its promise, or it accepts an older ballot's command\nnodes: 3\nduration: 4s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 15ms, max: 300ms}}\noptions: {heartbeat: 10ms, election_timeout: 30ms}\nnemesis: {crash_every: 20ms, downtime: 3ms, max_crashed: 1, heal_at: 3s}\nworkload: {clients: 5, mode: closed, think: 1ms, keys: 5, timeout: 50ms, op_timeout: 1s}\n"},
 			{Name: "gaps-filled", Points: 10, Core: true, Kind: "property", Seeds: 3, FirstSeed: 1, Lin: true, Checkers: slotChecks, Expect: all(opsAtLeast(20), noGaps(16)),
 				YAML: "# n1 leads (the others start late); for 50ms its messages reach nobody, so the slots it opens then are accepted nowhere while later ones are; n1 crashes: the new leader must fill those gaps with no-ops, and after the heal every slot below the highest is chosen\nnodes: 3\nduration: 4s\nfaults: [\"0s crash n2\", \"0s crash n3\", \"150ms restart n2\", \"150ms restart n3\", \"1s cut n1->n2\", \"1s cut n1->n3\", \"1050ms heal\", \"1100ms crash n1\", \"1500ms restart n1\"]\nworkload: {clients: 5, mode: closed, think: 0ms, keys: 5, timeout: 20ms, op_timeout: 1s}\n"},
+			{Name: "lost-accepts", Points: 10, Core: true, Kind: "property", Seeds: 5, FirstSeed: 1, Lin: true, Checkers: slotChecks, Expect: all(opsAtLeast(20), noGaps(16)),
+				YAML: "# liveness: n1 leads (the others start late); bursts of loss shorter than an election timeout drop Accepts and their answers while n1 stays leader: a leader must send a slot's Accept again until a majority answers, or its log stops at the first slot it lost\nnodes: 3\nduration: 3s\nnetwork: {latency: {dist: uniform, min: 1ms, max: 5ms}}\nfaults: [\"0s crash n2\", \"0s crash n3\", \"150ms restart n2\", \"150ms restart n3\"]\nnemesis: {loss_every: 150ms, loss_burst: 0.6, downtime: 30ms, heal_at: 2500ms}\nworkload: {clients: 5, mode: closed, think: 1ms, keys: 5, timeout: 50ms, op_timeout: 1s}\n"},
 			{Name: "multipaxos-chaos", Points: 20, Core: true, Kind: "property", Seeds: 10, FirstSeed: 700, Lin: true, Checkers: slotChecks, Expect: opsAtLeast(20),
 				YAML: "# crashes, partitions, cuts, loss and duplication, healed at 3s\nnodes: 5\nduration: 4s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 4ms, max: 200ms}, loss: 0.05, duplicate: 0.05}\nnemesis: {crash_every: 400ms, partition_every: 600ms, cut_every: 700ms, downtime: 200ms, max_crashed: 2, heal_at: 3s}\n" + kvLoad},
 			determinism("# determinism\nnodes: 3\nduration: 1s\nfaults: [\"300ms crash n2\", \"500ms restart n2\"]\n" + kvLoad),

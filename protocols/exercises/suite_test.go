@@ -9,6 +9,7 @@ import (
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/exercises"
 	"github.com/synod-dev/synod/protocols/exercises/internal/mpaxoslab"
+	"github.com/synod-dev/synod/protocols/exercises/internal/raftloglab"
 	"github.com/synod-dev/synod/protocols/scenario"
 	"github.com/synod-dev/synod/protocols/synodtest"
 )
@@ -59,6 +60,21 @@ func TestSuitesCatchBrokenReferences(t *testing.T) {
 			require.Contains(t, r.Failure, c.want)
 		})
 	}
+}
+
+// TestLogMatchingCatchesRenumberedLog proves the log-matching check by
+// the mistake it exists for: a node restarted after a snapshot that
+// forgets the snapshot's last included index renumbers its log from 1,
+// so an index and term it shows hold another command than they did. The
+// leader's repair (InstallSnapshot) hides it from the committed-entries
+// check and from the clients.
+func TestLogMatchingCatchesRenumberedLog(t *testing.T) {
+	t.Setenv("SYNOD_FAILURES", t.TempDir())
+	tc := testOf(t, "raft-snapshots", "snapshot-chaos")
+	r := exercises.RunTest(&tc, raftloglab.Spec(raftloglab.SnapshotLosesIndex), exercises.Options{Short: true, NoShrink: true})
+	require.Zero(t, r.Points)
+	require.Equal(t, "violation", r.Kind, r.Failure)
+	require.Contains(t, r.Failure, "log-matching: two entries at index")
 }
 
 // TestFilesOfEachExercise checks what `synod exercise init` writes: the

@@ -43,6 +43,9 @@ const (
 	// NoGapFill: a new leader re-proposes the reported slots but leaves
 	// the gaps between them empty instead of filling them with no-ops.
 	NoGapFill Bug = "no-gap-fill"
+	// NoResendAccept: a leader sends each slot's Accept once; a slot whose
+	// Accepts were lost is never chosen, and the log stops there.
+	NoResendAccept Bug = "no-resend-accept"
 )
 
 // Spec returns the solution with the given mistake ("" for none).
@@ -90,8 +93,10 @@ type Node struct {
 	promises  map[sim.NodeID]*multipaxoslab.Promise
 	next      int64
 	proposals map[int64]protocols.Request
-	acks      map[int64]map[sim.NodeID]bool
-	waiting   map[int64]sim.NodeID
+	// sent is when each open slot's Accepts were last sent.
+	sent    map[int64]sim.Time
+	acks    map[int64]map[sim.NodeID]bool
+	waiting map[int64]sim.NodeID
 
 	// Learner.
 	leader  sim.NodeID
@@ -110,6 +115,7 @@ func (n *Node) Start(env *sim.Env) {
 	n.accepted = map[int64]multipaxoslab.Slot{}
 	n.chosen = map[int64]protocols.Request{}
 	n.proposals = map[int64]protocols.Request{}
+	n.sent = map[int64]sim.Time{}
 	n.acks = map[int64]map[sim.NodeID]bool{}
 	n.waiting = map[int64]sim.NodeID{}
 	n.kv = protocols.NewKV()
@@ -211,7 +217,36 @@ func (n *Node) onHeartbeat(env *sim.Env) {
 			env.Send(to, &multipaxoslab.Commit{Ballot: n.ballot, Index: n.commit})
 		}
 	}
+	n.resendPending(env)
 	n.beat = env.SetTimer(n.opts.Heartbeat, "heartbeat", 0)
+}
+
+// resendAfterBeats is how many heartbeats a slot's Accepts may go
+// unanswered by a majority before the leader sends them again: long
+// enough that Accepts merely in flight are not doubled.
+const resendAfterBeats = 4
+
+// resendPending sends again the Accepts of the first resendMax slots
+// proposed but not chosen for resendAfterBeats heartbeats: a lost Accept
+// (or Accepted) would otherwise leave its slot open for ever, and the log
+// could not be applied past it. Acceptors accept the same ballot's value
+// again.
+func (n *Node) resendPending(env *sim.Env) {
+	if n.bug == NoResendAccept {
+		return
+	}
+	for i := n.commit + 1; i < n.next && i <= n.commit+resendMax; i++ {
+		v, proposed := n.proposals[i]
+		if _, chosen := n.chosen[i]; !proposed || chosen || env.Now()-n.sent[i] < resendAfterBeats*n.opts.Heartbeat {
+			continue
+		}
+		n.sent[i] = env.Now()
+		for _, to := range env.Nodes() {
+			if !n.acks[i][to] {
+				env.Send(to, &multipaxoslab.Accept{Ballot: n.ballot, Index: i, Value: v, Commit: n.commit})
+			}
+		}
+	}
 }
 
 func (n *Node) onRequest(env *sim.Env, req *protocols.Request) {
@@ -232,6 +267,7 @@ func (n *Node) onRequest(env *sim.Env, req *protocols.Request) {
 // propose runs phase 2 for a slot.
 func (n *Node) propose(env *sim.Env, slot int64, v protocols.Request) {
 	n.proposals[slot] = v
+	n.sent[slot] = env.Now()
 	n.acks[slot] = map[sim.NodeID]bool{}
 	for _, to := range env.Nodes() {
 		env.Send(to, &multipaxoslab.Accept{Ballot: n.ballot, Index: slot, Value: v, Commit: n.commit})
@@ -290,6 +326,7 @@ func (n *Node) onPromise(env *sim.Env, from sim.NodeID, m *multipaxoslab.Promise
 	clear(n.waiting)
 	clear(n.acks)
 	clear(n.proposals)
+	clear(n.sent)
 	for i := n.commit + 1; i <= top; i++ {
 		if s, ok := best[i]; ok {
 			n.propose(env, i, s.Value)
@@ -357,6 +394,7 @@ func (n *Node) onAccepted(env *sim.Env, from sim.NodeID, m *multipaxoslab.Accept
 		n.commit++
 		delete(n.acks, n.commit)
 		delete(n.proposals, n.commit)
+		delete(n.sent, n.commit)
 	}
 	n.apply(env)
 }

@@ -96,9 +96,6 @@ const (
 	NoInstallSnapshot Bug = "no-install-snapshot"
 )
 
-// entriesPerMessageMax bounds the entries of one AppendEntries.
-const entriesPerMessageMax = 64
-
 // Spec returns the solution with the given mistake ("" for none), named
 // "raftloglab" or "raftloglab-BUG" (each its own protocol).
 func Spec(bug Bug) *protocols.Spec {
@@ -115,6 +112,9 @@ func Spec(bug Bug) *protocols.Spec {
 			o := c.Options.(*raftlab.Options)
 			if o.HeartbeatInterval <= 0 || o.HeartbeatInterval >= o.ElectionTimeoutMin || o.ElectionTimeoutMax < o.ElectionTimeoutMin {
 				return nil, fmt.Errorf("options: heartbeat %v, election timeout [%v, %v]", o.HeartbeatInterval, o.ElectionTimeoutMin, o.ElectionTimeoutMax)
+			}
+			if o.EntriesPerMessageMax < 1 {
+				return nil, fmt.Errorf("options.entries_per_message_max: %d must be at least 1", o.EntriesPerMessageMax)
 			}
 			return func(id sim.NodeID) protocols.Node { return &Node{opts: o, id: id, bug: bug} }, nil
 		},

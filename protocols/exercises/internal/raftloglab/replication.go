@@ -53,7 +53,7 @@ func (n *Node) sendAppend(env *sim.Env, to sim.NodeID) {
 	if n.bug == OffByOneSlice {
 		from++
 	}
-	to2 := min(int64(len(n.log)), from+entriesPerMessageMax)
+	to2 := min(int64(len(n.log)), from+int64(n.opts.EntriesPerMessageMax))
 	if n.bug == EmptyHeartbeats {
 		// Heartbeats and retries carry nothing; the broadcast of a new
 		// request carries that one entry, sent once.
