@@ -209,7 +209,7 @@ const linBudgetDefault = 10 * time.Second
 // A key porcupine cannot decide in time, or whose search outgrows
 // linSearchBytesMax, makes the result LinUnknown with a Reason naming it.
 func CheckLinearizable(records []OpRecord, end sim.Time, budget time.Duration) *LinCheck {
-	return checkSplit(linKeyRecords(recordsOf(records), end), end, budget)
+	return checkSplit(linKeyRecords(recordsOf(records), end), end, budget, nil)
 }
 
 // CheckLinearizableLogs is CheckLinearizable on the clients' own logs,
@@ -225,11 +225,12 @@ func CheckLinearizableLogs(logs []*OpLog, end sim.Time, budget time.Duration) *L
 				}
 			}
 		}
-	}, end), end, budget)
+	}, end), end, budget, nil)
 }
 
 // checkSplit is CheckLinearizable on a history split by key.
-func checkSplit(keys []*linKey, end sim.Time, budget time.Duration) *LinCheck {
+// tune, if not nil, changes the budget's settings (the tests' windows).
+func checkSplit(keys []*linKey, end sim.Time, budget time.Duration, tune func(*linBudget)) *LinCheck {
 	setting := "checks.lin_budget " + budget.String()
 	if budget <= 0 {
 		budget = linBudgetDefault
@@ -240,6 +241,9 @@ func checkSplit(keys []*linKey, end sim.Time, budget time.Duration) *LinCheck {
 		c.Ops += len(k.recs)
 	}
 	lb := newLinBudget(budget)
+	if tune != nil {
+		tune(lb)
+	}
 	failing, undecided := lb.checkKeys(keys)
 	switch {
 	case failing != nil:
@@ -391,9 +395,13 @@ func (k *linKey) full() *linKey {
 	return k
 }
 
-// decide checks one key within limit: window by window (linwindow.go),
-// or whole when the windows cannot (the verdict is the same either way).
+// decide checks one key within limit: window by window (linwindow.go) if
+// it has linWindowKeyMin operations or more, whole if it has fewer or the
+// windows cannot carry it (the verdict is the same either way).
 func (b *linBudget) decide(k *linKey, limit time.Duration) linRun {
+	if b.whole || len(k.recs) < b.windowKeyMin {
+		return b.run(k.full().ops, limit)
+	}
 	start := time.Now()
 	r, fallback := b.decideWindows(k, limit)
 	if !fallback {
@@ -429,10 +437,16 @@ type linBudget struct {
 	// windowOpsMin is linWindowOpsMin but in the tests, which cut at every
 	// quiescent point to try the cuts as often as they can.
 	windowOpsMin int
+	// windowKeyMin is linWindowKeyMin but in the tests, which check
+	// short histories in windows too.
+	windowKeyMin int
+	// whole checks every key whole, without windows: the reference the
+	// tests compare the windows with.
+	whole bool
 }
 
 func newLinBudget(budget time.Duration) *linBudget {
-	return &linBudget{deadline: time.Now().Add(budget), windowOpsMin: linWindowOpsMin}
+	return &linBudget{deadline: time.Now().Add(budget), windowOpsMin: linWindowOpsMin, windowKeyMin: linWindowKeyMin}
 }
 
 // linRun is the outcome of one search.
