@@ -18,7 +18,12 @@ type Instance struct {
 	Spec     *protocols.Spec
 	Sim      *sim.Sim
 	Cluster  protocols.Cluster
-	faults   *faultLog
+	// NoHistory leaves Result.History empty: the summary's figures are
+	// computed from the clients' logs in place and no copy of the
+	// history is made (a long run's largest allocation after the logs
+	// themselves). For callers that do not read Result.History.
+	NoHistory bool
+	faults    *faultLog
 }
 
 // Build makes a run from a scenario. It does not start it.
@@ -216,6 +221,26 @@ func (r *Instance) History() []protocols.OpRecord {
 	return all
 }
 
+// eachRecord calls f with every client's operations in the order of
+// History, read in place from a client that lends its log (pending ones
+// keep their status: callers count them as unknown).
+func (r *Instance) eachRecord(f func(*protocols.OpRecord)) {
+	for i := 1; i <= r.Sim.Config().Clients; i++ {
+		switch hc := r.Sim.Process(sim.ClientID(i)).(type) {
+		case protocols.OpLogger:
+			l := hc.OpLog()
+			for j := range l.Len() {
+				f(l.At(j))
+			}
+		case protocols.HistoryClient:
+			h := hc.History()
+			for j := range h {
+				f(&h[j])
+			}
+		}
+	}
+}
+
 // opLogs returns every client's log, read in place, or false when a
 // client does not lend one (it is not an OpLogger).
 func (r *Instance) opLogs() ([]*protocols.OpLog, bool) {
@@ -267,12 +292,14 @@ func (r *Instance) Summarize() *Result {
 		res.LinReason = res.lin.Reason
 		res.LinExplanation = res.lin.Explanation
 	}
-	res.History = r.History()
+	if !r.NoHistory {
+		res.History = r.History()
+	}
 	if r.Spec.Metrics != nil && res.Panic == nil {
 		res.Metrics = r.Spec.Metrics(s)
 	}
 	var lat []float64
-	for _, op := range res.History {
+	r.eachRecord(func(op *protocols.OpRecord) {
 		switch op.Status {
 		case protocols.OpOK:
 			res.OpsOK++
@@ -282,7 +309,7 @@ func (r *Instance) Summarize() *Result {
 		default:
 			res.OpsUnknown++
 		}
-	}
+	})
 	sort.Float64s(lat)
 	res.LatencyP50, res.LatencyP90, res.LatencyP99 = Quantile(lat, 0.5), Quantile(lat, 0.9), Quantile(lat, 0.99)
 	return res
@@ -309,6 +336,9 @@ type RunOptions struct {
 	Trace io.Writer
 	// Choices are recorded manual choices to apply (from a trace).
 	Choices []sim.Choice
+	// NoHistory leaves Result.History empty (Instance.NoHistory): for a
+	// caller that only prints the summary, such as synod run.
+	NoHistory bool
 }
 
 // Run builds and runs a scenario to its end.
@@ -317,6 +347,7 @@ func Run(sc *Scenario, opts RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.NoHistory = opts.NoHistory
 	var tw *sim.TraceWriter
 	if opts.Trace != nil {
 		tw, err = r.TraceTo(opts.Trace)
