@@ -155,7 +155,7 @@ func linHistory(records []OpRecord, end sim.Time) ([]porcupine.Operation, []int)
 	ops := make([]porcupine.Operation, 0, len(records))
 	idx := make([]int, 0, len(records))
 	for i := range records {
-		if _, _, ok := linWindowOp(&records[i]); !ok {
+		if !linKept(&records[i]) {
 			continue
 		}
 		ops = append(ops, linWholeOp(&records[i], end))
@@ -167,7 +167,7 @@ func linHistory(records []OpRecord, end sim.Time) ([]porcupine.Operation, []int)
 // linWholeOp is a checked record as the whole history's check sees it: an
 // unknown write returns after the history's end.
 func linWholeOp(r *OpRecord, end sim.Time) porcupine.Operation {
-	op, _, _ := linWindowOp(r)
+	op := linWindowOp(r)
 	if r.Status != OpOK {
 		op.Output = linOut{Unknown: true}
 		op.Return = int64(end) + 1
@@ -353,7 +353,7 @@ func linKeyRecords(records iter.Seq[*OpRecord], end sim.Time) []*linKey {
 	byKey := map[string]*linKey{}
 	var keys []string
 	for r := range records {
-		if _, _, ok := linWindowOp(r); !ok {
+		if !linKept(r) {
 			continue
 		}
 		lk := byKey[r.Op.Key]

@@ -211,27 +211,38 @@ func (m *linSetModel) model(init linSet) porcupine.Model {
 	}
 }
 
-// linWindowOp is the operation a record stands for in the windowed check,
-// and the time by which it has returned there (an unknown write's
-// registration returns at its call). ok is false for records the check
-// leaves out (see LinHistory).
-func linWindowOp(r *OpRecord) (op porcupine.Operation, ret sim.Time, ok bool) {
+// linKept reports whether the check keeps a record (see LinHistory):
+// failed operations and unknown reads are left out.
+func linKept(r *OpRecord) bool {
 	switch r.Op.Kind {
 	case OpGet, OpPut, OpAppend, OpCAS:
 	default:
-		return op, 0, false
+		return false
 	}
-	op = porcupine.Operation{ClientId: max(int(-r.Client)-1, 0), Input: r.Op, Call: int64(r.Call)}
-	switch {
-	case r.Status == OpOK:
+	return r.Status == OpOK || (r.Status != OpFailed && r.Op.Kind != OpGet)
+}
+
+// linWindowReturn is when a kept record has returned in the windowed
+// check: an unknown write's registration returns at its call.
+func linWindowReturn(r *OpRecord) sim.Time {
+	if r.Status == OpOK {
+		return r.Return
+	}
+	return r.Call
+}
+
+// linWindowOp is the operation a kept record stands for in the windowed
+// check; an unknown write's registration has no output yet (the caller
+// gives it its bit).
+func linWindowOp(r *OpRecord) porcupine.Operation {
+	op := porcupine.Operation{ClientId: max(int(-r.Client)-1, 0), Input: r.Op, Call: int64(r.Call)}
+	if r.Status == OpOK {
 		op.Output = linOut{Value: r.Value, Found: r.Found, Swapped: r.Swapped}
 		op.Return = int64(r.Return)
-		return op, r.Return, true
-	case r.Status == OpFailed, r.Op.Kind == OpGet:
-		return op, 0, false
+		return op
 	}
-	op.Return = op.Call // the registration; its bit is set by the caller
-	return op, r.Call, true
+	op.Return = op.Call
+	return op
 }
 
 // decideWindows checks key k window by window within limit (and the
@@ -244,10 +255,10 @@ func (b *linBudget) decideWindows(k *linKey, limit time.Duration) (r linRun, fal
 	order := make([]int32, len(k.recs))
 	rets := make([]sim.Time, len(k.recs))
 	for i, rec := range k.recs {
-		_, ret, ok := linWindowOp(rec)
-		if !ok {
+		if !linKept(rec) {
 			panic(fmt.Sprintf("protocols: record %v of key %s is not checked", rec.Op, k.key))
 		}
+		ret := linWindowReturn(rec)
 		if rec.Call > k.end || ret > k.end {
 			return linRun{}, true
 		}
@@ -270,7 +281,7 @@ func (b *linBudget) decideWindows(k *linKey, limit time.Duration) (r linRun, fal
 		// the next operation was invoked.
 		ops := make([]porcupine.Operation, 0, i+2-start)
 		for _, w := range order[start : i+1] {
-			op, _, _ := linWindowOp(k.recs[w])
+			op := linWindowOp(k.recs[w])
 			if op.Output == nil {
 				if len(pending) == linPendingMax {
 					return r, true
