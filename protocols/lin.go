@@ -440,13 +440,17 @@ type linBudget struct {
 	// windowKeyMin is linWindowKeyMin but in the tests, which check
 	// short histories in windows too.
 	windowKeyMin int
+	// windowStepsPerOp is linWindowStepsPerOpMax but in the tests, which
+	// keep concurrent histories in windows.
+	windowStepsPerOp int64
 	// whole checks every key whole, without windows: the reference the
 	// tests compare the windows with.
 	whole bool
 }
 
 func newLinBudget(budget time.Duration) *linBudget {
-	return &linBudget{deadline: time.Now().Add(budget), windowOpsMin: linWindowOpsMin, windowKeyMin: linWindowKeyMin}
+	return &linBudget{deadline: time.Now().Add(budget), windowOpsMin: linWindowOpsMin,
+		windowKeyMin: linWindowKeyMin, windowStepsPerOp: linWindowStepsPerOpMax}
 }
 
 // linRun is the outcome of one search.

@@ -56,23 +56,34 @@ func cpuTime() time.Duration {
 //
 //	go test ./protocols/ -run '^$' -bench LinCheckRaft30 -benchtime 5x -cpu 1
 //
-// cpu-s/op is the CPU time of one check (porcupine's goroutines included).
+// cpu-s/op is the CPU time of one check (porcupine's goroutines included);
+// "whole" is every key checked whole by porcupine, without windows (the
+// check before issue 22), for comparison in the same process.
 func BenchmarkLinCheckRaft30Clients(b *testing.B) {
 	raft30.once.Do(func() { raft30.recs, raft30.end = raftHistory(b, 30, 20*sim.Second) })
 	recs, end := raft30.recs, raft30.end
 	if len(recs) < 20000 {
 		b.Fatalf("history of %d operations, want at least 20,000", len(recs))
 	}
-	b.ResetTimer()
-	cpu0 := cpuTime()
-	for i := 0; i < b.N; i++ {
-		c := protocols.CheckLinearizable(recs, end, 0)
-		if c.Result != protocols.LinOK {
-			b.Fatalf("verdict %s (%s), want ok", c.Result, c.Reason)
-		}
+	for _, bc := range []struct {
+		name  string
+		check func([]protocols.OpRecord, sim.Time, time.Duration) *protocols.LinCheck
+	}{
+		{"check", protocols.CheckLinearizable},
+		{"whole", protocols.CheckLinearizableWhole},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				c := bc.check(recs, end, 0)
+				if c.Result != protocols.LinOK {
+					b.Fatalf("verdict %s (%s), want ok", c.Result, c.Reason)
+				}
+			}
+			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(len(recs)), "history-ops")
+		})
 	}
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
-	b.ReportMetric(float64(len(recs)), "history-ops")
 }
 
 var raftLong = struct {

@@ -48,9 +48,11 @@ import (
 // until the first legal order; windows are cut at the first quiescent
 // point after linWindowOpsMin operations, so the cost per window is
 // porcupine's per-call overhead plus a search over that many operations.
-// A key whose configurations outgrow linConfigsMax or whose pending writes
-// outgrow 64 is checked whole, as before, so the bounds change the time
-// and memory a check takes, never its verdict.
+// A key whose configurations outgrow linConfigsMax, whose pending writes
+// outgrow 64, or whose windows take more model steps than
+// linWindowStepsPerOpMax per operation (many operations overlapping) is
+// checked whole, as before, so the bounds change the time and memory a
+// check takes, never its verdict.
 
 // linWindowOpsMin is how many operations a window holds at least before it
 // is cut at the next quiescent point: small enough that porcupine's
@@ -70,6 +72,22 @@ const linWindowKeyMin = 2048
 // it the key is checked whole instead (each step costs as many model steps
 // as there are configurations).
 const linConfigsMax = 256
+
+// linWindowStepsPerOpMax and linWindowStepsMin bound the model steps the
+// windows of a key may take (one per configuration a step starts from):
+// linWindowStepsMin plus this many per operation checked so far. A
+// window's search is exhaustive (it needs every end state), which costs
+// more than a search that stops at the first legal order when many
+// operations overlap: the default scenario takes about 1.5 legal steps per
+// operation and 6 clients on 5 keys 2.6 (both stay in windows), 30 clients
+// about 350 (they fall back after the first window, and
+// BenchmarkLinCheckRaft30Clients costs what the whole check costs). Past
+// the bound the key is checked whole, with the same verdict; the steps
+// taken are the cost of having tried.
+const (
+	linWindowStepsPerOpMax = 16
+	linWindowStepsMin      = 1 << 12
+)
 
 // linPendingMax bounds the unknown writes a key may have pending at once
 // in the windowed check (one bit each in linConfig.pend).
@@ -116,6 +134,9 @@ func compareConfig(a, b linConfig) int {
 type linSetModel struct {
 	pending  []Op
 	overflow *atomic.Bool
+	// stepsLeft is what is left of the key's steps (see
+	// linWindowStepsPerOpMax): a step past it sets overflow too.
+	stepsLeft *atomic.Int64
 }
 
 // close adds to set every configuration reachable by letting pending
@@ -165,6 +186,11 @@ func (m *linSetModel) close(set linSet) linSet {
 // registration makes its write pending everywhere, any other operation
 // keeps the configurations in which its result is legal.
 func (m *linSetModel) step(set linSet, input, output any) (bool, linSet) {
+	// A step costs a model step per configuration.
+	if m.stepsLeft.Add(-int64(len(set))) < 0 {
+		m.overflow.Store(true)
+		return false, set
+	}
 	var next linSet
 	if reg, ok := output.(linReg); ok {
 		next = make(linSet, len(set), len(set)+1)
@@ -268,6 +294,8 @@ func (b *linBudget) decideWindows(k *linKey, limit time.Duration) (r linRun, fal
 	slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(k.recs[a].Call, k.recs[b].Call) })
 
 	set := linSet{{}} // the key starts missing, nothing pending
+	stepsLeft := &atomic.Int64{}
+	stepsLeft.Store(linWindowStepsMin)
 	var pending []Op
 	start := 0
 	var maxRet sim.Time
@@ -299,7 +327,8 @@ func (b *linBudget) decideWindows(k *linKey, limit time.Duration) (r linRun, fal
 				Output: linProbe{}, Call: int64(maxRet) + 1, Return: int64(maxRet) + 2})
 		}
 		overflow := &atomic.Bool{}
-		m := linSetModel{pending: pending, overflow: overflow}
+		stepsLeft.Add(b.windowStepsPerOp * int64(i+1-start))
+		m := linSetModel{pending: pending, overflow: overflow, stepsLeft: stepsLeft}
 		wr := b.runModel(m.model(set), ops, time.Until(keyDeadline), func(s any) {
 			ends = append(ends, s.(linSet)...)
 		})

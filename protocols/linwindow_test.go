@@ -125,7 +125,7 @@ func windowedVerdicts(t *testing.T, recs []OpRecord, end sim.Time, windowOpsMin 
 	t.Helper()
 	out := map[string]linVerdict{}
 	b := newLinBudget(30 * time.Second)
-	b.windowOpsMin = windowOpsMin
+	b.windowOpsMin, b.windowStepsPerOp = windowOpsMin, linStepsUnbounded
 	windows, fallbacks := 0, 0
 	for _, k := range linKeyRecords(recordsOf(recs), end) {
 		r, fallback := b.decideWindows(k, 30*time.Second)
@@ -228,6 +228,26 @@ func TestWindowsFallBackToTheWholeKey(t *testing.T) {
 	assert.Equal(t, LinOK, h.check(t).Result)
 	h.get(1, "k", "ax3;x1;", true, 140, 150) // x5 cannot be undone
 	assert.Equal(t, LinViolation, h.check(t).Result)
+
+	// Many overlapping operations: the windows' exhaustive searches take
+	// more steps than linWindowStepsPerOpMax allows.
+	var c hist
+	for w := 0; w < 40; w++ {
+		for i := 0; i < 6; i++ {
+			c.put(i+1, "k", fmt.Sprintf("v%d.%d", w, i), int64(100*w+i), int64(100*w+50+i))
+		}
+		c.get(9, "k", fmt.Sprintf("v%d.%d", w, w%6), true, int64(100*w+60), int64(100*w+70))
+	}
+	k = linKeyRecords(recordsOf(c.recs), 10*sim.Second)[0]
+	b.windowOpsMin = 64
+	r, fallback := b.decideWindows(k, 10*time.Second)
+	assert.True(t, fallback, "after %d windows, %d steps", r.windows, r.steps)
+	assert.Positive(t, r.windows, "the windows were tried first")
+	assert.Equal(t, linLegal, b.decide(k, 10*time.Second).verdict)
+	b.windowStepsPerOp = linStepsUnbounded
+	r, fallback = b.decideWindows(k, 10*time.Second)
+	assert.False(t, fallback, "after %d windows, %d steps", r.windows, r.steps)
+	assert.Equal(t, linLegal, r.verdict)
 
 	var g hist
 	for i := 0; i < linPendingMax+1; i++ {
