@@ -3,6 +3,7 @@ package protocols_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/synod-dev/synod/protocols"
 	"github.com/synod-dev/synod/protocols/scenario"
+	"github.com/synod-dev/synod/sim"
 )
 
 // The windowed linearizability check gives the verdict and the story the
@@ -81,4 +83,55 @@ func TestWindowedCheckMatchesWholeOnScenarios(t *testing.T) {
 	}
 	t.Logf("%d runs not linearizable", violations)
 	assert.GreaterOrEqual(t, violations, 2, "the known failures must fail for the comparison to mean something")
+}
+
+// A long history (the default scenario for 120 simulated seconds, about
+// 3,000 operations a key, so the check cuts it in windows without being
+// told to) gives the whole check's verdict, and a stale read planted late
+// in it is caught and told byte for byte as the whole check tells it.
+func TestWindowedCheckMatchesWholeOnALongRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 120 s run and three checks of its history")
+	}
+	sc, err := scenario.LoadDefault()
+	require.NoError(t, err)
+	sc.Duration = 120 * sim.Second
+	res, err := scenario.Run(sc, scenario.RunOptions{})
+	require.NoError(t, err)
+	end := sim.Time(res.SimSeconds * float64(sim.Second))
+	require.Equal(t, string(protocols.LinOK), res.Linearizable, res.LinReason)
+	perKey := map[string]int{}
+	for _, r := range res.History {
+		perKey[r.Op.Key]++
+	}
+	for k, n := range perKey {
+		require.Greater(t, n, 2048, "key %s must be long enough to be checked in windows", k)
+	}
+	assert.Equal(t, protocols.LinOK, protocols.CheckLinearizableWhole(res.History, end, 0).Result)
+
+	// Plant a stale read: the last read of k2 that saw a value answers the
+	// value k2 held before the latest write that returned before the read
+	// began.
+	h := slices.Clone(res.History)
+	planted := -1
+	for i := len(h) - 1; i >= 0 && planted < 0; i-- {
+		r := h[i]
+		if r.Op.Kind != protocols.OpGet || r.Op.Key != "k2" || r.Status != protocols.OpOK {
+			continue
+		}
+		for j := range h {
+			w := h[j]
+			if w.Op.Key == "k2" && w.Op.Kind == protocols.OpPut && w.Status == protocols.OpOK && w.Return < r.Call && w.Value != r.Value {
+				h[i].Value, h[i].Found = "stale-"+w.Op.Value, true
+				planted = i
+			}
+		}
+	}
+	require.GreaterOrEqual(t, planted, 0)
+	whole := protocols.CheckLinearizableWhole(h, end, 0)
+	windowed := protocols.CheckLinearizable(h, end, 0)
+	require.Equal(t, protocols.LinViolation, whole.Result)
+	require.Equal(t, protocols.LinViolation, windowed.Result)
+	assert.Equal(t, whole.Explanation.Text(), windowed.Explanation.Text())
+	assert.Equal(t, h[planted].CallEvent, windowed.Explanation.Ops[windowed.Explanation.Failing].CallEvent)
 }
