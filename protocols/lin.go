@@ -3,7 +3,7 @@ package protocols
 import (
 	"fmt"
 	"hash/maphash"
-	"maps"
+	"iter"
 	"os"
 	"sort"
 	"strconv"
@@ -154,33 +154,25 @@ func LinHistory(records []OpRecord, end sim.Time) []porcupine.Operation {
 func linHistory(records []OpRecord, end sim.Time) ([]porcupine.Operation, []int) {
 	ops := make([]porcupine.Operation, 0, len(records))
 	idx := make([]int, 0, len(records))
-	for i, r := range records {
-		switch r.Op.Kind {
-		case OpGet, OpPut, OpAppend, OpCAS:
-		default:
+	for i := range records {
+		if !linKept(&records[i]) {
 			continue
 		}
-		op := porcupine.Operation{ClientId: int(-r.Client) - 1, Input: r.Op, Call: int64(r.Call)}
-		switch r.Status {
-		case OpOK:
-			op.Output = linOut{Value: r.Value, Found: r.Found, Swapped: r.Swapped}
-			op.Return = int64(r.Return)
-		case OpFailed:
-			continue
-		default:
-			if r.Op.Kind == OpGet {
-				continue
-			}
-			op.Output = linOut{Unknown: true}
-			op.Return = int64(end) + 1
-		}
-		if op.ClientId < 0 {
-			op.ClientId = 0
-		}
-		ops = append(ops, op)
+		ops = append(ops, linWholeOp(&records[i], end))
 		idx = append(idx, i)
 	}
 	return ops, idx
+}
+
+// linWholeOp is a checked record as the whole history's check sees it: an
+// unknown write returns after the history's end.
+func linWholeOp(r *OpRecord, end sim.Time) porcupine.Operation {
+	op := linWindowOp(r)
+	if r.Status != OpOK {
+		op.Output = linOut{Unknown: true}
+		op.Return = int64(end) + 1
+	}
+	return op
 }
 
 // checkVerbose is porcupine's verbose check, a variable so that a test can
@@ -198,9 +190,10 @@ type LinCheck struct {
 	Reason string
 	// Explanation tells the failure when Result is LinViolation.
 	Explanation *LinExplanation
-	// ops are the checked operations, kept so that the visualization is
-	// computed only when asked for (WriteHTML).
-	ops    []porcupine.Operation
+	// keys and end are the history, kept (not copied) so that the
+	// visualization is computed only when asked for (WriteHTML).
+	keys   []*linKey
+	end    sim.Time
 	budget time.Duration
 }
 
@@ -216,20 +209,46 @@ const linBudgetDefault = 10 * time.Second
 // A key porcupine cannot decide in time, or whose search outgrows
 // linSearchBytesMax, makes the result LinUnknown with a Reason naming it.
 func CheckLinearizable(records []OpRecord, end sim.Time, budget time.Duration) *LinCheck {
+	return checkSplit(linKeyRecords(recordsOf(records), end), end, budget, nil)
+}
+
+// CheckLinearizableLogs is CheckLinearizable on the clients' own logs,
+// read in place: no copy of the history is made. Records still pending
+// count as unknown. The logs must not change while the check runs or
+// while the LinCheck is used (WriteHTML).
+func CheckLinearizableLogs(logs []*OpLog, end sim.Time, budget time.Duration) *LinCheck {
+	return checkSplit(linKeyRecords(func(yield func(*OpRecord) bool) {
+		for _, l := range logs {
+			for i := range l.Len() {
+				if !yield(l.At(i)) {
+					return
+				}
+			}
+		}
+	}, end), end, budget, nil)
+}
+
+// checkSplit is CheckLinearizable on a history split by key.
+// tune, if not nil, changes the budget's settings (the tests' windows).
+func checkSplit(keys []*linKey, end sim.Time, budget time.Duration, tune func(*linBudget)) *LinCheck {
 	setting := "checks.lin_budget " + budget.String()
 	if budget <= 0 {
 		budget = linBudgetDefault
 		setting = "checks.lin_budget " + budget.String() + " (the default)"
 	}
-	ops, idx := linHistory(records, end)
-	c := &LinCheck{Ops: len(ops), ops: ops, budget: budget}
+	c := &LinCheck{keys: keys, end: end, budget: budget}
+	for _, k := range keys {
+		c.Ops += len(k.recs)
+	}
 	lb := newLinBudget(budget)
-	keys := linKeys(ops, idx, records)
+	if tune != nil {
+		tune(lb)
+	}
 	failing, undecided := lb.checkKeys(keys)
 	switch {
 	case failing != nil:
 		c.Result = LinViolation
-		c.Explanation = explainKey(failing, lb)
+		c.Explanation = explainKey(failing.full(), lb)
 	case len(undecided) > 0:
 		c.Result = LinUnknown
 		c.Reason = undecidedReason(undecided, setting)
@@ -263,7 +282,13 @@ func (c *LinCheck) WriteHTML(path string, notes []Annotation) error {
 	// porcupine's verbose mode keeps every partial linearization, which
 	// the verdict does not need. A search that runs out of budget still
 	// leaves partial linearizations to draw.
-	_, info := checkVerbose(KVModel, c.ops, c.budget)
+	var ops []porcupine.Operation
+	for _, k := range c.keys {
+		for _, r := range k.recs {
+			ops = append(ops, linWholeOp(r, c.end))
+		}
+	}
+	_, info := checkVerbose(KVModel, ops, c.budget)
 	info.AddAnnotations(anns)
 	f, err := os.Create(path)
 	if err != nil {
@@ -289,11 +314,16 @@ const linSearchBytesMax = 1 << 30
 // key's is.
 type linKey struct {
 	key  string
-	ops  []porcupine.Operation
-	recs []*OpRecord // recs[i] is the record of ops[i]
+	recs []*OpRecord // the key's checked records, in the history's order
+	end  sim.Time    // the history's end: unknown writes return after it
+	// ops[i] is recs[i] as porcupine checks it whole (unknown writes
+	// returning after end); made only for an explanation or a key the
+	// windows cannot decide (full).
+	ops []porcupine.Operation
 }
 
-// linKeys splits the checked operations by key, in key order.
+// linKeys splits the checked operations by key, in key order, with their
+// porcupine operations.
 func linKeys(ops []porcupine.Operation, idx []int, records []OpRecord) []*linKey {
 	byKey := map[string]*linKey{}
 	var keys []string
@@ -314,6 +344,73 @@ func linKeys(ops []porcupine.Operation, idx []int, records []OpRecord) []*linKey
 		out[i] = byKey[k]
 	}
 	return out
+}
+
+// linKeyRecords splits the records the check keeps (see LinHistory) by
+// key, in key order, without converting or copying them: the windowed
+// check converts a window at a time.
+func linKeyRecords(records iter.Seq[*OpRecord], end sim.Time) []*linKey {
+	byKey := map[string]*linKey{}
+	var keys []string
+	for r := range records {
+		if !linKept(r) {
+			continue
+		}
+		lk := byKey[r.Op.Key]
+		if lk == nil {
+			lk = &linKey{key: r.Op.Key, end: end}
+			byKey[r.Op.Key] = lk
+			keys = append(keys, r.Op.Key)
+		}
+		lk.recs = append(lk.recs, r)
+	}
+	sort.Strings(keys)
+	out := make([]*linKey, len(keys))
+	for i, k := range keys {
+		out[i] = byKey[k]
+	}
+	return out
+}
+
+// recordsOf iterates over a slice of records in place.
+func recordsOf(records []OpRecord) iter.Seq[*OpRecord] {
+	return func(yield func(*OpRecord) bool) {
+		for i := range records {
+			if !yield(&records[i]) {
+				return
+			}
+		}
+	}
+}
+
+// full makes the key's whole porcupine history (ops) if it is not made.
+func (k *linKey) full() *linKey {
+	if k.ops != nil {
+		return k
+	}
+	k.ops = make([]porcupine.Operation, len(k.recs))
+	for i, r := range k.recs {
+		k.ops[i] = linWholeOp(r, k.end)
+	}
+	return k
+}
+
+// decide checks one key within limit: window by window (linwindow.go) if
+// it has linWindowKeyMin operations or more, whole if it has fewer or the
+// windows cannot carry it (the verdict is the same either way).
+func (b *linBudget) decide(k *linKey, limit time.Duration) linRun {
+	if b.whole || len(k.recs) < b.windowKeyMin {
+		return b.run(k.full().ops, limit)
+	}
+	start := time.Now()
+	r, fallback := b.decideWindows(k, limit)
+	if !fallback {
+		return r
+	}
+	steps := r.steps
+	r = b.run(k.full().ops, limit-time.Since(start))
+	r.steps += steps
+	return r
 }
 
 // linVerdict is how one porcupine search on one key ended.
@@ -337,10 +434,23 @@ type linProbe struct{}
 // machine, never a violation into ok, and never changes the run itself.
 type linBudget struct {
 	deadline time.Time
+	// windowOpsMin is linWindowOpsMin but in the tests, which cut at every
+	// quiescent point to try the cuts as often as they can.
+	windowOpsMin int
+	// windowKeyMin is linWindowKeyMin but in the tests, which check
+	// short histories in windows too.
+	windowKeyMin int
+	// windowStepsPerOp is linWindowStepsPerOpMax but in the tests, which
+	// keep concurrent histories in windows.
+	windowStepsPerOp int64
+	// whole checks every key whole, without windows: the reference the
+	// tests compare the windows with.
+	whole bool
 }
 
 func newLinBudget(budget time.Duration) *linBudget {
-	return &linBudget{deadline: time.Now().Add(budget)}
+	return &linBudget{deadline: time.Now().Add(budget), windowOpsMin: linWindowOpsMin,
+		windowKeyMin: linWindowKeyMin, windowStepsPerOp: linWindowStepsPerOpMax}
 }
 
 // linRun is the outcome of one search.
@@ -349,6 +459,8 @@ type linRun struct {
 	// steps counts the legal model steps taken (each may add one entry to
 	// porcupine's cache).
 	steps int64
+	// windows counts the windows the key was checked in (linwindow.go).
+	windows int
 	// probed are the states at which the probe operation was tried.
 	probed map[kvState]bool
 }
@@ -359,6 +471,16 @@ type linRun struct {
 // search is exhaustive and probed holds every state the key could be in
 // when that operation takes effect.
 func (b *linBudget) run(ops []porcupine.Operation, limit time.Duration) linRun {
+	probed := map[kvState]bool{}
+	r := b.runModel(KVModel, ops, limit, func(s any) { probed[s.(kvState)] = true })
+	r.probed = probed
+	return r
+}
+
+// runModel is run with any model of a key: probe is called (never
+// concurrently, never after runModel returns) with each state in which the
+// search tries an operation whose output is linProbe.
+func (b *linBudget) runModel(base porcupine.Model, ops []porcupine.Operation, limit time.Duration, probe func(state any)) linRun {
 	remaining := time.Until(b.deadline)
 	if limit < remaining {
 		remaining = limit
@@ -371,10 +493,9 @@ func (b *linBudget) run(ops []porcupine.Operation, limit time.Duration) linRun {
 		steps   atomic.Int64
 		stopped atomic.Bool
 		mu      sync.Mutex
-		probed  = map[kvState]bool{}
 	)
 	stepBytes := int64(8*(len(ops)/64+1) + 64)
-	m := KVModel
+	m := base
 	m.Partition = nil
 	m.Step = func(state, input, output any) (bool, any) {
 		// After a time-out porcupine returns without waiting for its
@@ -384,11 +505,13 @@ func (b *linBudget) run(ops []porcupine.Operation, limit time.Duration) linRun {
 		}
 		if _, ok := output.(linProbe); ok {
 			mu.Lock()
-			probed[state.(kvState)] = true
+			if !stopped.Load() {
+				probe(state)
+			}
 			mu.Unlock()
 			return false, state
 		}
-		legal, next := KVModel.Step(state, input, output)
+		legal, next := base.Step(state, input, output)
 		if legal && steps.Add(1)*stepBytes > linSearchBytesMax {
 			stopped.Store(true)
 			return false, state
@@ -396,12 +519,12 @@ func (b *linBudget) run(ops []porcupine.Operation, limit time.Duration) linRun {
 		return legal, next
 	}
 	res := porcupine.CheckOperationsTimeout(m, ops, remaining)
-	outgrew := stopped.Swap(true)
 	mu.Lock()
-	defer mu.Unlock()
-	// A copy: a search that has not yet noticed the time-out may still
-	// record a state after the lock is released.
-	r := linRun{steps: steps.Load(), probed: maps.Clone(probed)}
+	// Under the lock: a search that has not yet noticed the time-out
+	// records nothing more once stopped is set.
+	outgrew := stopped.Swap(true)
+	mu.Unlock()
+	r := linRun{steps: steps.Load()}
 	switch {
 	case outgrew:
 		r.verdict = linOutgrew
@@ -438,7 +561,7 @@ func (b *linBudget) checkKeys(keys []*linKey) (failing *linKey, undecided []linU
 			if pass == 0 {
 				limit /= time.Duration(len(pending) - i)
 			}
-			r := b.run(k.ops, limit)
+			r := b.decide(k, limit)
 			switch r.verdict {
 			case linIllegal:
 				return k, nil
@@ -462,7 +585,7 @@ func undecidedReason(us []linUndecided, setting string) string {
 	sort.Slice(us, func(i, j int) bool { return us[i].key.key < us[j].key.key })
 	var timed, grew []string
 	for _, u := range us {
-		desc := fmt.Sprintf("key %s (%s operations)", u.key.key, commas(int64(len(u.key.ops))))
+		desc := fmt.Sprintf("key %s (%s operations)", u.key.key, commas(int64(len(u.key.recs))))
 		if u.run.verdict == linOutgrew {
 			grew = append(grew, fmt.Sprintf("%s after %s legal steps", desc, commas(u.run.steps)))
 		} else {

@@ -1,6 +1,7 @@
 package protocols_test
 
 import (
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -55,21 +56,80 @@ func cpuTime() time.Duration {
 //
 //	go test ./protocols/ -run '^$' -bench LinCheckRaft30 -benchtime 5x -cpu 1
 //
-// cpu-s/op is the CPU time of one check (porcupine's goroutines included).
+// cpu-s/op is the CPU time of one check (porcupine's goroutines included);
+// "whole" is every key checked whole by porcupine, without windows (the
+// check before issue 22), for comparison in the same process.
 func BenchmarkLinCheckRaft30Clients(b *testing.B) {
 	raft30.once.Do(func() { raft30.recs, raft30.end = raftHistory(b, 30, 20*sim.Second) })
 	recs, end := raft30.recs, raft30.end
 	if len(recs) < 20000 {
 		b.Fatalf("history of %d operations, want at least 20,000", len(recs))
 	}
-	b.ResetTimer()
-	cpu0 := cpuTime()
-	for i := 0; i < b.N; i++ {
-		c := protocols.CheckLinearizable(recs, end, 0)
-		if c.Result != protocols.LinOK {
-			b.Fatalf("verdict %s (%s), want ok", c.Result, c.Reason)
-		}
+	for _, bc := range []struct {
+		name  string
+		check func([]protocols.OpRecord, sim.Time, time.Duration) *protocols.LinCheck
+	}{
+		{"check", protocols.CheckLinearizable},
+		{"whole", protocols.CheckLinearizableWhole},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			cpu0 := cpuTime()
+			for i := 0; i < b.N; i++ {
+				c := bc.check(recs, end, 0)
+				if c.Result != protocols.LinOK {
+					b.Fatalf("verdict %s (%s), want ok", c.Result, c.Reason)
+				}
+			}
+			b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(len(recs)), "history-ops")
+		})
 	}
-	b.ReportMetric((cpuTime()-cpu0).Seconds()/float64(b.N), "cpu-s/op")
-	b.ReportMetric(float64(len(recs)), "history-ops")
+}
+
+var raftLong = struct {
+	once sync.Once
+	recs []protocols.OpRecord
+	end  sim.Time
+}{}
+
+// BenchmarkLinCheckLongHistory checks the history of the default scenario
+// run for 200 simulated seconds (3 clients, 5 keys: about 26,000
+// operations, 5,000 a key, nearly sequential), in windows (the check) and
+// whole (porcupine alone, the check before issue 22), and reports the
+// bytes allocated per operation checked and the CPU time of one check:
+//
+//	go test ./protocols/ -run '^$' -bench LinCheckLongHistory -benchtime 3x -cpu 1
+//
+// Porcupine's cache keeps a bitset over the key's operations per step, so
+// the whole check's bytes per operation grow with the key's length; the
+// windows' do not.
+func BenchmarkLinCheckLongHistory(b *testing.B) {
+	raftLong.once.Do(func() { raftLong.recs, raftLong.end = raftHistory(b, 3, 200*sim.Second) })
+	recs, end := raftLong.recs, raftLong.end
+	for _, bc := range []struct {
+		name  string
+		check func([]protocols.OpRecord, sim.Time, time.Duration) *protocols.LinCheck
+	}{
+		{"windows", protocols.CheckLinearizable},
+		{"whole", protocols.CheckLinearizableWhole},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			cpu0 := cpuTime()
+			for range b.N {
+				c := bc.check(recs, end, 0)
+				if c.Result != protocols.LinOK {
+					b.Fatalf("verdict %s (%s), want ok", c.Result, c.Reason)
+				}
+			}
+			cpu := cpuTime() - cpu0
+			runtime.ReadMemStats(&after)
+			ops := float64(b.N) * float64(len(recs))
+			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/ops, "B-alloc/history-op")
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(len(recs)), "history-ops")
+		})
+	}
 }

@@ -335,7 +335,7 @@ func TestHopelessHistoryIsUnknownNotAHang(t *testing.T) {
 
 // The memory bound reads as such, with the bound's name.
 func TestUndecidedReasonNamesWhatRanOut(t *testing.T) {
-	k := &linKey{key: "k3", ops: make([]porcupine.Operation, 1234)}
+	k := &linKey{key: "k3", recs: make([]*OpRecord, 1234)}
 	got := undecidedReason([]linUndecided{{key: k, run: linRun{verdict: linOutgrew, steps: 8123456}}}, "checks.lin_budget 10s")
 	assert.Equal(t, "porcupine's search outgrew its memory bound (linSearchBytesMax, 1024 MiB) on key k3 (1,234 operations) after 8,123,456 legal steps: too many operations are concurrent on one key; spread the workload over more keys or fewer clients", got)
 }

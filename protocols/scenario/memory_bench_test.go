@@ -73,3 +73,24 @@ func BenchmarkLongRunMemory(b *testing.B) {
 		runtime.KeepAlive(inst)
 	}
 }
+
+// BenchmarkLongRunPeakRSS is `synod run --duration 1000s` as the command
+// runs it (scenario.Run without Result.History, the linearizability check
+// on), and reports the process's peak RSS; run it alone, the figure is
+// the test binary's:
+//
+//	go test ./protocols/scenario -run '^$' -bench LongRunPeakRSS -benchtime 1x -cpu 1
+func BenchmarkLongRunPeakRSS(b *testing.B) {
+	for range b.N {
+		sc, err := scenario.LoadDefault()
+		require.NoError(b, err)
+		sc.Duration = 1000 * sim.Second
+		res, err := scenario.Run(sc, scenario.RunOptions{NoHistory: true})
+		require.NoError(b, err)
+		require.Equal(b, string(protocols.LinOK), res.Linearizable, res.LinReason)
+		require.Empty(b, res.History)
+		b.ReportMetric(peakRSS()/(1<<20), "MiB-peak-rss")
+		b.ReportMetric(float64(res.OpsOK+res.OpsFailed+res.OpsUnknown), "ops")
+		b.ReportMetric(float64(res.Events), "events")
+	}
+}

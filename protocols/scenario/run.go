@@ -18,7 +18,12 @@ type Instance struct {
 	Spec     *protocols.Spec
 	Sim      *sim.Sim
 	Cluster  protocols.Cluster
-	faults   *faultLog
+	// NoHistory leaves Result.History empty: the summary's figures are
+	// computed from the clients' logs in place and no copy of the
+	// history is made (a long run's largest allocation after the logs
+	// themselves). For callers that do not read Result.History.
+	NoHistory bool
+	faults    *faultLog
 }
 
 // Build makes a run from a scenario. It does not start it.
@@ -219,6 +224,41 @@ func (r *Instance) History() []protocols.OpRecord {
 	return all
 }
 
+// eachRecord calls f with every client's operations in the order of
+// History, read in place from a client that lends its log (pending ones
+// keep their status: callers count them as unknown).
+func (r *Instance) eachRecord(f func(*protocols.OpRecord)) {
+	for i := 1; i <= r.Sim.Config().Clients; i++ {
+		switch hc := r.Sim.Process(sim.ClientID(i)).(type) {
+		case protocols.OpLogger:
+			l := hc.OpLog()
+			for j := range l.Len() {
+				f(l.At(j))
+			}
+		case protocols.HistoryClient:
+			h := hc.History()
+			for j := range h {
+				f(&h[j])
+			}
+		}
+	}
+}
+
+// opLogs returns every client's log, read in place, or false when a
+// client does not lend one (it is not an OpLogger).
+func (r *Instance) opLogs() ([]*protocols.OpLog, bool) {
+	cfg := r.Sim.Config()
+	logs := make([]*protocols.OpLog, 0, cfg.Clients)
+	for i := 1; i <= cfg.Clients; i++ {
+		l, ok := r.Sim.Process(sim.ClientID(i)).(protocols.OpLogger)
+		if !ok {
+			return nil, false
+		}
+		logs = append(logs, l.OpLog())
+	}
+	return logs, true
+}
+
 // Summarize computes the result of the run so far.
 func (r *Instance) Summarize() *Result {
 	s := r.Sim
@@ -239,12 +279,30 @@ func (r *Instance) Summarize() *Result {
 	if pe, ok := s.Err().(*sim.PanicError); ok {
 		res.Panic = pe
 	}
-	res.History = r.History()
+	res.Linearizable = string(protocols.LinSkipped)
+	check := r.Scenario.Checks.Linearizability == nil || *r.Scenario.Checks.Linearizability
+	if r.Spec.Linearizable && check && res.Panic == nil {
+		// Checked before the history is gathered, on the clients' logs
+		// when they lend them: a long run's peak memory then holds the
+		// history once while the check runs, not twice.
+		budget := time.Duration(r.Scenario.Checks.LinBudget)
+		if logs, ok := r.opLogs(); ok {
+			res.lin = protocols.CheckLinearizableLogs(logs, s.Now(), budget)
+		} else {
+			res.lin = protocols.CheckLinearizable(r.History(), s.Now(), budget)
+		}
+		res.Linearizable = string(res.lin.Result)
+		res.LinReason = res.lin.Reason
+		res.LinExplanation = res.lin.Explanation
+	}
+	if !r.NoHistory {
+		res.History = r.History()
+	}
 	if r.Spec.Metrics != nil && res.Panic == nil {
 		res.Metrics = r.Spec.Metrics(s)
 	}
 	var lat []float64
-	for _, op := range res.History {
+	r.eachRecord(func(op *protocols.OpRecord) {
 		switch op.Status {
 		case protocols.OpOK:
 			res.OpsOK++
@@ -254,18 +312,9 @@ func (r *Instance) Summarize() *Result {
 		default:
 			res.OpsUnknown++
 		}
-	}
+	})
 	sort.Float64s(lat)
 	res.LatencyP50, res.LatencyP90, res.LatencyP99 = Quantile(lat, 0.5), Quantile(lat, 0.9), Quantile(lat, 0.99)
-	res.Linearizable = string(protocols.LinSkipped)
-	check := r.Scenario.Checks.Linearizability == nil || *r.Scenario.Checks.Linearizability
-	if r.Spec.Linearizable && check && res.Panic == nil {
-		budget := time.Duration(r.Scenario.Checks.LinBudget)
-		res.lin = protocols.CheckLinearizable(res.History, s.Now(), budget)
-		res.Linearizable = string(res.lin.Result)
-		res.LinReason = res.lin.Reason
-		res.LinExplanation = res.lin.Explanation
-	}
 	return res
 }
 
@@ -290,6 +339,9 @@ type RunOptions struct {
 	Trace io.Writer
 	// Choices are recorded manual choices to apply (from a trace).
 	Choices []sim.Choice
+	// NoHistory leaves Result.History empty (Instance.NoHistory): for a
+	// caller that only prints the summary, such as synod run.
+	NoHistory bool
 }
 
 // Run builds and runs a scenario to its end.
@@ -298,6 +350,7 @@ func Run(sc *Scenario, opts RunOptions) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.NoHistory = opts.NoHistory
 	var tw *sim.TraceWriter
 	if opts.Trace != nil {
 		tw, err = r.TraceTo(opts.Trace)
