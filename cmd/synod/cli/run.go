@@ -47,7 +47,7 @@ input, 3 undecided: a check could not decide (linearizability unknown).`,
 			if err != nil {
 				return err
 			}
-			opts := scenario.RunOptions{}
+			opts := scenario.RunOptions{NoHistory: true} // the summary needs no copy of the history
 			var tf *os.File
 			if traceFile != "" {
 				tf, err = os.Create(traceFile)
