@@ -22,17 +22,11 @@ const (
 	logPrefix    = "log/"
 )
 
-// logKey renders log/<index in 16 hex digits> into the node's buffer;
-// sorted keys are then in index order.
-func (n *Node) logKey(i int64) string {
-	const hex = "0123456789abcdef"
-	b := n.keyBuf[:]
-	copy(b, logPrefix)
-	for k := 0; k < 16; k++ {
-		b[len(logPrefix)+15-k] = hex[(i>>(4*k))&0xf]
-	}
-	return string(b)
-}
+// logKey is the key of entry i: log/<i in 16 hex digits>, so that sorted
+// keys are in index order. The node never makes it: it reaches entries by
+// number (env.StoreAt and its siblings), which the store keeps in an array
+// instead of hashing key strings; traces and Keys name them so.
+func logKey(i int64) string { return sim.IndexKey(logPrefix, uint64(i)) }
 
 func parseLogKey(k string) (int64, error) {
 	v, err := strconv.ParseUint(k[len(logPrefix):], 16, 64)
@@ -54,14 +48,14 @@ func (n *Node) persistEntries(env *sim.Env, lo, hi int64) {
 	for i := lo; i <= hi; i++ {
 		n.enc.B = n.enc.B[:0]
 		encodeEntry(&n.enc, n.log.at(i))
-		env.Store(n.logKey(i), n.enc.B)
+		env.StoreAt(logPrefix, uint64(i), n.enc.B)
 	}
 }
 
 // deleteEntries removes the stored entries lo..hi (inclusive).
 func (n *Node) deleteEntries(env *sim.Env, lo, hi int64) {
 	for i := lo; i <= hi; i++ {
-		env.Delete(n.logKey(i))
+		env.DeleteAt(logPrefix, uint64(i))
 	}
 }
 
@@ -163,7 +157,7 @@ func (n *Node) restore(env *sim.Env) {
 	// truncation or a compaction).
 	n.log.entries = make([]Entry, 0, n.opts.SnapshotEntries+64)
 	for i := n.log.snapIndex + 1; ; i++ {
-		b, ok := env.Load(n.logKey(i))
+		b, ok := env.LoadAt(logPrefix, uint64(i))
 		if !ok {
 			break
 		}

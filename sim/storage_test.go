@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -11,9 +12,10 @@ import (
 )
 
 // TestStorageModel: a store behaves as a map, whether it is small (a
-// sorted slice) or has grown into a map, and its fingerprint and size are
-// the sums over what it holds; a copy changes independently of the store
-// it was copied from.
+// sorted slice) or has grown into a map, and whether a key is reached as a
+// string or, for index keys (IndexKey), by prefix and number; its
+// fingerprint and size are the sums over what it holds; a copy changes
+// independently of the store it was copied from.
 func TestStorageModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := newStorage()
@@ -21,20 +23,41 @@ func TestStorageModel(t *testing.T) {
 		var copies []*Storage
 		var models []map[string][]byte
 		keys := rapid.IntRange(0, 3*storeSmallMax)
-		for range rapid.IntRange(0, 200).Draw(t, "ops") {
+		// Index keys: numbers near one another (a log's window), and some
+		// far apart (beyond indexGapMax), under two prefixes.
+		nums := rapid.OneOf(rapid.Uint64Range(0, 40), rapid.Uint64Range(0, 1000), rapid.Uint64())
+		prefixes := rapid.SampledFrom([]string{"log/", "e/"})
+		for range rapid.IntRange(0, 300).Draw(t, "ops") {
 			k := fmt.Sprintf("k%03d", keys.Draw(t, "key"))
+			p, i, at := "", uint64(0), false
+			switch rapid.IntRange(0, 2).Draw(t, "kind") {
+			case 1: // an index key, as a string
+				p, i = prefixes.Draw(t, "prefix"), nums.Draw(t, "num")
+				k = IndexKey(p, i)
+			case 2: // an index key, by number
+				p, i, at = prefixes.Draw(t, "prefix"), nums.Draw(t, "num"), true
+				k = IndexKey(p, i)
+			}
 			switch rapid.IntRange(0, 9).Draw(t, "op") {
-			case 0, 1:
+			case 0, 1, 2:
 				_, had := model[k]
-				require.Equal(t, had, s.del(k))
+				if at {
+					require.Equal(t, had, s.delAt(p, i), k)
+				} else {
+					require.Equal(t, had, s.del(k), k)
+				}
 				delete(model, k)
-			case 2:
+			case 3:
 				copies = append(copies, s)
 				models = append(models, maps.Clone(model))
 				s = s.copy()
 			default:
 				v := rapid.SliceOfN(rapid.Byte(), 0, 8).Draw(t, "value")
-				s.put(k, v)
+				if at {
+					s.putAt(p, i, v)
+				} else {
+					s.put(k, v)
+				}
 				model[k] = slices.Clone(v)
 				if len(v) > 0 {
 					v[0]++ // the store keeps its own copy
@@ -53,13 +76,56 @@ func TestStorageModel(t *testing.T) {
 				require.True(t, ok, k)
 				require.Equal(t, string(v), string(got), k)
 				require.True(t, c.Has(k))
+				if p, i, ok := splitIndexKey(k); ok {
+					got, ok := c.GetAt(p, i)
+					require.True(t, ok, k)
+					require.Equal(t, string(v), string(got), k)
+					require.True(t, c.HasAt(p, i), k)
+				}
 				fp += entryFingerprint(k, v)
 				n += int64(len(v))
 			}
 			require.Equal(t, fp, c.fp)
 			require.Equal(t, n, c.Bytes())
-			require.Equal(t, append([]string{}, slices.Sorted(maps.Keys(m))...), append([]string{}, c.Keys("k")...))
+			for _, prefix := range []string{"", "k", "log/", "log/00000000000000", "e/", "e/0000000000000000"} {
+				var want []string
+				for k := range m {
+					if strings.HasPrefix(k, prefix) {
+						want = append(want, k)
+					}
+				}
+				slices.Sort(want)
+				require.Equal(t, want, c.Keys(prefix), "prefix %q", prefix)
+			}
 			require.False(t, c.Has("absent"))
+			require.False(t, c.HasAt("absent/", 1))
 		}
 	})
+}
+
+// TestIndexKey: an index key is its prefix and 16 lowercase hex digits,
+// and only such keys are split back into prefix and number.
+func TestIndexKey(t *testing.T) {
+	require.Equal(t, "log/000000000000002a", IndexKey("log/", 42))
+	require.Equal(t, "ffffffffffffffff", IndexKey("", ^uint64(0)))
+	for _, c := range []struct {
+		key    string
+		prefix string
+		i      uint64
+		ok     bool
+	}{
+		{"log/000000000000002a", "log/", 42, true},
+		{"x000000000000000000001", "x00000", 1, true},
+		{"log/000000000000002A", "", 0, false},
+		{"log/00000000000002a", "", 0, false},
+		{"hs", "", 0, false},
+	} {
+		p, i, ok := splitIndexKey(c.key)
+		require.Equal(t, c.ok, ok, c.key)
+		if ok {
+			require.Equal(t, c.prefix, p, c.key)
+			require.Equal(t, c.i, i, c.key)
+			require.Equal(t, c.key, IndexKey(p, i))
+		}
+	}
 }
