@@ -3,6 +3,7 @@ package raft
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/synod-dev/synod/protocols"
@@ -155,7 +156,7 @@ func (n *Node) restore(env *sim.Env) {
 	// missing index: no listing of the keys, no sort. The persistence
 	// checker holds that no other entry is stored (a key left behind by a
 	// truncation or a compaction).
-	n.log.entries = make([]Entry, 0, n.opts.SnapshotEntries+64)
+	n.log.entries = make([]Entry, 0, n.storedEntries(env)+64)
 	for i := n.log.snapIndex + 1; ; i++ {
 		b, ok := env.LoadAt(logPrefix, uint64(i))
 		if !ok {
@@ -170,4 +171,32 @@ func (n *Node) restore(env *sim.Env) {
 	}
 	n.commit, n.applied = n.log.snapIndex, n.log.snapIndex
 	n.reloadConfig()
+}
+
+// storedEntries counts the entries stored after the snapshot, galloping
+// then bisecting on HasAt, for restore to size the log's array to what it
+// holds (a restarted node's log is often far shorter than the snapshot
+// interval) without reading anything twice. It is only a capacity: with a
+// hole in the stored log (which the persistence checker reports) it may
+// count wrong, and restore still reads up to the first missing entry.
+func (n *Node) storedEntries(env *sim.Env) int64 {
+	has := func(k int64) bool { return env.HasAt(logPrefix, uint64(n.log.snapIndex+k)) }
+	// Entries 1..lo are stored, hi is not (or hi is past what an index
+	// can be).
+	lo, hi := int64(0), int64(1)
+	for has(hi) {
+		lo = hi
+		if hi > math.MaxInt64/4 {
+			panic(fmt.Sprintf("%v: more than %d entries stored after snapshot %d", n.id, hi, n.log.snapIndex))
+		}
+		hi *= 2
+	}
+	for hi-lo > 1 {
+		if m := lo + (hi-lo)/2; has(m) {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }

@@ -165,6 +165,13 @@ func (e *Env) LoadAt(prefix string, i uint64) ([]byte, bool) {
 	return e.store.GetAt(prefix, i)
 }
 
+// HasAt reports whether IndexKey(prefix, i) is stored, without making
+// the key or copying the value.
+func (e *Env) HasAt(prefix string, i uint64) bool {
+	e.mustStore("HasAt")
+	return e.store.HasAt(prefix, i)
+}
+
 // Load returns a copy of what is stored under key.
 func (e *Env) Load(key string) ([]byte, bool) {
 	e.mustStore("Load")

@@ -56,16 +56,23 @@ type storeEntry struct {
 }
 
 // indexArea holds the stored keys IndexKey(prefix, i) of one prefix: those
-// in the window base..base+len(vals)-1 in vals (nil where absent; a stored
-// value is never nil, see emptyValue), any others in far. A log stores at
+// in the window base..base+len(vals)-1 in vals (a nil value where absent; a
+// stored value is never nil, see emptyValue), any others in far. Each slot
+// keeps its entry's part of the store's fingerprint, so that a delete or an
+// overwrite does not hash the old value again. A log stores at
 // its end and deletes at both ends, so far stays empty unless a process
 // stores numbers more than indexGapMax apart.
 type indexArea struct {
 	prefix string
 	base   uint64
-	vals   [][]byte
+	vals   []indexSlot
 	n      int // non-nil values in vals
-	far    map[uint64][]byte
+	far    map[uint64]indexSlot
+}
+
+type indexSlot struct {
+	v  []byte
+	fp uint64 // the entry's part of Storage.fp
 }
 
 // indexGapMax is the most absent slots a store past the window's end adds
@@ -85,7 +92,7 @@ type storageBlock struct {
 	entries [4]storeEntry
 	values  [64]byte
 	logs    [1]indexArea
-	logVals [8][]byte
+	logVals [8]indexSlot
 }
 
 // storeSmallMax is the most keys a store holds as a slice.
@@ -233,24 +240,24 @@ func (s *Storage) area(prefix string) *indexArea {
 	return nil
 }
 
-// get returns the value at i and whether it is stored.
-func (a *indexArea) get(i uint64) ([]byte, bool) {
+// get returns the slot at i and whether it is stored.
+func (a *indexArea) get(i uint64) (indexSlot, bool) {
 	if k := i - a.base; i >= a.base && k < uint64(len(a.vals)) {
 		v := a.vals[k]
-		return v, v != nil
+		return v, v.v != nil
 	}
 	v, ok := a.far[i]
 	return v, ok
 }
 
-// set stores v (not nil) at i.
-func (a *indexArea) set(i uint64, v []byte) {
+// set stores v (its value not nil) at i.
+func (a *indexArea) set(i uint64, v indexSlot) {
 	// k is i's offset in the window, meaningful when i >= base; offsets,
 	// not ends, so that a window reaching the largest uint64 does not wrap.
 	k, w := i-a.base, uint64(len(a.vals))
 	switch {
 	case i >= a.base && k < w:
-		if a.vals[k] == nil {
+		if a.vals[k].v == nil {
 			a.n++
 		}
 		a.vals[k] = v
@@ -260,7 +267,7 @@ func (a *indexArea) set(i uint64, v []byte) {
 	case i >= a.base && k-w <= indexGapMax:
 	default:
 		if a.far == nil {
-			a.far = make(map[uint64][]byte)
+			a.far = make(map[uint64]indexSlot)
 		}
 		a.far[i] = v
 		return
@@ -275,7 +282,7 @@ func (a *indexArea) set(i uint64, v []byte) {
 		}
 		a.vals = append(a.vals, x)
 	}
-	if a.vals[k] == nil {
+	if a.vals[k].v == nil {
 		a.n++
 	}
 	a.vals[k] = v
@@ -284,16 +291,16 @@ func (a *indexArea) set(i uint64, v []byte) {
 // del removes i, and reports whether it was stored.
 func (a *indexArea) del(i uint64) bool {
 	if k := i - a.base; i >= a.base && k < uint64(len(a.vals)) {
-		if a.vals[k] == nil {
+		if a.vals[k].v == nil {
 			return false
 		}
-		a.vals[k] = nil
+		a.vals[k] = indexSlot{}
 		a.n--
-		for len(a.vals) > 0 && a.vals[0] == nil {
+		for len(a.vals) > 0 && a.vals[0].v == nil {
 			a.vals = a.vals[1:]
 			a.base++
 		}
-		for len(a.vals) > 0 && a.vals[len(a.vals)-1] == nil {
+		for len(a.vals) > 0 && a.vals[len(a.vals)-1].v == nil {
 			a.vals = a.vals[:len(a.vals)-1]
 		}
 		return true
@@ -310,13 +317,13 @@ func (a *indexArea) len() int { return a.n + len(a.far) }
 
 // each calls f with every stored number and value, in no set order.
 func (a *indexArea) each(f func(i uint64, v []byte)) {
-	for k, v := range a.vals {
-		if v != nil {
+	for k := range a.vals {
+		if v := a.vals[k].v; v != nil {
 			f(a.base+uint64(k), v)
 		}
 	}
 	for i, v := range a.far {
-		f(i, v)
+		f(i, v.v)
 	}
 }
 
@@ -336,7 +343,8 @@ func (s *Storage) lookup(key string) ([]byte, bool) {
 
 func (s *Storage) lookupAt(prefix string, i uint64) ([]byte, bool) {
 	if a := s.area(prefix); a != nil {
-		return a.get(i)
+		v, ok := a.get(i)
+		return v.v, ok
 	}
 	return nil, false
 }
@@ -478,8 +486,24 @@ func (s *Storage) setCanon(c StorageCanon) {
 	s.canon = c
 	s.fp = 0
 	for _, k := range s.Keys("") {
-		v, _ := s.lookup(k)
-		s.fp += s.entryFP(k, v)
+		if _, _, ok := splitIndexKey(k); !ok {
+			v, _ := s.lookup(k)
+			s.fp += s.entryFP(k, v)
+		}
+	}
+	for k := range s.logs {
+		a := &s.logs[k]
+		for j := range a.vals {
+			if v := &a.vals[j]; v.v != nil {
+				v.fp = s.indexFP(a.prefix, a.base+uint64(j), v.v)
+				s.fp += v.fp
+			}
+		}
+		for i, v := range a.far {
+			v.fp = s.indexFP(a.prefix, i, v.v)
+			s.fp += v.fp
+			a.far[i] = v
+		}
 	}
 }
 
@@ -495,12 +519,28 @@ func (s *Storage) keep(old []byte, had bool, value []byte) []byte {
 	if len(value) == 0 {
 		return emptyValue
 	}
-	if n := len(s.spare); len(value) <= cap(s.spare)-n {
-		s.spare = append(s.spare, value...)
-		return s.spare[n:len(s.spare):len(s.spare)]
+	if n := len(s.spare); len(value) > cap(s.spare)-n {
+		// A large store (a long log) takes its small values from chunks:
+		// one allocation for many entries, freed once all of them are
+		// deleted, which a log's compaction does in order. A small one
+		// (a search's states) allocates each value, so that its copies
+		// stay small.
+		if s.bytes < storeChunkFrom || len(value) > storeChunkBytes/8 {
+			return append([]byte(nil), value...)
+		}
+		s.spare = make([]byte, 0, storeChunkBytes)
 	}
-	return append([]byte(nil), value...)
+	n := len(s.spare)
+	s.spare = append(s.spare, value...)
+	return s.spare[n:len(s.spare):len(s.spare)]
 }
+
+// A store of at least storeChunkFrom bytes takes values of at most an
+// eighth of storeChunkBytes from chunks of storeChunkBytes.
+const (
+	storeChunkFrom  = 4 << 10
+	storeChunkBytes = 2 << 10
+)
 
 func (s *Storage) put(key string, value []byte) {
 	if p, i, ok := splitIndexKey(key); ok {
@@ -524,13 +564,14 @@ func (s *Storage) putAt(prefix string, i uint64, value []byte) {
 		s.logs = append(s.logs, indexArea{prefix: strings.Clone(prefix)})
 		a = &s.logs[len(s.logs)-1]
 	}
-	s.fp += s.indexFP(prefix, i, value)
+	fp := s.indexFP(prefix, i, value)
+	s.fp += fp
 	old, had := a.get(i)
 	if had {
-		s.fp -= s.indexFP(prefix, i, old)
-		s.bytes -= int64(len(old))
+		s.fp -= old.fp
+		s.bytes -= int64(len(old.v))
 	}
-	a.set(i, s.keep(old, had, value))
+	a.set(i, indexSlot{v: s.keep(old.v, had, value), fp: fp})
 	s.bytes += int64(len(value))
 }
 
@@ -562,8 +603,8 @@ func (s *Storage) delAt(prefix string, i uint64) bool {
 	if !ok {
 		return false
 	}
-	s.fp -= s.indexFP(prefix, i, old)
-	s.bytes -= int64(len(old))
+	s.fp -= old.fp
+	s.bytes -= int64(len(old.v))
 	a.del(i)
 	return true
 }
