@@ -92,7 +92,7 @@ type storageBlock struct {
 	entries [4]storeEntry
 	values  [64]byte
 	logs    [1]indexArea
-	logVals [8]indexSlot
+	logVals [4]indexSlot
 }
 
 // storeSmallMax is the most keys a store holds as a slice.
@@ -190,11 +190,13 @@ func (s *Storage) copyInto(spare *Storage) *Storage {
 			b = &storageBlock{}
 		}
 		b.s = Storage{small: append(b.entries[:0], s.small...), bytes: s.bytes, shared: true, fp: s.fp, spare: b.values[:0], blk: b, canon: s.canon}
+		// The block also has room for an index area and a few of its
+		// slots, whether the store has them yet or makes them later.
+		b.s.logs = b.logs[:0]
 		if len(s.logs) > 0 {
 			a := s.logs[0]
 			a.vals = append(b.logVals[:0], a.vals...)
-			b.logs[0] = a
-			b.s.logs = b.logs[:1]
+			b.s.logs = append(b.s.logs, a)
 		}
 		return &b.s
 	}
@@ -560,8 +562,11 @@ func (s *Storage) put(key string, value []byte) {
 func (s *Storage) putAt(prefix string, i uint64, value []byte) {
 	a := s.area(prefix)
 	if a == nil {
-		// The prefix is kept: a key's own string would hold on to it.
-		s.logs = append(s.logs, indexArea{prefix: strings.Clone(prefix)})
+		a0 := indexArea{prefix: prefix}
+		if s.blk != nil && len(s.logs) == 0 {
+			a0.vals = s.blk.logVals[:0]
+		}
+		s.logs = append(s.logs, a0)
 		a = &s.logs[len(s.logs)-1]
 	}
 	fp := s.indexFP(prefix, i, value)
