@@ -66,8 +66,13 @@ type indexArea struct {
 	prefix string
 	base   uint64
 	vals   []indexSlot
-	n      int // non-nil values in vals
-	far    map[uint64]indexSlot
+	// mem is the whole array vals lies in, from off on: slots deleted at
+	// the front (a log's compaction) are room to slide the window back
+	// into before growing the array.
+	mem []indexSlot
+	off int
+	n   int // non-nil values in vals
+	far map[uint64]indexSlot
 }
 
 type indexSlot struct {
@@ -195,7 +200,8 @@ func (s *Storage) copyInto(spare *Storage) *Storage {
 		b.s.logs = b.logs[:0]
 		if len(s.logs) > 0 {
 			a := s.logs[0]
-			a.vals = append(b.logVals[:0], a.vals...)
+			a.mem, a.off = b.logVals[:], 0
+			a.vals = append(a.mem[:0], a.vals...)
 			b.s.logs = append(b.s.logs, a)
 		}
 		return &b.s
@@ -204,6 +210,7 @@ func (s *Storage) copyInto(spare *Storage) *Storage {
 	for k := range c.logs {
 		a := &c.logs[k]
 		a.vals, a.far = slices.Clone(a.vals), maps.Clone(a.far)
+		a.mem, a.off = a.vals[:cap(a.vals)], 0
 	}
 	return c
 }
@@ -265,7 +272,7 @@ func (a *indexArea) set(i uint64, v indexSlot) {
 		a.vals[k] = v
 		return
 	case a.n == 0:
-		a.base, a.vals, k, w = i, a.vals[:0], 0, 0
+		a.base, a.vals, a.off, k, w = i, a.mem[:0], 0, 0, 0
 	case i >= a.base && k-w <= indexGapMax:
 	default:
 		if a.far == nil {
@@ -276,6 +283,7 @@ func (a *indexArea) set(i uint64, v indexSlot) {
 	}
 	// The window grows to i: slots base+w..base+k, of which any number
 	// stored in far moves in.
+	a.reserve(int(k) + 1)
 	for j := w; j <= k; j++ {
 		x, ok := a.far[a.base+j]
 		if ok {
@@ -290,6 +298,25 @@ func (a *indexArea) set(i uint64, v indexSlot) {
 	a.vals[k] = v
 }
 
+// reserve makes room for a window of need slots: it slides the window to
+// the front of its array if that leaves a quarter of the array free (so
+// that a log compacted at the front and appended at the back reuses one
+// array), else moves it to an array twice as large.
+func (a *indexArea) reserve(need int) {
+	if a.off+need <= len(a.mem) {
+		return
+	}
+	w := len(a.vals)
+	if need <= len(a.mem)*3/4 {
+		copy(a.mem, a.vals)
+		clear(a.mem[w : a.off+w]) // the old slots past the new end
+	} else {
+		a.mem = make([]indexSlot, max(2*need, 16))
+		copy(a.mem, a.vals)
+	}
+	a.vals, a.off = a.mem[:w], 0
+}
+
 // del removes i, and reports whether it was stored.
 func (a *indexArea) del(i uint64) bool {
 	if k := i - a.base; i >= a.base && k < uint64(len(a.vals)) {
@@ -301,6 +328,7 @@ func (a *indexArea) del(i uint64) bool {
 		for len(a.vals) > 0 && a.vals[0].v == nil {
 			a.vals = a.vals[1:]
 			a.base++
+			a.off++
 		}
 		for len(a.vals) > 0 && a.vals[len(a.vals)-1].v == nil {
 			a.vals = a.vals[:len(a.vals)-1]
@@ -564,7 +592,8 @@ func (s *Storage) putAt(prefix string, i uint64, value []byte) {
 	if a == nil {
 		a0 := indexArea{prefix: prefix}
 		if s.blk != nil && len(s.logs) == 0 {
-			a0.vals = s.blk.logVals[:0]
+			a0.mem = s.blk.logVals[:]
+			a0.vals = a0.mem[:0]
 		}
 		s.logs = append(s.logs, a0)
 		a = &s.logs[len(s.logs)-1]

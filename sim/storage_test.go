@@ -89,6 +89,19 @@ func TestStorageModel(t *testing.T) {
 			}
 			require.Equal(t, fp, c.fp)
 			require.Equal(t, n, c.Bytes())
+			for _, a := range c.logs {
+				// The window lies in its array at off, and the array holds
+				// nothing outside it.
+				require.LessOrEqual(t, a.off+len(a.vals), len(a.mem))
+				if len(a.vals) > 0 {
+					require.Same(t, &a.mem[a.off], &a.vals[0])
+				}
+				for j := range a.mem {
+					if j < a.off || j >= a.off+len(a.vals) {
+						require.Nil(t, a.mem[j].v, "slot %d outside the window [%d, %d)", j, a.off, a.off+len(a.vals))
+					}
+				}
+			}
 			for _, prefix := range []string{"", "k", "log/", "log/00000000000000", "e/", "e/0000000000000000"} {
 				var want []string
 				for k := range m {
@@ -141,4 +154,35 @@ func TestIndexKey(t *testing.T) {
 			require.Equal(t, c.key, IndexKey(p, i))
 		}
 	}
+}
+
+// TestIndexAreaLogReusesArray: a log that appends at the back and compacts
+// at the front slides its window back into the array it has instead of
+// growing a new one, and keeps every value where it was.
+func TestIndexAreaLogReusesArray(t *testing.T) {
+	s := newStorage()
+	val := func(i uint64) []byte { return []byte(fmt.Sprintf("v%d", i)) }
+	next, first := uint64(1), uint64(1)
+	for range 100 {
+		next++
+		s.putAt("log/", next-1, val(next-1))
+	}
+	mem := &s.logs[0].mem[0]
+	for round := range 20 {
+		for ; first <= next-30; first++ { // compact all but the last 30
+			require.True(t, s.delAt("log/", first))
+		}
+		for range 50 {
+			s.putAt("log/", next, val(next))
+			next++
+		}
+		require.Same(t, mem, &s.logs[0].mem[0], "round %d grew a new array", round)
+	}
+	require.Equal(t, int(next-first), s.Len())
+	for i := first; i < next; i++ {
+		got, ok := s.PeekAt("log/", i)
+		require.True(t, ok, i)
+		require.Equal(t, string(val(i)), string(got))
+	}
+	require.False(t, s.HasAt("log/", first-1))
 }
