@@ -191,6 +191,7 @@ func (s *Storage) copyInto(spare *Storage) *Storage {
 		var b *storageBlock
 		if spare != nil && spare.blk != nil && spare != s {
 			b = spare.blk
+			clear(b.logVals[:]) // an index area's slots past its window are empty
 		} else {
 			b = &storageBlock{}
 		}
