@@ -58,7 +58,7 @@ func cpuSeconds() float64 {
 // (run it with -cpu 1), allocations per event and node-to-node messages
 // per committed entry.
 //
-//	go test ./raft -run '^$' -bench SteadyLoad -cpu 1 -benchtime 2000000x
+//	go test ./raft -run '^$' -bench RaftSteadyLoad -cpu 1 -benchtime 3s
 func BenchmarkRaftSteadyLoad(b *testing.B) {
 	s := benchSim(b, 10, 0)
 	for i := 0; i < 200_000; i++ { // warm up: elect, grow queues and maps

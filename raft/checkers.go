@@ -473,7 +473,6 @@ func (c *stateMachineSafety) Check(s *sim.Sim, ev *sim.Event) error {
 // and reads the store only when one of them changed.
 type persistence struct {
 	sc       scope
-	key      [len(logPrefix) + 16]byte
 	verified [sim.MaxNodes + 1]persistSeen
 }
 
@@ -540,11 +539,11 @@ func (c *persistence) check(id sim.NodeID, n *Node, st *sim.Storage) error {
 	if int64(st.Len()) != keys {
 		return fmt.Errorf("%v's log holds entries %d..%d after snapshot %d, but its store holds %d keys, not %d", id, n.log.snapIndex+1, last, n.log.snapIndex, st.Len(), keys)
 	}
-	if st.Has(c.logKey(last + 1)) {
+	if st.HasAt(logPrefix, uint64(last+1)) {
 		return fmt.Errorf("%v's log ends at %d but entry %d is stored", id, last, last+1)
 	}
 	if last > n.log.snapIndex {
-		b, ok := st.Peek(c.logKey(last))
+		b, ok := st.PeekAt(logPrefix, uint64(last))
 		if !ok {
 			return fmt.Errorf("%v's last entry %d is not stored", id, last)
 		}
@@ -554,14 +553,4 @@ func (c *persistence) check(id sim.NodeID, n *Node, st *sim.Storage) error {
 		}
 	}
 	return nil
-}
-
-func (c *persistence) logKey(i int64) string {
-	const hex = "0123456789abcdef"
-	b := c.key[:]
-	copy(b, logPrefix)
-	for k := 0; k < 16; k++ {
-		b[len(logPrefix)+15-k] = hex[(i>>(4*k))&0xf]
-	}
-	return string(b)
 }

@@ -118,8 +118,7 @@ type Node struct {
 	leaseUntil sim.Time
 	checkAt    sim.Time // when CheckQuorum next looks at activity
 
-	enc    protocols.Encoder
-	keyBuf [len(logPrefix) + 16]byte
+	enc protocols.Encoder
 
 	// Counters for benchmarks, tests and views.
 	elections          int64 // elections this incarnation started

@@ -3,6 +3,7 @@ package raft
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/synod-dev/synod/protocols"
@@ -22,17 +23,11 @@ const (
 	logPrefix    = "log/"
 )
 
-// logKey renders log/<index in 16 hex digits> into the node's buffer;
-// sorted keys are then in index order.
-func (n *Node) logKey(i int64) string {
-	const hex = "0123456789abcdef"
-	b := n.keyBuf[:]
-	copy(b, logPrefix)
-	for k := 0; k < 16; k++ {
-		b[len(logPrefix)+15-k] = hex[(i>>(4*k))&0xf]
-	}
-	return string(b)
-}
+// logKey is the key of entry i: log/<i in 16 hex digits>, so that sorted
+// keys are in index order. The node never makes it: it reaches entries by
+// number (env.StoreAt and its siblings), which the store keeps in an array
+// instead of hashing key strings; traces and Keys name them so.
+func logKey(i int64) string { return sim.IndexKey(logPrefix, uint64(i)) }
 
 func parseLogKey(k string) (int64, error) {
 	v, err := strconv.ParseUint(k[len(logPrefix):], 16, 64)
@@ -54,14 +49,14 @@ func (n *Node) persistEntries(env *sim.Env, lo, hi int64) {
 	for i := lo; i <= hi; i++ {
 		n.enc.B = n.enc.B[:0]
 		encodeEntry(&n.enc, n.log.at(i))
-		env.Store(n.logKey(i), n.enc.B)
+		env.StoreAt(logPrefix, uint64(i), n.enc.B)
 	}
 }
 
 // deleteEntries removes the stored entries lo..hi (inclusive).
 func (n *Node) deleteEntries(env *sim.Env, lo, hi int64) {
 	for i := lo; i <= hi; i++ {
-		env.Delete(n.logKey(i))
+		env.DeleteAt(logPrefix, uint64(i))
 	}
 }
 
@@ -156,9 +151,9 @@ func (n *Node) restore(env *sim.Env) {
 	// missing index: no listing of the keys, no sort. The persistence
 	// checker holds that no other entry is stored (a key left behind by a
 	// truncation or a compaction).
-	n.log.entries = make([]Entry, 0, n.opts.SnapshotEntries+64)
+	n.log.entries = make([]Entry, 0, n.storedEntries(env)+64)
 	for i := n.log.snapIndex + 1; ; i++ {
-		b, ok := env.Load(n.logKey(i))
+		b, ok := env.LoadAt(logPrefix, uint64(i))
 		if !ok {
 			break
 		}
@@ -171,4 +166,32 @@ func (n *Node) restore(env *sim.Env) {
 	}
 	n.commit, n.applied = n.log.snapIndex, n.log.snapIndex
 	n.reloadConfig()
+}
+
+// storedEntries counts the entries stored after the snapshot, galloping
+// then bisecting on HasAt, for restore to size the log's array to what it
+// holds (a restarted node's log is often far shorter than the snapshot
+// interval) without reading anything twice. It is only a capacity: with a
+// hole in the stored log (which the persistence checker reports) it may
+// count wrong, and restore still reads up to the first missing entry.
+func (n *Node) storedEntries(env *sim.Env) int64 {
+	has := func(k int64) bool { return env.HasAt(logPrefix, uint64(n.log.snapIndex+k)) }
+	// Entries 1..lo are stored, hi is not (or hi is past what an index
+	// can be).
+	lo, hi := int64(0), int64(1)
+	for has(hi) {
+		lo = hi
+		if hi > math.MaxInt64/4 {
+			panic(fmt.Sprintf("%v: more than %d entries stored after snapshot %d", n.id, hi, n.log.snapIndex))
+		}
+		hi *= 2
+	}
+	for hi-lo > 1 {
+		if m := lo + (hi-lo)/2; has(m) {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }

@@ -121,9 +121,8 @@ func TestEntryEncoding(t *testing.T) {
 }
 
 func TestLogKey(t *testing.T) {
-	n := &Node{}
-	assert.Equal(t, "log/00000000000000ff", n.logKey(255))
-	i, err := parseLogKey(n.logKey(123456789))
+	assert.Equal(t, "log/00000000000000ff", logKey(255))
+	i, err := parseLogKey(logKey(123456789))
 	require.NoError(t, err)
 	assert.Equal(t, int64(123456789), i)
 }

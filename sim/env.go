@@ -130,6 +130,50 @@ func (e *Env) Delete(key string) {
 	}
 }
 
+// StoreAt is Store(IndexKey(prefix, i), value), for a log's entries:
+// the store keeps such keys in an array by number, and this reaches them
+// without making or hashing the key (the trace still names it).
+func (e *Env) StoreAt(prefix string, i uint64, value []byte) {
+	e.mustStore("StoreAt")
+	e.ownStore()
+	e.store.putAt(prefix, i, value)
+	e.persisted = true
+	e.st.stats.Persists++
+	e.st.stats.PersistBytes += int64(len(value))
+	if r := e.st.rec; r != nil && r.on {
+		r.effect(Effect{Kind: EffectStore, Name: IndexKey(prefix, i), Arg: int64(len(value))})
+	}
+}
+
+// DeleteAt is Delete(IndexKey(prefix, i)) without making the key.
+func (e *Env) DeleteAt(prefix string, i uint64) {
+	e.mustStore("DeleteAt")
+	if !e.store.HasAt(prefix, i) {
+		return
+	}
+	e.ownStore()
+	if e.store.delAt(prefix, i) {
+		e.persisted = true
+		e.st.stats.Persists++
+		if r := e.st.rec; r != nil && r.on {
+			r.effect(Effect{Kind: EffectDelete, Name: IndexKey(prefix, i)})
+		}
+	}
+}
+
+// LoadAt is Load(IndexKey(prefix, i)) without making the key.
+func (e *Env) LoadAt(prefix string, i uint64) ([]byte, bool) {
+	e.mustStore("LoadAt")
+	return e.store.GetAt(prefix, i)
+}
+
+// HasAt reports whether IndexKey(prefix, i) is stored, without making
+// the key or copying the value.
+func (e *Env) HasAt(prefix string, i uint64) bool {
+	e.mustStore("HasAt")
+	return e.store.HasAt(prefix, i)
+}
+
 // Load returns a copy of what is stored under key.
 func (e *Env) Load(key string) ([]byte, bool) {
 	e.mustStore("Load")

@@ -13,9 +13,18 @@ import (
 // A small store is a sorted slice of entries, a large one a map: a search
 // copies a node's store each time a fork writes to it, and a short slice
 // is copied with one allocation, where a map is rebuilt bucket by bucket.
+//
+// Keys that end in 16 lowercase hex digits (IndexKey: a log's entries,
+// log/000000000000002a) are kept apart, by prefix, in an array indexed by
+// the number: a log's append, truncation and compaction then neither make
+// nor hash key strings. StoreAt and its siblings reach them by prefix and
+// number; Store and its siblings by the whole key, to the same entry.
 type Storage struct {
 	small []storeEntry      // sorted by key, while data is nil
 	data  map[string][]byte // once the store has outgrown small
+	// logs holds the keys of the form IndexKey(prefix, i), one area per
+	// prefix, in the order the prefixes were first stored.
+	logs  []indexArea
 	bytes int64
 	// shared: the values may be shared with a fork's copy (see Fork), so
 	// put never writes into an old value's array.
@@ -46,27 +55,127 @@ type storeEntry struct {
 	value []byte
 }
 
+// indexArea holds the stored keys IndexKey(prefix, i) of one prefix: those
+// in the window base..base+len(vals)-1 in vals (a nil value where absent; a
+// stored value is never nil, see emptyValue), any others in far. Each slot
+// keeps its entry's part of the store's fingerprint, so that a delete or an
+// overwrite does not hash the old value again. A log stores at
+// its end and deletes at both ends, so far stays empty unless a process
+// stores numbers more than indexGapMax apart.
+type indexArea struct {
+	prefix string
+	base   uint64
+	vals   []indexSlot
+	// mem is the whole array vals lies in, from off on: slots deleted at
+	// the front (a log's compaction) are room to slide the window back
+	// into before growing the array.
+	mem []indexSlot
+	off int
+	n   int // non-nil values in vals
+	far map[uint64]indexSlot
+}
+
+type indexSlot struct {
+	v  []byte
+	fp uint64 // the entry's part of Storage.fp
+}
+
+// indexGapMax is the most absent slots a store past the window's end adds
+// to the window; a number further out goes to far.
+const indexGapMax = 64
+
+// indexDigits is the length of an index key's number: 16 hex digits.
+const indexDigits = 16
+
+// emptyValue is a stored empty value: non-nil, because a nil slot of an
+// indexArea is an absent key.
+var emptyValue = []byte{}
+
 // storageBlock is a copy of a store of a few keys, in one allocation.
 type storageBlock struct {
 	s       Storage
 	entries [4]storeEntry
 	values  [64]byte
+	logs    [1]indexArea
+	logVals [4]indexSlot
 }
 
 // storeSmallMax is the most keys a store holds as a slice.
 const storeSmallMax = 32
 
-// entryFingerprint hashes one stored key and value.
-func entryFingerprint(key string, value []byte) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(key); i++ {
-		h = (h ^ uint64(key[i])) * 1099511628211
+// IndexKey is the key StoreAt(prefix, i, ...) stores under: prefix and i in
+// 16 lowercase hex digits, so that sorted keys are in index order.
+func IndexKey(prefix string, i uint64) string {
+	b := make([]byte, len(prefix)+indexDigits)
+	copy(b, prefix)
+	putHex16(b[len(prefix):], i)
+	return string(b)
+}
+
+const hexDigits = "0123456789abcdef"
+
+func putHex16(b []byte, i uint64) {
+	for k := indexDigits - 1; k >= 0; k-- {
+		b[k] = hexDigits[i&0xf]
+		i >>= 4
 	}
-	h = (h ^ 0xff) * 1099511628211
+}
+
+// splitIndexKey is the inverse of IndexKey: a key that ends in 16 lowercase
+// hex digits is a prefix and a number; any other key is not.
+func splitIndexKey(key string) (prefix string, i uint64, ok bool) {
+	if len(key) < indexDigits {
+		return "", 0, false
+	}
+	p := len(key) - indexDigits
+	for k := p; k < len(key); k++ {
+		c := key[k]
+		switch {
+		case '0' <= c && c <= '9':
+			i = i<<4 | uint64(c-'0')
+		case 'a' <= c && c <= 'f':
+			i = i<<4 | uint64(c-'a'+10)
+		default:
+			return "", 0, false
+		}
+	}
+	return key[:p], i, true
+}
+
+// The FNV-1a steps of entryFingerprint, so that an index key's hash needs
+// no key string.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func fnvString(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * fnvPrime
+	}
+	return h
+}
+
+func fnvValue(h uint64, value []byte) uint64 {
+	h = (h ^ 0xff) * fnvPrime
 	for _, c := range value {
-		h = (h ^ uint64(c)) * 1099511628211
+		h = (h ^ uint64(c)) * fnvPrime
 	}
 	return mix64(h)
+}
+
+// entryFingerprint hashes one stored key and value.
+func entryFingerprint(key string, value []byte) uint64 {
+	return fnvValue(fnvString(fnvOffset, key), value)
+}
+
+// indexFingerprint is entryFingerprint(IndexKey(prefix, i), value).
+func indexFingerprint(prefix string, i uint64, value []byte) uint64 {
+	h := fnvString(fnvOffset, prefix)
+	for k := indexDigits - 1; k >= 0; k-- {
+		h = (h ^ uint64(hexDigits[(i>>(4*k))&0xf])) * fnvPrime
+	}
+	return fnvValue(h, value)
 }
 
 func newStorage() *Storage { return &Storage{} }
@@ -78,17 +187,44 @@ func (s *Storage) copy() *Storage { return s.copyInto(nil) }
 // copyInto is copy, reusing the block of spare, a store copied by copy
 // that nothing refers to any more (see Sim.ForkInto), if it has one.
 func (s *Storage) copyInto(spare *Storage) *Storage {
-	if s.data == nil && len(s.small) <= len(storageBlock{}.entries) {
+	if s.data == nil && len(s.small) <= len(storageBlock{}.entries) && s.fitsBlock() {
 		var b *storageBlock
 		if spare != nil && spare.blk != nil && spare != s {
 			b = spare.blk
+			clear(b.logVals[:]) // an index area's slots past its window are empty
 		} else {
 			b = &storageBlock{}
 		}
 		b.s = Storage{small: append(b.entries[:0], s.small...), bytes: s.bytes, shared: true, fp: s.fp, spare: b.values[:0], blk: b, canon: s.canon}
+		// The block also has room for an index area and a few of its
+		// slots, whether the store has them yet or makes them later.
+		b.s.logs = b.logs[:0]
+		if len(s.logs) > 0 {
+			a := s.logs[0]
+			a.mem, a.off = b.logVals[:], 0
+			a.vals = append(a.mem[:0], a.vals...)
+			b.s.logs = append(b.s.logs, a)
+		}
 		return &b.s
 	}
-	return &Storage{small: slices.Clone(s.small), data: maps.Clone(s.data), bytes: s.bytes, shared: true, fp: s.fp, canon: s.canon}
+	c := &Storage{small: slices.Clone(s.small), data: maps.Clone(s.data), logs: slices.Clone(s.logs), bytes: s.bytes, shared: true, fp: s.fp, canon: s.canon}
+	for k := range c.logs {
+		a := &c.logs[k]
+		a.vals, a.far = slices.Clone(a.vals), maps.Clone(a.far)
+		a.mem, a.off = a.vals[:cap(a.vals)], 0
+	}
+	return c
+}
+
+// fitsBlock reports whether the store's index areas fit a storageBlock.
+func (s *Storage) fitsBlock() bool {
+	switch len(s.logs) {
+	case 0:
+		return true
+	case 1:
+		return len(s.logs[0].vals) <= len(storageBlock{}.logVals) && s.logs[0].far == nil
+	}
+	return false
 }
 
 func (s *Storage) find(key string) (int, bool) {
@@ -104,7 +240,128 @@ func (s *Storage) find(key string) (int, bool) {
 	return lo, lo < len(s.small) && s.small[lo].key == key
 }
 
+// area returns the index area of prefix, or nil.
+func (s *Storage) area(prefix string) *indexArea {
+	for k := range s.logs {
+		if s.logs[k].prefix == prefix {
+			return &s.logs[k]
+		}
+	}
+	return nil
+}
+
+// get returns the slot at i and whether it is stored.
+func (a *indexArea) get(i uint64) (indexSlot, bool) {
+	if k := i - a.base; i >= a.base && k < uint64(len(a.vals)) {
+		v := a.vals[k]
+		return v, v.v != nil
+	}
+	v, ok := a.far[i]
+	return v, ok
+}
+
+// set stores v (its value not nil) at i.
+func (a *indexArea) set(i uint64, v indexSlot) {
+	// k is i's offset in the window, meaningful when i >= base; offsets,
+	// not ends, so that a window reaching the largest uint64 does not wrap.
+	k, w := i-a.base, uint64(len(a.vals))
+	switch {
+	case i >= a.base && k < w:
+		if a.vals[k].v == nil {
+			a.n++
+		}
+		a.vals[k] = v
+		return
+	case a.n == 0:
+		a.base, a.vals, a.off, k, w = i, a.mem[:0], 0, 0, 0
+	case i >= a.base && k-w <= indexGapMax:
+	default:
+		if a.far == nil {
+			a.far = make(map[uint64]indexSlot)
+		}
+		a.far[i] = v
+		return
+	}
+	// The window grows to i: slots base+w..base+k, of which any number
+	// stored in far moves in.
+	a.reserve(int(k) + 1)
+	for j := w; j <= k; j++ {
+		x, ok := a.far[a.base+j]
+		if ok {
+			delete(a.far, a.base+j)
+			a.n++
+		}
+		a.vals = append(a.vals, x)
+	}
+	if a.vals[k].v == nil {
+		a.n++
+	}
+	a.vals[k] = v
+}
+
+// reserve makes room for a window of need slots: it slides the window to
+// the front of its array if that leaves a quarter of the array free (so
+// that a log compacted at the front and appended at the back reuses one
+// array), else moves it to an array twice as large.
+func (a *indexArea) reserve(need int) {
+	if a.off+need <= len(a.mem) {
+		return
+	}
+	w := len(a.vals)
+	if need <= len(a.mem)*3/4 {
+		copy(a.mem, a.vals)
+		clear(a.mem[w : a.off+w]) // the old slots past the new end
+	} else {
+		a.mem = make([]indexSlot, max(2*need, 16))
+		copy(a.mem, a.vals)
+	}
+	a.vals, a.off = a.mem[:w], 0
+}
+
+// del removes i, and reports whether it was stored.
+func (a *indexArea) del(i uint64) bool {
+	if k := i - a.base; i >= a.base && k < uint64(len(a.vals)) {
+		if a.vals[k].v == nil {
+			return false
+		}
+		a.vals[k] = indexSlot{}
+		a.n--
+		for len(a.vals) > 0 && a.vals[0].v == nil {
+			a.vals = a.vals[1:]
+			a.base++
+			a.off++
+		}
+		for len(a.vals) > 0 && a.vals[len(a.vals)-1].v == nil {
+			a.vals = a.vals[:len(a.vals)-1]
+		}
+		return true
+	}
+	if _, ok := a.far[i]; !ok {
+		return false
+	}
+	delete(a.far, i)
+	return true
+}
+
+// len is the number of stored keys in the area.
+func (a *indexArea) len() int { return a.n + len(a.far) }
+
+// each calls f with every stored number and value, in no set order.
+func (a *indexArea) each(f func(i uint64, v []byte)) {
+	for k := range a.vals {
+		if v := a.vals[k].v; v != nil {
+			f(a.base+uint64(k), v)
+		}
+	}
+	for i, v := range a.far {
+		f(i, v.v)
+	}
+}
+
 func (s *Storage) lookup(key string) ([]byte, bool) {
+	if p, i, ok := splitIndexKey(key); ok {
+		return s.lookupAt(p, i)
+	}
 	if s.data != nil {
 		v, ok := s.data[key]
 		return v, ok
@@ -115,7 +372,15 @@ func (s *Storage) lookup(key string) ([]byte, bool) {
 	return nil, false
 }
 
-// set stores v (which the store now owns) under key.
+func (s *Storage) lookupAt(prefix string, i uint64) ([]byte, bool) {
+	if a := s.area(prefix); a != nil {
+		v, ok := a.get(i)
+		return v.v, ok
+	}
+	return nil, false
+}
+
+// set stores v (which the store now owns) under key, not an index key.
 func (s *Storage) set(key string, v []byte) {
 	if s.data != nil {
 		s.data[key] = v
@@ -146,14 +411,32 @@ func (s *Storage) Get(key string) ([]byte, bool) {
 	return append([]byte(nil), v...), true
 }
 
+// GetAt is Get(IndexKey(prefix, i)) without making the key.
+func (s *Storage) GetAt(prefix string, i uint64) ([]byte, bool) {
+	v, ok := s.lookupAt(prefix, i)
+	if !ok {
+		return nil, false
+	}
+	return append([]byte(nil), v...), true
+}
+
 // Peek returns the value stored under key without copying it, for
 // checkers that read stores after every event: the caller must not change
 // it, nor keep it past the next event.
 func (s *Storage) Peek(key string) ([]byte, bool) { return s.lookup(key) }
 
+// PeekAt is Peek(IndexKey(prefix, i)) without making the key.
+func (s *Storage) PeekAt(prefix string, i uint64) ([]byte, bool) { return s.lookupAt(prefix, i) }
+
 // Has reports whether key is stored.
 func (s *Storage) Has(key string) bool {
 	_, ok := s.lookup(key)
+	return ok
+}
+
+// HasAt is Has(IndexKey(prefix, i)) without making the key.
+func (s *Storage) HasAt(prefix string, i uint64) bool {
+	_, ok := s.lookupAt(prefix, i)
 	return ok
 }
 
@@ -166,23 +449,42 @@ func (s *Storage) Keys(prefix string) []string {
 				out = append(out, e.key)
 			}
 		}
-		return out
-	}
-	for k := range s.data {
-		if strings.HasPrefix(k, prefix) {
-			out = append(out, k)
+	} else {
+		for k := range s.data {
+			if strings.HasPrefix(k, prefix) {
+				out = append(out, k)
+			}
 		}
 	}
-	slices.Sort(out)
+	sorted := s.data == nil
+	for k := range s.logs {
+		a := &s.logs[k]
+		if !strings.HasPrefix(a.prefix, prefix) && !strings.HasPrefix(prefix, a.prefix) {
+			continue
+		}
+		a.each(func(i uint64, _ []byte) {
+			if key := IndexKey(a.prefix, i); strings.HasPrefix(key, prefix) {
+				out = append(out, key)
+				sorted = false
+			}
+		})
+	}
+	if !sorted {
+		slices.Sort(out)
+	}
 	return out
 }
 
 // Len is the number of stored keys.
 func (s *Storage) Len() int {
-	if s.data == nil {
-		return len(s.small)
+	n := len(s.small)
+	if s.data != nil {
+		n = len(s.data)
 	}
-	return len(s.data)
+	for k := range s.logs {
+		n += s.logs[k].len()
+	}
+	return n
 }
 
 // Bytes is the total size of stored values.
@@ -202,41 +504,116 @@ func (s *Storage) entryFP(key string, value []byte) uint64 {
 	return entryFingerprint(key, value)
 }
 
+// indexFP is entryFP(IndexKey(prefix, i), value).
+func (s *Storage) indexFP(prefix string, i uint64, value []byte) uint64 {
+	if s.canon != nil {
+		return s.entryFP(IndexKey(prefix, i), value)
+	}
+	return indexFingerprint(prefix, i, value)
+}
+
 // setCanon sets canon and computes fp again with it.
 func (s *Storage) setCanon(c StorageCanon) {
 	s.canon = c
 	s.fp = 0
 	for _, k := range s.Keys("") {
-		v, _ := s.lookup(k)
-		s.fp += s.entryFP(k, v)
+		if _, _, ok := splitIndexKey(k); !ok {
+			v, _ := s.lookup(k)
+			s.fp += s.entryFP(k, v)
+		}
+	}
+	for k := range s.logs {
+		a := &s.logs[k]
+		for j := range a.vals {
+			if v := &a.vals[j]; v.v != nil {
+				v.fp = s.indexFP(a.prefix, a.base+uint64(j), v.v)
+				s.fp += v.fp
+			}
+		}
+		for i, v := range a.far {
+			v.fp = s.indexFP(a.prefix, i, v.v)
+			s.fp += v.fp
+			a.far[i] = v
+		}
 	}
 }
 
+// keep returns the store's own copy of value: written over old, the value
+// it replaces (if any), where the store may; else in spare room or a new
+// array. It is never nil.
+func (s *Storage) keep(old []byte, had bool, value []byte) []byte {
+	if had && cap(old) >= len(value) && !s.shared {
+		old = old[:len(value)]
+		copy(old, value)
+		return old
+	}
+	if len(value) == 0 {
+		return emptyValue
+	}
+	if n := len(s.spare); len(value) > cap(s.spare)-n {
+		// A large store (a long log) takes its small values from chunks:
+		// one allocation for many entries, freed once all of them are
+		// deleted, which a log's compaction does in order. A small one
+		// (a search's states) allocates each value, so that its copies
+		// stay small.
+		if s.bytes < storeChunkFrom || len(value) > storeChunkBytes/8 {
+			return append([]byte(nil), value...)
+		}
+		s.spare = make([]byte, 0, storeChunkBytes)
+	}
+	n := len(s.spare)
+	s.spare = append(s.spare, value...)
+	return s.spare[n:len(s.spare):len(s.spare)]
+}
+
+// A store of at least storeChunkFrom bytes takes values of at most an
+// eighth of storeChunkBytes from chunks of storeChunkBytes.
+const (
+	storeChunkFrom  = 4 << 10
+	storeChunkBytes = 2 << 10
+)
+
 func (s *Storage) put(key string, value []byte) {
+	if p, i, ok := splitIndexKey(key); ok {
+		s.putAt(p, i, value)
+		return
+	}
 	s.fp += s.entryFP(key, value)
-	if old, ok := s.lookup(key); ok {
+	old, had := s.lookup(key)
+	if had {
 		s.fp -= s.entryFP(key, old)
 		s.bytes -= int64(len(old))
-		if cap(old) >= len(value) && !s.shared {
-			old = old[:len(value)]
-			copy(old, value)
-			s.set(key, old)
-			s.bytes += int64(len(value))
-			return
+	}
+	s.set(key, s.keep(old, had, value))
+	s.bytes += int64(len(value))
+}
+
+func (s *Storage) putAt(prefix string, i uint64, value []byte) {
+	a := s.area(prefix)
+	if a == nil {
+		a0 := indexArea{prefix: prefix}
+		if s.blk != nil && len(s.logs) == 0 {
+			a0.mem = s.blk.logVals[:]
+			a0.vals = a0.mem[:0]
 		}
+		s.logs = append(s.logs, a0)
+		a = &s.logs[len(s.logs)-1]
 	}
-	var v []byte
-	if n := len(s.spare); len(value) <= cap(s.spare)-n {
-		s.spare = append(s.spare, value...)
-		v = s.spare[n:len(s.spare):len(s.spare)]
-	} else {
-		v = append([]byte(nil), value...)
+	fp := s.indexFP(prefix, i, value)
+	s.fp += fp
+	old, had := a.get(i)
+	if had {
+		s.fp -= old.fp
+		s.bytes -= int64(len(old.v))
 	}
-	s.set(key, v)
+	a.set(i, indexSlot{v: s.keep(old.v, had, value), fp: fp})
 	s.bytes += int64(len(value))
 }
 
 func (s *Storage) del(key string) bool {
+	if p, i, ok := splitIndexKey(key); ok {
+		return s.delAt(p, i)
+	}
 	old, ok := s.lookup(key)
 	if !ok {
 		return false
@@ -249,5 +626,20 @@ func (s *Storage) del(key string) bool {
 		i, _ := s.find(key)
 		s.small = slices.Delete(s.small, i, i+1)
 	}
+	return true
+}
+
+func (s *Storage) delAt(prefix string, i uint64) bool {
+	a := s.area(prefix)
+	if a == nil {
+		return false
+	}
+	old, ok := a.get(i)
+	if !ok {
+		return false
+	}
+	s.fp -= old.fp
+	s.bytes -= int64(len(old.v))
+	a.del(i)
 	return true
 }

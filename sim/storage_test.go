@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -11,9 +12,10 @@ import (
 )
 
 // TestStorageModel: a store behaves as a map, whether it is small (a
-// sorted slice) or has grown into a map, and its fingerprint and size are
-// the sums over what it holds; a copy changes independently of the store
-// it was copied from.
+// sorted slice) or has grown into a map, and whether a key is reached as a
+// string or, for index keys (IndexKey), by prefix and number; its
+// fingerprint and size are the sums over what it holds; a copy changes
+// independently of the store it was copied from.
 func TestStorageModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := newStorage()
@@ -21,20 +23,43 @@ func TestStorageModel(t *testing.T) {
 		var copies []*Storage
 		var models []map[string][]byte
 		keys := rapid.IntRange(0, 3*storeSmallMax)
-		for range rapid.IntRange(0, 200).Draw(t, "ops") {
+		// Index keys: numbers near one another (a log's window), and some
+		// far apart (beyond indexGapMax), under two prefixes.
+		nums := rapid.OneOf(rapid.Uint64Range(0, 40), rapid.Uint64Range(0, 1000), rapid.Uint64())
+		prefixes := rapid.SampledFrom([]string{"log/", "e/"})
+		// Long values make a large store, which takes values from chunks.
+		valueMax := rapid.SampledFrom([]int{8, 400}).Draw(t, "valueMax")
+		for range rapid.IntRange(0, 300).Draw(t, "ops") {
 			k := fmt.Sprintf("k%03d", keys.Draw(t, "key"))
+			p, i, at := "", uint64(0), false
+			switch rapid.IntRange(0, 2).Draw(t, "kind") {
+			case 1: // an index key, as a string
+				p, i = prefixes.Draw(t, "prefix"), nums.Draw(t, "num")
+				k = IndexKey(p, i)
+			case 2: // an index key, by number
+				p, i, at = prefixes.Draw(t, "prefix"), nums.Draw(t, "num"), true
+				k = IndexKey(p, i)
+			}
 			switch rapid.IntRange(0, 9).Draw(t, "op") {
-			case 0, 1:
+			case 0, 1, 2:
 				_, had := model[k]
-				require.Equal(t, had, s.del(k))
+				if at {
+					require.Equal(t, had, s.delAt(p, i), k)
+				} else {
+					require.Equal(t, had, s.del(k), k)
+				}
 				delete(model, k)
-			case 2:
+			case 3:
 				copies = append(copies, s)
 				models = append(models, maps.Clone(model))
 				s = s.copy()
 			default:
-				v := rapid.SliceOfN(rapid.Byte(), 0, 8).Draw(t, "value")
-				s.put(k, v)
+				v := rapid.SliceOfN(rapid.Byte(), 0, valueMax).Draw(t, "value")
+				if at {
+					s.putAt(p, i, v)
+				} else {
+					s.put(k, v)
+				}
 				model[k] = slices.Clone(v)
 				if len(v) > 0 {
 					v[0]++ // the store keeps its own copy
@@ -53,13 +78,111 @@ func TestStorageModel(t *testing.T) {
 				require.True(t, ok, k)
 				require.Equal(t, string(v), string(got), k)
 				require.True(t, c.Has(k))
+				if p, i, ok := splitIndexKey(k); ok {
+					got, ok := c.GetAt(p, i)
+					require.True(t, ok, k)
+					require.Equal(t, string(v), string(got), k)
+					require.True(t, c.HasAt(p, i), k)
+				}
 				fp += entryFingerprint(k, v)
 				n += int64(len(v))
 			}
 			require.Equal(t, fp, c.fp)
 			require.Equal(t, n, c.Bytes())
-			require.Equal(t, append([]string{}, slices.Sorted(maps.Keys(m))...), append([]string{}, c.Keys("k")...))
+			for _, a := range c.logs {
+				// The window lies in its array at off, and the array holds
+				// nothing outside it.
+				require.LessOrEqual(t, a.off+len(a.vals), len(a.mem))
+				if len(a.vals) > 0 {
+					require.Same(t, &a.mem[a.off], &a.vals[0])
+				}
+				for j := range a.mem {
+					if j < a.off || j >= a.off+len(a.vals) {
+						require.Nil(t, a.mem[j].v, "slot %d outside the window [%d, %d)", j, a.off, a.off+len(a.vals))
+					}
+				}
+			}
+			for _, prefix := range []string{"", "k", "log/", "log/00000000000000", "e/", "e/0000000000000000"} {
+				var want []string
+				for k := range m {
+					if strings.HasPrefix(k, prefix) {
+						want = append(want, k)
+					}
+				}
+				slices.Sort(want)
+				require.Equal(t, want, c.Keys(prefix), "prefix %q", prefix)
+			}
 			require.False(t, c.Has("absent"))
+			require.False(t, c.HasAt("absent/", 1))
 		}
+		// A canon set later hashes every entry again, index keys too,
+		// and what is stored after it.
+		canon := func(_ string, v, scratch []byte) []byte { return append(scratch, v[:min(len(v), 1)]...) }
+		s.setCanon(canon)
+		s.putAt("log/", 7, []byte("xyz"))
+		model[IndexKey("log/", 7)] = []byte("xyz")
+		var fp uint64
+		for k, v := range model {
+			fp += entryFingerprint(k, canon(k, v, nil))
+		}
+		require.Equal(t, fp, s.Fingerprint())
 	})
+}
+
+// TestIndexKey: an index key is its prefix and 16 lowercase hex digits,
+// and only such keys are split back into prefix and number.
+func TestIndexKey(t *testing.T) {
+	require.Equal(t, "log/000000000000002a", IndexKey("log/", 42))
+	require.Equal(t, "ffffffffffffffff", IndexKey("", ^uint64(0)))
+	for _, c := range []struct {
+		key    string
+		prefix string
+		i      uint64
+		ok     bool
+	}{
+		{"log/000000000000002a", "log/", 42, true},
+		{"x000000000000000000001", "x00000", 1, true},
+		{"log/000000000000002A", "", 0, false},
+		{"log/00000000000002a", "", 0, false},
+		{"hs", "", 0, false},
+	} {
+		p, i, ok := splitIndexKey(c.key)
+		require.Equal(t, c.ok, ok, c.key)
+		if ok {
+			require.Equal(t, c.prefix, p, c.key)
+			require.Equal(t, c.i, i, c.key)
+			require.Equal(t, c.key, IndexKey(p, i))
+		}
+	}
+}
+
+// TestIndexAreaLogReusesArray: a log that appends at the back and compacts
+// at the front slides its window back into the array it has instead of
+// growing a new one, and keeps every value where it was.
+func TestIndexAreaLogReusesArray(t *testing.T) {
+	s := newStorage()
+	val := func(i uint64) []byte { return []byte(fmt.Sprintf("v%d", i)) }
+	next, first := uint64(1), uint64(1)
+	for range 100 {
+		next++
+		s.putAt("log/", next-1, val(next-1))
+	}
+	mem := &s.logs[0].mem[0]
+	for round := range 20 {
+		for ; first <= next-30; first++ { // compact all but the last 30
+			require.True(t, s.delAt("log/", first))
+		}
+		for range 50 {
+			s.putAt("log/", next, val(next))
+			next++
+		}
+		require.Same(t, mem, &s.logs[0].mem[0], "round %d grew a new array", round)
+	}
+	require.Equal(t, int(next-first), s.Len())
+	for i := first; i < next; i++ {
+		got, ok := s.PeekAt("log/", i)
+		require.True(t, ok, i)
+		require.Equal(t, string(val(i)), string(got))
+	}
+	require.False(t, s.HasAt("log/", first-1))
 }

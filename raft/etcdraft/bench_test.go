@@ -179,6 +179,31 @@ func BenchmarkChaosCompare(b *testing.B) {
 	b.ReportMetric(cpu[1]/cpu[0], "etcd/raft-cpu")
 }
 
+// BenchmarkEtcdRaftChaos10s is ChaosCompare's etcd-raft half alone, seeds
+// 1..N, for a profile of where an etcd-raft chaos run's CPU goes:
+//
+//	go test ./raft/etcdraft -run '^$' -bench EtcdRaftChaos10s -benchtime 40x -cpu 1 -cpuprofile cpu.out
+func BenchmarkEtcdRaftChaos10s(b *testing.B) {
+	y := strings.Replace(string(scenario.DefaultYAML()), "protocol: raft", "protocol: "+Name, 1)
+	var events int64
+	c0 := cpuSeconds()
+	for i := range b.N {
+		sc, err := scenario.Parse([]byte(y), Name+"-chaos.yaml")
+		if err != nil {
+			b.Fatal(err)
+		}
+		sc.Seed = uint64(i + 1)
+		res, err := scenario.Run(sc, scenario.RunOptions{})
+		if err != nil || res.Failed() {
+			b.Fatalf("seed %d: %v %+v", i+1, err, res)
+		}
+		events += res.Events
+	}
+	cpu := cpuSeconds() - c0
+	b.ReportMetric(cpu/float64(b.N), "cpu-s/run")
+	b.ReportMetric(float64(events)/cpu, "events/cpu-s")
+}
+
 // cpuSeconds is the CPU time (user and system, all threads) the process
 // has used: wall time on a shared machine counts other people's work.
 func cpuSeconds() float64 {

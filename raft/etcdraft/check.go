@@ -22,8 +22,13 @@ const (
 )
 
 // NewCheckers returns fresh checkers of the four Raft safety properties.
+// State Machine Safety and Leader Completeness share one record of what
+// the nodes applied, so that the entries are read once per event, not
+// twice.
 func NewCheckers() []sim.Checker {
-	return []sim.Checker{NewElectionSafety(), NewLogMatching(), NewStateMachineSafety(), NewLeaderCompleteness()}
+	applied := newAppliedLog()
+	return []sim.Checker{NewElectionSafety(), NewLogMatching(),
+		&StateMachineSafety{applied: applied}, &LeaderCompleteness{applied: applied, checked: map[sim.NodeID]uint64{}}}
 }
 
 // nodeOf returns the live etcd-raft node with the given id, or nil.
@@ -153,6 +158,10 @@ func (c *LogMatching) entry(id sim.NodeID, log storedLog, index uint64) error {
 type appliedLog struct {
 	ents  []appliedEntry // by index
 	nodes [sim.MaxNodes + 1]alNode
+	// unreported is a disagreement found by an update whose caller does
+	// not report it (Leader Completeness, if it runs first), kept for
+	// State Machine Safety.
+	unreported error
 }
 
 type appliedEntry struct {
@@ -172,7 +181,7 @@ type alNode struct {
 	cursor uint64
 }
 
-func newAppliedLog() appliedLog { return appliedLog{} }
+func newAppliedLog() *appliedLog { return &appliedLog{} }
 
 // update reads what each live node applied since the last call and
 // reports the first disagreement.
@@ -218,7 +227,7 @@ func (a *appliedLog) update(s *sim.Sim) error {
 
 // StateMachineSafety: no two nodes apply different commands at one index
 // (Raft §5.4.3).
-type StateMachineSafety struct{ applied appliedLog }
+type StateMachineSafety struct{ applied *appliedLog }
 
 // NewStateMachineSafety returns the State Machine Safety checker.
 func NewStateMachineSafety() *StateMachineSafety {
@@ -229,7 +238,14 @@ func NewStateMachineSafety() *StateMachineSafety {
 func (c *StateMachineSafety) Name() string { return NameStateMachineSafety }
 
 // Check implements sim.Checker.
-func (c *StateMachineSafety) Check(s *sim.Sim, _ *sim.Event) error { return c.applied.update(s) }
+func (c *StateMachineSafety) Check(s *sim.Sim, _ *sim.Event) error {
+	err := c.applied.update(s)
+	if err == nil {
+		err = c.applied.unreported
+	}
+	c.applied.unreported = nil
+	return err
+}
 
 // LeaderCompleteness: a leader's log holds every entry committed in an
 // earlier term (Raft §5.4). Checked once per leader and term, when it
@@ -239,7 +255,7 @@ func (c *StateMachineSafety) Check(s *sim.Sim, _ *sim.Event) error { return c.ap
 // office late, when delayed votes arrive, after later terms committed
 // entries it lacks: that is legal.)
 type LeaderCompleteness struct {
-	applied appliedLog
+	applied *appliedLog
 	checked map[sim.NodeID]uint64 // the term each node's leadership was last checked in
 }
 
@@ -253,7 +269,9 @@ func (c *LeaderCompleteness) Name() string { return NameLeaderCompleteness }
 
 // Check implements sim.Checker.
 func (c *LeaderCompleteness) Check(s *sim.Sim, _ *sim.Event) error {
-	_ = c.applied.update(s) // disagreements are State Machine Safety's to report
+	if err := c.applied.update(s); err != nil && c.applied.unreported == nil {
+		c.applied.unreported = err // State Machine Safety's to report
+	}
 	for _, id := range s.Nodes() {
 		n := nodeOf(s, id)
 		if n == nil || n.state != raft.StateLeader || c.checked[id] == n.term {

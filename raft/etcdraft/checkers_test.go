@@ -32,6 +32,27 @@ func TestCheckersCatchCorruptStorage(t *testing.T) {
 	assert.True(t, caught[NameStateMachineSafety], "state machine safety missed it: %v", c.s.Violations())
 }
 
+// State Machine Safety and Leader Completeness share the record of what
+// was applied (NewCheckers): when Leader Completeness reads the entries
+// first and meets the disagreement, State Machine Safety still reports it,
+// once.
+func TestSharedAppliedLogReportsWhatLeaderCompletenessRead(t *testing.T) {
+	opts := DefaultOptions()
+	opts.corrupt, opts.corruptIndex = 2, 5
+	c := newCluster(t, clusterOpts{seed: 1, clients: 3, duration: 2 * sim.Second, opts: opts, keepGoing: true})
+	c.s.Run()
+	require.NoError(t, c.s.Err())
+	cs := NewCheckers()
+	sms, lc := cs[2].(*StateMachineSafety), cs[3].(*LeaderCompleteness)
+	require.Same(t, sms.applied, lc.applied)
+	_ = lc.Check(c.s, nil)
+	require.NotNil(t, lc.applied.unreported, "leader completeness read the corrupt entry first")
+	err := sms.Check(c.s, nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "at index 5")
+	assert.NoError(t, sms.Check(c.s, nil), "reported once")
+}
+
 // Two leaders in one term are caught, whenever they lead.
 func TestElectionSafetyCatchesTwoLeaders(t *testing.T) {
 	c := newCluster(t, clusterOpts{seed: 1, duration: 2 * sim.Second})
