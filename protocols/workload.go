@@ -246,18 +246,36 @@ type HistoryClient interface {
 // node it believes leads, follows redirections, retries on time-outs with
 // the same sequence number as the workload's RetryPolicy says, and records
 // every operation.
+//
+// The network may duplicate and reorder replies, so the client matches
+// each reply to the attempt it answers before acting on it (see Receive):
+// a reply to an operation already finished, a second refusal of the same
+// attempt and a refusal of an older attempt are dropped, with no new send
+// and no new timer. An operation in flight has exactly one timer, timer:
+// the attempt's time-out, or the pause before resending after a refusal.
+// Without that, every duplicate refusal started a retry chain of its own
+// and one request at duplicate 0.5 reached a node thousands of times.
 type KVClient struct {
-	w        *Workload
-	stop     sim.Time
-	leader   sim.NodeID
-	seq      int64
-	cur      int // index in history of the operation in flight, or -1
-	attempt  sim.TimerID
-	maybe    bool // an attempt of the current operation may have been applied
-	deadline sim.Time
-	arrivals []sim.Time // open loop: arrival times queued behind cur
-	history  OpLog
-	lastSeen map[string]string
+	w      *Workload
+	stop   sim.Time
+	leader sim.NodeID
+	seq    int64
+	cur    int         // index in history of the operation in flight, or -1
+	timer  sim.TimerID // the operation in flight's one timer ("attempt" or "retry")
+	// to is the node the attempt in flight was sent to, the only node whose
+	// refusal is taken as its answer; 0 while the client pauses after a
+	// refusal, when no refusal is taken at all.
+	to sim.NodeID
+	// redirects counts the hints followed at once since the operation's
+	// last paced send; at redirectsMax(env) the next refusal pauses instead.
+	redirects int
+	maybe     bool // an attempt of the current operation may have been applied
+	deadline  sim.Time
+	arrivals  []sim.Time // open loop: arrival times queued behind cur
+	history   OpLog
+	lastSeen  map[string]string
+	// dropped counts replies dropped as duplicate or stale (Inspect).
+	dropped int64
 }
 
 // NewKVClient returns a client for the workload; stop is when it stops
@@ -278,6 +296,9 @@ func (c *KVClient) Inspect() sim.View {
 		v.Fields = append(v.Fields, sim.Field{Name: "in flight", Value: fmt.Sprintf("#%d %v (attempt %d)", r.Seq, r.Op, r.Attempts)})
 	}
 	v.Fields = append(v.Fields, sim.Field{Name: "ops", Value: strconv.Itoa(c.history.Len())})
+	if c.dropped > 0 {
+		v.Fields = append(v.Fields, sim.Field{Name: "replies dropped", Value: strconv.FormatInt(c.dropped, 10) + " (duplicate or stale)"})
+	}
 	return v
 }
 
@@ -306,7 +327,8 @@ func (c *KVClient) canStart(env *sim.Env) bool {
 	return c.stop <= 0 || env.Now() < c.stop
 }
 
-// Timer handles think time, open-loop arrivals and attempt time-outs.
+// Timer handles think time, open-loop arrivals, attempt time-outs and the
+// pause before resending after a refusal.
 func (c *KVClient) Timer(env *sim.Env, t sim.Timer) {
 	switch t.Name {
 	case "next":
@@ -323,29 +345,38 @@ func (c *KVClient) Timer(env *sim.Env, t sim.Timer) {
 			c.begin(env, c.arrivals[0])
 			c.arrivals = c.arrivals[1:]
 		}
-	case "attempt":
+	case "attempt", "retry":
 		if c.cur < 0 || c.history.At(c.cur).Seq != t.Arg {
+			// finish cancels the operation's timer, so only a timer fired
+			// from outside (sim.Sim.Fire) can name a finished operation.
+			env.Logf("ignoring %s timer of #%d: no such operation in flight", t.Name, t.Arg)
 			return
 		}
-		c.maybe = true // the request may sit in some log
+		// A timer fired from outside (sim.Sim.Fire) stands in for the
+		// operation's own, which must not fire as well: one timer per
+		// operation. Canceling the one firing now does nothing.
+		env.CancelTimer(c.timer)
+		c.timer = 0
+		if t.Name == "attempt" {
+			c.maybe = true // the request may sit in some log
+		}
 		if env.Now() >= c.deadline {
 			c.finish(env, OpUnknown, nil, "timed out")
 			return
 		}
-		switch c.w.Retry {
-		case RetrySameNode:
-			// The node that has the request deduplicates it.
-		case RetryNever:
-			// Not reached: the one attempt waits until the deadline.
-			panic(fmt.Sprintf("client %v: attempt of #%d timed out at %v before its deadline %v under retry %s", env.ID(), t.Arg, env.Now(), c.deadline, RetryNever))
-		default:
-			c.leader = c.nextNode(env, c.leader)
+		if t.Name == "attempt" {
+			switch c.w.Retry {
+			case RetrySameNode:
+				// The node that has the request deduplicates it.
+			case RetryNever:
+				// Not reached: the one attempt waits until the deadline.
+				panic(fmt.Sprintf("client %v: attempt of #%d timed out at %v before its deadline %v under retry %s", env.ID(), t.Arg, env.Now(), c.deadline, RetryNever))
+			default:
+				c.leader = c.nextNode(env, c.leader)
+			}
 		}
+		c.redirects = 0 // a paced send
 		c.send(env)
-	case "retry":
-		if c.cur >= 0 && c.history.At(c.cur).Seq == t.Arg {
-			c.send(env)
-		}
 	case SubmitTimer:
 		if c.cur < 0 {
 			c.begin(env, env.Now())
@@ -357,12 +388,16 @@ func (c *KVClient) Timer(env *sim.Env, t sim.Timer) {
 
 // begin starts a new operation invoked at call.
 func (c *KVClient) begin(env *sim.Env, call sim.Time) {
+	if c.timer != 0 || c.to != 0 {
+		panic(fmt.Sprintf("client %v: starting #%d with timer %v and an attempt at %v left from #%d", env.ID(), c.seq+1, c.timer, c.to, c.seq))
+	}
 	c.seq++
 	op := c.pick(env)
 	c.history.Append(OpRecord{Client: env.ID(), Seq: c.seq, Op: op, Call: call, Return: sim.TimeMax,
 		CallEvent: env.Event(), ReturnEvent: -1, Status: OpPending})
 	c.cur = c.history.Len() - 1
 	c.maybe = false
+	c.redirects = 0
 	c.deadline = env.Now() + c.w.OpTimeout
 	if c.leader == 0 {
 		nodes := env.Nodes()
@@ -371,12 +406,17 @@ func (c *KVClient) begin(env *sim.Env, call sim.Time) {
 	c.send(env)
 }
 
+// send starts a new attempt of the operation in flight, at c.leader, and
+// gives it the operation's one timer.
 func (c *KVClient) send(env *sim.Env) {
+	if c.timer != 0 {
+		panic(fmt.Sprintf("client %v: attempt of #%d sent while timer %v is pending", env.ID(), c.seq, c.timer))
+	}
 	r := c.history.At(c.cur)
 	r.Attempts++
-	env.CancelTimer(c.attempt)
-	env.Send(c.leader, &Request{Client: env.ID(), Seq: r.Seq, Op: r.Op})
-	c.attempt = env.SetTimer(c.attemptTimeout(env), "attempt", r.Seq)
+	c.to = c.leader
+	env.Send(c.to, &Request{Client: env.ID(), Seq: r.Seq, Op: r.Op})
+	c.timer = env.SetTimer(c.attemptTimeout(env), "attempt", r.Seq)
 }
 
 // attemptTimeout is how long an attempt waits: Timeout, or under
@@ -387,6 +427,16 @@ func (c *KVClient) attemptTimeout(env *sim.Env) sim.Time {
 	}
 	return c.w.Timeout
 }
+
+// retryPause is how long the client waits after a refusal it does not
+// follow at once, so a leaderless cluster is not flooded.
+func (c *KVClient) retryPause() sim.Time { return c.w.Timeout/10 + sim.Millisecond }
+
+// redirectsMax bounds the hints followed at once between two paced sends:
+// one round of the cluster. Two nodes that name each other (a stale leader
+// and its successor, or duplicated old refusals taken as new ones) would
+// otherwise bounce the request at the speed of the network.
+func redirectsMax(env *sim.Env) int { return len(env.Nodes()) }
 
 func (c *KVClient) pick(env *sim.Env) Op {
 	r := env.Rand()
@@ -415,34 +465,79 @@ func (c *KVClient) nextNode(env *sim.Env, after sim.NodeID) sim.NodeID {
 	return nodes[0]
 }
 
-// Receive handles a node's response.
+// Receive handles a node's response. A reply names only the operation
+// (client, sequence number) and comes from a node, so it is matched to an
+// attempt by both:
+//
+//   - a reply for another sequence number answers an operation already
+//     finished (a late or duplicated answer): dropped;
+//   - ok and fail answer the operation whichever attempt they come from
+//     (every attempt carries the same request): the first one finishes it
+//     and its duplicates find no operation in flight;
+//   - a refusal (not_leader) is taken only from the node the attempt in
+//     flight was sent to, and only once: a refusal from another node
+//     answers an older attempt, and a refusal while the client pauses is
+//     a duplicate of the one that made it pause. Both are dropped.
+//
+// A dropped reply sends nothing and sets no timer. What the network still
+// hides is a refusal of an older attempt to the same node arriving after a
+// newer attempt went there: it is taken as the newer attempt's refusal,
+// which costs one resend, since a refusal only ever ends an attempt.
 func (c *KVClient) Receive(env *sim.Env, from sim.NodeID, m sim.Message) {
 	resp, ok := m.(*Response)
-	if !ok || c.cur < 0 || resp.Seq != c.history.At(c.cur).Seq {
-		return // a late answer to an operation already finished
+	if !ok {
+		return
+	}
+	if c.cur < 0 || resp.Seq != c.history.At(c.cur).Seq {
+		c.drop(env, from, resp, "no such operation in flight")
+		return
 	}
 	switch resp.Status {
 	case StatusOK:
 		c.leader = from
 		c.finish(env, OpOK, resp, "")
 	case StatusNotLeader:
-		if resp.Leader != 0 && resp.Leader != from {
+		switch {
+		case c.to == 0:
+			c.drop(env, from, resp, "already refused, pausing before the next attempt")
+			return
+		case from != c.to:
+			c.drop(env, from, resp, "the attempt in flight went to "+c.to.String())
+			return
+		}
+		c.to = 0
+		if resp.Leader != 0 && resp.Leader != from && c.redirects < redirectsMax(env) {
+			c.redirects++
 			c.leader = resp.Leader
+			env.CancelTimer(c.timer)
+			c.timer = 0
 			c.send(env)
 			return
 		}
-		// No hint: try the next node after a short pause, so a leaderless
-		// cluster is not flooded.
-		c.leader = c.nextNode(env, from)
-		env.CancelTimer(c.attempt)
-		c.attempt = env.SetTimer(c.attemptTimeout(env), "attempt", c.history.At(c.cur).Seq)
-		env.SetTimer(c.w.Timeout/10+sim.Millisecond, "retry", c.history.At(c.cur).Seq)
+		// No hint, or hints followed around the whole cluster: try the
+		// next node (or the hint) after a short pause, which replaces the
+		// attempt's time-out as the operation's one timer.
+		if resp.Leader != 0 && resp.Leader != from {
+			c.leader = resp.Leader
+		} else {
+			c.leader = c.nextNode(env, from)
+		}
+		env.CancelTimer(c.timer)
+		c.timer = env.SetTimer(c.retryPause(), "retry", resp.Seq)
 	case StatusFail:
 		st := OpFailed
 		if c.maybe {
 			st = OpUnknown
 		}
 		c.finish(env, st, resp, resp.Err)
+	}
+}
+
+// drop counts and logs a reply that is not acted on.
+func (c *KVClient) drop(env *sim.Env, from sim.NodeID, resp *Response, why string) {
+	c.dropped++
+	if env.Tracing() {
+		env.Logf("dropping %s from %v: %s", resp.Describe(), from, why)
 	}
 }
 
@@ -469,7 +564,8 @@ func (c *KVClient) finish(env *sim.Env, st OpStatus, resp *Response, why string)
 			}
 		}
 	}
-	env.CancelTimer(c.attempt)
+	env.CancelTimer(c.timer)
+	c.timer, c.to = 0, 0
 	c.cur = -1
 	if c.w.Mode == "open" {
 		if len(c.arrivals) > 0 && c.canStart(env) {

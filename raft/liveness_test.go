@@ -18,7 +18,7 @@ func TestLivenessCheckersCatchTheirMutants(t *testing.T) {
 		seed                     uint64
 	}{
 		// §5.1: a leader that hears of a higher term steps down.
-		{"chaos5.yaml", BugNoStepDown, "raft.StaleLeader", "", 3},
+		{"chaos5.yaml", BugNoStepDown, "raft.StaleLeader", "", 2},
 		// §8: a retried request already applied is answered from the
 		// session table; dropping it leaves the client unanswered.
 		{"chaos5-liveness.yaml", BugDropDuplicates, "raft.Progress", "operations answered", 1},

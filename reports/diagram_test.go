@@ -62,7 +62,7 @@ func TestDiagramLabelsDoNotOverlap(t *testing.T) {
 		dropsMin int
 		dropsMax int // -1: any
 	}{
-		{"docs-first-election", def, 91, 130, 0, 2},
+		{"docs-first-election", def, 85, 124, 0, 2},
 		// The election at 170ms packs a dozen messages into 10ms.
 		{"test-window", testScenario(t), 0, 120, 0, 15},
 		{"dense", def, 91, 491, 1, -1},

@@ -23,7 +23,9 @@
 // crashes lose nothing acknowledged. A client that retried a put (after a
 // time-out) at another coordinator could have it applied twice with two
 // tags, so the Spec declares retry policy never: a client sends each
-// operation once and waits for it until its op_timeout.
+// operation once and waits for it until its op_timeout. The network can
+// still deliver that one request twice, so a coordinator remembers, per
+// client and durably, the last request it started, and ignores copies.
 package register
 
 import (
@@ -204,10 +206,21 @@ type Node struct {
 	// inc<<32 | next, so a late reply to an operation from before a crash
 	// never matches a new one.
 	inc, next int64
+	// started is the highest sequence number of each client's requests
+	// this node has coordinated, persisted under startedPrefix. Clients
+	// send each request once with increasing sequence numbers, so a
+	// request at or below it is a copy made by the network: coordinated
+	// again, a put would get a second, newer tag and could overwrite a
+	// later write (a linearizability violation at duplication 0.5).
+	started map[sim.NodeID]int64
 }
 
-// regPrefix is the stable-storage prefix of the registers.
-const regPrefix = "reg/"
+// regPrefix is the stable-storage prefix of the registers, and
+// startedPrefix that of Node.started (the client's number follows it).
+const (
+	regPrefix     = "reg/"
+	startedPrefix = "started/"
+)
 
 // Start recovers the registers and starts a new incarnation.
 func (n *Node) Start(env *sim.Env) {
@@ -221,6 +234,16 @@ func (n *Node) Start(env *sim.Env) {
 			panic(fmt.Sprintf("register: %v on %v: corrupt storage under %q", d.Err, env.ID(), k))
 		}
 		n.regs[k[len(regPrefix):]] = r
+	}
+	n.started = map[sim.NodeID]int64{}
+	for _, k := range env.Keys(startedPrefix) {
+		b, _ := env.Load(k)
+		c, errC := strconv.ParseInt(k[len(startedPrefix):], 10, 64)
+		seq, errS := strconv.ParseInt(string(b), 10, 64)
+		if errC != nil || errS != nil {
+			panic(fmt.Sprintf("register: corrupt storage under %q on %v: %q", k, env.ID(), b))
+		}
+		n.started[sim.NodeID(c)] = seq
 	}
 	if b, ok := env.Load("inc"); ok {
 		n.inc, _ = strconv.ParseInt(string(b), 10, 64)
@@ -270,11 +293,17 @@ func (n *Node) request(env *sim.Env, from sim.NodeID, req *protocols.Request) {
 		fail(fmt.Sprintf("the register supports get and put, not %s", req.Op.Kind))
 		return
 	}
+	if req.Seq <= n.started[req.Client] {
+		env.Logf("ignoring %s: a copy of a request coordinated here (%v's last is #%d)", req.Describe(), req.Client, n.started[req.Client])
+		return
+	}
 	if len(n.ops) >= inflightMax {
 		// Not applied: the client may try another node.
 		env.Send(from, &protocols.Response{Client: req.Client, Seq: req.Seq, Status: protocols.StatusNotLeader})
 		return
 	}
+	n.started[req.Client] = req.Seq
+	env.Store(startedPrefix+strconv.FormatInt(int64(req.Client), 10), []byte(strconv.FormatInt(req.Seq, 10)))
 	n.next++
 	id := n.inc<<32 | n.next
 	n.ops[id] = &op{req: *req, from: from, phase: phaseQuery}
@@ -372,9 +401,9 @@ func (n *Node) keys() []string {
 	return keys
 }
 
-// AppendState implements sim.StateAppender: the registers and the
-// operations in flight (by id), which decide everything the node does
-// next. The incarnation is left out: it only keeps ids apart.
+// AppendState implements sim.StateAppender: the registers, the
+// operations in flight (by id) and the last request started per client,
+// which decide everything the node does next. The incarnation is left out: it only keeps ids apart.
 func (n *Node) AppendState(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(n.regs)))
 	for _, k := range n.keys() {
@@ -398,6 +427,15 @@ func (n *Node) AppendState(b []byte) []byte {
 		e.Uvarint(o.heard)
 		encodeReg(&e, o.best)
 		b = e.B
+	}
+	clients := make([]sim.NodeID, 0, len(n.started))
+	for c := range n.started {
+		clients = append(clients, c)
+	}
+	slices.Sort(clients)
+	b = binary.AppendUvarint(b, uint64(len(clients)))
+	for _, c := range clients {
+		b = binary.AppendVarint(binary.AppendVarint(b, int64(c)), n.started[c])
 	}
 	return binary.AppendVarint(b, n.next)
 }

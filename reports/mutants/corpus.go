@@ -16,8 +16,11 @@ var (
 		{"testdata/scenarios/raft/chaos3.yaml", 60},
 		{"testdata/scenarios/raft/chaos7.yaml", 40},
 		{"testdata/scenarios/raft/chaos5-options.yaml", 60},
-		{"testdata/scenarios/raft/chaos5-reads.yaml", 40},
-		{"testdata/scenarios/raft/chaos5-lease.yaml", 40},
+		// The read mutants fail on about one seed in 40 of these two
+		// (3 of 120 each): 80 seeds leave a margin, where 40 caught them
+		// only while the first such seed happened to be 32.
+		{"testdata/scenarios/raft/chaos5-reads.yaml", 80},
+		{"testdata/scenarios/raft/chaos5-lease.yaml", 80},
 		{"testdata/scenarios/raft/chaos5-liveness.yaml", 20},
 		{"testdata/scenarios/raft/chaos5-leaders.yaml", 60},
 		{"testdata/scenarios/raft/liveness-restart.yaml", 10},
