@@ -122,6 +122,20 @@ const deposedLeader = "# a deposed leader hears only replies: n1 leads, is cut o
 	"  \"1s isolate n1\", \"1s crash n5\", \"1300ms restart n5\", \"1600ms heal\", \"1600ms cut n2->n1\", \"1600ms cut n3->n1\", \"1600ms cut n4->n1\", \"3s heal\"]\n" +
 	"workload: {clients: 0}\n"
 
+// leaderStrikes aims its faults at whoever leads (the simulator's strike
+// nemesis, docs/scenarios.md): each node that becomes leader, and each
+// leader that advances its commit index, is cut off from the others a
+// few milliseconds later, before what it just did has reached everyone,
+// and rejoins 300ms later. Leaders change every few hundred milliseconds,
+// each finding the logs the last ones left half-replicated and repairing
+// them one entry per AppendEntries: a leader that commits by counting
+// replicas an entry of an earlier term (Raft §5.4.2, Figure 8) commits
+// what the next leader overwrites. No fault is placed by hand: three
+// nodes, 20 seeds, and about one seed in three reaches that schedule.
+const leaderStrikes = "# safe under faults aimed at leaders: a new leader, or a leader that just advanced its commit index, is cut off a few ms later (mean 2ms) for 300ms, so what it did reaches some nodes and not others; logs are repaired one entry per AppendEntries; healed at 3s\n" +
+	"nodes: 3\nduration: 5s\nnetwork: {latency: {dist: uniform, min: 1ms, max: 10ms}}\noptions: {entries_per_message_max: 1}\n" +
+	"nemesis: {downtime: 300ms, heal_at: 3s, strike: {elected: 1, committed: 1, after: 2ms}}\n" + kvLoad
+
 var catalog = []*Exercise{
 	{
 		Name: "raft-election", Title: "Raft leader election and heartbeats (Raft §5.1-5.2)",
@@ -159,6 +173,8 @@ var catalog = []*Exercise{
 				YAML: "# a follower (or the leader) is cut off for a second, then catches up\nnodes: 5\nduration: 3s\nfaults: [\"500ms isolate n3\", \"1500ms heal\"]\n" + kvLoad},
 			{Name: "leader-partitions", Points: 15, Core: true, Kind: "property", Seeds: 5, FirstSeed: 1, Lin: true, Checkers: raftChecks(), Expect: all(opsAtLeast(20), oneLeader),
 				YAML: "# majorities move around; entries of a deposed leader are overwritten, one entry per AppendEntries, so a follower's stale tail outlives the messages that repair it\nnodes: 5\nduration: 4s\noptions: {entries_per_message_max: 1}\nfaults: [\"500ms partition n1,n2|n3,n4,n5\", \"1200ms partition n1,n2,n3|n4,n5\", \"2s partition n2,n4|n1,n3,n5\", \"2800ms heal\"]\n" + kvLoad},
+			{Name: "leader-strikes", Points: 10, Core: true, Kind: "property", Seeds: 20, FirstSeed: 600, Lin: true, Checkers: raftChecks(), Expect: all(opsAtLeast(20), oneLeader),
+				YAML: leaderStrikes},
 			{Name: "lossy-network", Points: 10, Core: true, Kind: "scenario", Lin: true, Checkers: raftChecks(), Expect: opsAtLeast(20),
 				YAML: "# 10% loss, 5% duplication, reordering\nnodes: 5\nduration: 3s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 4ms, max: 100ms}, loss: 0.1, duplicate: 0.05}\n" + kvLoad},
 			{Name: "replication-chaos", Points: 15, Core: true, Kind: "property", Seeds: 10, FirstSeed: 200, Lin: true, Checkers: raftChecks(), Expect: opsAtLeast(20),

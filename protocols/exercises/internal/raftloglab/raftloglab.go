@@ -64,6 +64,11 @@ const (
 	// EmptyHeartbeats: heartbeats never carry entries; a leader sends new
 	// entries once, when a client's request arrives, and never again.
 	EmptyHeartbeats Bug = "empty-heartbeats"
+	// LeaderNoRearm: a leader whose election timer fires does not re-arm
+	// it, so once deposed it never stands for election again (a mistake
+	// the election suite misses: there a deposed leader has followers to
+	// hear; under leader-strikes two of three nodes end up deposed).
+	LeaderNoRearm Bug = "leader-no-rearm"
 )
 
 // The mistakes of raft-persistence.
@@ -245,6 +250,10 @@ func (n *Node) observe(env *sim.Env, term int64) {
 
 func (n *Node) onElectionTimeout(env *sim.Env) {
 	if n.role == raftlab.Leader {
+		if n.bug == LeaderNoRearm {
+			n.election = 0 // the timer that fired was the last one
+			return
+		}
 		n.resetElectionTimer(env)
 		return
 	}

