@@ -29,7 +29,13 @@ import (
 type symmetry struct {
 	perms []sim.Permutation
 	// pos[q][k] is the index that process k takes under perms[q].
-	pos    [][]int
+	pos [][]int
+	// pairs are the pairs of process indexes of nodes (the processes a
+	// permutation moves), each once: at most 10 (SymmetryNodesMax).
+	pairs [][2]int
+	// before[q] has bit t set when perms[q] places the first process of
+	// pairs[t] before the second.
+	before []uint16
 	procs  partTable // a process's part -> its part under each permutation
 	events partTable // a pending event's part -> the same
 }
@@ -45,6 +51,9 @@ type symScratch struct {
 	rowsE      [][]uint64
 	sub, plus  [][]uint64 // a child's pending parts gone and new (their renamings)
 	parent     symParent
+	// procs and events' rows this worker has looked up: the tables are
+	// read without a lock (there are a few thousand parts).
+	localP, localE *table[[]uint64]
 }
 
 // symParent is the renamings of the parts of the state being expanded
@@ -84,60 +93,136 @@ func newSymmetry(root *sim.Sim) (*symmetry, error) {
 		}
 		y.pos = append(y.pos, pos)
 	}
+	for a := sim.NodeID(1); int(a) <= n; a++ {
+		for b := a + 1; int(b) <= n; b++ {
+			y.pairs = append(y.pairs, [2]int{root.ProcessIndex(a), root.ProcessIndex(b)})
+		}
+	}
+	if len(y.pairs) > 16 {
+		panic(fmt.Sprintf("explore: symmetry: %d pairs of nodes; at most 16 fit", len(y.pairs)))
+	}
+	for _, pos := range y.pos {
+		var bits uint16
+		for t, pr := range y.pairs {
+			if pos[pr[0]] < pos[pr[1]] {
+				bits |= 1 << t
+			}
+		}
+		y.before = append(y.before, bits)
+	}
 	return y, nil
 }
 
-// procRow returns the renamings of process k's part h in the run s,
-// computing them on first sight. It asserts that the identity's renaming
-// is the part itself: a protocol whose permuted encoding differs from its
-// plain one would make states that are one look like two.
+// A part's row holds its renamings, by permutation, and then its key:
+// the least of them. The key does not depend on which node the part is
+// at: the renamings of node π(i)'s part in the state renamed by π are
+// those of node i's part in the original, in another order. Only the
+// permutations that place the nodes in the order of their keys are tried
+// (ties in any order): for a state S and its renaming T = π(S), the
+// permutations q tried on T are exactly the q∘π⁻¹ for the q tried on S,
+// so the renamed states tried are the same and so is the least
+// fingerprint. Most states have nodes with distinct keys: one
+// permutation is tried, not n!.
+
+// symmetryKeyMistake, set by a test, keys a row by its plain part (the
+// identity's renaming), which names the node the part is at: the mistake
+// TestSymmetryKeyMistakeCaught exists to catch.
+var symmetryKeyMistake = false
+
+// keyOf returns the key of a row.
+func keyOf(row []uint64) uint64 { return row[len(row)-1] }
+
+// newRow returns a row with its renamings filled by at and its key set.
+func (y *symmetry) newRow(at func(q int) uint64) []uint64 {
+	row := make([]uint64, len(y.perms)+1)
+	key := ^uint64(0)
+	for q := range y.perms {
+		row[q] = at(q)
+		key = min(key, row[q])
+	}
+	if symmetryKeyMistake {
+		key = row[0]
+	}
+	row[len(y.perms)] = key
+	return row
+}
+
+// procRow returns the row of process k's part h in the run s, computing
+// it on first sight. It asserts that the identity's renaming is the part
+// itself: a protocol whose permuted encoding differs from its plain one
+// would make states that are one look like two.
 func (y *symmetry) procRow(s *sim.Sim, k int, h uint64, ss *symScratch) []uint64 {
-	if row, ok := y.procs.get(h); ok {
+	if row, ok := ss.local(&ss.localP, h); ok {
 		return row
 	}
-	row := make([]uint64, len(y.perms))
-	var err error
-	for q, p := range y.perms {
-		row[q], ss.buf, err = s.PermutedProcessFingerprint(k, p, ss.buf)
-		if err != nil {
-			panic(fmt.Sprintf("explore: symmetry: %v", err))
+	row, ok := y.procs.get(h)
+	if !ok {
+		row = y.newRow(func(q int) uint64 {
+			var fp uint64
+			var err error
+			fp, ss.buf, err = s.PermutedProcessFingerprint(k, y.perms[q], ss.buf)
+			if err != nil {
+				panic(fmt.Sprintf("explore: symmetry: %v", err))
+			}
+			return fp
+		})
+		if row[0] != h {
+			panic(fmt.Sprintf("explore: symmetry: process %d's part is %#x, renamed by the identity %#x: AppendStatePermuted (or PermuteStored) disagrees with AppendState", k, h, row[0]))
 		}
+		y.procs.put(h, row)
 	}
-	if row[0] != h {
-		panic(fmt.Sprintf("explore: symmetry: process %d's part is %#x, renamed by the identity %#x: AppendStatePermuted (or PermuteStored) disagrees with AppendState", k, h, row[0]))
-	}
-	y.procs.put(h, row)
+	ss.localP.put(h, row)
 	return row
 }
 
 // eventRow is procRow for the pending event ev, whose part is h.
 func (y *symmetry) eventRow(ev *sim.Event, h uint64, ss *symScratch) []uint64 {
-	if row, ok := y.events.get(h); ok {
+	if row, ok := ss.local(&ss.localE, h); ok {
 		return row
 	}
-	row := make([]uint64, len(y.perms))
-	var err error
-	for q, p := range y.perms {
-		row[q], ss.buf, err = sim.PermutedEventFingerprint(ev, p, ss.buf)
-		if err != nil {
-			panic(fmt.Sprintf("explore: symmetry: %v", err))
+	row, ok := y.events.get(h)
+	if !ok {
+		row = y.newRow(func(q int) uint64 {
+			var fp uint64
+			var err error
+			fp, ss.buf, err = sim.PermutedEventFingerprint(ev, y.perms[q], ss.buf)
+			if err != nil {
+				panic(fmt.Sprintf("explore: symmetry: %v", err))
+			}
+			return fp
+		})
+		if row[0] != h {
+			panic(fmt.Sprintf("explore: symmetry: event %v's part is %#x, renamed by the identity %#x: a message's AppendStatePermuted disagrees with its AppendState", sim.Describe(ev.Msg), h, row[0]))
 		}
+		y.events.put(h, row)
 	}
-	if row[0] != h {
-		panic(fmt.Sprintf("explore: symmetry: event %v's part is %#x, renamed by the identity %#x: a message's AppendStatePermuted disagrees with its AppendState", sim.Describe(ev.Msg), h, row[0]))
-	}
-	y.events.put(h, row)
+	ss.localE.put(h, row)
 	return row
 }
 
-// registered returns the renamings of a part the step cache predicts. Every
+// local looks h up in one of the worker's tables of rows.
+func (ss *symScratch) local(t **table[[]uint64], h uint64) ([]uint64, bool) {
+	if *t == nil {
+		*t = newTable[[]uint64]()
+	}
+	return (*t).get(h)
+}
+
+// registered returns the row of a part the step cache predicts. Every
 // such part was in a run that was fingerprinted when its step was
 // recorded, so the table has it.
-func registered(t *partTable, h uint64, what string) []uint64 {
+func registered(t *partTable, local **table[[]uint64], h uint64, what string) []uint64 {
+	if *local == nil {
+		*local = newTable[[]uint64]()
+	}
+	if row, ok := (*local).get(h); ok {
+		return row
+	}
 	row, ok := t.get(h)
 	if !ok {
 		panic(fmt.Sprintf("explore: symmetry: %s part %#x was never registered", what, h))
 	}
+	(*local).put(h, row)
 	return row
 }
 
@@ -165,24 +250,47 @@ func (y *symmetry) pendingSums(sums []uint64, fps []uint64, rowsE [][]uint64, se
 		if sets && slices.Contains(fps[:j], fps[j]) {
 			continue
 		}
-		for q, x := range row {
+		for q, x := range row[:len(y.perms)] {
 			sums[q] += x
 		}
 	}
 	return sums
 }
 
-// canonical returns the least fingerprint, over the permutations, of the
-// state whose process parts' renamings are rowsP, except process k's
-// (when k >= 0), which are rowK, and whose renamed pending share is
-// sums[q] less each sub's and plus each plus's.
+// canonical returns the least fingerprint, over the permutations that
+// place the nodes in the order of their keys, of the state whose process
+// parts' rows are rowsP, except process k's (when k >= 0), which is rowK,
+// and whose renamed pending share is sums[q] less each sub's and plus each
+// plus's.
 func (y *symmetry) canonical(rowsP [][]uint64, k int, rowK []uint64, sums []uint64, sub, plus [][]uint64, ss *symScratch) uint64 {
 	if len(ss.placed) != len(rowsP) {
 		ss.placed = make([]uint64, len(rowsP))
 	}
 	placed := ss.placed
-	best := ^uint64(0)
+	// The order of the keys, pair by pair: care has bit t set when the
+	// keys of pairs[t] differ, want when the first is the smaller.
+	var care, want uint16
+	for t, pr := range y.pairs {
+		ka, kb := keyOf(rowsP[pr[0]]), keyOf(rowsP[pr[1]])
+		if pr[0] == k {
+			ka = keyOf(rowK)
+		}
+		if pr[1] == k {
+			kb = keyOf(rowK)
+		}
+		if ka != kb {
+			care |= 1 << t
+			if ka < kb {
+				want |= 1 << t
+			}
+		}
+	}
+	best, tried := ^uint64(0), 0
 	for q, pos := range y.pos {
+		if (y.before[q]^want)&care != 0 {
+			continue // places two nodes against the order of their keys
+		}
+		tried++
 		for i, row := range rowsP {
 			placed[pos[i]] = row[q]
 		}
@@ -199,6 +307,9 @@ func (y *symmetry) canonical(rowsP [][]uint64, k int, rowK []uint64, sums []uint
 		if fp := sim.CombineParts(placed, sum); fp < best {
 			best = fp
 		}
+	}
+	if tried == 0 {
+		panic(fmt.Sprintf("explore: symmetry: no permutation orders the nodes by their keys (%d pairs)", len(y.pairs)))
 	}
 	return best
 }
@@ -280,7 +391,7 @@ func (y *symmetry) child(s *sim.Sim, k int, rowK []uint64, rem, add []uint64, w 
 		if j := slices.Index(fps, a); j >= 0 {
 			ss.plus = append(ss.plus, sp.events[j])
 		} else {
-			ss.plus = append(ss.plus, registered(&y.events, a, "event"))
+			ss.plus = append(ss.plus, registered(&y.events, &ss.localE, a, "event"))
 		}
 	}
 	return y.canonical(sp.procs, k, rowK, sp.sums, ss.sub, ss.plus, ss)
@@ -294,7 +405,7 @@ func (e *explorer) predictStep(s *sim.Sim, st step, k int, w *scratch) uint64 {
 	}
 	rem := e.steps.arena[st.off : st.off+uint32(st.nrem)]
 	add := e.steps.arena[st.off+uint32(st.nrem) : st.off+uint32(st.nrem)+uint32(st.nadd)]
-	return e.sym.child(s, k, registered(&e.sym.procs, st.proc, "process"), rem, add, w)
+	return e.sym.child(s, k, registered(&e.sym.procs, &w.sym.localP, st.proc, "process"), rem, add, w)
 }
 
 // predictAfterSym is predict (a drop or a duplication of the pending
