@@ -63,7 +63,8 @@ type symScratch struct {
 type symParent struct {
 	of     *sim.Sim
 	gen    uint64     // w.parts.gen they were made for
-	procs  [][]uint64 // by process: its part's renamings
+	procs  [][]uint64 // by process: its part's renamings (in flat)
+	flat   []uint64
 	events [][]uint64 // by pending event (w.fps): the same
 	sums   []uint64   // by permutation: the renamed pending share
 	fp     uint64     // the canonical fingerprint
@@ -324,9 +325,29 @@ func (e *explorer) fingerprint(s *sim.Sim, w *scratch) uint64 {
 	}
 	y, ss := e.sym, &w.sym
 	ss.procs = s.AppendProcessFingerprints(ss.procs[:0])
-	ss.pend, ss.fps = s.AppendPendingRefs(ss.pend[:0], ss.fps[:0])
-	y.rows(s, ss.procs, ss.pend, ss.fps, ss)
-	ss.pend = ss.pend[:0] // they point into s's queue
+	ss.rowsP = ss.rowsP[:0]
+	for k, h := range ss.procs {
+		ss.rowsP = append(ss.rowsP, y.procRow(s, k, h, ss))
+	}
+	// The pending events' parts, unsorted; their events only when a part
+	// is new to this worker.
+	ss.fps = s.AppendPendingFPs(ss.fps[:0])
+	ss.rowsE = ss.rowsE[:0]
+	for _, h := range ss.fps {
+		row, ok := ss.local(&ss.localE, h)
+		if !ok {
+			break
+		}
+		ss.rowsE = append(ss.rowsE, row)
+	}
+	if len(ss.rowsE) < len(ss.fps) {
+		ss.pend, ss.fps = s.AppendPendingRefs(ss.pend[:0], ss.fps[:0])
+		ss.rowsE = ss.rowsE[:0]
+		for j, ev := range ss.pend {
+			ss.rowsE = append(ss.rowsE, y.eventRow(ev, ss.fps[j], ss))
+		}
+		ss.pend = ss.pend[:0] // they point into s's queue
+	}
 	ss.sums = y.pendingSums(ss.sums, ss.fps, ss.rowsE, s.FingerprintSets())
 	return y.canonical(ss.rowsP, -1, nil, ss.sums, nil, nil, ss)
 }
@@ -344,7 +365,16 @@ func (y *symmetry) parent(s *sim.Sim, w *scratch) *symParent {
 	ss := &w.sym
 	y.rows(s, w.parts.procs, w.pend, w.fps, ss)
 	sp.of, sp.gen = s, w.parts.gen
-	sp.procs = append(sp.procs[:0], ss.rowsP...)
+	// The process rows are read for every child: copied side by side,
+	// out of the tables' scattered memory.
+	width := len(y.perms) + 1
+	sp.flat = slices.Grow(sp.flat[:0], len(ss.rowsP)*width)[:len(ss.rowsP)*width]
+	sp.procs = sp.procs[:0]
+	for i, row := range ss.rowsP {
+		r := sp.flat[i*width : (i+1)*width : (i+1)*width]
+		copy(r, row)
+		sp.procs = append(sp.procs, r)
+	}
 	sp.events = append(sp.events[:0], ss.rowsE...)
 	sp.sums = y.pendingSums(sp.sums, w.fps, sp.events, s.FingerprintSets())
 	sp.fp = y.canonical(sp.procs, -1, nil, sp.sums, nil, nil, ss)
