@@ -12,10 +12,11 @@ import (
 // interchangeable (sim.SymmetricProcess), a state and the same state with
 // its node ids renamed by a permutation behave alike up to the renaming,
 // and the invariants judge them alike: the search keeps one state of each
-// class. A state's canonical fingerprint is the least, over every
-// permutation of the nodes, of the fingerprint the renamed state would
-// have: each process's part placed at its renamed position, each pending
-// event's part with sender, receiver and content renamed. The states the
+// class. A state's canonical fingerprint is the least, over the
+// permutations of the nodes that order them by their keys (below), of the
+// fingerprint the renamed state would have: each process's part placed at
+// its renamed position, each pending event's part with sender, receiver
+// and content renamed. The states the
 // search keeps are real runs (the first of each class it finds), so a
 // counterexample replays as it is.
 //
@@ -483,8 +484,10 @@ func (t *partTable) put(h uint64, row []uint64) {
 }
 
 // CanonicalFingerprint returns the fingerprint a search with
-// Options.Symmetry gives the run s: the least over the permutations of its
-// nodes of the renamed state's fingerprint (sim.Sim.PermutedFingerprint).
+// Options.Symmetry gives the run s: the least, over the permutations of
+// its nodes that order them by their keys, of the renamed state's
+// fingerprint (sim.Sim.PermutedFingerprint). A state and its renamings
+// have the same.
 // Its error says why s's nodes are not interchangeable.
 func CanonicalFingerprint(s *sim.Sim) (uint64, error) {
 	y, err := newSymmetry(s)
