@@ -23,7 +23,8 @@ import (
 // does not break the symmetry a search sees.
 
 // SymmetryNodesMax bounds the nodes of a run searched with symmetry: the
-// canonical fingerprint tries every permutation of the nodes (5! = 120).
+// canonical fingerprint may try every permutation of the nodes (5! =
+// 120) when their parts tie.
 const SymmetryNodesMax = 5
 
 // Permutation renames node ids: node i becomes Of(i). Clients (negative

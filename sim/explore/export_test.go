@@ -15,3 +15,11 @@ func SetQuietSteps(on bool) (restore func()) {
 	quietSteps = on
 	return func() { quietSteps = old }
 }
+
+// SetSymmetryKeyMistake keys the nodes' parts by their plain fingerprints
+// (which name the node) for a test and returns what restores it.
+func SetSymmetryKeyMistake(on bool) (restore func()) {
+	old := symmetryKeyMistake
+	symmetryKeyMistake = on
+	return func() { symmetryKeyMistake = old }
+}

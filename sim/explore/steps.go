@@ -163,6 +163,7 @@ func mix(x uint64) uint64 {
 // branches.
 type parts struct {
 	of     *sim.Sim // the state they are of
+	gen    uint64   // counts loads: what is derived from the parts is of load gen
 	procs  []uint64 // sim.Sim.AppendProcessFingerprints
 	timers []uint64 // by process index: the sum of mix(part) of its pending timers
 	// pendSum is the pending events' share of the fingerprint
@@ -181,6 +182,7 @@ func (p *parts) load(s *sim.Sim, w *scratch) {
 		panic("explore: parts loaded from the pending events of another state")
 	}
 	p.of = s
+	p.gen++
 	p.procs = s.AppendProcessFingerprints(p.procs[:0])
 	p.timers = slices.Grow(p.timers[:0], len(p.procs))[:len(p.procs)]
 	clear(p.timers)

@@ -178,3 +178,66 @@ func TestSymmetryDFS(t *testing.T) {
 		}
 	}
 }
+
+// symmetryOrbits searches every state of 3-node Raft within depth
+// (depth-first, so every state is built) and returns the first few states
+// whose canonical fingerprint (explore.CanonicalFingerprint) differs from
+// that of one of their renamings (sim.Sim.PermutedFingerprint) that the
+// search reached, and the number of renamings compared. The canonical
+// fingerprint tries only the permutations that order the nodes by a key of
+// their parts: a key that depends on which node a part is at gives a state
+// and its renaming different fingerprints.
+func symmetryOrbits(t *testing.T, depth int) (problems []string, compared int) {
+	perms := sim.Permutations(3)
+	type seen struct{ renamed []uint64 }
+	canon := map[uint64]uint64{} // fingerprint -> canonical
+	reached := map[uint64]seen{}
+	goal := func(s *sim.Sim) bool {
+		fp, _ := s.Fingerprint(nil)
+		st := seen{renamed: make([]uint64, len(perms))}
+		for q, p := range perms {
+			h, err := s.PermutedFingerprint(p)
+			require.NoError(t, err)
+			st.renamed[q] = h
+		}
+		c, err := explore.CanonicalFingerprint(s)
+		require.NoError(t, err)
+		canon[fp], reached[fp] = c, st
+		return false
+	}
+	r, err := explore.Run(symmetrySearch(t, []string{"raft.ElectionSafety"}), explore.Options{Mode: explore.DFS, DepthMax: depth, Workers: 1, Goal: goal})
+	require.NoError(t, err)
+	require.Equal(t, explore.FoundNothing, r.Found, "%v", r)
+	for fp, st := range reached {
+		for q, h := range st.renamed {
+			c, ok := canon[h]
+			if !ok {
+				continue // raft/symmetry_test.go checks that renamings are reached
+			}
+			compared++
+			if c != canon[fp] && len(problems) < 5 {
+				problems = append(problems, fmt.Sprintf("state %#x (canonical %#x) renamed by %v is %#x (canonical %#x)", fp, canon[fp], perms[q], h, c))
+			}
+		}
+	}
+	return problems, compared
+}
+
+// TestSymmetryKeysInvariant: a state and each of its renamings share one
+// canonical fingerprint, although only the permutations that order the
+// nodes by their keys are tried.
+func TestSymmetryKeysInvariant(t *testing.T) {
+	problems, compared := symmetryOrbits(t, 5)
+	require.Empty(t, problems)
+	require.Greater(t, compared, 1000, "too few renamings compared to show anything")
+}
+
+// TestSymmetryKeyMistakeCaught: keying a node's part by its plain
+// fingerprint, which names the node, makes a state and its renaming look
+// like two: the orbit check fails.
+func TestSymmetryKeyMistakeCaught(t *testing.T) {
+	defer explore.SetSymmetryKeyMistake(true)()
+	problems, _ := symmetryOrbits(t, 5)
+	require.NotEmpty(t, problems, "a key that names the node went unnoticed")
+	t.Logf("caught: %v", problems[0])
+}
