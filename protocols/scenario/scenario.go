@@ -747,11 +747,13 @@ func optionKeys(t reflect.Type) []string {
 }
 
 // ResetOptions drops the protocol options (after the protocol changed):
-// the new protocol's defaults apply.
+// the new protocol's defaults apply. The swarm's option lists go too: they
+// are values of the old protocol's options.
 func (sc *Scenario) ResetOptions() {
 	sc.opts = nil
 	sc.RawOpts = nil
 	sc.Options = yaml.Node{}
+	sc.SwarmOptions = nil
 }
 
 // Revalidate re-checks the scenario after fields were changed (by flags).
