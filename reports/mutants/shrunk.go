@@ -14,7 +14,7 @@ import (
 // mutant's failure: enough for the hardest (raft/stale-append, whose
 // reductions need several draws each) to reach the goal; most end at a
 // fixed point in a few hundred.
-const ShrinkBudget = 1000
+const ShrinkBudget = 4000
 
 // Shrunk is a caught mutant's failing run before and after shrinking.
 type Shrunk struct {
