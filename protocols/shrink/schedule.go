@@ -52,9 +52,12 @@ func explicit(sc *scenario.Scenario, steps []step, checkers func() []sim.Checker
 }
 
 // injects reports whether the nemesis injects faults (more than its
-// remainder: drift and heal).
+// remainder: drift and heal). A strike nemesis alone injects too: its
+// strikes are written down like the rest, or a shrink could only keep or
+// remove all of them.
 func injects(n *sim.NemesisConfig) bool {
-	return n != nil && (n.CrashEvery > 0 || n.PartitionEvery > 0 || n.CutEvery > 0 || n.PauseEvery > 0 || n.LossEvery > 0)
+	return n != nil && (n.CrashEvery > 0 || n.PartitionEvery > 0 || n.CutEvery > 0 || n.PauseEvery > 0 || n.LossEvery > 0 ||
+		n.Strike != nil)
 }
 
 // explicitPass replaces a nemesis that injects faults by its explicit

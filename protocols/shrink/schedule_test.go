@@ -97,6 +97,7 @@ func TestExplicitScheduleReplaysTheRun(t *testing.T) {
 		"../../testdata/scenarios/core/nemesis.yaml",
 		"../../testdata/scenarios/raft/chaos5.yaml",
 		"../../testdata/scenarios/raft/chaos5-reads.yaml",
+		"../../testdata/scenarios/raft/chaos5-leaders.yaml", // strikes at leaders
 		"../../testdata/scenarios/paxos/chaos5.yaml",
 		"../../testdata/scenarios/twopc/property-2pc.yaml",
 	}
@@ -111,6 +112,8 @@ func TestExplicitScheduleReplaysTheRun(t *testing.T) {
 				require.NoError(t, err)
 				sc.Seed = seed
 				require.NoError(t, sc.Revalidate())
+				sc, err = sc.Unswarm() // as Run does: the seed's nemesis written out
+				require.NoError(t, err)
 				ex, faults, err := Explicit(sc, nil, nil)
 				require.NoError(t, err)
 				require.NotEmpty(t, faults, "the nemesis did something")
@@ -140,4 +143,15 @@ func TestExplicitScheduleReplaysTheRun(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestStrikeOnlyNemesisInjects: a nemesis that only strikes at leaders
+// still injects faults, so the shrinker writes its strikes down as an
+// explicit schedule (and removes them one by one) rather than keeping or
+// dropping the whole nemesis; its remainder strikes no more.
+func TestStrikeOnlyNemesisInjects(t *testing.T) {
+	n := &sim.NemesisConfig{HealAt: 3 * sim.Second, Strike: &sim.StrikeConfig{Elected: 1}}
+	assert.True(t, injects(n))
+	assert.False(t, injects(sim.Remainder(n)), "the remainder keeps the heal only")
+	assert.Nil(t, sim.Remainder(n).Strike)
 }
