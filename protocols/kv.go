@@ -171,9 +171,22 @@ func (kv *KV) Apply(req *Request) *Response {
 		r.Status, r.Err = StatusFail, fmt.Sprintf("unknown operation %q", op.Kind)
 	}
 	if req.Client != 0 {
-		kv.Last[req.Client] = &Applied{Seq: req.Seq, Response: r}
+		kv.remember(req.Client, req.Seq, &r)
 	}
 	return &r
+}
+
+// remember records r as the last response to client. The client's entry
+// is overwritten in place once it has one: an allocation less per applied
+// command (the hot path of every replication protocol). That is sound
+// because nothing outside the store holds an *Applied: Duplicate and
+// Apply hand out copies, and Clone copies every entry.
+func (kv *KV) remember(client sim.NodeID, seq int64, r *Response) {
+	if a := kv.Last[client]; a != nil {
+		*a = Applied{Seq: seq, Response: *r}
+		return
+	}
+	kv.Last[client] = &Applied{Seq: seq, Response: *r}
 }
 
 // Encode serializes the store deterministically (for snapshots).
