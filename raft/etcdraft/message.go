@@ -14,10 +14,10 @@ import (
 // Msg carries one etcd raftpb.Message over the simulated network. In a
 // trace it appears with the message's deterministic protobuf encoding
 // (Raw) beside the key values, so a trace holds exactly what etcd sent.
-// In a run it also holds the message itself, a private copy taken when it
-// was sent, and every delivery hands etcd a fresh copy of that: duplicated
-// deliveries and different nodes never share etcd's message or entry
-// objects, as over a real network, without paying for a protobuf encoding
+// In a run it also holds the message itself, as etcd sent it, and every
+// delivery hands etcd a copy of what etcd may change (copyMessage):
+// duplicated deliveries and different nodes never see each other's
+// changes, as over a real network, without paying for a protobuf encoding
 // and decoding per message (that is done only when a trace is written). A
 // Msg is immutable once sent; a Msg decoded from a trace has only Raw.
 type Msg struct {
@@ -97,13 +97,35 @@ var marshalOpts = proto.MarshalOptions{Deterministic: true}
 // entries it points to are log entries, which etcd never changes.
 func wrap(m *pb.Message) *Msg {
 	return &Msg{
-		Type: m.GetType().String(), Term: m.GetTerm(), LogTerm: m.GetLogTerm(), Index: m.GetIndex(),
+		Type: messageTypeName(m.GetType()), Term: m.GetTerm(), LogTerm: m.GetLogTerm(), Index: m.GetIndex(),
 		Commit: m.GetCommit(), Reject: m.GetReject(), Entries: len(m.GetEntries()),
 		Snapshot: m.GetSnapshot().GetMetadata().GetIndex(), pm: m,
 	}
 }
 
-// unwrap returns a fresh copy of the etcd message for one delivery.
+// messageTypeNames holds etcd's message type names by number: protobuf's
+// String looks the name up through the enum's descriptor, and wrap names
+// every message sent.
+var messageTypeNames = func() []string {
+	var names []string
+	for n, name := range pb.MessageType_name {
+		for int(n) >= len(names) {
+			names = append(names, "")
+		}
+		names[n] = name
+	}
+	return names
+}()
+
+// messageTypeName is t.String() for the types etcd knows.
+func messageTypeName(t pb.MessageType) string {
+	if int(t) >= 0 && int(t) < len(messageTypeNames) && messageTypeNames[t] != "" {
+		return messageTypeNames[t]
+	}
+	return t.String()
+}
+
+// unwrap returns a copy of the etcd message for one delivery.
 func (m *Msg) unwrap() (*pb.Message, error) {
 	if m.pm != nil {
 		return copyMessage(m.pm), nil
@@ -115,46 +137,40 @@ func (m *Msg) unwrap() (*pb.Message, error) {
 	return &out, nil
 }
 
-// copyMessage copies the fields of a raftpb.Message that travel between
-// nodes, keeping which optional fields are set. Byte strings (entry data,
-// snapshot data, context) are shared: etcd never writes into them.
-// Responses are local to a node and never travel.
+// copyMessage copies what etcd may change of a raftpb.Message it steps,
+// and shares the rest, which etcd treats as immutable (go.etcd.io/raft
+// v3.7.0, read for this):
+//   - the message itself is new: a follower forwarding a request to its
+//     leader sets To on the message it got (stepFollower), and send sets
+//     From and Term on a message that lacks them;
+//   - the field values are shared: etcd replaces a field's pointer, never
+//     writes through it;
+//   - the entries are shared, in a slice whose capacity is clipped to its
+//     length: etcd keeps a message's slice as its unstable log
+//     (unstable.truncateAndAppend) and appends to it, which then copies
+//     instead of writing into the sender's array. It never changes an
+//     entry (MemoryStorage: "Entries in ms.ents are immutable"), only
+//     replaces it; the one slice element it replaces in place is a
+//     proposal's refused configuration change (stepLeader), so a MsgProp
+//     (which never travels here: followers do not forward proposals) gets
+//     a slice of its own;
+//   - the snapshot and its metadata are copied: the node that installs it
+//     keeps it in its MemoryStorage, whose CreateSnapshot later sets the
+//     metadata's fields in place.
+//
+// Byte strings (entry data, snapshot data, context) are shared: etcd never
+// writes into them. One allocation per message, where a copy of every
+// field and entry took three and one per entry (a tenth of an etcd-raft
+// chaos run). Responses are local to a node and never travel.
 func copyMessage(m *pb.Message) *pb.Message {
-	// One allocation holds every integer field of the copy.
-	var v struct {
-		to, from, term, logTerm, index, commit, vote, rejectHint uint64
-		typ                                                      pb.MessageType
-		reject                                                   bool
-	}
-	box := &v
-	c := &pb.Message{Context: m.Context}
-	set := func(dst **uint64, src *uint64, slot *uint64) {
-		if src != nil {
-			*slot = *src
-			*dst = slot
-		}
-	}
-	set(&c.To, m.To, &box.to)
-	set(&c.From, m.From, &box.from)
-	set(&c.Term, m.Term, &box.term)
-	set(&c.LogTerm, m.LogTerm, &box.logTerm)
-	set(&c.Index, m.Index, &box.index)
-	set(&c.Commit, m.Commit, &box.commit)
-	set(&c.Vote, m.Vote, &box.vote)
-	set(&c.RejectHint, m.RejectHint, &box.rejectHint)
-	if m.Type != nil {
-		box.typ = *m.Type
-		c.Type = &box.typ
-	}
-	if m.Reject != nil {
-		box.reject = *m.Reject
-		c.Reject = &box.reject
-	}
-	if len(m.Entries) > 0 {
-		c.Entries = make([]*pb.Entry, len(m.Entries))
-		for i, e := range m.Entries {
-			c.Entries[i] = copyEntry(e)
-		}
+	c := &pb.Message{Type: m.Type, To: m.To, From: m.From, Term: m.Term, LogTerm: m.LogTerm, Index: m.Index,
+		Commit: m.Commit, Vote: m.Vote, Reject: m.Reject, RejectHint: m.RejectHint, Context: m.Context}
+	switch {
+	case len(m.Entries) == 0:
+	case m.GetType() == pb.MsgProp:
+		c.Entries = slices.Clone(m.Entries)
+	default:
+		c.Entries = slices.Clip(m.Entries)
 	}
 	if s := m.Snapshot; s != nil {
 		c.Snapshot = &pb.Snapshot{Data: s.Data}
@@ -165,31 +181,6 @@ func copyMessage(m *pb.Message) *pb.Message {
 					VotersOutgoing: slices.Clone(cs.VotersOutgoing), LearnersNext: slices.Clone(cs.LearnersNext), AutoLeave: clone(cs.AutoLeave)}
 			}
 		}
-	}
-	return c
-}
-
-// copyEntry copies an entry in two allocations.
-func copyEntry(e *pb.Entry) *pb.Entry {
-	var v struct {
-		term, index uint64
-		typ         pb.EntryType
-		c           pb.Entry
-	}
-	box := &v
-	c := &box.c
-	c.Data = e.Data
-	if e.Term != nil {
-		box.term = *e.Term
-		c.Term = &box.term
-	}
-	if e.Index != nil {
-		box.index = *e.Index
-		c.Index = &box.index
-	}
-	if e.Type != nil {
-		box.typ = *e.Type
-		c.Type = &box.typ
 	}
 	return c
 }

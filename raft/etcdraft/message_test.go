@@ -26,8 +26,9 @@ func sampleMessages() []*pb.Message {
 	}
 }
 
-// A delivery gets a copy equal to what etcd sent and sharing no object
-// with it; a message read back from a trace decodes to the same.
+// A delivery gets a copy equal to what etcd sent, sharing with it only
+// what etcd never changes (copyMessage); a message read back from a trace
+// decodes to the same.
 func TestMessageCopyAndTraceRoundTrip(t *testing.T) {
 	for _, m := range sampleMessages() {
 		t.Run(m.GetType().String(), func(t *testing.T) {
@@ -36,8 +37,10 @@ func TestMessageCopyAndTraceRoundTrip(t *testing.T) {
 			require.NoError(t, err)
 			assert.True(t, proto.Equal(m, got), "copy differs:\n%v\n%v", m, got)
 			assert.NotSame(t, m, got)
-			for i := range m.Entries {
-				assert.NotSame(t, m.Entries[i], got.Entries[i])
+			assert.Equal(t, len(got.Entries), cap(got.Entries), "a delivery's entries must be clipped")
+			if m.Snapshot != nil {
+				assert.NotSame(t, m.Snapshot, got.Snapshot)
+				assert.NotSame(t, m.Snapshot.Metadata, got.Snapshot.Metadata)
 			}
 			enc := sim.Messages.Encode(nil, w)
 			back, err := sim.Messages.Decode(enc)
@@ -58,4 +61,48 @@ func TestDescribe(t *testing.T) {
 	assert.Equal(t, "MsgApp term=3 index=11/2 n=2 commit=10", wrap(sampleMessages()[0]).Describe())
 	assert.Equal(t, "MsgAppResp term=3 index=9/1 reject", wrap(sampleMessages()[1]).Describe())
 	assert.Equal(t, "MsgSnap term=4 snapshot=40", wrap(sampleMessages()[3]).Describe())
+}
+
+// What etcd does to a message it steps stays with that delivery: a
+// follower forwarding a request sets To on it, etcd appends to the
+// entries slice it keeps as its unstable log, a MemoryStorage sets the
+// metadata of a snapshot it installed, and a leader replaces a refused
+// configuration change in a proposal's slice. The sent message, and so
+// every other delivery of it, sees none of that.
+func TestMessageDeliveriesDoNotShareWhatEtcdChanges(t *testing.T) {
+	for _, m := range append(sampleMessages(), &pb.Message{Type: pb.MsgProp.Enum(), To: proto.Uint64(1), From: proto.Uint64(1),
+		Entries: []*pb.Entry{{Type: pb.EntryConfChange.Enum(), Data: []byte("cc")}}}) {
+		t.Run(m.GetType().String(), func(t *testing.T) {
+			if len(m.Entries) > 0 {
+				m.Entries = append(make([]*pb.Entry, 0, len(m.Entries)+4), m.Entries...) // room for an append in place
+			}
+			sent := proto.Clone(m)
+			spare := m.Entries[len(m.Entries):cap(m.Entries)]
+			w := wrap(m)
+			got, err := w.unwrap()
+			require.NoError(t, err)
+			got.To = proto.Uint64(9)
+			if got.GetType() == pb.MsgProp {
+				got.Entries[0] = &pb.Entry{Type: pb.EntryNormal.Enum()}
+			}
+			got.Entries = append(got.Entries, &pb.Entry{Data: []byte("appended")})
+			if got.Snapshot != nil {
+				got.Snapshot.Metadata.Index = proto.Uint64(99)
+			}
+			for _, e := range spare[:cap(spare)] {
+				assert.Nil(t, e, "an append to a delivery wrote into the sent message's array")
+			}
+			again, err := w.unwrap()
+			require.NoError(t, err)
+			assert.True(t, proto.Equal(sent, m), "the sent message changed:\n%v\n%v", sent, m)
+			assert.True(t, proto.Equal(sent, again), "the next delivery changed:\n%v\n%v", sent, again)
+		})
+	}
+}
+
+// The table of type names says what protobuf's String says.
+func TestMessageTypeNames(t *testing.T) {
+	for n := range int32(len(pb.MessageType_name) + 3) {
+		assert.Equal(t, pb.MessageType(n).String(), messageTypeName(pb.MessageType(n)), "type %d", n)
+	}
 }
