@@ -94,8 +94,11 @@ var marshalOpts = proto.MarshalOptions{Deterministic: true}
 // wrap carries an outgoing etcd message. It keeps etcd's own object:
 // etcd never touches a message once a Ready has handed it out (an etcd
 // server's transport encodes messages concurrently with raft), and the
-// entries it points to are log entries, which etcd never changes.
+// entries it points to are log entries, which etcd never changes. The
+// entries slice is clipped to its length, so that a node that keeps it as
+// its log (unwrap) copies it when it appends.
 func wrap(m *pb.Message) *Msg {
+	m.Entries = slices.Clip(m.Entries)
 	return &Msg{
 		Type: messageTypeName(m.GetType()), Term: m.GetTerm(), LogTerm: m.GetLogTerm(), Index: m.GetIndex(),
 		Commit: m.GetCommit(), Reject: m.GetReject(), Entries: len(m.GetEntries()),
@@ -125,10 +128,15 @@ func messageTypeName(t pb.MessageType) string {
 	return t.String()
 }
 
-// unwrap returns a copy of the etcd message for one delivery.
+// unwrap returns the etcd message for one delivery: the sent message
+// itself when etcd only reads what it steps, and otherwise a copy of what
+// etcd may change (changedByStep).
 func (m *Msg) unwrap() (*pb.Message, error) {
 	if m.pm != nil {
-		return copyMessage(m.pm), nil
+		if changedByStep(m.pm.GetType()) {
+			return copyMessage(m.pm), nil
+		}
+		return m.pm, nil
 	}
 	var out pb.Message
 	if err := proto.Unmarshal(m.Raw, &out); err != nil {
@@ -137,31 +145,49 @@ func (m *Msg) unwrap() (*pb.Message, error) {
 	return &out, nil
 }
 
-// copyMessage copies what etcd may change of a raftpb.Message it steps,
-// and shares the rest, which etcd treats as immutable (go.etcd.io/raft
-// v3.7.0, read for this):
-//   - the message itself is new: a follower forwarding a request to its
-//     leader sets To on the message it got (stepFollower), and send sets
-//     From and Term on a message that lacks them;
-//   - the field values are shared: etcd replaces a field's pointer, never
-//     writes through it;
-//   - the entries are shared, in a slice whose capacity is clipped to its
-//     length: etcd keeps a message's slice as its unstable log
-//     (unstable.truncateAndAppend) and appends to it, which then copies
-//     instead of writing into the sender's array. It never changes an
-//     entry (MemoryStorage: "Entries in ms.ents are immutable"), only
-//     replaces it; the one slice element it replaces in place is a
-//     proposal's refused configuration change (stepLeader), so a MsgProp
-//     (which never travels here: followers do not forward proposals) gets
-//     a slice of its own;
-//   - the snapshot and its metadata are copied: the node that installs it
-//     keeps it in its MemoryStorage, whose CreateSnapshot later sets the
-//     metadata's fields in place.
+// changedByStep reports whether etcd may change a message of type t that
+// it steps, or what the message points to, during the step or later
+// (go.etcd.io/raft v3.7.0, read for this; TestEtcdChangesNoSharedMessage
+// holds it over chaos runs with each option):
+//   - a follower forwarding a proposal, a read index request or a leader
+//     transfer to its leader sets To on the message it got
+//     (stepFollower), and send then sets From and Term if unset; a leader
+//     replaces a refused configuration change in a proposal's entries
+//     (stepLeader). None of these travels in this adapter (followers do
+//     not forward proposals, and only a leader asks for a read index),
+//     but a copy costs nothing there;
+//   - a snapshot is copied too, as insurance: etcd keeps the snapshot of
+//     a MsgSnap it restores, and although its MemoryStorage copies what
+//     it installs before CreateSnapshot sets fields in place, the copy is
+//     rare (one per snapshot sent) and cheap.
+//
+// Every other message is only read: etcd replaces a field's pointer,
+// never writes through it, and never changes an entry ("Entries in
+// ms.ents are immutable"). It does keep a message's entries slice as its
+// unstable log and appends to it, which wrap makes safe by clipping the
+// slice. Those messages go to every delivery as they were sent, shared by
+// the nodes and the duplicates that get them, as in etcd's own test
+// network (rafttest): copying each (three allocations and one per entry)
+// was a tenth of an etcd-raft chaos run.
+func changedByStep(t pb.MessageType) bool {
+	switch t {
+	case pb.MsgProp, pb.MsgReadIndex, pb.MsgTransferLeader, pb.MsgSnap:
+		return true
+	}
+	return false
+}
+
+// copyMessage copies what etcd may change of a message (changedByStep)
+// and shares the rest:
+//   - the message itself is new;
+//   - the field values are shared (etcd replaces pointers, never writes
+//     through them);
+//   - the entries are shared, in a slice clipped to its length (an append
+//     copies), except a proposal's, which gets a slice of its own;
+//   - the snapshot and its metadata are copied.
 //
 // Byte strings (entry data, snapshot data, context) are shared: etcd never
-// writes into them. One allocation per message, where a copy of every
-// field and entry took three and one per entry (a tenth of an etcd-raft
-// chaos run). Responses are local to a node and never travel.
+// writes into them. Responses are local to a node and never travel.
 func copyMessage(m *pb.Message) *pb.Message {
 	c := &pb.Message{Type: m.Type, To: m.To, From: m.From, Term: m.Term, LogTerm: m.LogTerm, Index: m.Index,
 		Commit: m.Commit, Vote: m.Vote, Reject: m.Reject, RejectHint: m.RejectHint, Context: m.Context}
@@ -191,4 +217,31 @@ func clone[T any](p *T) *T {
 	}
 	v := *p
 	return &v
+}
+
+// sharingLog keeps every message sent with a copy of it as it was sent
+// (Options.sharing, tests only).
+type sharingLog struct {
+	msgs []*Msg
+	sent []*pb.Message
+}
+
+// record keeps w and a copy of its message; a nil log keeps nothing.
+func (l *sharingLog) record(w *Msg) {
+	if l == nil {
+		return
+	}
+	l.msgs = append(l.msgs, w)
+	l.sent = append(l.sent, proto.Clone(w.pm).(*pb.Message))
+}
+
+// changed returns the messages that differ from what was sent.
+func (l *sharingLog) changed() []string {
+	var out []string
+	for i, w := range l.msgs {
+		if !proto.Equal(w.pm, l.sent[i]) {
+			out = append(out, fmt.Sprintf("%s sent as %v, now %v", w.Type, l.sent[i], w.pm))
+		}
+	}
+	return out
 }

@@ -323,7 +323,9 @@ func (n *Node) handle(env *sim.Env, rd *raft.Ready) {
 			panic(fmt.Sprintf("%v: etcd addressed %v to %d", n.id, m.GetType(), m.GetTo()))
 		}
 		n.sent(m)
-		env.Send(to, wrap(m))
+		w := wrap(m)
+		n.opts.sharing.record(w)
+		env.Send(to, w)
 	}
 	n.apply(env, rd.CommittedEntries)
 	n.answerReads(env)
