@@ -77,11 +77,21 @@ func (d *Decoder) Varint() int64 {
 	return v
 }
 
-// String reads a string.
-func (d *Decoder) String() string { return string(d.Bytes()) }
+// String reads a string (one copy of its bytes, none when it is empty).
+func (d *Decoder) String() string { return string(d.next()) }
 
 // Bytes reads a byte string (a copy).
 func (d *Decoder) Bytes() []byte {
+	b := d.next()
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}
+
+// next reads a length-prefixed byte string in place: the result aliases
+// d.B, so callers copy it (nil when the encoding is short).
+func (d *Decoder) next() []byte {
 	n := d.Uvarint()
 	if d.Err != nil {
 		return nil
@@ -90,9 +100,22 @@ func (d *Decoder) Bytes() []byte {
 		d.Err = errShort
 		return nil
 	}
-	out := append([]byte(nil), d.B[:n]...)
+	b := d.B[:n:n]
 	d.B = d.B[n:]
-	return out
+	return b
+}
+
+// opKind reads an operation kind. The known kinds come back as the
+// constants, without a copy: restart recovery decodes one per stored
+// entry. Any other name is copied as it is.
+func (d *Decoder) opKind() OpKind {
+	b := d.next()
+	for _, k := range [...]OpKind{OpPut, OpGet, OpAppend, OpCAS, OpNoop} {
+		if string(b) == string(k) {
+			return k
+		}
+	}
+	return OpKind(b)
 }
 
 // Bool reads a boolean.
@@ -114,7 +137,7 @@ func (d *Decoder) Request() Request {
 	var r Request
 	r.Client = NodeIDOf(d.Varint())
 	r.Seq = d.Varint()
-	r.Op.Kind = OpKind(d.String())
+	r.Op.Kind = d.opKind()
 	r.Op.Key = d.String()
 	r.Op.Value = d.String()
 	r.Op.Expect = d.String()

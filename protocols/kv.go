@@ -130,16 +130,21 @@ func NewKV() *KV { return &KV{Data: map[string]string{}, Last: map[sim.NodeID]*A
 
 // Duplicate returns the cached response if req was already applied.
 func (kv *KV) Duplicate(req *Request) (*Response, bool) {
-	if a, ok := kv.Last[req.Client]; ok && req.Seq <= a.Seq {
-		r := a.Response
-		if req.Seq < a.Seq {
-			// An older request of a client that has moved on: its answer is
-			// gone, and the client no longer waits for it.
-			r = Response{Client: req.Client, Seq: req.Seq, Status: StatusFail, Err: "stale request"}
-		}
-		return &r, true
+	return duplicate(kv.Last[req.Client], req)
+}
+
+// duplicate is Duplicate given the client's session entry a (nil: none).
+func duplicate(a *Applied, req *Request) (*Response, bool) {
+	if a == nil || req.Seq > a.Seq {
+		return nil, false
 	}
-	return nil, false
+	r := a.Response
+	if req.Seq < a.Seq {
+		// An older request of a client that has moved on: its answer is
+		// gone, and the client no longer waits for it.
+		r = Response{Client: req.Client, Seq: req.Seq, Status: StatusFail, Err: "stale request"}
+	}
+	return &r, true
 }
 
 // Apply applies req once and returns its response; a request applied before
@@ -148,7 +153,8 @@ func (kv *KV) Apply(req *Request) *Response {
 	if req.Op.Kind == OpNoop {
 		return &Response{Client: req.Client, Seq: req.Seq, Status: StatusOK}
 	}
-	if r, dup := kv.Duplicate(req); dup {
+	last := kv.Last[req.Client] // looked up once: see remember
+	if r, dup := duplicate(last, req); dup {
 		return r
 	}
 	r := Response{Client: req.Client, Seq: req.Seq, Status: StatusOK}
@@ -170,7 +176,16 @@ func (kv *KV) Apply(req *Request) *Response {
 	default:
 		r.Status, r.Err = StatusFail, fmt.Sprintf("unknown operation %q", op.Kind)
 	}
-	if req.Client != 0 {
+	switch {
+	case req.Client == 0:
+	case last != nil:
+		// The client's entry is overwritten in place: an allocation less
+		// per applied command (the hot path of every replication
+		// protocol). That is sound because nothing outside the store holds
+		// an *Applied: Duplicate and Apply hand out copies, and Clone
+		// copies every entry.
+		*last = Applied{Seq: req.Seq, Response: r}
+	default:
 		kv.Last[req.Client] = &Applied{Seq: req.Seq, Response: r}
 	}
 	return &r

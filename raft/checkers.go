@@ -25,7 +25,7 @@ func Checkers(c protocols.Cluster) []sim.Checker {
 	return append([]sim.Checker{
 		&electionSafety{leaders: map[int64]sim.NodeID{}},
 		&leaderAppendOnly{},
-		&logMatching{seen: map[indexTerm]entrySeen{}},
+		&logMatching{},
 		&leaderCompleteness{verified: map[int64]bool{}},
 		&stateMachineSafety{},
 		&persistence{},
@@ -227,15 +227,26 @@ func (c *leaderAppendOnly) Check(s *sim.Sim, ev *sim.Event) error {
 // logs are identical up to it (§5.3). Checked inductively: every (index,
 // term) pair ever seen has one command and one previous term, everywhere.
 type logMatching struct {
-	sc    scope
-	seen  map[indexTerm]entrySeen // entries above the compaction floor
+	sc scope
+	// seen holds, by index from base on, the entries seen there, one per
+	// term (the ones below base were compacted by every node).
+	seen  []indexSeen
+	base  int64
 	nodes [sim.MaxNodes + 1]logSeen
 	cpt   compacted
 }
 
-type indexTerm struct{ index, term int64 }
+// indexSeen holds the entries seen at one index: almost always of one
+// term (first), and of more only where a later leader overwrote an entry.
+// A more slice is never changed in place, so that copies of the checker
+// (CloneChecker) may share it.
+type indexSeen struct {
+	first entrySeen // term 0: nothing seen yet
+	more  []entrySeen
+}
 
 type entrySeen struct {
+	term     int64
 	prevTerm int64 // -1: unknown (the entry followed a snapshot)
 	cmd      uint64
 	node     sim.NodeID
@@ -249,6 +260,43 @@ type logSeen struct {
 
 func (*logMatching) Name() string { return "raft.LogMatching" }
 
+// at returns the entries seen at index i, making room up to it.
+func (c *logMatching) at(i int64) *indexSeen {
+	for c.base+int64(len(c.seen)) <= i {
+		c.seen = append(c.seen, indexSeen{})
+	}
+	return &c.seen[i-c.base]
+}
+
+// see records cur at is (an entry of term cur.term), or checks it against
+// what was seen there before.
+func (c *logMatching) see(is *indexSeen, i int64, e *Entry, cur entrySeen) error {
+	old := &is.first
+	switch {
+	case is.first.term == 0:
+		is.first = cur
+		return nil
+	case is.first.term != cur.term:
+		k := slices.IndexFunc(is.more, func(s entrySeen) bool { return s.term == cur.term })
+		if k < 0 {
+			is.more = append(slices.Clip(is.more), cur) // a copy: see indexSeen
+			return nil
+		}
+		is.more = slices.Clone(is.more) // it may change below
+		old = &is.more[k]
+	}
+	if old.cmd != cur.cmd {
+		return fmt.Errorf("entry %d of term %d differs: %v has %s, %v had another command", i, e.Term, cur.node, e.Command(), old.node)
+	}
+	if old.prevTerm >= 0 && cur.prevTerm >= 0 && old.prevTerm != cur.prevTerm {
+		return fmt.Errorf("entry %d of term %d follows term %d on %v but term %d on %v", i, e.Term, cur.prevTerm, cur.node, old.prevTerm, old.node)
+	}
+	if old.prevTerm < 0 && cur.prevTerm >= 0 {
+		old.prevTerm = cur.prevTerm
+	}
+	return nil
+}
+
 func (c *logMatching) Check(s *sim.Sim, ev *sim.Event) error {
 	for _, id := range c.sc.nodes(s, ev) {
 		n := node(s, id)
@@ -260,44 +308,30 @@ func (c *logMatching) Check(s *sim.Sim, ev *sim.Event) error {
 		if r.n != n || r.gen != n.log.gen {
 			from = n.log.snapIndex + 1
 		}
-		from = max(from, n.log.snapIndex+1)
+		// (Below the floor is not known any more: see leaderCompleteness.)
+		from = max(from, n.log.snapIndex+1, c.base)
 		for i := from; i <= n.log.last(); i++ {
 			e := n.log.at(i)
 			prev, ok := n.log.term(i - 1)
 			if !ok {
 				prev = -1
 			}
-			k := indexTerm{i, e.Term}
-			cur := entrySeen{prevTerm: prev, cmd: digest(0, i, e), node: id}
-			old, found := c.seen[k]
-			if !found {
-				c.seen[k] = cur
-				continue
-			}
-			if old.cmd != cur.cmd {
-				return fmt.Errorf("entry %d of term %d differs: %v has %s, %v had another command", i, e.Term, id, e.Command(), old.node)
-			}
-			if old.prevTerm >= 0 && prev >= 0 && old.prevTerm != prev {
-				return fmt.Errorf("entry %d of term %d follows term %d on %v but term %d on %v", i, e.Term, prev, id, old.prevTerm, old.node)
-			}
-			if old.prevTerm < 0 && prev >= 0 {
-				old.prevTerm = prev
-				c.seen[k] = old
+			cur := entrySeen{term: e.Term, prevTerm: prev, cmd: digest(0, i, e), node: id}
+			if err := c.see(c.at(i), i, e, cur); err != nil {
+				return err
 			}
 		}
 		*r = logSeen{n: n, gen: n.log.gen, checked: n.log.last()}
 		c.cpt.saw(id, n)
 	}
-	if floor, ok := c.cpt.due(s); ok {
-		// A new map, not deletes: a map keeps its peak size, and a
-		// checkpoint copies the checker's map whole.
-		kept := make(map[indexTerm]entrySeen, len(c.seen)/2)
-		for k, v := range c.seen {
-			if k.index > floor {
-				kept[k] = v
-			}
+	if floor, ok := c.cpt.due(s); ok && floor+1 > c.base {
+		// Entries at or below the floor are in no log, now or later.
+		if drop := floor + 1 - c.base; drop < int64(len(c.seen)) {
+			c.seen = c.seen[drop:]
+		} else {
+			c.seen = nil
 		}
-		c.seen = kept
+		c.base = floor + 1
 	}
 	return nil
 }

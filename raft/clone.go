@@ -283,7 +283,7 @@ func (c *leaderAppendOnly) CloneChecker() sim.Checker {
 func (c *logMatching) CloneChecker() sim.Checker {
 	cp := *c
 	cp.sc = c.sc.clone()
-	cp.seen = maps.Clone(c.seen)
+	cp.seen = slices.Clone(c.seen) // sharing each index's more slice (indexSeen)
 	return &cp
 }
 

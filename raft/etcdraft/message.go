@@ -14,10 +14,10 @@ import (
 // Msg carries one etcd raftpb.Message over the simulated network. In a
 // trace it appears with the message's deterministic protobuf encoding
 // (Raw) beside the key values, so a trace holds exactly what etcd sent.
-// In a run it also holds the message itself, a private copy taken when it
-// was sent, and every delivery hands etcd a fresh copy of that: duplicated
-// deliveries and different nodes never share etcd's message or entry
-// objects, as over a real network, without paying for a protobuf encoding
+// In a run it also holds the message itself, as etcd sent it, and every
+// delivery hands etcd a copy of what etcd may change (copyMessage):
+// duplicated deliveries and different nodes never see each other's
+// changes, as over a real network, without paying for a protobuf encoding
 // and decoding per message (that is done only when a trace is written). A
 // Msg is immutable once sent; a Msg decoded from a trace has only Raw.
 type Msg struct {
@@ -94,19 +94,49 @@ var marshalOpts = proto.MarshalOptions{Deterministic: true}
 // wrap carries an outgoing etcd message. It keeps etcd's own object:
 // etcd never touches a message once a Ready has handed it out (an etcd
 // server's transport encodes messages concurrently with raft), and the
-// entries it points to are log entries, which etcd never changes.
+// entries it points to are log entries, which etcd never changes. The
+// entries slice is clipped to its length, so that a node that keeps it as
+// its log (unwrap) copies it when it appends.
 func wrap(m *pb.Message) *Msg {
+	m.Entries = slices.Clip(m.Entries)
 	return &Msg{
-		Type: m.GetType().String(), Term: m.GetTerm(), LogTerm: m.GetLogTerm(), Index: m.GetIndex(),
+		Type: messageTypeName(m.GetType()), Term: m.GetTerm(), LogTerm: m.GetLogTerm(), Index: m.GetIndex(),
 		Commit: m.GetCommit(), Reject: m.GetReject(), Entries: len(m.GetEntries()),
 		Snapshot: m.GetSnapshot().GetMetadata().GetIndex(), pm: m,
 	}
 }
 
-// unwrap returns a fresh copy of the etcd message for one delivery.
+// messageTypeNames holds etcd's message type names by number: protobuf's
+// String looks the name up through the enum's descriptor, and wrap names
+// every message sent.
+var messageTypeNames = func() []string {
+	var names []string
+	for n, name := range pb.MessageType_name {
+		for int(n) >= len(names) {
+			names = append(names, "")
+		}
+		names[n] = name
+	}
+	return names
+}()
+
+// messageTypeName is t.String() for the types etcd knows.
+func messageTypeName(t pb.MessageType) string {
+	if int(t) >= 0 && int(t) < len(messageTypeNames) && messageTypeNames[t] != "" {
+		return messageTypeNames[t]
+	}
+	return t.String()
+}
+
+// unwrap returns the etcd message for one delivery: the sent message
+// itself when etcd only reads what it steps, and otherwise a copy of what
+// etcd may change (changedByStep).
 func (m *Msg) unwrap() (*pb.Message, error) {
 	if m.pm != nil {
-		return copyMessage(m.pm), nil
+		if changedByStep(m.pm.GetType()) {
+			return copyMessage(m.pm), nil
+		}
+		return m.pm, nil
 	}
 	var out pb.Message
 	if err := proto.Unmarshal(m.Raw, &out); err != nil {
@@ -115,46 +145,58 @@ func (m *Msg) unwrap() (*pb.Message, error) {
 	return &out, nil
 }
 
-// copyMessage copies the fields of a raftpb.Message that travel between
-// nodes, keeping which optional fields are set. Byte strings (entry data,
-// snapshot data, context) are shared: etcd never writes into them.
-// Responses are local to a node and never travel.
+// changedByStep reports whether etcd may change a message of type t that
+// it steps, or what the message points to, during the step or later
+// (go.etcd.io/raft v3.7.0, read for this; TestEtcdChangesNoSharedMessage
+// holds it over chaos runs with each option):
+//   - a follower forwarding a proposal, a read index request or a leader
+//     transfer to its leader sets To on the message it got
+//     (stepFollower), and send then sets From and Term if unset; a leader
+//     replaces a refused configuration change in a proposal's entries
+//     (stepLeader). None of these travels in this adapter (followers do
+//     not forward proposals, and only a leader asks for a read index),
+//     but a copy costs nothing there;
+//   - a snapshot is copied too, as insurance: etcd keeps the snapshot of
+//     a MsgSnap it restores, and although its MemoryStorage copies what
+//     it installs before CreateSnapshot sets fields in place, the copy is
+//     rare (one per snapshot sent) and cheap.
+//
+// Every other message is only read: etcd replaces a field's pointer,
+// never writes through it, and never changes an entry ("Entries in
+// ms.ents are immutable"). It does keep a message's entries slice as its
+// unstable log and appends to it, which wrap makes safe by clipping the
+// slice. Those messages go to every delivery as they were sent, shared by
+// the nodes and the duplicates that get them, as in etcd's own test
+// network (rafttest): copying each (three allocations and one per entry)
+// was a tenth of an etcd-raft chaos run.
+func changedByStep(t pb.MessageType) bool {
+	switch t {
+	case pb.MsgProp, pb.MsgReadIndex, pb.MsgTransferLeader, pb.MsgSnap:
+		return true
+	}
+	return false
+}
+
+// copyMessage copies what etcd may change of a message (changedByStep)
+// and shares the rest:
+//   - the message itself is new;
+//   - the field values are shared (etcd replaces pointers, never writes
+//     through them);
+//   - the entries are shared, in a slice clipped to its length (an append
+//     copies), except a proposal's, which gets a slice of its own;
+//   - the snapshot and its metadata are copied.
+//
+// Byte strings (entry data, snapshot data, context) are shared: etcd never
+// writes into them. Responses are local to a node and never travel.
 func copyMessage(m *pb.Message) *pb.Message {
-	// One allocation holds every integer field of the copy.
-	var v struct {
-		to, from, term, logTerm, index, commit, vote, rejectHint uint64
-		typ                                                      pb.MessageType
-		reject                                                   bool
-	}
-	box := &v
-	c := &pb.Message{Context: m.Context}
-	set := func(dst **uint64, src *uint64, slot *uint64) {
-		if src != nil {
-			*slot = *src
-			*dst = slot
-		}
-	}
-	set(&c.To, m.To, &box.to)
-	set(&c.From, m.From, &box.from)
-	set(&c.Term, m.Term, &box.term)
-	set(&c.LogTerm, m.LogTerm, &box.logTerm)
-	set(&c.Index, m.Index, &box.index)
-	set(&c.Commit, m.Commit, &box.commit)
-	set(&c.Vote, m.Vote, &box.vote)
-	set(&c.RejectHint, m.RejectHint, &box.rejectHint)
-	if m.Type != nil {
-		box.typ = *m.Type
-		c.Type = &box.typ
-	}
-	if m.Reject != nil {
-		box.reject = *m.Reject
-		c.Reject = &box.reject
-	}
-	if len(m.Entries) > 0 {
-		c.Entries = make([]*pb.Entry, len(m.Entries))
-		for i, e := range m.Entries {
-			c.Entries[i] = copyEntry(e)
-		}
+	c := &pb.Message{Type: m.Type, To: m.To, From: m.From, Term: m.Term, LogTerm: m.LogTerm, Index: m.Index,
+		Commit: m.Commit, Vote: m.Vote, Reject: m.Reject, RejectHint: m.RejectHint, Context: m.Context}
+	switch {
+	case len(m.Entries) == 0:
+	case m.GetType() == pb.MsgProp:
+		c.Entries = slices.Clone(m.Entries)
+	default:
+		c.Entries = slices.Clip(m.Entries)
 	}
 	if s := m.Snapshot; s != nil {
 		c.Snapshot = &pb.Snapshot{Data: s.Data}
@@ -169,35 +211,37 @@ func copyMessage(m *pb.Message) *pb.Message {
 	return c
 }
 
-// copyEntry copies an entry in two allocations.
-func copyEntry(e *pb.Entry) *pb.Entry {
-	var v struct {
-		term, index uint64
-		typ         pb.EntryType
-		c           pb.Entry
-	}
-	box := &v
-	c := &box.c
-	c.Data = e.Data
-	if e.Term != nil {
-		box.term = *e.Term
-		c.Term = &box.term
-	}
-	if e.Index != nil {
-		box.index = *e.Index
-		c.Index = &box.index
-	}
-	if e.Type != nil {
-		box.typ = *e.Type
-		c.Type = &box.typ
-	}
-	return c
-}
-
 func clone[T any](p *T) *T {
 	if p == nil {
 		return nil
 	}
 	v := *p
 	return &v
+}
+
+// sharingLog keeps every message sent with a copy of it as it was sent
+// (Options.sharing, tests only).
+type sharingLog struct {
+	msgs []*Msg
+	sent []*pb.Message
+}
+
+// record keeps w and a copy of its message; a nil log keeps nothing.
+func (l *sharingLog) record(w *Msg) {
+	if l == nil {
+		return
+	}
+	l.msgs = append(l.msgs, w)
+	l.sent = append(l.sent, proto.Clone(w.pm).(*pb.Message))
+}
+
+// changed returns the messages that differ from what was sent.
+func (l *sharingLog) changed() []string {
+	var out []string
+	for i, w := range l.msgs {
+		if !proto.Equal(w.pm, l.sent[i]) {
+			out = append(out, fmt.Sprintf("%s sent as %v, now %v", w.Type, l.sent[i], w.pm))
+		}
+	}
+	return out
 }

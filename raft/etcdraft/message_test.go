@@ -26,8 +26,9 @@ func sampleMessages() []*pb.Message {
 	}
 }
 
-// A delivery gets a copy equal to what etcd sent and sharing no object
-// with it; a message read back from a trace decodes to the same.
+// A delivery gets what etcd sent, or a copy equal to it sharing only what
+// etcd never changes (changedByStep); a message read back from a trace
+// decodes to the same.
 func TestMessageCopyAndTraceRoundTrip(t *testing.T) {
 	for _, m := range sampleMessages() {
 		t.Run(m.GetType().String(), func(t *testing.T) {
@@ -35,9 +36,15 @@ func TestMessageCopyAndTraceRoundTrip(t *testing.T) {
 			got, err := w.unwrap()
 			require.NoError(t, err)
 			assert.True(t, proto.Equal(m, got), "copy differs:\n%v\n%v", m, got)
-			assert.NotSame(t, m, got)
-			for i := range m.Entries {
-				assert.NotSame(t, m.Entries[i], got.Entries[i])
+			if changedByStep(m.GetType()) {
+				assert.NotSame(t, m, got)
+			} else {
+				assert.Same(t, m, got, "a message etcd only reads is not copied")
+			}
+			assert.Equal(t, len(got.Entries), cap(got.Entries), "a delivery's entries must be clipped")
+			if m.Snapshot != nil {
+				assert.NotSame(t, m.Snapshot, got.Snapshot)
+				assert.NotSame(t, m.Snapshot.Metadata, got.Snapshot.Metadata)
 			}
 			enc := sim.Messages.Encode(nil, w)
 			back, err := sim.Messages.Decode(enc)
@@ -58,4 +65,51 @@ func TestDescribe(t *testing.T) {
 	assert.Equal(t, "MsgApp term=3 index=11/2 n=2 commit=10", wrap(sampleMessages()[0]).Describe())
 	assert.Equal(t, "MsgAppResp term=3 index=9/1 reject", wrap(sampleMessages()[1]).Describe())
 	assert.Equal(t, "MsgSnap term=4 snapshot=40", wrap(sampleMessages()[3]).Describe())
+}
+
+// What etcd does to a message it steps stays with that delivery: it
+// appends to the entries slice it keeps as its unstable log; a follower
+// forwarding a request sets To on it, a MemoryStorage sets the metadata of
+// a snapshot it installed, and a leader replaces a refused configuration
+// change in a proposal's slice (changedByStep). The sent message, and so
+// every other delivery of it, sees none of that.
+func TestMessageDeliveriesDoNotShareWhatEtcdChanges(t *testing.T) {
+	for _, m := range append(sampleMessages(), &pb.Message{Type: pb.MsgProp.Enum(), To: proto.Uint64(1), From: proto.Uint64(1),
+		Entries: []*pb.Entry{{Type: pb.EntryConfChange.Enum(), Data: []byte("cc")}}}) {
+		t.Run(m.GetType().String(), func(t *testing.T) {
+			if len(m.Entries) > 0 {
+				m.Entries = append(make([]*pb.Entry, 0, len(m.Entries)+4), m.Entries...) // room for an append in place
+			}
+			array := m.Entries[:cap(m.Entries)]
+			sent := proto.Clone(m).(*pb.Message)
+			w := wrap(m)
+			got, err := w.unwrap()
+			require.NoError(t, err)
+			if changedByStep(got.GetType()) {
+				got.To = proto.Uint64(9)
+				if got.GetType() == pb.MsgProp {
+					got.Entries[0] = &pb.Entry{Type: pb.EntryNormal.Enum()}
+				}
+				if got.Snapshot != nil {
+					got.Snapshot.Metadata.Index = proto.Uint64(99)
+				}
+			}
+			unstable := got.Entries
+			_ = append(unstable, &pb.Entry{Data: []byte("appended")})
+			for _, e := range array[len(sent.Entries):] {
+				assert.Nil(t, e, "an append to a delivery's entries wrote into the sent message's array")
+			}
+			again, err := w.unwrap()
+			require.NoError(t, err)
+			assert.True(t, proto.Equal(sent, m), "the sent message changed:\n%v\n%v", sent, m)
+			assert.True(t, proto.Equal(sent, again), "the next delivery changed:\n%v\n%v", sent, again)
+		})
+	}
+}
+
+// The table of type names says what protobuf's String says.
+func TestMessageTypeNames(t *testing.T) {
+	for n := range int32(len(pb.MessageType_name) + 3) {
+		assert.Equal(t, pb.MessageType(n).String(), messageTypeName(pb.MessageType(n)), "type %d", n)
+	}
 }

@@ -167,7 +167,7 @@ func (n *Node) recover(env *sim.Env) error {
 		if k != entryKey(want) {
 			return fmt.Errorf("log has a hole: key %s where entry %d belongs", k, want)
 		}
-		b, _ := env.Load(k)
+		b, _ := loadEntry(env, want)
 		e, err := decodeEntry(want, b)
 		if err != nil {
 			return err
@@ -323,7 +323,9 @@ func (n *Node) handle(env *sim.Env, rd *raft.Ready) {
 			panic(fmt.Sprintf("%v: etcd addressed %v to %d", n.id, m.GetType(), m.GetTo()))
 		}
 		n.sent(m)
-		env.Send(to, wrap(m))
+		w := wrap(m)
+		n.opts.sharing.record(w)
+		env.Send(to, w)
 	}
 	n.apply(env, rd.CommittedEntries)
 	n.answerReads(env)
@@ -343,10 +345,10 @@ func (n *Node) appendEntries(env *sim.Env, ents []*pb.Entry) {
 		if n.opts.corrupt == n.id && e.GetIndex() == n.opts.corruptIndex {
 			e = &pb.Entry{Index: e.Index, Term: e.Term, Type: e.Type, Data: []byte("corrupt")}
 		}
-		env.Store(entryKey(e.GetIndex()), encodeEntry(e))
+		storeEntry(env, e.GetIndex(), encodeEntry(e))
 	}
 	for i := hi + 1; i <= n.lastStored; i++ {
-		env.Delete(entryKey(i))
+		deleteEntry(env, i)
 	}
 	n.lastStored = hi
 	n.writeGen++
@@ -365,7 +367,7 @@ func (n *Node) installSnapshot(env *sim.Env, snap *pb.Snapshot) {
 	}
 	env.Store(keySnapshot, encodeSnapshot(snap))
 	for i := n.snapIndex + 1; i <= n.lastStored; i++ {
-		env.Delete(entryKey(i))
+		deleteEntry(env, i)
 	}
 	n.snapIndex, n.snapTerm, n.lastStored = md.GetIndex(), md.GetTerm(), md.GetIndex()
 	n.kv, n.applied = kv, md.GetIndex()
@@ -421,7 +423,7 @@ func (n *Node) maybeCompact(env *sim.Env) {
 	}
 	env.Store(keySnapshot, encodeSnapshot(snap))
 	for i := n.snapIndex + 1; i <= n.applied; i++ {
-		env.Delete(entryKey(i))
+		deleteEntry(env, i)
 	}
 	n.snapIndex, n.snapTerm = n.applied, snap.GetMetadata().GetTerm()
 	env.Logf("compacted the log into a snapshot at %d", n.applied)

@@ -58,6 +58,10 @@ type Options struct {
 	// store, without confirming leadership: stale reads the linearizability
 	// check must catch. Tests only.
 	unsafeLocalReads bool
+	// sharing, when set, keeps a copy of every message sent, so that a
+	// test can show that etcd changed none of the messages the adapter
+	// shares between deliveries (message.go: changedByStep). Tests only.
+	sharing *sharingLog
 }
 
 // Read modes.

@@ -46,6 +46,49 @@ func entryKey(index uint64) string {
 	return string(b[:])
 }
 
+// entryAt names entry index's key by number, for env.StoreAt and its
+// siblings, which keep such keys in an array instead of hashing key
+// strings: the store reads any key that ends in 16 hex digits as a prefix
+// and a number, and so the key e/<20 decimal digits> as the prefix e/ and
+// its first 4 digits, and the number whose hex digits are the last 16
+// decimal ones (binary-coded decimal). Below 10^16 the prefix is always
+// e/0000, and the key is never made.
+func entryAt(index uint64) (prefix string, n uint64) {
+	if index >= entryAreaMax {
+		k := entryKey(index)
+		prefix = k[:len(k)-16]
+		index %= entryAreaMax
+	} else {
+		prefix = prefixEntry + "0000"
+	}
+	for shift := 0; index > 0; shift += 4 {
+		n |= (index % 10) << shift
+		index /= 10
+	}
+	return prefix, n
+}
+
+// entryAreaMax is 10^16: the first index whose key has a digit other than
+// 0 in its first four.
+const entryAreaMax = 10_000_000_000_000_000
+
+// The node's reads and writes of stored entries, by number (entryAt).
+
+func storeEntry(env *sim.Env, index uint64, b []byte) {
+	p, n := entryAt(index)
+	env.StoreAt(p, n, b)
+}
+
+func deleteEntry(env *sim.Env, index uint64) {
+	p, n := entryAt(index)
+	env.DeleteAt(p, n)
+}
+
+func loadEntry(env *sim.Env, index uint64) ([]byte, bool) {
+	p, n := entryAt(index)
+	return env.LoadAt(p, n)
+}
+
 func encodeEntry(e *pb.Entry) []byte {
 	var enc protocols.Encoder
 	enc.Uvarint(e.GetTerm())
@@ -163,7 +206,7 @@ func (l storedLog) snapshot() (index, term uint64) {
 // entry returns the stored entry at index, decoded into a new raftpb
 // entry that owns its data.
 func (l storedLog) entry(index uint64) (*pb.Entry, bool) {
-	b, ok := l.st.Get(entryKey(index))
+	b, ok := l.st.GetAt(entryAt(index))
 	if !ok {
 		return nil, false
 	}
@@ -179,7 +222,7 @@ func (l storedLog) entry(index uint64) (*pb.Entry, bool) {
 // data is the store's own, valid until the next event and never to be
 // changed; a checker that keeps it copies it.
 func (l storedLog) peek(index uint64) (term uint64, data []byte, ok bool) {
-	b, ok := l.st.Peek(entryKey(index))
+	b, ok := l.st.PeekAt(entryAt(index))
 	if !ok {
 		return 0, nil, false
 	}
