@@ -195,6 +195,7 @@ func (s *Sim) ForkInto(old *Sim) *Sim {
 	if p.strikeRng != nil {
 		c.strikeRng = p.strikeRng.clone()
 	}
+	c.strikes = p.strikes.fork()
 	// Flags are written only when they change, so that several goroutines
 	// may fork one run that nothing else changes.
 	if all := cowCanceled | cowNet | cowCheckers; p.cow&all != all {

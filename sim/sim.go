@@ -224,7 +224,8 @@ type state struct {
 	nodes        int
 	net          *network
 	nemRng       *Rand
-	strikeRng    *Rand // the strike nemesis's stream; nil without one
+	strikeRng    *Rand      // the strike nemesis's stream; nil without one
+	strikes      strikeBook // the strike nemesis's moments, aims and shots (strike.go)
 	stats        Stats
 	checkers     []Checker
 	violations   []Violation

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 )
@@ -42,7 +43,62 @@ type StrikeConfig struct {
 	// within the nemesis's crash bound, and restarts it after the
 	// downtime.
 	Fault FaultKind `json:"fault,omitempty" yaml:"fault"`
+	// Plan, when set, replaces the strike's draws by decisions written
+	// down (a shrinker's, see StrikeShot): the moments are counted as
+	// always, and only the moments a shot names are struck, with its delay
+	// and downtime. A plan draws nothing from the strike's stream.
+	Plan []StrikeShot `json:"plan,omitempty" yaml:"plan"`
 }
+
+// StrikeShot is one strike of a plan: at the Moment-th moment the strike
+// aims at (counted from 0: a node seen to take the role, or one in the role
+// growing its log or commit index, as far as the settings' chances are
+// above 0), the node of that moment is struck After later, for Down. A
+// plan stays aimed when a shot is removed: the later shots hit whatever node
+// is then at their moment, where a schedule fixed in node and time would
+// miss it.
+type StrikeShot struct {
+	Moment int64 `json:"moment" yaml:"moment"`
+	After  Time  `json:"after" yaml:"after"`
+	Down   Time  `json:"down" yaml:"down"`
+}
+
+// strikePlanMax bounds a plan's length.
+const strikePlanMax = 100_000
+
+// strikeBook is the strike's bookkeeping in the run's state: the moments
+// seen so far, and, when shots are recorded (Sim.RecordStrikes), the
+// pending aims and the shots taken.
+type strikeBook struct {
+	moments int64
+	record  bool
+	aims    []strikeAim
+	shots   []StrikeShot
+}
+
+// strikeAim is a pending strike, for the record: when a strike resolves it
+// becomes a shot with its moment and delay.
+type strikeAim struct {
+	node   NodeID
+	at     Time
+	moment int64
+	after  Time
+}
+
+// fork gives a forked run its own book (the slices are appended to).
+func (b strikeBook) fork() strikeBook {
+	b.aims, b.shots = slices.Clip(b.aims), slices.Clip(b.shots)
+	return b
+}
+
+// RecordStrikes makes the run keep the strike nemesis's shots: every strike
+// that resolved to a fault, as the plan entry that replays it
+// (StrikeConfig.Plan). Call it before the run starts.
+func (s *Sim) RecordStrikes() { s.st.strikes.record = true }
+
+// StrikeShots returns the shots the strike nemesis took so far (with
+// RecordStrikes), in the order of their moments' strikes.
+func (s *Sim) StrikeShots() []StrikeShot { return slices.Clone(s.st.strikes.shots) }
 
 // strikeAfterDefault is the mean time to a strike when After is zero: about
 // one message delay of the usual scenario networks.
@@ -68,6 +124,19 @@ func (c *StrikeConfig) Validate() error {
 	}
 	if c.After < 0 || c.After > strikeAfterMax {
 		return fmt.Errorf("after: %v is outside 0..%v", c.After, strikeAfterMax)
+	}
+	if len(c.Plan) > strikePlanMax {
+		return fmt.Errorf("plan: %d shots, more than %d", len(c.Plan), strikePlanMax)
+	}
+	for i, p := range c.Plan {
+		switch {
+		case p.Moment < 0 || (i > 0 && p.Moment <= c.Plan[i-1].Moment):
+			return fmt.Errorf("plan[%d].moment: %d is not above the shot before's (moments ascend from 0)", i, p.Moment)
+		case p.After < 0 || p.After > strikeAfterMax:
+			return fmt.Errorf("plan[%d].after: %v is outside 0..%v", i, p.After, strikeAfterMax)
+		case p.Down <= 0 || p.Down > strikeAfterMax:
+			return fmt.Errorf("plan[%d].down: %v is outside 1ns..%v", i, p.Down, strikeAfterMax)
+		}
 	}
 	switch c.Fault {
 	case "", FaultIsolate, FaultCrash:
@@ -138,14 +207,51 @@ func (st *state) watchLeader(e *Env) {
 	if now.logLen > was.logLen {
 		chance = max(chance, c.Appended)
 	}
-	if chance == 0 || !st.strikeRng.Chance(chance) {
+	if chance == 0 {
 		return
 	}
-	at := st.now + Time(st.strikeRng.ExpFloat64()*float64(c.after()))
+	moment := st.strikes.moments
+	st.strikes.moments++
+	if c.Plan != nil {
+		i, ok := slices.BinarySearchFunc(c.Plan, moment, func(p StrikeShot, m int64) int { return cmp.Compare(p.Moment, m) })
+		if !ok {
+			return
+		}
+		at := st.now + c.Plan[i].After
+		if n.HealAt > 0 && at >= n.HealAt {
+			return
+		}
+		st.push(Event{Kind: KindFault, At: at, Fault: &Fault{Kind: faultStrike, Node: e.id, Value: float64(strikePlanned + i), Source: "nemesis"}})
+		return
+	}
+	if !st.strikeRng.Chance(chance) {
+		return
+	}
+	after := Time(st.strikeRng.ExpFloat64() * float64(c.after()))
+	at := st.now + after
 	if n.HealAt > 0 && at >= n.HealAt {
 		return
 	}
+	if st.strikes.record {
+		st.strikes.aims = append(st.strikes.aims, strikeAim{node: e.id, at: at, moment: moment, after: after})
+	}
 	st.push(Event{Kind: KindFault, At: at, Fault: &Fault{Kind: faultStrike, Node: e.id, Source: "nemesis"}})
+}
+
+// strikePlanned is the Fault.Value of a planned strike's first shot; shot
+// i of the plan has strikePlanned+i.
+const strikePlanned = 2
+
+// takeAim removes the pending aim at id due now and returns it (ok false
+// when shots are not recorded).
+func (st *state) takeAim(id NodeID) (strikeAim, bool) {
+	for i, a := range st.strikes.aims {
+		if a.node == id && a.at == st.now {
+			st.strikes.aims = slices.Delete(slices.Clip(st.strikes.aims), i, i+1)
+			return a, true
+		}
+	}
+	return strikeAim{}, false
 }
 
 // strike resolves a due strike at id into its fault and schedules the
@@ -161,15 +267,25 @@ func (st *state) strike(id NodeID, value float64) *Fault {
 		}
 		return &Fault{Kind: FaultHeal, Source: "nemesis"}
 	}
+	aim, aimed := st.takeAim(id)
 	e := st.proc(id)
 	if !e.up || !e.watch.leads {
 		return nil
 	}
-	downtime := n.Downtime
-	if downtime <= 0 {
-		downtime = 500 * Millisecond
+	var down Time
+	if value >= strikePlanned {
+		down = c.Plan[int(value)-strikePlanned].Down
+	} else {
+		downtime := n.Downtime
+		if downtime <= 0 {
+			downtime = 500 * Millisecond
+		}
+		down = Millisecond + Time(st.strikeRng.ExpFloat64()*float64(downtime))
 	}
-	undoAt := st.now + Millisecond + Time(st.strikeRng.ExpFloat64()*float64(downtime))
+	undoAt := st.now + down
+	if aimed {
+		st.strikes.shots = append(st.strikes.shots, StrikeShot{Moment: aim.moment, After: aim.after, Down: down})
+	}
 	if n.HealAt > 0 && undoAt > n.HealAt {
 		undoAt = n.HealAt
 	}

@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -119,5 +121,44 @@ func TestStrikeValidate(t *testing.T) {
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%+v: got %v, want %s", c.cfg, err, c.want)
 		}
+	}
+}
+
+// A strike's recorded shots, replayed as its plan, strike as the draws did;
+// a plan without its first shot still strikes the later moments' leader,
+// and a bad plan is an error naming the shot.
+func TestStrikePlanReplaysTheShots(t *testing.T) {
+	run := func(strike StrikeConfig) ([]ScheduledFault, []StrikeShot) {
+		t.Helper()
+		cfg := Config{Seed: 7, Nodes: 3, Duration: 2 * Second, Network: NetworkConfig{Latency: DefaultLatency},
+			Nemesis: &NemesisConfig{Downtime: 50 * Millisecond, HealAt: Second, Strike: &strike}}
+		s, err := New(cfg, Factory{Node: func(NodeID) Process { return &crowned{} }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.RecordStrikes()
+		l := &faultLog{}
+		s.AddFaultObserver(l)
+		s.Run()
+		return l.faults, s.StrikeShots()
+	}
+	drawn, shots := run(StrikeConfig{Committed: 1, After: Millisecond})
+	if len(shots) < 3 {
+		t.Fatalf("want at least 3 shots to replay, got %d (faults %v)", len(shots), drawn)
+	}
+	replayed, again := run(StrikeConfig{Committed: 1, After: Millisecond, Plan: shots})
+	if !reflect.DeepEqual(drawn, replayed) {
+		t.Fatalf("the plan of the shots strikes otherwise:\ndrawn    %v\nreplayed %v", drawn, replayed)
+	}
+	if len(again) != 0 {
+		t.Fatalf("a plan records no shots (its aims are not drawn), got %v", again)
+	}
+	rest, _ := run(StrikeConfig{Committed: 1, After: Millisecond, Plan: shots[1:]})
+	if len(rest) == 0 || len(rest) >= len(drawn) {
+		t.Fatalf("without its first shot the plan should strike less but still strike: %v", rest)
+	}
+	bad := StrikeConfig{Committed: 1, Plan: []StrikeShot{{Moment: 3, Down: Millisecond}, {Moment: 3, Down: Millisecond}}}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "plan[1].moment") {
+		t.Fatalf("a plan with a repeated moment validates: %v", err)
 	}
 }

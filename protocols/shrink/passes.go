@@ -57,11 +57,11 @@ func (sh *shrinker) loop() {
 	// of the run's chance once one draw no longer helps (see tryDraws). A
 	// linearizability story keeps the order and the single draws its own
 	// reseed pass was tuned with.
-	passes := []func() bool{sh.explicitPass, sh.cut, sh.nemesis, sh.noFaults, sh.faultUnits, sh.clients, sh.idleClients,
+	passes := []func() bool{sh.strikePlan, sh.strikeShots, sh.explicitPass, sh.cut, sh.nemesis, sh.noFaults, sh.faultUnits, sh.clients, sh.idleClients,
 		sh.maxOps, sh.faults, sh.closeGaps, sh.shorten, sh.moveEarlier, sh.removeChoices,
 		sh.duration, sh.network, sh.faultTimes, sh.keys, sh.concurrency, sh.opTimeouts}
 	if sh.story() {
-		passes = []func() bool{sh.explicitPass, sh.cut, sh.nemesis, sh.faultUnits, sh.faults, sh.shorten,
+		passes = []func() bool{sh.strikePlan, sh.strikeShots, sh.explicitPass, sh.cut, sh.nemesis, sh.faultUnits, sh.faults, sh.shorten,
 			sh.moveEarlier, sh.closeGaps, sh.removeChoices, sh.clients, sh.idleClients,
 			sh.maxOps, sh.duration, sh.network, sh.faultTimes, sh.keys, sh.concurrency}
 	}

@@ -67,6 +67,11 @@ func (sh *shrinker) explicitPass() bool {
 	if !injects(sh.cur.sc.Nemesis) {
 		return false
 	}
+	if planned(sh.cur.sc) && sh.draws < drawsMax {
+		// A plan's strikes stay aimed (strike.go): they are written down
+		// only once removing them had every draw.
+		return false
+	}
 	sc, faults, err := explicit(sh.cur.sc, sh.cur.steps, sh.opts.Checkers)
 	if err != nil {
 		return false

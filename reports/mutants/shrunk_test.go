@@ -42,6 +42,8 @@ func TestShrinkReachesTheGoal(t *testing.T) {
 		{"raft", "read-index-no-confirm", "../../testdata/scenarios/raft/chaos5-reads.yaml", 49, eventsMax},
 		{"raft", "stale-append", "../../testdata/scenarios/raft/chaos5.yaml", 20, 200},
 		{"raft", "drop-duplicates", "../../testdata/scenarios/raft/chaos5-liveness.yaml", 1, 700},
+		{"raft", "figure8", "../../testdata/scenarios/raft/chaos5-leaders.yaml", 4, eventsMax},
+		{"raft", "figure8-last-term", "../../testdata/scenarios/raft/chaos5-leaders.yaml", 4, eventsMax},
 		{"paxos", "ignore-accepted", "../../testdata/scenarios/paxos/chaos5.yaml", 1, eventsMax},
 		{"paxos", "first-accepted", "../../testdata/scenarios/paxos/chaos5.yaml", 37, 700},
 		{"2pc", "decision-not-logged", "../../testdata/scenarios/twopc/property-2pc.yaml", 3, eventsMax},
