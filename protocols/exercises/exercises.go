@@ -112,6 +112,30 @@ var electionChecks = []func() sim.Checker{newLeaderPerTerm, newTermRules}
 // AppendEntries earns it.
 var electedChecks = []func() sim.Checker{newLeaderPerTerm}
 
+// promisesSurviveCrashes duels proposers while acceptors restart: one-way
+// cuts last about 40ms (one every 10ms, so several at once) and leave a
+// leader unheard by one node and deaf to another, so a second proposer
+// runs phase 1 while the first still sends Accepts; a node crashes every
+// 20ms for about 40ms. An acceptor that forgets its promise across the
+// restart accepts the older leader's Accept in a slot the newer leader
+// fills differently, and a proposer that forgets its own promise can reuse
+// its ballot for other commands. Neither happens on most seeds: the
+// mpaxoslab corpus entry promise-not-persisted loses on about one seed in
+// fifteen (7 of seeds 1..100; 6 of the graded 60), hence the many seeds;
+// a run costs about 0.15 CPU-s. The nemesis heals at 6s, and the three
+// quiet seconds after it leave room for the 20 operations a correct
+// solution must finish.
+const promisesSurviveCrashes = "# short timeouts, long-tailed latency, one-way cuts that make leaders duel, and a node crashing every 20ms for about 40ms, healed at 6s: a restarted acceptor must remember its promise, or it accepts an older ballot's command in a slot a newer leader fills (and a restarted proposer must not reuse its ballot)\n" +
+	"nodes: 3\nduration: 9s\n" +
+	"network: {latency: {dist: exponential, min: 1ms, mean: 15ms, max: 300ms}}\n" +
+	"options: {heartbeat: 10ms, election_timeout: 30ms}\n" +
+	"nemesis: {cut_every: 10ms, crash_every: 20ms, downtime: 40ms, max_crashed: 1, heal_at: 6s}\n" +
+	"workload: {clients: 5, mode: closed, think: 1ms, keys: 5, timeout: 50ms, op_timeout: 1s}\n"
+
+// promisesSeeds is how many seeds promises-survive-crashes runs: a
+// forgotten promise shows on about one seed in fifteen.
+const promisesSeeds = 60
+
 // deposedLeader makes n1 the first leader (the others start late), then
 // isolates it while n2-n4 elect another, then lets it hear only n5, a
 // follower, which only ever answers it: a deposed leader hearing only
@@ -244,8 +268,8 @@ var catalog = []*Exercise{
 				YAML: "# safe under faults: long-tailed latency (exponential, mean 15ms) against short timeouts, so leaders duel and old Accepts arrive after newer Prepares; one command per slot\nnodes: 3\nduration: 4s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 15ms, max: 300ms}}\noptions: {heartbeat: 10ms, election_timeout: 30ms}\nworkload: {clients: 5, mode: closed, think: 1ms, keys: 5, timeout: 50ms, op_timeout: 1s}\n"},
 			{Name: "stale-acceptor", Points: 10, Core: true, Kind: "property", Seeds: 5, FirstSeed: 1, Lin: true, Checkers: slotChecks, Expect: all(opsAtLeast(20), noGaps(16)),
 				YAML: "# n1 leads (the others start late), then is cut off with slots only it accepted while n2 or n3 chooses other commands there; n1 restarts hearing only n3 and runs phase 1: it must re-propose the highest ballot's value, not its own stale one\nnodes: 3\nduration: 4s\nfaults: [\"0s crash n2\", \"0s crash n3\", \"150ms restart n2\", \"150ms restart n3\", \"1s isolate n1\", \"1s crash n3\", \"1300ms restart n3\", \"1800ms crash n1\", \"1800ms heal\", \"1800ms cut n2->n1\", \"1900ms restart n1\", \"3s heal\"]\n" + kvLoad},
-			{Name: "promises-survive-crashes", Points: 10, Core: true, Kind: "property", Seeds: 10, FirstSeed: 1, Lin: true, Checkers: slotChecks, Expect: opsAtLeast(20),
-				YAML: "# short timeouts, long-tailed latency and a node crashing every 20ms for 3ms: a restarted acceptor must remember its promise, or it accepts an older ballot's command\nnodes: 3\nduration: 4s\nnetwork: {latency: {dist: exponential, min: 1ms, mean: 15ms, max: 300ms}}\noptions: {heartbeat: 10ms, election_timeout: 30ms}\nnemesis: {crash_every: 20ms, downtime: 3ms, max_crashed: 1, heal_at: 3s}\nworkload: {clients: 5, mode: closed, think: 1ms, keys: 5, timeout: 50ms, op_timeout: 1s}\n"},
+			{Name: "promises-survive-crashes", Points: 10, Core: true, Kind: "property", Seeds: promisesSeeds, FirstSeed: 1, Lin: true, Checkers: slotChecks, Expect: opsAtLeast(20),
+				YAML: promisesSurviveCrashes},
 			{Name: "gaps-filled", Points: 10, Core: true, Kind: "property", Seeds: 3, FirstSeed: 1, Lin: true, Checkers: slotChecks, Expect: all(opsAtLeast(20), noGaps(16)),
 				YAML: "# n1 leads (the others start late); for 50ms its messages reach nobody, so the slots it opens then are accepted nowhere while later ones are; n1 crashes: the new leader must fill those gaps with no-ops, and after the heal every slot below the highest is chosen\nnodes: 3\nduration: 4s\nfaults: [\"0s crash n2\", \"0s crash n3\", \"150ms restart n2\", \"150ms restart n3\", \"1s cut n1->n2\", \"1s cut n1->n3\", \"1050ms heal\", \"1100ms crash n1\", \"1500ms restart n1\"]\nworkload: {clients: 5, mode: closed, think: 0ms, keys: 5, timeout: 20ms, op_timeout: 1s}\n"},
 			{Name: "lost-accepts", Points: 10, Core: true, Kind: "property", Seeds: 5, FirstSeed: 1, Lin: true, Checkers: slotChecks, Expect: all(opsAtLeast(20), noGaps(16)),
