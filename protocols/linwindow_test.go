@@ -23,9 +23,8 @@ import (
 // stretches of overlap.
 func storeHistory(r *rand.Rand, n, clients, keys int, buggy bool) []OpRecord {
 	type pending struct {
-		rec   OpRecord
-		at    sim.Time // when it takes effect, or -1: never
-		apply bool
+		rec OpRecord
+		at  sim.Time // when it takes effect, or -1: never
 	}
 	next := make([]sim.Time, clients)
 	var ops []*pending

@@ -10,9 +10,8 @@ import (
 // "leader" in term 1 as soon as it starts, appends an entry on every tick
 // and commits it on the next; the others follow.
 type crowned struct {
-	id           NodeID
-	log, commit  int64
-	ticks, timer int64
+	id          NodeID
+	log, commit int64
 }
 
 func (c *crowned) Start(env *Env) {
