@@ -76,8 +76,12 @@ func TestShrinkReachesTheGoal(t *testing.T) {
 			assert.Equal(t, s.After.Events, after.Events)
 
 			// Deterministic: the same failing run shrinks to the same run.
-			if testing.Short() {
-				return // a second shrink
+			// TestSuite checks that of every row already (the table, shrunk
+			// columns included, must match the committed one byte for byte);
+			// here a second shrink in one process is done for the strike
+			// plan's path only, to keep the default suite within its time.
+			if testing.Short() || c.bug != "figure8" {
+				return
 			}
 			again, err := Shrink(r, ShrinkBudget)
 			require.NoError(t, err)
