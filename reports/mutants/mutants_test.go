@@ -51,6 +51,7 @@ func TestSuite(t *testing.T) {
 		for i, s := range shrunk {
 			if s != nil {
 				t.Logf("%s shrunk: %v -> %v in %d runs", rs[i].Mutant.Name(), s.Before, s.After, s.Runs)
+				suiteShrunk.Store(shrunkKey(rs[i]), s)
 			}
 		}
 	}

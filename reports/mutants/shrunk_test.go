@@ -1,6 +1,9 @@
 package mutants
 
 import (
+	"fmt"
+	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -51,7 +54,7 @@ func TestShrinkReachesTheGoal(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.protocol+"/"+c.bug, func(t *testing.T) {
 			r := Result{Mutant: Mutant{Protocol: c.protocol, Bug: c.bug}, Caught: true, File: c.file, Seed: c.seed}
-			s, err := Shrink(r, ShrinkBudget)
+			s, err := shrinkOnce(r)
 			require.NoError(t, err)
 			t.Logf("%v -> %v in %d runs\nfaults: %q\nsteps: %q", s.Before, s.After, s.Runs, s.Scenario.Faults, s.Steps)
 			assert.Greater(t, s.Before.Faults, int64(faultsMax), "the failing run has a nemesis's worth of faults")
@@ -88,4 +91,21 @@ func TestShrinkReachesTheGoal(t *testing.T) {
 			assert.Equal(t, string(s.Scenario.JSON()), string(again.Scenario.JSON()))
 		})
 	}
+}
+
+// suiteShrunk keeps the shrinks TestSuite made (by mutant, file and seed),
+// so that TestShrinkReachesTheGoal, in the same test process, checks those
+// results rather than shrinking the same runs again.
+var suiteShrunk sync.Map
+
+func shrunkKey(r Result) string {
+	return fmt.Sprintf("%s %s %d", r.Mutant.Name(), filepath.Base(r.File), r.Seed)
+}
+
+// shrinkOnce returns TestSuite's shrink of r's failing run, or shrinks it.
+func shrinkOnce(r Result) (*Shrunk, error) {
+	if s, ok := suiteShrunk.Load(shrunkKey(r)); ok {
+		return s.(*Shrunk), nil
+	}
+	return Shrink(r, ShrinkBudget)
 }
