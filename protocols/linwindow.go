@@ -277,6 +277,9 @@ func linWindowOp(r *OpRecord) porcupine.Operation {
 // operations at or after the history's end (whose unknown writes the
 // whole check treats as returning at end+1).
 func (b *linBudget) decideWindows(k *linKey, limit time.Duration) (r linRun, fallback bool) {
+	// A wall clock, read after the run, outside the simulation (as the
+	// budget in lin.go): running out can only make the verdict unknown,
+	// never turn a violation into ok or change the run.
 	keyDeadline := time.Now().Add(limit)
 	order := make([]int32, len(k.recs))
 	rets := make([]sim.Time, len(k.recs))
