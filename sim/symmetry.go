@@ -31,6 +31,19 @@ const SymmetryNodesMax = 5
 // ids), 0 (no node) and ids past the run's nodes are left alone.
 type Permutation struct {
 	to, from []NodeID // to[i] = Of(i), from[Of(i)] = i; index 0 unused
+	// carry is what the protocol renames along with the node ids
+	// (PermutationCarrier), for its permuted encodings to read.
+	carry any
+}
+
+// Carried returns what the protocol attached to p (PermutationCarrier),
+// or nil.
+func (p Permutation) Carried() any { return p.carry }
+
+// Carrying returns p carrying c.
+func (p Permutation) Carrying(c any) Permutation {
+	p.carry = c
+	return p
 }
 
 // Of returns the id that id has in the permuted state.
@@ -113,15 +126,91 @@ func Permutations(n int) []Permutation {
 	return out
 }
 
+// PermutationsOf returns the permutations of len(classes) nodes that map
+// every node to a node of its class (node i+1's class is classes[i]): the
+// group a protocol whose nodes are interchangeable only within classes
+// (SymmetryClasser) is symmetric under. The identity comes first. All
+// classes equal: Permutations(len(classes)).
+func PermutationsOf(classes []int) []Permutation {
+	var out []Permutation
+	for _, p := range Permutations(len(classes)) {
+		keeps := true
+		for i, c := range classes {
+			keeps = keeps && classes[p.Of(NodeID(i+1))-1] == c
+		}
+		if keeps {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// SymmetryClasser is implemented by a SymmetricProcess whose nodes are
+// interchangeable only in part: nodes of one class may be renamed into one
+// another, a node alone in its class is fixed (say, 2PC's coordinator,
+// which the clients address by id, while its participants are
+// interchangeable). A process that does not implement it is in class 0,
+// so a protocol whose nodes are all interchangeable (Raft) need not.
+type SymmetryClasser interface {
+	// SymmetryClass is the node's class: the same number for nodes that
+	// are interchangeable, under the process's options.
+	SymmetryClass() int
+}
+
+// PermutationCarrier is implemented by a SymmetricProcess whose renaming
+// of node ids carries a renaming of something else: 2PC's accounts,
+// which belong to participants, are renamed with them. Its messages'
+// permuted encodings, which see only the permutation, read it there
+// (Permutation.Carried).
+type PermutationCarrier interface {
+	// CarryPermutation returns p carrying the rest of the renaming.
+	CarryPermutation(p Permutation) Permutation
+}
+
+// SymmetryGroup returns the permutations a search with symmetry merges
+// states by: those that keep every node in its class (PermutationsOf the
+// SymmetryClasses), the identity first, each carrying what the protocol
+// renames along with the node ids (PermutationCarrier, asked of n1).
+func (s *Sim) SymmetryGroup() []Permutation {
+	perms := PermutationsOf(s.SymmetryClasses())
+	if c, ok := s.st.proc(1).p.(PermutationCarrier); ok {
+		for q := range perms {
+			perms[q] = c.CarryPermutation(perms[q])
+		}
+	}
+	return perms
+}
+
+// SymmetryClasses returns each node's class (SymmetryClasser), node i+1's
+// at index i; the group a search with symmetry uses is PermutationsOf it.
+// Every node's process must be started.
+func (s *Sim) SymmetryClasses() []int {
+	out := make([]int, s.st.cfg.Nodes)
+	for i := range out {
+		e := s.st.proc(NodeID(i + 1))
+		if e == nil || e.p == nil {
+			panic(fmt.Sprintf("sim: symmetry classes: n%d has no process", i+1))
+		}
+		if c, ok := e.p.(SymmetryClasser); ok {
+			out[i] = c.SymmetryClass()
+		}
+	}
+	return out
+}
+
 // SymmetricProcess is implemented by a process whose nodes are
-// interchangeable. Its contract: for every permutation p, the state that
-// AppendStatePermuted(b, p) encodes for node Of(id), with the stored
-// values PermuteStored gives, and the messages their SymmetricMessage
-// encodings, behaves as the original does with every node id renamed by
-// p. In particular the protocol never decides by comparing node ids (a
-// ballot that breaks ties by node id is not symmetric), timer names and
-// arguments and storage keys carry no node id, and a checker's verdict
-// does not depend on which node is which.
+// interchangeable (all of them, or those of one class: SymmetryClasser).
+// Its contract: for every permutation p of the group (PermutationsOf the
+// classes), the state that AppendStatePermuted(b, p) encodes for node
+// Of(id), with the stored values PermuteStored gives, and the messages
+// their SymmetricMessage encodings, behaves as the original does with
+// every node id renamed by p (and whatever the protocol renames along
+// with them, such as the accounts a participant owns). In particular the
+// protocol never decides by comparing the ids of two nodes the group moves
+// (a ballot that breaks ties by node id is not symmetric), timer names and
+// arguments and storage keys carry no such id, no hidden state (a random
+// stream) decides which of them is picked, and a checker's verdict does
+// not depend on which node is which.
 type SymmetricProcess interface {
 	StateAppender
 	// AppendStatePermuted is AppendState with every node id x in the

@@ -2,6 +2,7 @@ package twopc
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,6 +21,12 @@ type Client struct {
 	cur     int // index in history of the transaction in flight, or -1
 	timer   sim.TimerID
 	history []protocols.OpRecord
+	// next is the transaction it sends next, drawn one ahead (the same
+	// draws, in the same order, as drawing each when it is sent): it is
+	// state the search sees and renames, not a choice hidden in the
+	// random stream (symmetry.go).
+	next    []Op
+	nextRec protocols.Op
 }
 
 // NewClient returns a client for the workload.
@@ -33,6 +40,7 @@ func (c *Client) History() []protocols.OpRecord { return c.history }
 // Start schedules the first transaction.
 func (c *Client) Start(env *sim.Env) {
 	env.SetTimer(sim.Time(env.Rand().Int64N(int64(c.w.Think)+int64(sim.Millisecond))), "next", 0)
+	c.next, c.nextRec = c.pick(env, c.seq+1)
 }
 
 func (c *Client) canStart(env *sim.Env) bool {
@@ -62,7 +70,12 @@ func (c *Client) Timer(env *sim.Env, t sim.Timer) {
 
 func (c *Client) begin(env *sim.Env) {
 	c.seq++
-	ops, rec := c.pick(env)
+	ops, rec := c.next, c.nextRec
+	c.next, c.nextRec = nil, protocols.Op{}
+	if c.w.MaxOps == 0 || c.seq < int64(c.w.MaxOps) {
+		// (After the last there is nothing to draw: the state says so.)
+		c.next, c.nextRec = c.pick(env, c.seq+1)
+	}
 	c.history = append(c.history, protocols.OpRecord{Client: env.ID(), Seq: c.seq, Op: rec, Call: env.Now(),
 		Return: sim.TimeMax, CallEvent: env.Event(), ReturnEvent: -1, Status: protocols.OpPending, Attempts: 1})
 	c.cur = len(c.history) - 1
@@ -71,8 +84,9 @@ func (c *Client) begin(env *sim.Env) {
 }
 
 // pick draws a transaction: a transfer between two accounts (on different
-// participants when there are several), or writes to several keys.
-func (c *Client) pick(env *sim.Env) ([]Op, protocols.Op) {
+// participants when there are several), or writes to several keys, for
+// the transaction of sequence number seq.
+func (c *Client) pick(env *sim.Env, seq int64) ([]Op, protocols.Op) {
 	r := env.Rand()
 	o := c.t.opts
 	if o.Workload == "bank" {
@@ -93,9 +107,14 @@ func (c *Client) pick(env *sim.Env) ([]Op, protocols.Op) {
 	}
 	n := min(o.KeysPerTxn, o.Accounts)
 	perm := r.Perm(o.Accounts)[:n]
+	// In key order: which keys a transaction writes is drawn, their order
+	// means nothing, so it is not left to the draw (a state with its
+	// participants renamed then writes the renamed keys in the same
+	// order: symmetry.go).
+	slices.Sort(perm)
 	ops := make([]Op, n)
 	keys := make([]string, n)
-	val := env.ID().String() + "." + strconv.FormatInt(c.seq, 10)
+	val := env.ID().String() + "." + strconv.FormatInt(seq, 10)
 	for i, k := range perm {
 		ops[i] = Op{Kind: OpPut, Key: AccountKey(k), Value: val}
 		keys[i] = AccountKey(k)

@@ -12,8 +12,11 @@ import (
 // interchangeable (sim.SymmetricProcess), a state and the same state with
 // its node ids renamed by a permutation behave alike up to the renaming,
 // and the invariants judge them alike: the search keeps one state of each
-// class. A state's canonical fingerprint is the least, over the
-// permutations of the nodes that order them by their keys (below), of the
+// class. The group is the permutations that keep every node in its class
+// (sim.SymmetryClasser; all of them when every node is interchangeable):
+// 2PC's participants are interchangeable, its coordinator is fixed. A
+// state's canonical fingerprint is the least, over the permutations of
+// the group that order the nodes of each class by their keys (below), of the
 // fingerprint the renamed state would have: each process's part placed at
 // its renamed position, each pending event's part with sender, receiver
 // and content renamed. The states the
@@ -31,8 +34,9 @@ type symmetry struct {
 	perms []sim.Permutation
 	// pos[q][k] is the index that process k takes under perms[q].
 	pos [][]int
-	// pairs are the pairs of process indexes of nodes (the processes a
-	// permutation moves), each once: at most 10 (SymmetryNodesMax).
+	// pairs are the pairs of process indexes of nodes of one class (the
+	// processes a permutation may swap), each once: at most 10
+	// (SymmetryNodesMax).
 	pairs [][2]int
 	// before[q] has bit t set when perms[q] places the first process of
 	// pairs[t] before the second.
@@ -76,7 +80,10 @@ func newSymmetry(root *sim.Sim) (*symmetry, error) {
 		return nil, err
 	}
 	n := root.Config().Nodes
-	y := &symmetry{perms: sim.Permutations(n)}
+	// The group: the permutations that keep every node in its class
+	// (all of them for a protocol whose nodes are all interchangeable).
+	classes := root.SymmetryClasses()
+	y := &symmetry{perms: root.SymmetryGroup()}
 	if !y.perms[0].Identity() {
 		panic("explore: the first permutation is not the identity")
 	}
@@ -97,6 +104,9 @@ func newSymmetry(root *sim.Sim) (*symmetry, error) {
 	}
 	for a := sim.NodeID(1); int(a) <= n; a++ {
 		for b := a + 1; int(b) <= n; b++ {
+			if classes[a-1] != classes[b-1] {
+				continue // no permutation of the group swaps them: their order is fixed
+			}
 			y.pairs = append(y.pairs, [2]int{root.ProcessIndex(a), root.ProcessIndex(b)})
 		}
 	}
@@ -123,7 +133,10 @@ func newSymmetry(root *sim.Sim) (*symmetry, error) {
 // (ties in any order): for a state S and its renaming T = π(S), the
 // permutations q tried on T are exactly the q∘π⁻¹ for the q tried on S,
 // so the renamed states tried are the same and so is the least
-// fingerprint. Most states have nodes with distinct keys: one
+// fingerprint. (π and q are of the group, which is closed under
+// composition and inverse, so q∘π⁻¹ is too; only nodes of one class are
+// ordered, and sorting each class by key is itself of the group, so some
+// permutation is always tried.) Most states have nodes with distinct keys: one
 // permutation is tried, not n!.
 
 // symmetryKeyMistake, set by a test, keys a row by its plain part (the
@@ -485,7 +498,8 @@ func (t *partTable) put(h uint64, row []uint64) {
 
 // CanonicalFingerprint returns the fingerprint a search with
 // Options.Symmetry gives the run s: the least, over the permutations of
-// its nodes that order them by their keys, of the renamed state's
+// the group (sim.Sim.SymmetryGroup) that order each class's nodes by their
+// keys, of the renamed state's
 // fingerprint (sim.Sim.PermutedFingerprint). A state and its renamings
 // have the same.
 // Its error says why s's nodes are not interchangeable.
