@@ -343,7 +343,11 @@ func (n *Node) appendEntries(env *sim.Env, ents []*pb.Entry) {
 	}
 	for _, e := range ents {
 		if n.opts.corrupt == n.id && e.GetIndex() == n.opts.corruptIndex {
-			e = &pb.Entry{Index: e.Index, Term: e.Term, Type: e.Type, Data: []byte("corrupt")}
+			if n.opts.corruptTerm {
+				e = &pb.Entry{Index: e.Index, Term: new(e.GetTerm() + 1), Type: e.Type, Data: e.Data}
+			} else {
+				e = &pb.Entry{Index: e.Index, Term: e.Term, Type: e.Type, Data: []byte("corrupt")}
+			}
 		}
 		storeEntry(env, e.GetIndex(), encodeEntry(e))
 	}
