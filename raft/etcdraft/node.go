@@ -203,12 +203,12 @@ func (n *Node) step(env *sim.Env, from sim.NodeID, m *Msg) {
 		return
 	}
 	if pm.GetFrom() != uint64(from) || pm.GetTo() != uint64(n.id) {
-		env.Logf("dropping %s: it says %d->%d but came %v->%v", m.Type, pm.GetFrom(), pm.GetTo(), from, n.id)
+		env.Logf("dropping %s: it says %d->%d but came %v->%v", m.typeName(), pm.GetFrom(), pm.GetTo(), from, n.id)
 		return
 	}
 	n.heard(pm)
 	if err := n.rn.Step(pm); err != nil {
-		env.Logf("etcd refused %s from %v: %v", m.Type, from, err)
+		env.Logf("etcd refused %s from %v: %v", m.typeName(), from, err)
 	}
 	n.ready(env)
 }
