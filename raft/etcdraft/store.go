@@ -98,14 +98,47 @@ func encodeEntry(e *pb.Entry) []byte {
 }
 
 func decodeEntry(index uint64, b []byte) (*pb.Entry, error) {
+	return newEntryBlock(1).decode(index, b)
+}
+
+// entryBlock holds decoded entries and their fields (protobuf's optional
+// fields are pointers) in a few arrays, so that a restart, which decodes
+// the whole log, allocates per block rather than five times per entry.
+type entryBlock struct {
+	ents  []pb.Entry
+	nums  []uint64 // index and term of each entry
+	types []pb.EntryType
+}
+
+func newEntryBlock(n int) *entryBlock {
+	return &entryBlock{ents: make([]pb.Entry, 0, n), nums: make([]uint64, 0, 2*n), types: make([]pb.EntryType, 0, n)}
+}
+
+// decode decodes the stored entry b, at index, into the block's next
+// slot. Its data aliases b, which the caller must own (Load's copy).
+func (blk *entryBlock) decode(index uint64, b []byte) (*pb.Entry, error) {
+	if len(blk.ents) == cap(blk.ents) {
+		panic(fmt.Sprintf("entry block of %d is full at entry %d", cap(blk.ents), index))
+	}
 	d := protocols.Decoder{B: b}
 	term := d.Uvarint()
 	typ := pb.EntryType(d.Uvarint())
-	data := d.Bytes()
+	n := d.Uvarint()
+	if d.Err == nil && n > uint64(len(d.B)) {
+		d.Err = fmt.Errorf("data of %d bytes in %d", n, len(d.B))
+	}
 	if d.Err != nil {
 		return nil, fmt.Errorf("entry %d: %v", index, d.Err)
 	}
-	return &pb.Entry{Index: proto.Uint64(index), Term: proto.Uint64(term), Type: typ.Enum(), Data: data}, nil
+	var data []byte
+	if n > 0 {
+		data = d.B[:n:n]
+	}
+	blk.nums = append(blk.nums, index, term)
+	blk.types = append(blk.types, typ)
+	k := len(blk.types) - 1
+	blk.ents = append(blk.ents, pb.Entry{Index: &blk.nums[2*k], Term: &blk.nums[2*k+1], Type: &blk.types[k], Data: data})
+	return &blk.ents[k], nil
 }
 
 func encodeHardState(hs *pb.HardState) []byte {
