@@ -2,6 +2,7 @@ package etcdraft
 
 import (
 	"fmt"
+	"math/bits"
 
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
@@ -89,8 +90,13 @@ func loadEntry(env *sim.Env, index uint64) ([]byte, bool) {
 	return env.LoadAt(p, n)
 }
 
+// encodeEntry is an entry as stored: term, type, data. Each encoder here
+// starts with the exact room it needs (uvarintLen), so that a write makes
+// one allocation instead of one per growth of the buffer.
 func encodeEntry(e *pb.Entry) []byte {
-	var enc protocols.Encoder
+	data := e.GetData()
+	size := uvarintLen(e.GetTerm()) + uvarintLen(uint64(e.GetType())) + uvarintLen(uint64(len(data))) + len(data)
+	enc := protocols.Encoder{B: make([]byte, 0, size)}
 	enc.Uvarint(e.GetTerm())
 	enc.Uvarint(uint64(e.GetType()))
 	enc.Bytes(e.GetData())
@@ -142,7 +148,7 @@ func (blk *entryBlock) decode(index uint64, b []byte) (*pb.Entry, error) {
 }
 
 func encodeHardState(hs *pb.HardState) []byte {
-	var enc protocols.Encoder
+	enc := protocols.Encoder{B: make([]byte, 0, uvarintLen(hs.GetTerm())+uvarintLen(hs.GetVote())+uvarintLen(hs.GetCommit()))}
 	enc.Uvarint(hs.GetTerm())
 	enc.Uvarint(hs.GetVote())
 	enc.Uvarint(hs.GetCommit())
@@ -198,10 +204,19 @@ func newSnapshot(index, term uint64, voters []uint64, data []byte) *pb.Snapshot 
 
 // encodeCommand is a client request as a log entry's data.
 func encodeCommand(r *protocols.Request) []byte {
-	var enc protocols.Encoder
+	size := varintLen(int64(r.Client)) + varintLen(r.Seq) + uvarintLen(uint64(len(r.Op.Kind))) + len(r.Op.Kind) +
+		uvarintLen(uint64(len(r.Op.Key))) + len(r.Op.Key) + uvarintLen(uint64(len(r.Op.Value))) + len(r.Op.Value) +
+		uvarintLen(uint64(len(r.Op.Expect))) + len(r.Op.Expect)
+	enc := protocols.Encoder{B: make([]byte, 0, size)}
 	enc.Request(r)
 	return enc.B
 }
+
+// uvarintLen is the length of v's encoding by binary.AppendUvarint.
+func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
+
+// varintLen is the length of v's encoding by binary.AppendVarint (zigzag).
+func varintLen(v int64) int { return uvarintLen(uint64(v<<1) ^ uint64(v>>63)) }
 
 func decodeCommand(b []byte) (protocols.Request, error) {
 	d := protocols.Decoder{B: b}
