@@ -12,8 +12,11 @@ import (
 // Invariant checkers over the true state of a run: live nodes' etcd state
 // and every node's stable storage, crashed nodes' included. They keep what
 // they learned over the whole run, so "at most one leader per term" means
-// over all time, not at one instant. Each is incremental: after an event it
-// looks only at what changed.
+// over all time, not at one instant. Each is incremental, as synod Raft's
+// (raft/checkers.go): after an event it looks only at the node the event
+// went to (every node after events it did not see), and there only at
+// what changed since it last looked, so that an event that changed
+// nothing a checker reads costs it a comparison.
 const (
 	NameElectionSafety     = "election-safety"
 	NameLogMatching        = "log-matching"
@@ -28,7 +31,37 @@ const (
 func NewCheckers() []sim.Checker {
 	applied := newAppliedLog()
 	return []sim.Checker{NewElectionSafety(), NewLogMatching(),
-		&StateMachineSafety{applied: applied}, &LeaderCompleteness{applied: applied, checked: map[sim.NodeID]uint64{}}}
+		&StateMachineSafety{applied: applied}, &LeaderCompleteness{applied: applied}}
+}
+
+// scope finds the nodes an event may have changed. A node's state (its
+// etcd state, the adapter's fields the checkers read, its stable storage)
+// changes only while it handles an event sent to it: a crash takes the
+// node away (the checkers keep what they learned), a restart starts it
+// with an event of its own. So after an event at node n, when the checker
+// also saw the event before, only n can have changed; after a fault or an
+// event at a client, no node did. Any other check (the first, one after
+// events the checker did not see, as when the run checks every k events or
+// a checkpoint is restored, or a check with no event, Sim.Check) looks at
+// every node.
+type scope struct {
+	last    int64 // the run's Index at the last check
+	started bool
+	one     [1]sim.NodeID
+}
+
+func (sc *scope) nodes(s *sim.Sim, ev *sim.Event) []sim.NodeID {
+	idx := s.Index()
+	contiguous := sc.started && idx == sc.last+1 && ev != nil
+	sc.last, sc.started = idx, true
+	switch {
+	case contiguous && ev.To > 0 && ev.Kind != sim.KindFault:
+		sc.one[0] = ev.To
+		return sc.one[:]
+	case contiguous && (ev.Kind == sim.KindFault || ev.To < 0):
+		return nil
+	}
+	return s.Nodes()
 }
 
 // nodeOf returns the live etcd-raft node with the given id, or nil.
@@ -42,7 +75,11 @@ func nodeOf(s *sim.Sim, id sim.NodeID) *Node {
 
 // ElectionSafety: at most one node is leader in any term (Raft §5.2).
 type ElectionSafety struct {
+	sc      scope
 	leaders map[uint64]sim.NodeID
+	// led is the term each node was last recorded leading, so that a
+	// leader's every event does not look its term up.
+	led [sim.MaxNodes + 1]uint64
 }
 
 // NewElectionSafety returns the Election Safety checker.
@@ -52,15 +89,18 @@ func NewElectionSafety() *ElectionSafety { return &ElectionSafety{leaders: map[u
 func (c *ElectionSafety) Name() string { return NameElectionSafety }
 
 // Check implements sim.Checker.
-func (c *ElectionSafety) Check(s *sim.Sim, _ *sim.Event) error {
-	for _, id := range s.Nodes() {
+func (c *ElectionSafety) Check(s *sim.Sim, ev *sim.Event) error {
+	for _, id := range c.sc.nodes(s, ev) {
 		n := nodeOf(s, id)
-		if n == nil || n.state != raft.StateLeader {
+		if n == nil || n.state != raft.StateLeader || c.led[id] == n.term {
 			continue
 		}
 		if l, ok := c.leaders[n.term]; !ok {
 			c.leaders[n.term] = id
-		} else if l != id {
+			c.led[id] = n.term
+		} else if l == id {
+			c.led[id] = n.term
+		} else {
 			return fmt.Errorf("%v and %v both led term %d", l, id, n.term)
 		}
 	}
@@ -74,13 +114,16 @@ func (c *ElectionSafety) Check(s *sim.Sim, _ *sim.Event) error {
 // the same previous term. Since a term's leader writes one entry per index,
 // agreement at (i, t) then implies agreement at i-1, and so on down.
 type LogMatching struct {
-	seen  map[entryID]entrySeen
+	sc scope
+	// seen holds, by index, the entries seen there, one per term (a
+	// slice, not a map: every entry written is looked up, and an index
+	// rarely holds more than one term).
+	seen  [][]entrySeen
 	nodes [sim.MaxNodes + 1]lmNode
 }
 
-type entryID struct{ index, term uint64 }
-
 type entrySeen struct {
+	term     uint64
 	data     string
 	prevTerm uint64
 	node     sim.NodeID
@@ -93,7 +136,7 @@ type lmNode struct {
 
 // NewLogMatching returns the Log Matching checker.
 func NewLogMatching() *LogMatching {
-	return &LogMatching{seen: map[entryID]entrySeen{}}
+	return &LogMatching{}
 }
 
 // Name implements sim.Checker.
@@ -102,8 +145,8 @@ func (c *LogMatching) Name() string { return NameLogMatching }
 // Check implements sim.Checker. A node's storage changes only while it
 // runs; each write batch is checked once, and a node seen for the first
 // time (or after a restart, or a skipped check) is checked in full.
-func (c *LogMatching) Check(s *sim.Sim, _ *sim.Event) error {
-	for _, id := range s.Nodes() {
+func (c *LogMatching) Check(s *sim.Sim, ev *sim.Event) error {
+	for _, id := range c.sc.nodes(s, ev) {
 		n := nodeOf(s, id)
 		if n == nil {
 			continue
@@ -118,28 +161,42 @@ func (c *LogMatching) Check(s *sim.Sim, _ *sim.Event) error {
 		}
 		t.node, t.gen = n, n.writeGen
 		log := storedLog{s.Storage(id)}
+		// The batch is read in order, each entry's term serving as the
+		// next one's previous term.
+		prev, prevOK := uint64(0), false
 		for i := lo; i <= hi; i++ {
-			if err := c.entry(id, log, i); err != nil {
+			term, data, ok := log.peek(i)
+			if !ok {
+				prevOK = false
+				continue // compacted since
+			}
+			if !prevOK {
+				if prev, prevOK = log.term(i - 1); !prevOK {
+					return fmt.Errorf("%v stores entry %d but neither entry %d nor a snapshot ending there", id, i, i-1)
+				}
+			}
+			if err := c.entry(id, i, term, data, prev); err != nil {
 				return err
 			}
+			prev = term
 		}
 	}
 	return nil
 }
 
-func (c *LogMatching) entry(id sim.NodeID, log storedLog, index uint64) error {
-	term, data, ok := log.peek(index)
-	if !ok {
-		return nil // compacted since
+func (c *LogMatching) entry(id sim.NodeID, index, term uint64, data []byte, prev uint64) error {
+	for uint64(len(c.seen)) <= index {
+		c.seen = append(c.seen, nil)
 	}
-	prev, ok := log.term(index - 1)
-	if !ok {
-		return fmt.Errorf("%v stores entry %d but neither entry %d nor a snapshot ending there", id, index, index-1)
+	var was *entrySeen
+	for k := range c.seen[index] {
+		if c.seen[index][k].term == term {
+			was = &c.seen[index][k]
+			break
+		}
 	}
-	k := entryID{index, term}
-	was, ok := c.seen[k]
-	if !ok {
-		c.seen[k] = entrySeen{data: string(data), prevTerm: prev, node: id}
+	if was == nil {
+		c.seen[index] = append(c.seen[index], entrySeen{term: term, data: string(data), prevTerm: prev, node: id})
 		return nil
 	}
 	if was.data != string(data) {
@@ -156,6 +213,7 @@ func (c *LogMatching) entry(id sim.NodeID, log storedLog, index uint64) error {
 // such entry is committed. It follows each node's applied index and reads
 // the entries from the node's stable storage.
 type appliedLog struct {
+	sc    scope
 	ents  []appliedEntry // by index
 	nodes [sim.MaxNodes + 1]alNode
 	// unreported is a disagreement found by an update whose caller does
@@ -184,9 +242,14 @@ type alNode struct {
 func newAppliedLog() *appliedLog { return &appliedLog{} }
 
 // update reads what each live node applied since the last call and
-// reports the first disagreement.
-func (a *appliedLog) update(s *sim.Sim) error {
-	for _, id := range s.Nodes() {
+// reports the first disagreement. Its two readers call it after the same
+// event: the second call finds nothing new (the run's Index has not
+// moved) and returns at once.
+func (a *appliedLog) update(s *sim.Sim, ev *sim.Event) error {
+	if a.sc.started && s.Index() == a.sc.last {
+		return nil
+	}
+	for _, id := range a.sc.nodes(s, ev) {
 		n := nodeOf(s, id)
 		if n == nil {
 			continue
@@ -238,8 +301,8 @@ func NewStateMachineSafety() *StateMachineSafety {
 func (c *StateMachineSafety) Name() string { return NameStateMachineSafety }
 
 // Check implements sim.Checker.
-func (c *StateMachineSafety) Check(s *sim.Sim, _ *sim.Event) error {
-	err := c.applied.update(s)
+func (c *StateMachineSafety) Check(s *sim.Sim, ev *sim.Event) error {
+	err := c.applied.update(s, ev)
 	if err == nil {
 		err = c.applied.unreported
 	}
@@ -255,24 +318,25 @@ func (c *StateMachineSafety) Check(s *sim.Sim, _ *sim.Event) error {
 // office late, when delayed votes arrive, after later terms committed
 // entries it lacks: that is legal.)
 type LeaderCompleteness struct {
+	sc      scope
 	applied *appliedLog
-	checked map[sim.NodeID]uint64 // the term each node's leadership was last checked in
+	checked [sim.MaxNodes + 1]uint64 // the term each node's leadership was last checked in
 }
 
 // NewLeaderCompleteness returns the Leader Completeness checker.
 func NewLeaderCompleteness() *LeaderCompleteness {
-	return &LeaderCompleteness{applied: newAppliedLog(), checked: map[sim.NodeID]uint64{}}
+	return &LeaderCompleteness{applied: newAppliedLog()}
 }
 
 // Name implements sim.Checker.
 func (c *LeaderCompleteness) Name() string { return NameLeaderCompleteness }
 
 // Check implements sim.Checker.
-func (c *LeaderCompleteness) Check(s *sim.Sim, _ *sim.Event) error {
-	if err := c.applied.update(s); err != nil && c.applied.unreported == nil {
+func (c *LeaderCompleteness) Check(s *sim.Sim, ev *sim.Event) error {
+	if err := c.applied.update(s, ev); err != nil && c.applied.unreported == nil {
 		c.applied.unreported = err // State Machine Safety's to report
 	}
-	for _, id := range s.Nodes() {
+	for _, id := range c.sc.nodes(s, ev) {
 		n := nodeOf(s, id)
 		if n == nil || n.state != raft.StateLeader || c.checked[id] == n.term {
 			continue

@@ -13,14 +13,24 @@ import (
 
 // Msg carries one etcd raftpb.Message over the simulated network. In a
 // trace it appears with the message's deterministic protobuf encoding
-// (Raw) beside the key values, so a trace holds exactly what etcd sent.
-// In a run it also holds the message itself, as etcd sent it, and every
-// delivery hands etcd a copy of what etcd may change (copyMessage):
-// duplicated deliveries and different nodes never see each other's
-// changes, as over a real network, without paying for a protobuf encoding
-// and decoding per message (that is done only when a trace is written). A
-// Msg is immutable once sent; a Msg decoded from a trace has only Raw.
+// (Raw) beside the key values (msgFields), so a trace holds exactly what
+// etcd sent. In a run it holds only the message itself, as etcd sent it:
+// the key values are read from it when a trace or a view asks (a Msg is
+// made for every message sent, and filling the key values in at every
+// send was the largest allocation of the adapter, an eighth of a chaos
+// run's bytes). Every delivery hands etcd a copy of what etcd may change
+// (copyMessage): duplicated deliveries and different nodes never see each
+// other's changes, as over a real network, without paying for a protobuf
+// encoding and decoding per message (that is done only when a trace is
+// written). A Msg is immutable once sent; a Msg decoded from a trace has
+// only its trace fields.
 type Msg struct {
+	pm *pb.Message
+	tr *msgFields
+}
+
+// msgFields is a Msg as a trace holds it.
+type msgFields struct {
 	Type    string `json:"type"`
 	Term    uint64 `json:"term"`
 	LogTerm uint64 `json:"log_term,omitempty"`
@@ -32,27 +42,57 @@ type Msg struct {
 	Snapshot uint64 `json:"snapshot,omitempty"`
 	// Raw is the protobuf encoding of the raftpb.Message.
 	Raw []byte `json:"raw"`
-
-	pm *pb.Message
 }
 
-// msgJSON is Msg without its methods, for encoding.
-type msgJSON Msg
+// fields returns the message's key values: read from the carried message,
+// or as the trace had them. Raw is left empty for a carried message.
+func (m *Msg) fields() msgFields {
+	if m.tr != nil {
+		return *m.tr
+	}
+	p := m.pm
+	if p == nil {
+		return msgFields{}
+	}
+	return msgFields{
+		Type: messageTypeName(p.GetType()), Term: p.GetTerm(), LogTerm: p.GetLogTerm(), Index: p.GetIndex(),
+		Commit: p.GetCommit(), Reject: p.GetReject(), Entries: len(p.GetEntries()),
+		Snapshot: p.GetSnapshot().GetMetadata().GetIndex(),
+	}
+}
 
-// MarshalJSON encodes the message with Raw filled in from the carried
-// message. It does not change m: a message may be shared by clones of a run
-// that execute in parallel.
+// typeName is the message's type, as etcd names it.
+func (m *Msg) typeName() string {
+	if m.pm != nil {
+		return messageTypeName(m.pm.GetType())
+	}
+	return m.fields().Type
+}
+
+// MarshalJSON encodes the message's trace fields with Raw filled in from
+// the carried message. It does not change m: a message may be shared by
+// clones of a run that execute in parallel.
 func (m *Msg) MarshalJSON() ([]byte, error) {
-	out := msgJSON(*m)
+	out := m.fields()
 	if out.Raw == nil && m.pm != nil {
 		raw, err := marshalOpts.Marshal(m.pm)
 		if err != nil {
-			return nil, fmt.Errorf("encode %s: %v", m.Type, err)
+			return nil, fmt.Errorf("encode %s: %v", out.Type, err)
 		}
 		out.Raw = raw
 	}
-	out.pm = nil
 	return json.Marshal(&out)
+}
+
+// UnmarshalJSON reads a message from a trace: its fields, and Raw, from
+// which unwrap decodes the etcd message.
+func (m *Msg) UnmarshalJSON(b []byte) error {
+	var f msgFields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	*m = Msg{tr: &f}
+	return nil
 }
 
 // MessageType implements sim.Message.
@@ -60,29 +100,30 @@ func (*Msg) MessageType() string { return "etcdraft.Msg" }
 
 // Describe renders "MsgApp term=3 index=12/2 n=3 commit=11".
 func (m *Msg) Describe() string {
+	f := m.fields()
 	var b strings.Builder
-	b.WriteString(m.Type)
+	b.WriteString(f.Type)
 	b.WriteString(" term=")
-	b.WriteString(strconv.FormatUint(m.Term, 10))
-	if m.Index != 0 || m.LogTerm != 0 {
+	b.WriteString(strconv.FormatUint(f.Term, 10))
+	if f.Index != 0 || f.LogTerm != 0 {
 		b.WriteString(" index=")
-		b.WriteString(strconv.FormatUint(m.Index, 10))
+		b.WriteString(strconv.FormatUint(f.Index, 10))
 		b.WriteString("/")
-		b.WriteString(strconv.FormatUint(m.LogTerm, 10))
+		b.WriteString(strconv.FormatUint(f.LogTerm, 10))
 	}
-	if m.Entries > 0 {
+	if f.Entries > 0 {
 		b.WriteString(" n=")
-		b.WriteString(strconv.Itoa(m.Entries))
+		b.WriteString(strconv.Itoa(f.Entries))
 	}
-	if m.Commit != 0 {
+	if f.Commit != 0 {
 		b.WriteString(" commit=")
-		b.WriteString(strconv.FormatUint(m.Commit, 10))
+		b.WriteString(strconv.FormatUint(f.Commit, 10))
 	}
-	if m.Snapshot != 0 {
+	if f.Snapshot != 0 {
 		b.WriteString(" snapshot=")
-		b.WriteString(strconv.FormatUint(m.Snapshot, 10))
+		b.WriteString(strconv.FormatUint(f.Snapshot, 10))
 	}
-	if m.Reject {
+	if f.Reject {
 		b.WriteString(" reject")
 	}
 	return b.String()
@@ -99,11 +140,7 @@ var marshalOpts = proto.MarshalOptions{Deterministic: true}
 // its log (unwrap) copies it when it appends.
 func wrap(m *pb.Message) *Msg {
 	m.Entries = slices.Clip(m.Entries)
-	return &Msg{
-		Type: messageTypeName(m.GetType()), Term: m.GetTerm(), LogTerm: m.GetLogTerm(), Index: m.GetIndex(),
-		Commit: m.GetCommit(), Reject: m.GetReject(), Entries: len(m.GetEntries()),
-		Snapshot: m.GetSnapshot().GetMetadata().GetIndex(), pm: m,
-	}
+	return &Msg{pm: m}
 }
 
 // messageTypeNames holds etcd's message type names by number: protobuf's
@@ -138,9 +175,12 @@ func (m *Msg) unwrap() (*pb.Message, error) {
 		}
 		return m.pm, nil
 	}
+	if m.tr == nil {
+		return nil, fmt.Errorf("an empty etcd-raft message")
+	}
 	var out pb.Message
-	if err := proto.Unmarshal(m.Raw, &out); err != nil {
-		return nil, fmt.Errorf("decode %s: %v", m.Type, err)
+	if err := proto.Unmarshal(m.tr.Raw, &out); err != nil {
+		return nil, fmt.Errorf("decode %s: %v", m.tr.Type, err)
 	}
 	return &out, nil
 }
@@ -240,7 +280,7 @@ func (l *sharingLog) changed() []string {
 	var out []string
 	for i, w := range l.msgs {
 		if !proto.Equal(w.pm, l.sent[i]) {
-			out = append(out, fmt.Sprintf("%s sent as %v, now %v", w.Type, l.sent[i], w.pm))
+			out = append(out, fmt.Sprintf("%s sent as %v, now %v", w.typeName(), l.sent[i], w.pm))
 		}
 	}
 	return out

@@ -51,12 +51,13 @@ func TestMessageCopyAndTraceRoundTrip(t *testing.T) {
 			require.NoError(t, err)
 			bm, ok := back.(*Msg)
 			require.True(t, ok)
-			assert.NotEmpty(t, bm.Raw)
+			require.NotNil(t, bm.tr)
+			assert.NotEmpty(t, bm.tr.Raw)
 			assert.Equal(t, w.Describe(), bm.Describe())
 			dec, err := bm.unwrap()
 			require.NoError(t, err)
 			assert.True(t, proto.Equal(m, dec), "trace round trip differs:\n%v\n%v", m, dec)
-			assert.Nil(t, w.Raw, "encoding for a trace must not change the message")
+			assert.Nil(t, w.tr, "encoding for a trace must not change the message")
 		})
 	}
 }

@@ -160,26 +160,35 @@ func (n *Node) recover(env *sim.Env) error {
 	}
 	n.term, n.vote, n.commit = hs.GetTerm(), hs.GetVote(), hs.GetCommit()
 
-	keys := env.Keys(prefixEntry)
-	ents := make([]*pb.Entry, 0, len(keys))
-	for i, k := range keys {
-		want := n.snapIndex + 1 + uint64(i)
-		if k != entryKey(want) {
-			return fmt.Errorf("log has a hole: key %s where entry %d belongs", k, want)
-		}
-		b, _ := loadEntry(env, want)
-		e, err := decodeEntry(want, b)
+	// The log: the entries from snapIndex+1 up to the first index with
+	// none. The adapter keeps them contiguous (appendEntries deletes the
+	// tail a leader cut off, a snapshot deletes what it covers), so that
+	// probing finds the stored range without listing and sorting every
+	// key (etcd then refuses a commit index past the log's end). A restart
+	// reads the whole log: its entries are decoded into one block (by
+	// decodeEntry, each in the bytes Load copied for it).
+	count := uint64(0)
+	for env.HasAt(entryAt(n.snapIndex + 1 + count)) {
+		count++
+	}
+	if count == 0 {
+		return nil
+	}
+	ents := make([]*pb.Entry, count)
+	blk := newEntryBlock(int(count))
+	for k := range count {
+		index := n.snapIndex + 1 + k
+		b, _ := loadEntry(env, index)
+		e, err := blk.decode(index, b)
 		if err != nil {
 			return err
 		}
-		ents = append(ents, e)
+		ents[k] = e
 	}
-	if len(ents) > 0 {
-		if err := n.ms.Append(ents); err != nil {
-			return err
-		}
-		n.lastStored = ents[len(ents)-1].GetIndex()
+	if err := n.ms.Append(ents); err != nil {
+		return err
 	}
+	n.lastStored = n.snapIndex + count
 	return nil
 }
 
@@ -203,12 +212,12 @@ func (n *Node) step(env *sim.Env, from sim.NodeID, m *Msg) {
 		return
 	}
 	if pm.GetFrom() != uint64(from) || pm.GetTo() != uint64(n.id) {
-		env.Logf("dropping %s: it says %d->%d but came %v->%v", m.Type, pm.GetFrom(), pm.GetTo(), from, n.id)
+		env.Logf("dropping %s: it says %d->%d but came %v->%v", m.typeName(), pm.GetFrom(), pm.GetTo(), from, n.id)
 		return
 	}
 	n.heard(pm)
 	if err := n.rn.Step(pm); err != nil {
-		env.Logf("etcd refused %s from %v: %v", m.Type, from, err)
+		env.Logf("etcd refused %s from %v: %v", m.typeName(), from, err)
 	}
 	n.ready(env)
 }
@@ -343,7 +352,11 @@ func (n *Node) appendEntries(env *sim.Env, ents []*pb.Entry) {
 	}
 	for _, e := range ents {
 		if n.opts.corrupt == n.id && e.GetIndex() == n.opts.corruptIndex {
-			e = &pb.Entry{Index: e.Index, Term: e.Term, Type: e.Type, Data: []byte("corrupt")}
+			if n.opts.corruptTerm {
+				e = &pb.Entry{Index: e.Index, Term: new(e.GetTerm() + 1), Type: e.Type, Data: e.Data}
+			} else {
+				e = &pb.Entry{Index: e.Index, Term: e.Term, Type: e.Type, Data: []byte("corrupt")}
+			}
 		}
 		storeEntry(env, e.GetIndex(), encodeEntry(e))
 	}

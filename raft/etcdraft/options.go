@@ -54,6 +54,10 @@ type Options struct {
 	// must. Tests only.
 	corrupt      sim.NodeID
 	corruptIndex uint64
+	// corruptTerm stores the entry's term one higher instead, its data
+	// intact: the entry after it then follows a term no other node's
+	// does (Log Matching's previous-term rule).
+	corruptTerm bool
 	// unsafeLocalReads answers read_index gets at once from the leader's
 	// store, without confirming leadership: stale reads the linearizability
 	// check must catch. Tests only.

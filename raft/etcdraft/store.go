@@ -2,6 +2,7 @@ package etcdraft
 
 import (
 	"fmt"
+	"math/bits"
 
 	pb "go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
@@ -89,8 +90,13 @@ func loadEntry(env *sim.Env, index uint64) ([]byte, bool) {
 	return env.LoadAt(p, n)
 }
 
+// encodeEntry is an entry as stored: term, type, data. Each encoder here
+// starts with the exact room it needs (uvarintLen), so that a write makes
+// one allocation instead of one per growth of the buffer.
 func encodeEntry(e *pb.Entry) []byte {
-	var enc protocols.Encoder
+	data := e.GetData()
+	size := uvarintLen(e.GetTerm()) + uvarintLen(uint64(e.GetType())) + uvarintLen(uint64(len(data))) + len(data)
+	enc := protocols.Encoder{B: make([]byte, 0, size)}
 	enc.Uvarint(e.GetTerm())
 	enc.Uvarint(uint64(e.GetType()))
 	enc.Bytes(e.GetData())
@@ -98,18 +104,51 @@ func encodeEntry(e *pb.Entry) []byte {
 }
 
 func decodeEntry(index uint64, b []byte) (*pb.Entry, error) {
+	return newEntryBlock(1).decode(index, b)
+}
+
+// entryBlock holds decoded entries and their fields (protobuf's optional
+// fields are pointers) in a few arrays, so that a restart, which decodes
+// the whole log, allocates per block rather than five times per entry.
+type entryBlock struct {
+	ents  []pb.Entry
+	nums  []uint64 // index and term of each entry
+	types []pb.EntryType
+}
+
+func newEntryBlock(n int) *entryBlock {
+	return &entryBlock{ents: make([]pb.Entry, 0, n), nums: make([]uint64, 0, 2*n), types: make([]pb.EntryType, 0, n)}
+}
+
+// decode decodes the stored entry b, at index, into the block's next
+// slot. Its data aliases b, which the caller must own (Load's copy).
+func (blk *entryBlock) decode(index uint64, b []byte) (*pb.Entry, error) {
+	if len(blk.ents) == cap(blk.ents) {
+		panic(fmt.Sprintf("entry block of %d is full at entry %d", cap(blk.ents), index))
+	}
 	d := protocols.Decoder{B: b}
 	term := d.Uvarint()
 	typ := pb.EntryType(d.Uvarint())
-	data := d.Bytes()
+	n := d.Uvarint()
+	if d.Err == nil && n > uint64(len(d.B)) {
+		d.Err = fmt.Errorf("data of %d bytes in %d", n, len(d.B))
+	}
 	if d.Err != nil {
 		return nil, fmt.Errorf("entry %d: %v", index, d.Err)
 	}
-	return &pb.Entry{Index: proto.Uint64(index), Term: proto.Uint64(term), Type: typ.Enum(), Data: data}, nil
+	var data []byte
+	if n > 0 {
+		data = d.B[:n:n]
+	}
+	blk.nums = append(blk.nums, index, term)
+	blk.types = append(blk.types, typ)
+	k := len(blk.types) - 1
+	blk.ents = append(blk.ents, pb.Entry{Index: &blk.nums[2*k], Term: &blk.nums[2*k+1], Type: &blk.types[k], Data: data})
+	return &blk.ents[k], nil
 }
 
 func encodeHardState(hs *pb.HardState) []byte {
-	var enc protocols.Encoder
+	enc := protocols.Encoder{B: make([]byte, 0, uvarintLen(hs.GetTerm())+uvarintLen(hs.GetVote())+uvarintLen(hs.GetCommit()))}
 	enc.Uvarint(hs.GetTerm())
 	enc.Uvarint(hs.GetVote())
 	enc.Uvarint(hs.GetCommit())
@@ -165,10 +204,19 @@ func newSnapshot(index, term uint64, voters []uint64, data []byte) *pb.Snapshot 
 
 // encodeCommand is a client request as a log entry's data.
 func encodeCommand(r *protocols.Request) []byte {
-	var enc protocols.Encoder
+	size := varintLen(int64(r.Client)) + varintLen(r.Seq) + uvarintLen(uint64(len(r.Op.Kind))) + len(r.Op.Kind) +
+		uvarintLen(uint64(len(r.Op.Key))) + len(r.Op.Key) + uvarintLen(uint64(len(r.Op.Value))) + len(r.Op.Value) +
+		uvarintLen(uint64(len(r.Op.Expect))) + len(r.Op.Expect)
+	enc := protocols.Encoder{B: make([]byte, 0, size)}
 	enc.Request(r)
 	return enc.B
 }
+
+// uvarintLen is the length of v's encoding by binary.AppendUvarint.
+func uvarintLen(v uint64) int { return (bits.Len64(v|1) + 6) / 7 }
+
+// varintLen is the length of v's encoding by binary.AppendVarint (zigzag).
+func varintLen(v int64) int { return uvarintLen(uint64(v<<1) ^ uint64(v>>63)) }
 
 func decodeCommand(b []byte) (protocols.Request, error) {
 	d := protocols.Decoder{B: b}
