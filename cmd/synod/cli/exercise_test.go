@@ -963,13 +963,7 @@ var multiPaxosSolution = map[string]string{
 	n.waiting = map[int64]sim.NodeID{}
 	n.props = map[int64]protocols.Request{}
 	n.kv = protocols.NewKV()
-	if b, ok := env.Load("acceptor"); ok {
-		var st acceptorState
-		if err := json.Unmarshal(b, &st); err != nil {
-			panic(err)
-		}
-		n.promised, n.accepted = st.Promised, st.Accepted
-	}
+	n.restore(env)
 	n.resetTimer(env)`,
 	"onElectionTimeout": `	n.resetTimer(env)
 	if n.leading {
@@ -1066,6 +1060,7 @@ var multiPaxosSolution = map[string]string{
 	n.promised = m.Ballot
 	n.accepted[m.Index] = Slot{Ballot: m.Ballot, Value: m.Value}
 	n.save(env)
+	n.saveSlot(env, m.Index)
 	env.Send(from, &Accepted{Ballot: m.Ballot, Index: m.Index, OK: true})
 	n.leader = m.Ballot.Node
 	if from != n.id {
@@ -1119,10 +1114,6 @@ var multiPaxosSolution = map[string]string{
 }
 
 const multiPaxosHelpers = `
-type acceptorState struct {
-	Promised Ballot
-	Accepted map[int64]Slot
-}
 
 // Need asks the leader for the chosen values from From on.
 type Need struct {
@@ -1132,12 +1123,44 @@ type Need struct {
 func (*Need) MessageType() string  { return "multipaxoslab.Need" }
 func (m *Need) Describe() string   { return fmt.Sprintf("from=%d", m.From) }
 
+// save persists the promise; saveSlot, one accepted slot under a key of
+// its own (saving the whole map on each Accept costs time quadratic in
+// the slots).
 func (n *Node) save(env *sim.Env) {
-	b, err := json.Marshal(acceptorState{n.promised, n.accepted})
+	b, err := json.Marshal(n.promised)
 	if err != nil {
 		panic(err)
 	}
-	env.Store("acceptor", b)
+	env.Store("promised", b)
+}
+
+func (n *Node) saveSlot(env *sim.Env, s int64) {
+	b, err := json.Marshal(n.accepted[s])
+	if err != nil {
+		panic(err)
+	}
+	env.Store(fmt.Sprintf("slot/%d", s), b)
+}
+
+// restore reads back what save and saveSlot persisted.
+func (n *Node) restore(env *sim.Env) {
+	if b, ok := env.Load("promised"); ok {
+		if err := json.Unmarshal(b, &n.promised); err != nil {
+			panic(err)
+		}
+	}
+	for _, k := range env.Keys("slot/") {
+		var s int64
+		if _, err := fmt.Sscanf(k, "slot/%d", &s); err != nil {
+			panic(err)
+		}
+		b, _ := env.Load(k)
+		var v Slot
+		if err := json.Unmarshal(b, &v); err != nil {
+			panic(err)
+		}
+		n.accepted[s] = v
+	}
 }
 
 // see steps down when a higher ballot is about.
