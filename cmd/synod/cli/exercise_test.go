@@ -62,7 +62,11 @@ func TestExerciseInitBadInput(t *testing.T) {
 
 // labDir makes a student directory inside this module, so that the
 // generated package resolves github.com/synod-dev/synod; the leading
-// underscore keeps it out of ./... patterns.
+// underscore keeps it out of ./... patterns. Each test gets a directory of
+// its own, and grade keeps its state in its command and its go test
+// process, so the grading tests run in parallel (t.Parallel): each spends
+// its time waiting on a go test process that uses about one core, and run
+// one after the other they were the package's long pole.
 func labDir(t *testing.T) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("../../../protocols/exercises", "_lab")
@@ -78,6 +82,7 @@ func TestGradeSkeletonWithHiddenTests(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, out, errs := run(t, "exercise", "init", "raft-election", dir)
 	require.Equal(t, 0, code, errs)
@@ -107,6 +112,7 @@ func TestGradeReportsInfiniteLoop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
 	require.Equal(t, 0, code, errs)
@@ -217,6 +223,7 @@ func TestGradeSolvedElectionFullMarks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
 	require.Equal(t, 0, code, errs)
@@ -357,6 +364,7 @@ func TestGradeSolvedSynodFullMarks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, _, errs := run(t, "exercise", "init", "paxos-single", dir)
 	require.Equal(t, 0, code, errs)
@@ -562,6 +570,7 @@ func TestGradeSolved2PCFullMarks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, _, errs := run(t, "exercise", "init", "2pc-recovery", dir)
 	require.Equal(t, 0, code, errs)
@@ -755,6 +764,7 @@ func TestGradeSolvedRaftFullMarks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
 	require.Equal(t, 0, code, errs)
@@ -916,6 +926,7 @@ func TestGradeSolvedRaftSnapshotsFullMarks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, _, errs := run(t, "exercise", "init", "raft-snapshots", dir)
 	require.Equal(t, 0, code, errs)
@@ -1208,6 +1219,7 @@ func TestGradeSolvedMultiPaxosFullMarks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, _, errs := run(t, "exercise", "init", "multi-paxos", dir)
 	require.Equal(t, 0, code, errs)
