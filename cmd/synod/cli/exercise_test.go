@@ -62,7 +62,11 @@ func TestExerciseInitBadInput(t *testing.T) {
 
 // labDir makes a student directory inside this module, so that the
 // generated package resolves github.com/synod-dev/synod; the leading
-// underscore keeps it out of ./... patterns.
+// underscore keeps it out of ./... patterns. Each test gets a directory of
+// its own, and grade keeps its state in its command and its go test
+// process, so the grading tests run in parallel (t.Parallel): each spends
+// its time waiting on a go test process that uses about one core, and run
+// one after the other they were the package's long pole.
 func labDir(t *testing.T) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("../../../protocols/exercises", "_lab")
@@ -78,6 +82,7 @@ func TestGradeSkeletonWithHiddenTests(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, out, errs := run(t, "exercise", "init", "raft-election", dir)
 	require.Equal(t, 0, code, errs)
@@ -107,6 +112,7 @@ func TestGradeReportsInfiniteLoop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
 	require.Equal(t, 0, code, errs)
@@ -217,6 +223,7 @@ func TestGradeSolvedElectionFullMarks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
 	require.Equal(t, 0, code, errs)
@@ -357,6 +364,7 @@ func TestGradeSolvedSynodFullMarks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, _, errs := run(t, "exercise", "init", "paxos-single", dir)
 	require.Equal(t, 0, code, errs)
@@ -562,6 +570,7 @@ func TestGradeSolved2PCFullMarks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, _, errs := run(t, "exercise", "init", "2pc-recovery", dir)
 	require.Equal(t, 0, code, errs)
@@ -755,6 +764,7 @@ func TestGradeSolvedRaftFullMarks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
 	require.Equal(t, 0, code, errs)
@@ -916,6 +926,7 @@ func TestGradeSolvedRaftSnapshotsFullMarks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, _, errs := run(t, "exercise", "init", "raft-snapshots", dir)
 	require.Equal(t, 0, code, errs)
@@ -963,13 +974,7 @@ var multiPaxosSolution = map[string]string{
 	n.waiting = map[int64]sim.NodeID{}
 	n.props = map[int64]protocols.Request{}
 	n.kv = protocols.NewKV()
-	if b, ok := env.Load("acceptor"); ok {
-		var st acceptorState
-		if err := json.Unmarshal(b, &st); err != nil {
-			panic(err)
-		}
-		n.promised, n.accepted = st.Promised, st.Accepted
-	}
+	n.restore(env)
 	n.resetTimer(env)`,
 	"onElectionTimeout": `	n.resetTimer(env)
 	if n.leading {
@@ -1066,6 +1071,7 @@ var multiPaxosSolution = map[string]string{
 	n.promised = m.Ballot
 	n.accepted[m.Index] = Slot{Ballot: m.Ballot, Value: m.Value}
 	n.save(env)
+	n.saveSlot(env, m.Index)
 	env.Send(from, &Accepted{Ballot: m.Ballot, Index: m.Index, OK: true})
 	n.leader = m.Ballot.Node
 	if from != n.id {
@@ -1119,10 +1125,6 @@ var multiPaxosSolution = map[string]string{
 }
 
 const multiPaxosHelpers = `
-type acceptorState struct {
-	Promised Ballot
-	Accepted map[int64]Slot
-}
 
 // Need asks the leader for the chosen values from From on.
 type Need struct {
@@ -1132,12 +1134,44 @@ type Need struct {
 func (*Need) MessageType() string  { return "multipaxoslab.Need" }
 func (m *Need) Describe() string   { return fmt.Sprintf("from=%d", m.From) }
 
+// save persists the promise; saveSlot, one accepted slot under a key of
+// its own (saving the whole map on each Accept costs time quadratic in
+// the slots).
 func (n *Node) save(env *sim.Env) {
-	b, err := json.Marshal(acceptorState{n.promised, n.accepted})
+	b, err := json.Marshal(n.promised)
 	if err != nil {
 		panic(err)
 	}
-	env.Store("acceptor", b)
+	env.Store("promised", b)
+}
+
+func (n *Node) saveSlot(env *sim.Env, s int64) {
+	b, err := json.Marshal(n.accepted[s])
+	if err != nil {
+		panic(err)
+	}
+	env.Store(fmt.Sprintf("slot/%d", s), b)
+}
+
+// restore reads back what save and saveSlot persisted.
+func (n *Node) restore(env *sim.Env) {
+	if b, ok := env.Load("promised"); ok {
+		if err := json.Unmarshal(b, &n.promised); err != nil {
+			panic(err)
+		}
+	}
+	for _, k := range env.Keys("slot/") {
+		var s int64
+		if _, err := fmt.Sscanf(k, "slot/%d", &s); err != nil {
+			panic(err)
+		}
+		b, _ := env.Load(k)
+		var v Slot
+		if err := json.Unmarshal(b, &v); err != nil {
+			panic(err)
+		}
+		n.accepted[s] = v
+	}
 }
 
 // see steps down when a higher ballot is about.
@@ -1185,6 +1219,7 @@ func TestGradeSolvedMultiPaxosFullMarks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and grades a package in a subprocess")
 	}
+	t.Parallel() // see labDir
 	dir := labDir(t)
 	code, _, errs := run(t, "exercise", "init", "multi-paxos", dir)
 	require.Equal(t, 0, code, errs)

@@ -79,6 +79,7 @@ func TestExploreBadInput(t *testing.T) {
 }
 
 func TestShrinkPrimaryBackupTrace(t *testing.T) {
+	t.Parallel() // as TestShrinkLinearizabilityDocsSampleOutput
 	dir := t.TempDir()
 	trace := filepath.Join(dir, "pb.jsonl")
 	small := filepath.Join(dir, "small.jsonl")
