@@ -354,7 +354,8 @@ func (n *Node) apply(env *sim.Env) {
 		}
 		// A command the service proposed itself (Propose) has no client.
 		if e.Kind == EntryCommand && res.Response != nil && e.Term == n.ledTerm && e.Req.Client != 0 {
-			env.Send(e.Req.Client, res.Response)
+			resp := *res.Response // a copy: the state machine may reuse its own
+			env.Send(e.Req.Client, &resp)
 		}
 	}
 	if n.role == Leader {
