@@ -45,7 +45,7 @@ func (n *Node) propose(env *sim.Env, e Entry) int64 {
 	if n.role != Leader || e.Term != n.term {
 		panic(fmt.Sprintf("%v: proposing an entry of term %d as %v of term %d", n.id, e.Term, n.role, n.term))
 	}
-	n.log.append(e)
+	n.log.append(&e)
 	i := n.log.last()
 	n.persistEntries(env, i, i)
 	if e.Kind == EntryConfig {
