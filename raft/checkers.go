@@ -560,26 +560,26 @@ func (c *persistence) Check(s *sim.Sim, ev *sim.Event) error {
 
 func (c *persistence) check(id sim.NodeID, n *Node, st *sim.Storage) error {
 	keys := n.log.last() - n.log.snapIndex // the log's entries, one key each
-	if st.Has(keyHardState) {
+	hard, ok := st.Peek(keyHardState)
+	if ok {
 		keys++
 	}
 	if n.term > 0 || n.vote != 0 {
-		b, ok := st.Peek(keyHardState)
 		if !ok {
 			return fmt.Errorf("%v is in term %d but stored no hard state", id, n.term)
 		}
-		d := protocols.Decoder{B: b}
+		d := protocols.Decoder{B: hard}
 		term, vote := d.Varint(), sim.NodeID(d.Varint())
 		if term != n.term || vote != n.vote {
 			return fmt.Errorf("%v has term %d vote %v but stored term %d vote %v", id, n.term, n.vote, term, vote)
 		}
 	}
-	if st.Has(keySnapshot) {
+	snap, ok := st.Peek(keySnapshot)
+	if ok {
 		keys++
 	}
 	if n.log.snapIndex > 0 {
-		b, _ := st.Peek(keySnapshot)
-		d := protocols.Decoder{B: b}
+		d := protocols.Decoder{B: snap}
 		if i := d.Varint(); i != n.log.snapIndex {
 			return fmt.Errorf("%v has snapshot %d but stored snapshot %d", id, n.log.snapIndex, i)
 		}
