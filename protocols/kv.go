@@ -150,14 +150,26 @@ func duplicate(a *Applied, req *Request) (*Response, bool) {
 // Apply applies req once and returns its response; a request applied before
 // gets its first response again. A no-op changes nothing.
 func (kv *KV) Apply(req *Request) *Response {
+	r := new(Response)
+	kv.ApplyTo(r, req)
+	return r
+}
+
+// ApplyTo is Apply with the response written to *r: for a caller that
+// fills one Response again and again and copies it only when it sends it
+// (Raft's KVStateMachine: every node applies each command, only the leader
+// answers, so a response allocated per command was mostly garbage).
+func (kv *KV) ApplyTo(r *Response, req *Request) {
 	if req.Op.Kind == OpNoop {
-		return &Response{Client: req.Client, Seq: req.Seq, Status: StatusOK}
+		*r = Response{Client: req.Client, Seq: req.Seq, Status: StatusOK}
+		return
 	}
 	last := kv.Last[req.Client] // looked up once: see remember
-	if r, dup := duplicate(last, req); dup {
-		return r
+	if dup, ok := duplicate(last, req); ok {
+		*r = *dup
+		return
 	}
-	r := Response{Client: req.Client, Seq: req.Seq, Status: StatusOK}
+	*r = Response{Client: req.Client, Seq: req.Seq, Status: StatusOK}
 	op := req.Op
 	old, found := kv.Data[op.Key]
 	switch op.Kind {
@@ -184,11 +196,10 @@ func (kv *KV) Apply(req *Request) *Response {
 		// protocol). That is sound because nothing outside the store holds
 		// an *Applied: Duplicate and Apply hand out copies, and Clone
 		// copies every entry.
-		*last = Applied{Seq: req.Seq, Response: r}
+		*last = Applied{Seq: req.Seq, Response: *r}
 	default:
-		kv.Last[req.Client] = &Applied{Seq: req.Seq, Response: r}
+		kv.Last[req.Client] = &Applied{Seq: req.Seq, Response: *r}
 	}
-	return &r
 }
 
 // Encode serializes the store deterministically (for snapshots).

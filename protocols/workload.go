@@ -442,17 +442,29 @@ func (c *KVClient) pick(env *sim.Env) Op {
 	r := env.Rand()
 	m := c.w.Mix
 	key := "k" + strconv.Itoa(r.IntN(c.w.Keys))
-	val := env.ID().String() + "." + strconv.FormatInt(c.seq, 10)
 	x := r.Float64() * (m.Get + m.Put + m.Append + m.CAS)
 	switch {
 	case x < m.Get:
 		return Op{Kind: OpGet, Key: key}
 	case x < m.Get+m.Put:
-		return Op{Kind: OpPut, Key: key, Value: val}
+		return Op{Kind: OpPut, Key: key, Value: c.value(env, "")}
 	case x < m.Get+m.Put+m.Append:
-		return Op{Kind: OpAppend, Key: key, Value: val + ";"}
+		return Op{Kind: OpAppend, Key: key, Value: c.value(env, ";")}
 	}
-	return Op{Kind: OpCAS, Key: key, Expect: c.lastSeen[key], Value: val}
+	return Op{Kind: OpCAS, Key: key, Expect: c.lastSeen[key], Value: c.value(env, "")}
+}
+
+// value is what the write being picked writes: the client's name, the
+// operation's sequence number and suffix ("c2.17;"), unique so that a
+// read shows which write it saw. It is built in a buffer on the stack,
+// one string allocation instead of one per piece (every operation of
+// every client makes one).
+func (c *KVClient) value(env *sim.Env, suffix string) string {
+	var buf [48]byte
+	b := append(buf[:0], env.ID().String()...)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, c.seq, 10)
+	return string(append(b, suffix...))
 }
 
 func (c *KVClient) nextNode(env *sim.Env, after sim.NodeID) sim.NodeID {

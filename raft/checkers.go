@@ -73,6 +73,10 @@ type compacted struct {
 	snap [sim.MaxNodes + 1]int64
 	// forgot is the floor at the last pruning.
 	forgot int64
+	// floor is the least snapshot index, computed again only when one
+	// changed (stale): due runs after every event, a snapshot is rare.
+	floor int64
+	stale bool
 }
 
 // compactPruneMin is how far the floor moves before a checker prunes, so
@@ -81,17 +85,24 @@ type compacted struct {
 const compactPruneMin = 256
 
 // saw records the node's snapshot index.
-func (c *compacted) saw(id sim.NodeID, n *Node) { c.snap[id] = n.log.snapIndex }
+func (c *compacted) saw(id sim.NodeID, n *Node) {
+	if c.snap[id] != n.log.snapIndex {
+		c.snap[id], c.stale = n.log.snapIndex, true
+	}
+}
 
 // due returns the floor, and whether it moved by compactPruneMin since
 // the last pruning (which the caller then does).
 func (c *compacted) due(s *sim.Sim) (int64, bool) {
-	floor := int64(-1)
-	for _, id := range s.Nodes() {
-		if floor < 0 || c.snap[id] < floor {
-			floor = c.snap[id]
+	if c.stale {
+		c.floor, c.stale = -1, false
+		for _, id := range s.Nodes() {
+			if c.floor < 0 || c.snap[id] < c.floor {
+				c.floor = c.snap[id]
+			}
 		}
 	}
+	floor := c.floor
 	if floor < c.forgot+compactPruneMin {
 		return floor, false
 	}
@@ -250,6 +261,10 @@ type entrySeen struct {
 	prevTerm int64 // -1: unknown (the entry followed a snapshot)
 	cmd      uint64
 	node     sim.NodeID
+	// entry is the entry first seen: a log holding the same one (its
+	// leader's, which followers share: raftLog) holds the same command,
+	// and the command's digest is not computed again.
+	entry *Entry
 }
 
 type logSeen struct {
@@ -268,24 +283,27 @@ func (c *logMatching) at(i int64) *indexSeen {
 	return &c.seen[i-c.base]
 }
 
-// see records cur at is (an entry of term cur.term), or checks it against
-// what was seen there before.
+// see records cur at is (entry e, of term cur.term, at index i), or checks
+// it against what was seen there before. cur.cmd is filled here, when
+// needed.
 func (c *logMatching) see(is *indexSeen, i int64, e *Entry, cur entrySeen) error {
 	old := &is.first
 	switch {
 	case is.first.term == 0:
+		cur.cmd = digest(0, i, e)
 		is.first = cur
 		return nil
 	case is.first.term != cur.term:
 		k := slices.IndexFunc(is.more, func(s entrySeen) bool { return s.term == cur.term })
 		if k < 0 {
+			cur.cmd = digest(0, i, e)
 			is.more = append(slices.Clip(is.more), cur) // a copy: see indexSeen
 			return nil
 		}
 		is.more = slices.Clone(is.more) // it may change below
 		old = &is.more[k]
 	}
-	if old.cmd != cur.cmd {
+	if old.entry != e && old.cmd != digest(0, i, e) {
 		return fmt.Errorf("entry %d of term %d differs: %v has %s, %v had another command", i, e.Term, cur.node, e.Command(), old.node)
 	}
 	if old.prevTerm >= 0 && cur.prevTerm >= 0 && old.prevTerm != cur.prevTerm {
@@ -316,7 +334,7 @@ func (c *logMatching) Check(s *sim.Sim, ev *sim.Event) error {
 			if !ok {
 				prev = -1
 			}
-			cur := entrySeen{term: e.Term, prevTerm: prev, cmd: digest(0, i, e), node: id}
+			cur := entrySeen{term: e.Term, prevTerm: prev, node: id, entry: e}
 			if err := c.see(c.at(i), i, e, cur); err != nil {
 				return err
 			}
@@ -542,26 +560,26 @@ func (c *persistence) Check(s *sim.Sim, ev *sim.Event) error {
 
 func (c *persistence) check(id sim.NodeID, n *Node, st *sim.Storage) error {
 	keys := n.log.last() - n.log.snapIndex // the log's entries, one key each
-	if st.Has(keyHardState) {
+	hard, ok := st.Peek(keyHardState)
+	if ok {
 		keys++
 	}
 	if n.term > 0 || n.vote != 0 {
-		b, ok := st.Peek(keyHardState)
 		if !ok {
 			return fmt.Errorf("%v is in term %d but stored no hard state", id, n.term)
 		}
-		d := protocols.Decoder{B: b}
+		d := protocols.Decoder{B: hard}
 		term, vote := d.Varint(), sim.NodeID(d.Varint())
 		if term != n.term || vote != n.vote {
 			return fmt.Errorf("%v has term %d vote %v but stored term %d vote %v", id, n.term, n.vote, term, vote)
 		}
 	}
-	if st.Has(keySnapshot) {
+	snap, ok := st.Peek(keySnapshot)
+	if ok {
 		keys++
 	}
 	if n.log.snapIndex > 0 {
-		b, _ := st.Peek(keySnapshot)
-		d := protocols.Decoder{B: b}
+		d := protocols.Decoder{B: snap}
 		if i := d.Varint(); i != n.log.snapIndex {
 			return fmt.Errorf("%v has snapshot %d but stored snapshot %d", id, n.log.snapIndex, i)
 		}

@@ -105,7 +105,7 @@ func (n *Node) AppendStatePermuted(b []byte, p sim.Permutation) []byte {
 	b = binary.AppendUvarint(b, n.snapDigest)
 	b = binary.AppendUvarint(b, uint64(len(n.log.entries)))
 	for i := range n.log.entries {
-		b = appendEntry(b, &n.log.entries[i], p)
+		b = appendEntry(b, n.log.entries[i], p)
 	}
 	b = appendBool(b, n.heardAny)
 	rounds := n.opts.Reads != ReadsLog
@@ -238,7 +238,7 @@ func (m *AppendEntries) AppendStatePermuted(b []byte, p sim.Permutation) []byte 
 	b = binary.AppendVarint(b, m.PrevTerm)
 	b = binary.AppendUvarint(b, uint64(len(m.Entries)))
 	for i := range m.Entries {
-		b = appendEntry(b, &m.Entries[i], p)
+		b = appendEntry(b, m.Entries[i], p)
 	}
 	return binary.AppendVarint(b, m.Commit)
 }

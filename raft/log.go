@@ -5,10 +5,17 @@ import "fmt"
 // raftLog holds the entries after the snapshot: entries[k] has index
 // snapIndex+1+k. Messages may share its backing array, so an entry below
 // len(entries) is never overwritten in place: truncation copies.
+//
+// The log holds pointers: an entry is made once, by the leader that
+// proposes it (or by a restart that reads it back), and every log and
+// message that has it shares it; no one changes an entry (Entry). A log's
+// array then takes 8 bytes an entry instead of the entry's 104, which
+// every append that outgrows the array, truncation, compaction and
+// restart copies.
 type raftLog struct {
 	snapIndex int64
 	snapTerm  int64
-	entries   []Entry
+	entries   []*Entry
 	// gen counts the times entries were removed from the end or the log
 	// was replaced, so that checkers know to look at it afresh.
 	gen uint64
@@ -51,12 +58,12 @@ func (l *raftLog) at(i int64) *Entry {
 	if i <= l.snapIndex || i > l.last() {
 		panic(fmt.Sprintf("log: entry %d outside (%d, %d]", i, l.snapIndex, l.last()))
 	}
-	return &l.entries[i-l.snapIndex-1]
+	return l.entries[i-l.snapIndex-1]
 }
 
 // slice returns entries lo..hi-1 with capacity clipped, so that no holder
 // can append into the log's array.
-func (l *raftLog) slice(lo, hi int64) []Entry {
+func (l *raftLog) slice(lo, hi int64) []*Entry {
 	if lo <= l.snapIndex || hi > l.last()+1 || lo > hi {
 		panic(fmt.Sprintf("log: slice [%d, %d) outside (%d, %d]", lo, hi, l.snapIndex, l.last()))
 	}
@@ -65,7 +72,7 @@ func (l *raftLog) slice(lo, hi int64) []Entry {
 }
 
 // append adds entries at the end.
-func (l *raftLog) append(es ...Entry) { l.entries = append(l.entries, es...) }
+func (l *raftLog) append(es ...*Entry) { l.entries = append(l.entries, es...) }
 
 // truncateAfter drops the entries after i. It copies the kept prefix to a
 // fresh array, because in-flight messages may still point into the old one.
@@ -75,7 +82,7 @@ func (l *raftLog) truncateAfter(i int64) {
 	}
 	l.gen++
 	keep := l.entries[:i-l.snapIndex]
-	l.entries = append(make([]Entry, 0, max(len(keep)+16, cap(l.entries))), keep...)
+	l.entries = append(make([]*Entry, 0, max(len(keep)+16, cap(l.entries))), keep...)
 }
 
 // compact drops the entries up to and including i, which becomes the
@@ -88,10 +95,10 @@ func (l *raftLog) compact(i, term int64) {
 	// about the size it had at the last compaction, and growing it again
 	// from a small array would copy it several times over.
 	if i >= l.last() {
-		l.entries = make([]Entry, 0, cap(l.entries))
+		l.entries = make([]*Entry, 0, cap(l.entries))
 	} else {
 		rest := l.entries[i-l.snapIndex:]
-		l.entries = append(make([]Entry, 0, max(len(rest)+16, cap(l.entries))), rest...)
+		l.entries = append(make([]*Entry, 0, max(len(rest)+16, cap(l.entries))), rest...)
 	}
 	l.snapIndex, l.snapTerm = i, term
 }

@@ -24,7 +24,8 @@ const (
 )
 
 // Entry is one log entry. Entries are shared between the logs of the nodes
-// and the messages of a run and are never modified once created.
+// and the messages of a run, by pointer (raftLog), and are never modified
+// once created.
 type Entry struct {
 	Term   int64             `json:"term"`
 	Kind   EntryKind         `json:"kind,omitempty"`
@@ -132,7 +133,7 @@ type AppendEntries struct {
 	Leader    sim.NodeID `json:"leader"`
 	PrevIndex int64      `json:"prev_index"`
 	PrevTerm  int64      `json:"prev_term"`
-	Entries   []Entry    `json:"entries,omitempty"`
+	Entries   []*Entry   `json:"entries,omitempty"`
 	Commit    int64      `json:"commit"`
 	Round     int64      `json:"round,omitempty"`
 }

@@ -45,7 +45,7 @@ func (n *Node) propose(env *sim.Env, e Entry) int64 {
 	if n.role != Leader || e.Term != n.term {
 		panic(fmt.Sprintf("%v: proposing an entry of term %d as %v of term %d", n.id, e.Term, n.role, n.term))
 	}
-	n.log.append(e)
+	n.log.append(&e)
 	i := n.log.last()
 	n.persistEntries(env, i, i)
 	if e.Kind == EntryConfig {
@@ -354,7 +354,8 @@ func (n *Node) apply(env *sim.Env) {
 		}
 		// A command the service proposed itself (Propose) has no client.
 		if e.Kind == EntryCommand && res.Response != nil && e.Term == n.ledTerm && e.Req.Client != 0 {
-			env.Send(e.Req.Client, res.Response)
+			resp := *res.Response // a copy: the state machine may reuse its own
+			env.Send(e.Req.Client, &resp)
 		}
 	}
 	if n.role == Leader {

@@ -505,3 +505,42 @@ func mustFault(t *testing.T, s string) sim.ScheduledFault {
 	require.NoError(t, err)
 	return f
 }
+
+// responsesUnchanged is a checker that keeps a copy of every response a
+// node has in flight to a client and fails when one changes before it is
+// delivered.
+type responsesUnchanged struct {
+	nodes int
+	seen  map[*protocols.Response]protocols.Response
+}
+
+func (*responsesUnchanged) Name() string { return "test.ResponsesUnchanged" }
+func (c *responsesUnchanged) Check(s *sim.Sim, _ *sim.Event) error {
+	for _, ev := range s.Pending() {
+		r, ok := ev.Msg.(*protocols.Response)
+		if !ok || ev.Kind != sim.KindDeliver || int(ev.From) > c.nodes {
+			continue
+		}
+		was, ok := c.seen[r]
+		if !ok {
+			c.seen[r] = *r
+		} else if was != *r {
+			return fmt.Errorf("%v's response in flight to %v changed from %+v to %+v", ev.From, ev.To, was, *r)
+		}
+	}
+	return nil
+}
+
+// KVStateMachine returns the same Response from every Apply, refilled;
+// the node must send a copy of it, or a leader applying two commands in
+// one event would send the second's answer to both clients.
+func TestSentResponsesAreNotTheStateMachines(t *testing.T) {
+	r := newTestRun(t, 5, 3, 4, 2*sim.Second, nil)
+	c := &responsesUnchanged{nodes: 3, seen: map[*protocols.Response]protocols.Response{}}
+	r.s.AddChecker(c)
+	r.runUntil(2 * sim.Second)
+	r.ok()
+	require.Greater(t, len(c.seen), 100, "responses seen in flight")
+	ok, _, _ := r.ops()
+	require.Greater(t, ok, 100, "operations completed")
+}

@@ -48,7 +48,9 @@ type StateMachine interface {
 // ApplyResult is what a state machine returns for one entry.
 type ApplyResult struct {
 	// Response goes to the command's client if this node accepted the
-	// command as leader (nil: no answer). Only commands have clients.
+	// command as leader (nil: no answer). Only commands have clients. The
+	// node sends a copy, so a state machine may return the same Response,
+	// refilled, from every Apply.
 	Response *protocols.Response
 	// Snapshot, when not nil, is the state after this entry, in the
 	// service's own bytes: a service-driven snapshot. Raft compacts its
@@ -84,7 +86,13 @@ type (
 
 // KVStateMachine is the shared key-value store (with its session table)
 // as a StateMachine: what a node replicates unless told otherwise.
-type KVStateMachine struct{ KV *protocols.KV }
+type KVStateMachine struct {
+	KV *protocols.KV
+	// resp is the response Apply returns, filled anew by each Apply: the
+	// node copies it before sending it (see ApplyResult), and only a
+	// leader sends one.
+	resp protocols.Response
+}
 
 // NewKVStateMachine returns an empty key-value store.
 func NewKVStateMachine() StateMachine { return &KVStateMachine{KV: protocols.NewKV()} }
@@ -94,7 +102,8 @@ func (m *KVStateMachine) Apply(_ int64, e *Entry) ApplyResult {
 	if e.Kind != EntryCommand {
 		return ApplyResult{}
 	}
-	return ApplyResult{Response: m.KV.Apply(&e.Req)}
+	m.KV.ApplyTo(&m.resp, &e.Req)
+	return ApplyResult{Response: &m.resp}
 }
 
 // Snapshot encodes the store and its session table.

@@ -151,7 +151,7 @@ func (n *Node) restore(env *sim.Env) {
 	// missing index: no listing of the keys, no sort. The persistence
 	// checker holds that no other entry is stored (a key left behind by a
 	// truncation or a compaction).
-	n.log.entries = make([]Entry, 0, n.storedEntries(env)+64)
+	stored := make([]Entry, 0, n.storedEntries(env)) // one array for all
 	for i := n.log.snapIndex + 1; ; i++ {
 		b, ok := env.LoadAt(logPrefix, uint64(i))
 		if !ok {
@@ -162,7 +162,11 @@ func (n *Node) restore(env *sim.Env) {
 		if d.Err != nil {
 			panic(fmt.Sprintf("%v: corrupt entry %d: %v", n.id, i, d.Err))
 		}
-		n.log.append(en)
+		stored = append(stored, en)
+	}
+	n.log.entries = make([]*Entry, len(stored), len(stored)+64)
+	for k := range stored {
+		n.log.entries[k] = &stored[k]
 	}
 	n.commit, n.applied = n.log.snapIndex, n.log.snapIndex
 	n.reloadConfig()

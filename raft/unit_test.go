@@ -63,7 +63,7 @@ func TestMajority(t *testing.T) {
 func testLog() *raftLog {
 	l := &raftLog{snapIndex: 10, snapTerm: 2}
 	for _, term := range []int64{2, 3, 3, 3, 5, 5} { // indexes 11..16
-		l.append(Entry{Term: term, Kind: EntryNoop})
+		l.append(&Entry{Term: term, Kind: EntryNoop})
 	}
 	return l
 }
@@ -95,7 +95,7 @@ func TestLogTruncateDoesNotTouchSharedEntries(t *testing.T) {
 	l := testLog()
 	shared := l.slice(13, 17) // as a message would hold them
 	l.truncateAfter(12)
-	l.append(Entry{Term: 9})
+	l.append(&Entry{Term: 9})
 	assert.Equal(t, int64(3), shared[0].Term, "a message's entries changed under it")
 	assert.Equal(t, int64(13), l.last())
 	assert.Equal(t, uint64(1), l.gen)
@@ -167,7 +167,7 @@ func TestRestartRestoresPersistentState(t *testing.T) {
 	for _, id := range r.s.Nodes() {
 		before := r.node(id)
 		term, vote, snap, last := before.term, before.vote, before.log.snapIndex, before.log.last()
-		entries := append([]Entry(nil), before.log.entries...)
+		entries := append([]*Entry(nil), before.log.entries...)
 		r.inject(sim.Fault{Kind: sim.FaultCrash, Node: id})
 		r.inject(sim.Fault{Kind: sim.FaultRestart, Node: id})
 		require.True(t, r.s.Step()) // the start event

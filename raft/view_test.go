@@ -57,7 +57,7 @@ func TestDescribe(t *testing.T) {
 		m    sim.Message
 		want string
 	}{
-		{&AppendEntries{Term: 3, PrevIndex: 12, PrevTerm: 2, Entries: make([]Entry, 3), Commit: 11}, "term=3 prev=12/2 n=3 commit=11"},
+		{&AppendEntries{Term: 3, PrevIndex: 12, PrevTerm: 2, Entries: make([]*Entry, 3), Commit: 11}, "term=3 prev=12/2 n=3 commit=11"},
 		{&AppendEntriesReply{Term: 3, Success: true, Match: 14}, "term=3 ok match=14"},
 		{&AppendEntriesReply{Term: 3, Reject: 12, ConflictTerm: 2, ConflictIndex: 9}, "term=3 reject=12 conflict=9/2"},
 		{&RequestVote{Term: 4, LastIndex: 7, LastTerm: 3, PreVote: true}, "term=4 last=7/3 pre"},

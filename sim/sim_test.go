@@ -468,6 +468,54 @@ func TestInvariantStopsOrRecords(t *testing.T) {
 	assert.Greater(t, len(s.Violations()), 100)
 }
 
+type panicking struct{ at int64 }
+
+func (panicking) Name() string { return "panicking" }
+func (p panicking) Check(s *Sim, ev *Event) error {
+	if s.Index() == p.at {
+		var m map[string]int
+		//lint:ignore SA5000 the panic is the point: a checker's bug the simulator must report as its violation
+		m["x"] = 1
+	}
+	return nil
+}
+
+// One deferred recover covers all the checkers of an event (runCheckers):
+// a checker's panic is still its own violation, at its event, and with
+// KeepGoing the checkers after it run for that event too.
+func TestCheckerPanicIsItsViolation(t *testing.T) {
+	cfg := pingConfig(1)
+	cfg.KeepGoing = true
+	s, _ := New(cfg, pingFactory())
+	before, after := &counting{}, &counting{}
+	s.AddChecker(before)
+	s.AddChecker(panicking{at: 5})
+	s.AddChecker(failing{after: 7})
+	s.AddChecker(after)
+	for i := 0; i < 9; i++ {
+		s.Step()
+	}
+	require.Len(t, s.Violations(), 3, "%+v", s.Violations())
+	v := s.Violations()[0]
+	assert.Equal(t, "panicking", v.Checker)
+	assert.EqualValues(t, 4, v.Index, "the event before the one Index names")
+	assert.Contains(t, v.Message, "checker panicked")
+	assert.Contains(t, v.Message, "nil map")
+	assert.Equal(t, "always-after", s.Violations()[1].Checker)
+	assert.EqualValues(t, 7, s.Violations()[1].Index)
+	assert.Equal(t, 9, before.n)
+	assert.Equal(t, 9, after.n, "the checker after the panicking one ran at every event")
+
+	s, _ = New(pingConfig(1), pingFactory())
+	after = &counting{}
+	s.AddChecker(panicking{at: 5})
+	s.AddChecker(after)
+	assert.Equal(t, StopViolation, s.Run())
+	require.Len(t, s.Violations(), 1)
+	assert.Equal(t, "panicking", s.Violations()[0].Checker)
+	assert.Equal(t, 4, after.n, "without KeepGoing the run stops at the panic")
+}
+
 func TestCheckEvery(t *testing.T) {
 	cfg := pingConfig(1)
 	cfg.CheckEvery = 7
