@@ -27,7 +27,9 @@ type Result struct {
 	// Failure is the first failing seed's report (empty when it passed).
 	Failure string `json:"failure,omitempty"`
 	// Kind is the failure's kind: violation, linearizability, panic,
-	// livelock, liveness, nondeterminism, error.
+	// livelock, liveness, nondeterminism, error; and, from the isolated
+	// process's watchdogs (isolate.go), infinite-loop, memory, crash,
+	// time-limit.
 	Kind string `json:"kind,omitempty"`
 }
 

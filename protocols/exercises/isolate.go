@@ -2,7 +2,6 @@ package exercises
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -40,11 +39,27 @@ const (
 	hangWall = 20 * time.Second
 	// heapBytesMax bounds the heap of the process running one test.
 	heapBytesMax = 1 << 30
-	// childWallMax is the parent's last net: a child that neither finishes
-	// nor is stopped by its watchdog is killed after this long.
-	childWallMax = 3 * time.Minute
 	// watchEvery is how often the watchdog looks.
 	watchEvery = 100 * time.Millisecond
+)
+
+// The parent's last nets, for a child that neither finishes nor is
+// stopped by its own watchdog (it spins or blocks outside a handler).
+// Variables so that a test can make them short.
+var (
+	// childCPUMax bounds a graded test's process by its CPU time, read
+	// from outside (childCPUTime): a correct solution, however slow the
+	// loaded machine makes it by the clock, spends the same CPU time, so
+	// it is never stopped by this bound for being starved. Where the
+	// child's CPU time cannot be read, wall-clock time stands in for it.
+	childCPUMax = 3 * time.Minute
+	// childWallMax stops a child that uses no CPU and never ends (it is
+	// blocked outside the simulation, where the watchdog does not look).
+	// Generous: ten times childCPUMax, so that only a machine loaded ten
+	// times over could stop a solution within its CPU bound.
+	childWallMax = 30 * time.Minute
+	// childPollEvery is how often the parent reads the child's CPU time.
+	childPollEvery = time.Second
 )
 
 // Environment of a child process.
@@ -75,22 +90,13 @@ func RunIsolated(t *Test, cmd *exec.Cmd) Result {
 	cmd.Env = append(env, envChild+"="+t.Name, envResult+"="+out, "SYNOD_GRADE_OUT=")
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
-	ctx, cancel := context.WithTimeout(context.Background(), childWallMax)
-	defer cancel()
 	if err := cmd.Start(); err != nil {
 		r.Kind, r.Failure = "error", fmt.Sprintf("cannot start the test process: %v", err)
 		return r
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var waitErr error
-	select {
-	case waitErr = <-done:
-	case <-ctx.Done():
-		_ = cmd.Process.Kill()
-		<-done
-		r.Kind = "infinite-loop"
-		r.Failure = fmt.Sprintf("the test did not finish within %v of wall-clock time and was stopped (its watchdog did not fire: the process was stuck outside the simulation)\n%s", childWallMax, tail(buf.String()))
+	waitErr, kind, why := watchChild(cmd)
+	if kind != "" {
+		r.Kind, r.Failure = kind, why+"\n"+tail(buf.String())
 		return r
 	}
 	b, err := os.ReadFile(out)
@@ -105,6 +111,42 @@ func RunIsolated(t *Test, cmd *exec.Cmd) Result {
 		return r
 	}
 	return got
+}
+
+// watchChild waits for a started child, stopping it when it passes
+// childCPUMax of CPU time or childWallMax of wall-clock time. It returns
+// the child's exit error, or, when it stopped the child, the failure's
+// kind and message.
+func watchChild(cmd *exec.Cmd) (waitErr error, kind, why string) {
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(childPollEvery)
+	defer tick.Stop()
+	start := time.Now()
+	for {
+		select {
+		case err := <-done:
+			return err, "", ""
+		case <-tick.C:
+		}
+		wall := time.Since(start)
+		used, ok := childCPUTime(cmd.Process.Pid)
+		if !ok {
+			used = wall
+		}
+		switch {
+		case used > childCPUMax:
+			_ = cmd.Process.Kill()
+			<-done
+			return nil, "time-limit", fmt.Sprintf("the test used %v of CPU time without finishing and was stopped (the bound is %v of CPU time per graded test, whatever the machine's load; no handler was stuck, or the watchdog would have named it: the solution is too slow, or the process spun outside the simulation)",
+				used.Round(time.Millisecond), childCPUMax)
+		case wall > childWallMax:
+			_ = cmd.Process.Kill()
+			<-done
+			return nil, "infinite-loop", fmt.Sprintf("the test did not finish within %v of wall-clock time, having used %v of CPU time, and was stopped (its watchdog did not fire: the process was stuck outside the simulation)",
+				childWallMax, used.Round(time.Millisecond))
+		}
+	}
 }
 
 // tail keeps the informative end of a child's output: from its first
