@@ -2,6 +2,7 @@ package explore
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -117,20 +118,26 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 		if last {
 			return &Result{Depth: depth, Bound: BoundDepth}
 		}
-		var next []entry
-		hashes = hashes[:0]
+		// Which kids are new is settled first, in parallel; the rest of
+		// the merge reads it in the frontier's order.
+		keep, kept := e.newKids(chunks, seen)
+		next := make([]entry, 0, kept)
+		hashes = slices.Grow(hashes[:0], kept)
+		if cl != nil {
+			done = slices.Grow(done, kept)
+		}
 		full := false
 		unchecked := false // a state of next is not checked yet
+		g := 0             // the index of the chunk's first kid among the level's
 	merge:
 		for ci := range chunks {
 			ch := &chunks[ci]
 			e.transitions += ch.transitions
 			e.mismatches += ch.mismatches
-			for _, h := range ch.corrected {
-				seen.add(h)
-			}
+			base := g
+			g += len(ch.kids)
 			for ki, k := range ch.kids {
-				if !seen.add(k.hash) && !k.is(kidPanic) {
+				if x := base + ki; keep[x>>6]>>(x&63)&1 == 0 {
 					continue
 				}
 				e.states++
@@ -198,6 +205,76 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 	}
 	return &Result{Depth: e.opts.DepthMax}
 }
+
+// newKids adds to seen the fingerprints of a level's kids and the
+// chunks' corrected ones (chunk by chunk, its corrected ones before its
+// kids: the frontier's order), and returns a bitmap, by kid in that order
+// across the chunks, of the kids to keep: those whose fingerprint was new
+// when added, and those that panicked (reported even when seen). kept is
+// how many.
+//
+// Workers split the fingerprint set's shards among them, each taking
+// every kid in order and adding those of its shards only: within a shard
+// the fingerprints come in the frontier's order, so a kid is new exactly
+// when it is the first of its state, whatever the number of workers.
+// The fingerprints of kids past where the merge stops (a state found, the
+// state bound) are added too: the search then only checks states already
+// counted, and does not read seen again.
+func (e *explorer) newKids(chunks []chunk, seen *fpSet) (keep []uint64, kept int) {
+	n := 0
+	for ci := range chunks {
+		n += len(chunks[ci].kids)
+	}
+	words := (n + 63) / 64
+	workers := max(1, min(e.opts.Workers, fpShards, n/mergeWorkerKidsMin))
+	maps := make([][]uint64, workers) // by worker: the kids it keeps
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*fpShards/workers, (w+1)*fpShards/workers
+		mine := make([]uint64, words)
+		maps[w] = mine
+		wg.Add(1)
+		e.spawn(func() {
+			defer wg.Done()
+			x := 0
+			for ci := range chunks {
+				ch := &chunks[ci]
+				for _, h := range ch.corrected {
+					if sh := fpShardOf(h); lo <= sh && sh < hi {
+						seen.add(h)
+					}
+				}
+				for _, k := range ch.kids {
+					if sh := fpShardOf(k.hash); lo <= sh && sh < hi {
+						if seen.add(k.hash) || k.is(kidPanic) {
+							mine[x>>6] |= 1 << (x & 63)
+						}
+					}
+					x++
+				}
+			}
+		})
+	}
+	wg.Wait()
+	keep = maps[0]
+	for _, m := range maps[1:] {
+		for i, b := range m {
+			if keep[i]&b != 0 {
+				panic(fmt.Sprintf("explore: two merge workers kept kid %d (bits %#x)", i*64+bits.TrailingZeros64(keep[i]&b), keep[i]&b))
+			}
+			keep[i] |= b
+		}
+	}
+	for _, b := range keep {
+		kept += bits.OnesCount64(b)
+	}
+	return keep, kept
+}
+
+// mergeWorkerKidsMin: a merge worker for every so many kids at least (a
+// small level is merged by one: each worker reads every kid). Tests lower
+// it so that small searches merge in parallel.
+var mergeWorkerKidsMin = 1 << 14
 
 // expandLevel checks the last level's states and expands those that are
 // neither found nor pruned (none when checkOnly), in chunks, in parallel.
