@@ -147,8 +147,9 @@ func TestRaftSearchIndependentOfWorkers(t *testing.T) {
 // fingerprint set's shards split among the workers, bfs.go newKids, even
 // for small levels), a search gives the same counts, the same
 // counterexample and the same bound as one worker's, for a search to the
-// depth bound, with symmetry, one stopped by the state bound (the merge
-// stops partway) and goals found when taken and at the depth bound.
+// depth bound, with symmetry, stopped by the state bound (the merge stops
+// partway) above and at the last level, and goals found when taken and at
+// the depth bound.
 func TestMergeIndependentOfWorkers(t *testing.T) {
 	defer explore.SetMergeWorkerKidsMin(1)()
 	for _, c := range []struct {
@@ -160,6 +161,7 @@ func TestMergeIndependentOfWorkers(t *testing.T) {
 		{"multiset network", explore.Options{DepthMax: 6, Network: explore.NetworkMultiset}, explore.BoundDepth},
 		{"symmetry", explore.Options{DepthMax: 8, Symmetry: true}, explore.BoundDepth},
 		{"state bound", explore.Options{DepthMax: 9, StatesMax: 5000}, explore.BoundStates},
+		{"state bound at the last level", explore.Options{DepthMax: 6, StatesMax: 5000}, explore.BoundStates},
 		{"goal", explore.Options{DepthMax: 10, Goal: allInTerm3}, explore.FoundGoal},
 		{"goal at the depth bound", explore.Options{DepthMax: 5, Goal: allInTerm3}, explore.FoundGoal},
 	} {

@@ -118,14 +118,25 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 		if last {
 			return &Result{Depth: depth, Bound: BoundDepth}
 		}
+		// The claims are done with: their memory is free for the merge.
+		lastLevel := cl != nil
+		cl = nil
 		// Which kids are new is settled first, in parallel; the rest of
 		// the merge reads it in the frontier's order.
 		keep, kept := e.newKids(chunks, seen)
-		next := make([]entry, 0, kept)
-		hashes = slices.Grow(hashes[:0], kept)
-		if cl != nil {
-			done = slices.Grow(done, kept)
+		// The last level, made and checked by claims, is kept only if a
+		// pass over it is to come: a state left unchecked, found, or the
+		// state bound hit. Else the merge only counts it.
+		build := !lastLevel || e.recheck(chunks, keep, kept)
+		var next []entry
+		if build {
+			next = make([]entry, 0, kept)
+			hashes = slices.Grow(hashes[:0], kept)
+			if lastLevel {
+				done = slices.Grow(done, kept)
+			}
 		}
+		n := 0 // the states of next (not built: counted)
 		full := false
 		unchecked := false // a state of next is not checked yet
 		g := 0             // the index of the chunk's first kid among the level's
@@ -141,13 +152,21 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 					continue
 				}
 				e.states++
-				next = append(next, entry{parent: k.parent, branch: k.branch})
-				hashes = append(hashes, k.hash)
+				n++
 				unchecked = unchecked || k.is(kidPredicted)
 				if k.is(kidQuiet) {
 					e.quiet++
 				}
-				if cl != nil {
+				if !build {
+					if unchecked || k.is(kidFound) {
+						panic(fmt.Sprintf("explore: kid %d of chunk %d is unchecked or found in a last level not kept (flags %#x)", ki, ci, k.flags))
+					}
+					e.report(n, depth+1, false)
+					continue
+				}
+				next = append(next, entry{parent: k.parent, branch: k.branch})
+				hashes = append(hashes, k.hash)
+				if lastLevel {
 					done = append(done, !k.is(kidPredicted))
 				}
 				if k.is(kidFound) {
@@ -174,7 +193,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 					full = true
 					break merge
 				}
-				e.report(len(next), depth+1, false)
+				e.report(n, depth+1, false)
 			}
 		}
 		for ci := range chunks {
@@ -192,7 +211,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 		if depth+1 == e.opts.DepthMax && !unchecked && !full {
 			// Every state of the last level was checked when it was
 			// taken (claims).
-			e.report(len(next), depth+1, true)
+			e.report(n, depth+1, true)
 			return &Result{Depth: depth + 1, Bound: BoundDepth}
 		}
 		if full {
@@ -269,6 +288,25 @@ func (e *explorer) newKids(chunks []chunk, seen *fpSet) (keep []uint64, kept int
 		kept += bits.OnesCount64(b)
 	}
 	return keep, kept
+}
+
+// recheck reports whether the merge of the last level (its kids made and
+// checked by claims) is to keep it: whether a kid it keeps is unchecked
+// (predicted: not made) or found, or the state bound is hit.
+func (e *explorer) recheck(chunks []chunk, keep []uint64, kept int) bool {
+	if e.opts.StatesMax > 0 && e.states+int64(kept) >= e.opts.StatesMax {
+		return true
+	}
+	x := 0
+	for ci := range chunks {
+		for _, k := range chunks[ci].kids {
+			if keep[x>>6]>>(x&63)&1 == 1 && k.flags&(kidPredicted|kidFound) != 0 {
+				return true
+			}
+			x++
+		}
+	}
+	return false
 }
 
 // mergeWorkerKidsMin: a merge worker for every so many kids at least (a
