@@ -123,11 +123,12 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 		cl = nil
 		// Which kids are new is settled first, in parallel; the rest of
 		// the merge reads it in the frontier's order.
-		keep, kept := e.newKids(chunks, seen)
+		keep, nk := e.newKids(chunks, seen)
+		kept := nk.kept
 		// The last level, made and checked by claims, is kept only if a
 		// pass over it is to come: a state left unchecked, found, or the
 		// state bound hit. Else the merge only counts it.
-		build := !lastLevel || e.recheck(chunks, keep, kept)
+		build := !lastLevel || nk.uncheckedOrFound || e.opts.StatesMax > 0 && e.states+int64(kept) >= e.opts.StatesMax
 		var next []entry
 		if build {
 			next = make([]entry, 0, kept)
@@ -147,6 +148,9 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 			e.mismatches += ch.mismatches
 			base := g
 			g += len(ch.kids)
+			if !build {
+				continue // its kids are counted by newKids
+			}
 			for ki, k := range ch.kids {
 				if x := base + ki; keep[x>>6]>>(x&63)&1 == 0 {
 					continue
@@ -156,13 +160,6 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 				unchecked = unchecked || k.is(kidPredicted)
 				if k.is(kidQuiet) {
 					e.quiet++
-				}
-				if !build {
-					if unchecked || k.is(kidFound) {
-						panic(fmt.Sprintf("explore: kid %d of chunk %d is unchecked or found in a last level not kept (flags %#x)", ki, ci, k.flags))
-					}
-					e.report(n, depth+1, false)
-					continue
 				}
 				next = append(next, entry{parent: k.parent, branch: k.branch})
 				hashes = append(hashes, k.hash)
@@ -195,6 +192,11 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 				}
 				e.report(n, depth+1, false)
 			}
+		}
+		if !build {
+			e.states += int64(kept)
+			e.quiet += int64(nk.quiet)
+			n = kept
 		}
 		for ci := range chunks {
 			e.mismatches += e.steps.add(&chunks[ci])
@@ -229,8 +231,8 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 // chunks' corrected ones (chunk by chunk, its corrected ones before its
 // kids: the frontier's order), and returns a bitmap, by kid in that order
 // across the chunks, of the kids to keep: those whose fingerprint was new
-// when added, and those that panicked (reported even when seen). kept is
-// how many.
+// when added, and those that panicked (reported even when seen); and
+// what they are (newKidCounts).
 //
 // Workers split the fingerprint set's shards among them, each taking
 // every kid in order and adding those of its shards only: within a shard
@@ -239,7 +241,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 // The fingerprints of kids past where the merge stops (a state found, the
 // state bound) are added too: the search then only checks states already
 // counted, and does not read seen again.
-func (e *explorer) newKids(chunks []chunk, seen *fpSet) (keep []uint64, kept int) {
+func (e *explorer) newKids(chunks []chunk, seen *fpSet) (keep []uint64, nk newKidCounts) {
 	n := 0
 	for ci := range chunks {
 		n += len(chunks[ci].kids)
@@ -247,6 +249,7 @@ func (e *explorer) newKids(chunks []chunk, seen *fpSet) (keep []uint64, kept int
 	words := (n + 63) / 64
 	workers := max(1, min(e.opts.Workers, fpShards, n/mergeWorkerKidsMin))
 	maps := make([][]uint64, workers) // by worker: the kids it keeps
+	counts := make([]newKidCounts, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		lo, hi := w*fpShards/workers, (w+1)*fpShards/workers
@@ -255,6 +258,8 @@ func (e *explorer) newKids(chunks []chunk, seen *fpSet) (keep []uint64, kept int
 		wg.Add(1)
 		e.spawn(func() {
 			defer wg.Done()
+			var c newKidCounts
+			defer func() { counts[w] = c }()
 			x := 0
 			for ci := range chunks {
 				ch := &chunks[ci]
@@ -267,6 +272,11 @@ func (e *explorer) newKids(chunks []chunk, seen *fpSet) (keep []uint64, kept int
 					if sh := fpShardOf(k.hash); lo <= sh && sh < hi {
 						if seen.add(k.hash) || k.is(kidPanic) {
 							mine[x>>6] |= 1 << (x & 63)
+							c.kept++
+							if k.is(kidQuiet) {
+								c.quiet++
+							}
+							c.uncheckedOrFound = c.uncheckedOrFound || k.flags&(kidPredicted|kidFound) != 0
 						}
 					}
 					x++
@@ -284,29 +294,28 @@ func (e *explorer) newKids(chunks []chunk, seen *fpSet) (keep []uint64, kept int
 			keep[i] |= b
 		}
 	}
+	kept := 0
 	for _, b := range keep {
 		kept += bits.OnesCount64(b)
 	}
-	return keep, kept
+	for _, c := range counts {
+		nk.kept += c.kept
+		nk.quiet += c.quiet
+		nk.uncheckedOrFound = nk.uncheckedOrFound || c.uncheckedOrFound
+	}
+	if nk.kept != kept {
+		panic(fmt.Sprintf("explore: the merge workers counted %d kids kept, their bitmaps %d", nk.kept, kept))
+	}
+	return keep, nk
 }
 
-// recheck reports whether the merge of the last level (its kids made and
-// checked by claims) is to keep it: whether a kid it keeps is unchecked
-// (predicted: not made) or found, or the state bound is hit.
-func (e *explorer) recheck(chunks []chunk, keep []uint64, kept int) bool {
-	if e.opts.StatesMax > 0 && e.states+int64(kept) >= e.opts.StatesMax {
-		return true
-	}
-	x := 0
-	for ci := range chunks {
-		for _, k := range chunks[ci].kids {
-			if keep[x>>6]>>(x&63)&1 == 1 && k.flags&(kidPredicted|kidFound) != 0 {
-				return true
-			}
-			x++
-		}
-	}
-	return false
+// newKidCounts says what the kids a merge keeps are.
+type newKidCounts struct {
+	kept  int
+	quiet int // checked by quiet steps (kidQuiet)
+	// uncheckedOrFound: one of them is not checked yet (kidPredicted) or
+	// was found (kidFound).
+	uncheckedOrFound bool
 }
 
 // mergeWorkerKidsMin: a merge worker for every so many kids at least (a

@@ -125,10 +125,14 @@ func TestChildPendingSum(t *testing.T) {
 // TestNewKidsModel: the parallel merge keeps exactly the kids the
 // sequential one did (each chunk's corrected fingerprints, then its kids,
 // added in the frontier's order; a kid kept when its fingerprint was new
-// or it panicked) and leaves the same set, for any number of workers,
-// with and without goroutines.
+// or it panicked), counts them and what they are alike, and leaves the
+// same set, for any number of workers, with and without goroutines.
 func TestNewKidsModel(t *testing.T) {
 	defer SetMergeWorkerKidsMin(1)()
+	// Mostly plain kids; the flags the merge reads, alone and together
+	// as expand sets them.
+	kidFlags := []uint8{0, 0, 0, kidPanic, kidPanic | kidFound, kidFound, kidPredicted,
+		kidPredicted | kidClaimed, kidQuiet}
 	rapid.Check(t, func(t *rapid.T) {
 		// Few fingerprints, spread over the shards: many repeats, within
 		// a chunk and across chunks.
@@ -137,14 +141,13 @@ func TestNewKidsModel(t *testing.T) {
 		})
 		before := rapid.SliceOfN(fp, 0, 20).Draw(t, "seen before")
 		chunks := make([]chunk, rapid.IntRange(0, 6).Draw(t, "chunks"))
+		var kids []kid // all, in order
 		for ci := range chunks {
 			chunks[ci].corrected = rapid.SliceOfN(fp, 0, 3).Draw(t, "corrected")
 			for range rapid.IntRange(0, 150).Draw(t, "kids") {
-				k := kid{hash: fp.Draw(t, "kid")}
-				if rapid.IntRange(0, 9).Draw(t, "panic") == 0 {
-					k.flags = kidPanic
-				}
+				k := kid{hash: fp.Draw(t, "kid"), flags: rapid.SampledFrom(kidFlags).Draw(t, "flags")}
 				chunks[ci].kids = append(chunks[ci].kids, k)
+				kids = append(kids, k)
 			}
 		}
 		// The sequential merge, as bfs did it before it was parallel.
@@ -172,16 +175,21 @@ func TestNewKidsModel(t *testing.T) {
 		for _, h := range before {
 			seen.add(h)
 		}
-		keep, kept := e.newKids(chunks, seen)
-		n := 0
+		keep, nk := e.newKids(chunks, seen)
+		var wantCounts newKidCounts
 		for x, w := range want {
 			require.Equal(t, w, keep[x>>6]>>(x&63)&1 == 1, "kid %d of %d, %d workers", x, len(want), workers)
 			if w {
-				n++
+				k := kids[x]
+				wantCounts.kept++
+				if k.is(kidQuiet) {
+					wantCounts.quiet++
+				}
+				wantCounts.uncheckedOrFound = wantCounts.uncheckedOrFound || k.is(kidPredicted) || k.is(kidFound)
 			}
 		}
 		require.Len(t, keep, (len(want)+63)/64)
-		require.Equal(t, n, kept)
+		require.Equal(t, wantCounts, nk)
 		require.Equal(t, len(model), seen.len())
 		for h := range model {
 			require.True(t, seen.has(h), "%#x", h)
