@@ -143,6 +143,65 @@ func TestRaftSearchIndependentOfWorkers(t *testing.T) {
 	}
 }
 
+// TestMergeIndependentOfWorkers: with every level merged in parallel (the
+// fingerprint set's shards split among the workers, bfs.go newKids, even
+// for small levels), a search gives the same counts, the same
+// counterexample and the same bound as one worker's, for a search to the
+// depth bound, with symmetry, stopped by the state bound (the merge stops
+// partway) above and at the last level, and goals found when taken and at
+// the depth bound.
+func TestMergeIndependentOfWorkers(t *testing.T) {
+	defer explore.SetMergeWorkerKidsMin(1)()
+	for _, c := range []struct {
+		name string
+		opts explore.Options
+		want string // the bound or what is found
+	}{
+		{"depth bound", explore.Options{DepthMax: 7}, explore.BoundDepth},
+		{"multiset network", explore.Options{DepthMax: 6, Network: explore.NetworkMultiset}, explore.BoundDepth},
+		{"symmetry", explore.Options{DepthMax: 8, Symmetry: true}, explore.BoundDepth},
+		{"state bound", explore.Options{DepthMax: 9, StatesMax: 5000}, explore.BoundStates},
+		{"state bound at the last level", explore.Options{DepthMax: 6, StatesMax: 5000}, explore.BoundStates},
+		{"goal", explore.Options{DepthMax: 10, Goal: allInTerm3}, explore.FoundGoal},
+		{"goal at the depth bound", explore.Options{DepthMax: 5, Goal: allInTerm3}, explore.FoundGoal},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var first *explore.Result
+			for _, w := range []int{1, 2, 3, -3} {
+				o := c.opts
+				o.Workers, o.Spawn = w, goSpawn
+				if w < 0 { // workers one after another
+					o.Workers, o.Spawn = -w, nil
+				}
+				r, err := explore.Run(raftSim(t), o)
+				require.NoError(t, err)
+				r.Elapsed = 0
+				got := r.Bound
+				if r.Found != explore.FoundNothing {
+					got = r.Found
+				}
+				require.Equal(t, c.want, got, "%d workers: %v", w, r)
+				if first == nil {
+					first = r
+					require.Greater(t, r.States, int64(500), "enough states for every merge worker")
+					continue
+				}
+				require.Equal(t, first, r, "%d workers", w)
+			}
+		})
+	}
+}
+
+// allInTerm3: every node is in term 3 or later (found at depth 5).
+func allInTerm3(s *sim.Sim) bool {
+	for _, id := range s.Nodes() {
+		if v, ok := s.Inspect(id); !ok || v.Term < 3 {
+			return false
+		}
+	}
+	return true
+}
+
 // leaderInTerm2: a node leads in term 2 or later.
 func leaderInTerm2(s *sim.Sim) bool {
 	for _, id := range s.Nodes() {

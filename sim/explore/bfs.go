@@ -2,6 +2,7 @@ package explore
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -117,30 +118,52 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 		if last {
 			return &Result{Depth: depth, Bound: BoundDepth}
 		}
+		// The claims are done with: their memory is free for the merge.
+		lastLevel := cl != nil
+		cl = nil
+		// Which kids are new is settled first, in parallel; the rest of
+		// the merge reads it in the frontier's order.
+		keep, nk := e.newKids(chunks, seen)
+		kept := nk.kept
+		// The last level, made and checked by claims, is kept only if a
+		// pass over it is to come: a state left unchecked, found, or the
+		// state bound hit. Else the merge only counts it.
+		build := !lastLevel || nk.uncheckedOrFound || e.opts.StatesMax > 0 && e.states+int64(kept) >= e.opts.StatesMax
 		var next []entry
-		hashes = hashes[:0]
+		if build {
+			next = make([]entry, 0, kept)
+			hashes = slices.Grow(hashes[:0], kept)
+			if lastLevel {
+				done = slices.Grow(done, kept)
+			}
+		}
+		n := 0 // the states of next (not built: counted)
 		full := false
 		unchecked := false // a state of next is not checked yet
+		g := 0             // the index of the chunk's first kid among the level's
 	merge:
 		for ci := range chunks {
 			ch := &chunks[ci]
 			e.transitions += ch.transitions
 			e.mismatches += ch.mismatches
-			for _, h := range ch.corrected {
-				seen.add(h)
+			base := g
+			g += len(ch.kids)
+			if !build {
+				continue // its kids are counted by newKids
 			}
 			for ki, k := range ch.kids {
-				if !seen.add(k.hash) && !k.is(kidPanic) {
+				if x := base + ki; keep[x>>6]>>(x&63)&1 == 0 {
 					continue
 				}
 				e.states++
-				next = append(next, entry{parent: k.parent, branch: k.branch})
-				hashes = append(hashes, k.hash)
+				n++
 				unchecked = unchecked || k.is(kidPredicted)
 				if k.is(kidQuiet) {
 					e.quiet++
 				}
-				if cl != nil {
+				next = append(next, entry{parent: k.parent, branch: k.branch})
+				hashes = append(hashes, k.hash)
+				if lastLevel {
 					done = append(done, !k.is(kidPredicted))
 				}
 				if k.is(kidFound) {
@@ -167,8 +190,13 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 					full = true
 					break merge
 				}
-				e.report(len(next), depth+1, false)
+				e.report(n, depth+1, false)
 			}
+		}
+		if !build {
+			e.states += int64(kept)
+			e.quiet += int64(nk.quiet)
+			n = kept
 		}
 		for ci := range chunks {
 			e.mismatches += e.steps.add(&chunks[ci])
@@ -185,7 +213,7 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 		if depth+1 == e.opts.DepthMax && !unchecked && !full {
 			// Every state of the last level was checked when it was
 			// taken (claims).
-			e.report(len(next), depth+1, true)
+			e.report(n, depth+1, true)
 			return &Result{Depth: depth + 1, Bound: BoundDepth}
 		}
 		if full {
@@ -198,6 +226,102 @@ func (e *explorer) bfs(root *sim.Sim) *Result {
 	}
 	return &Result{Depth: e.opts.DepthMax}
 }
+
+// newKids adds to seen the fingerprints of a level's kids and the
+// chunks' corrected ones (chunk by chunk, its corrected ones before its
+// kids: the frontier's order), and returns a bitmap, by kid in that order
+// across the chunks, of the kids to keep: those whose fingerprint was new
+// when added, and those that panicked (reported even when seen); and
+// what they are (newKidCounts).
+//
+// Workers split the fingerprint set's shards among them, each taking
+// every kid in order and adding those of its shards only: within a shard
+// the fingerprints come in the frontier's order, so a kid is new exactly
+// when it is the first of its state, whatever the number of workers.
+// The fingerprints of kids past where the merge stops (a state found, the
+// state bound) are added too: the search then only checks states already
+// counted, and does not read seen again.
+func (e *explorer) newKids(chunks []chunk, seen *fpSet) (keep []uint64, nk newKidCounts) {
+	n := 0
+	for ci := range chunks {
+		n += len(chunks[ci].kids)
+	}
+	words := (n + 63) / 64
+	workers := max(1, min(e.opts.Workers, fpShards, n/mergeWorkerKidsMin))
+	maps := make([][]uint64, workers) // by worker: the kids it keeps
+	counts := make([]newKidCounts, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*fpShards/workers, (w+1)*fpShards/workers
+		mine := make([]uint64, words)
+		maps[w] = mine
+		wg.Add(1)
+		e.spawn(func() {
+			defer wg.Done()
+			var c newKidCounts
+			defer func() { counts[w] = c }()
+			x := 0
+			for ci := range chunks {
+				ch := &chunks[ci]
+				for _, h := range ch.corrected {
+					if sh := fpShardOf(h); lo <= sh && sh < hi {
+						seen.add(h)
+					}
+				}
+				for _, k := range ch.kids {
+					if sh := fpShardOf(k.hash); lo <= sh && sh < hi {
+						if seen.add(k.hash) || k.is(kidPanic) {
+							mine[x>>6] |= 1 << (x & 63)
+							c.kept++
+							if k.is(kidQuiet) {
+								c.quiet++
+							}
+							c.uncheckedOrFound = c.uncheckedOrFound || k.flags&(kidPredicted|kidFound) != 0
+						}
+					}
+					x++
+				}
+			}
+		})
+	}
+	wg.Wait()
+	keep = maps[0]
+	for _, m := range maps[1:] {
+		for i, b := range m {
+			if keep[i]&b != 0 {
+				panic(fmt.Sprintf("explore: two merge workers kept kid %d (bits %#x)", i*64+bits.TrailingZeros64(keep[i]&b), keep[i]&b))
+			}
+			keep[i] |= b
+		}
+	}
+	kept := 0
+	for _, b := range keep {
+		kept += bits.OnesCount64(b)
+	}
+	for _, c := range counts {
+		nk.kept += c.kept
+		nk.quiet += c.quiet
+		nk.uncheckedOrFound = nk.uncheckedOrFound || c.uncheckedOrFound
+	}
+	if nk.kept != kept {
+		panic(fmt.Sprintf("explore: the merge workers counted %d kids kept, their bitmaps %d", nk.kept, kept))
+	}
+	return keep, nk
+}
+
+// newKidCounts says what the kids a merge keeps are.
+type newKidCounts struct {
+	kept  int
+	quiet int // checked by quiet steps (kidQuiet)
+	// uncheckedOrFound: one of them is not checked yet (kidPredicted) or
+	// was found (kidFound).
+	uncheckedOrFound bool
+}
+
+// mergeWorkerKidsMin: a merge worker for every so many kids at least (a
+// small level is merged by one: each worker reads every kid). Tests lower
+// it so that small searches merge in parallel.
+var mergeWorkerKidsMin = 1 << 14
 
 // expandLevel checks the last level's states and expands those that are
 // neither found nor pruned (none when checkOnly), in chunks, in parallel.

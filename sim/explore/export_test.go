@@ -23,3 +23,11 @@ func SetSymmetryKeyMistake(on bool) (restore func()) {
 	symmetryKeyMistake = on
 	return func() { symmetryKeyMistake = old }
 }
+
+// SetMergeWorkerKidsMin sets how many kids a level needs per merge worker
+// for a test and returns what restores it.
+func SetMergeWorkerKidsMin(n int) (restore func()) {
+	old := mergeWorkerKidsMin
+	mergeWorkerKidsMin = n
+	return func() { mergeWorkerKidsMin = old }
+}

@@ -7,7 +7,7 @@ package explore
 // no larger. The key 0 marks an empty slot; its value is kept aside.
 //
 // Reads may run in parallel (a level's workers); writes only between
-// levels.
+// levels (the fingerprint set's shards each by one worker).
 type table[V any] struct {
 	keys  []uint64
 	vals  []V
@@ -95,17 +95,51 @@ func (t *table[V]) set(k uint64, v V) bool {
 // len is the number of keys in the table.
 func (t *table[V]) len() int { return t.n }
 
-// fpSet is the set of fingerprints a breadth-first search has seen.
-type fpSet struct{ t table[struct{}] }
+// fpSet is the set of fingerprints a breadth-first search has seen, in
+// shards by a fingerprint's top bits: the merge between levels adds to
+// them in parallel, each shard by one worker (a fingerprint's shard is
+// where it is first seen, in the frontier's order, whatever the worker),
+// and a shard, not the whole set, is copied when it grows.
+type fpSet struct{ shards [fpShards]fpShard }
 
-func newFPSet() *fpSet { return &fpSet{t: *newTable[struct{}]()} }
+type fpShard struct {
+	t table[struct{}]
+	_ [64]byte // its header away from its neighbours' (merge workers write them)
+}
+
+// fpShardBits: 64 shards, enough for a merge's workers to share them out
+// evenly, few enough that a small search's empty set stays small.
+const (
+	fpShardBits = 6
+	fpShards    = 1 << fpShardBits
+	// fpShardSize is a shard's first size, in slots.
+	fpShardSize = 1 << 6
+)
+
+// fpShardOf is the shard of fingerprint h.
+func fpShardOf(h uint64) int { return int(h >> (64 - fpShardBits)) }
+
+func newFPSet() *fpSet {
+	s := &fpSet{}
+	for i := range s.shards {
+		s.shards[i].t.resize(fpShardSize)
+	}
+	return s
+}
 
 func (s *fpSet) has(h uint64) bool {
-	_, ok := s.t.get(h)
+	_, ok := s.shards[fpShardOf(h)].t.get(h)
 	return ok
 }
 
-// add adds h and reports whether it was new.
-func (s *fpSet) add(h uint64) bool { return s.t.put(h, struct{}{}) }
+// add adds h and reports whether it was new. Calls may run in parallel
+// for fingerprints of different shards only.
+func (s *fpSet) add(h uint64) bool { return s.shards[fpShardOf(h)].t.put(h, struct{}{}) }
 
-func (s *fpSet) len() int { return s.t.len() }
+func (s *fpSet) len() int {
+	n := 0
+	for i := range s.shards {
+		n += s.shards[i].t.len()
+	}
+	return n
+}

@@ -29,7 +29,10 @@ func TestFPSetModel(t *testing.T) {
 		for h := range model {
 			require.True(t, s.has(h))
 		}
-		require.LessOrEqual(t, 4*s.len(), 3*len(s.t.keys)+4)
+		for i := range s.shards {
+			sh := &s.shards[i].t
+			require.LessOrEqual(t, 4*sh.len(), 3*len(sh.keys)+4, "shard %d", i)
+		}
 	})
 }
 
@@ -116,5 +119,80 @@ func TestChildPendingSum(t *testing.T) {
 		child = append(child, add...)
 		want := share(child, sets)
 		require.Equal(t, want, childPendingSum(share(fps, sets), sets, fps, rem, add))
+	})
+}
+
+// TestNewKidsModel: the parallel merge keeps exactly the kids the
+// sequential one did (each chunk's corrected fingerprints, then its kids,
+// added in the frontier's order; a kid kept when its fingerprint was new
+// or it panicked), counts them and what they are alike, and leaves the
+// same set, for any number of workers, with and without goroutines.
+func TestNewKidsModel(t *testing.T) {
+	defer SetMergeWorkerKidsMin(1)()
+	// Mostly plain kids; the flags the merge reads, alone and together
+	// as expand sets them.
+	kidFlags := []uint8{0, 0, 0, kidPanic, kidPanic | kidFound, kidFound, kidPredicted,
+		kidPredicted | kidClaimed, kidQuiet}
+	rapid.Check(t, func(t *rapid.T) {
+		// Few fingerprints, spread over the shards: many repeats, within
+		// a chunk and across chunks.
+		fp := rapid.Custom(func(t *rapid.T) uint64 {
+			return rapid.Uint64Range(0, fpShards-1).Draw(t, "shard")<<(64-fpShardBits) | rapid.Uint64Range(0, 5).Draw(t, "lo")
+		})
+		before := rapid.SliceOfN(fp, 0, 20).Draw(t, "seen before")
+		chunks := make([]chunk, rapid.IntRange(0, 6).Draw(t, "chunks"))
+		var kids []kid // all, in order
+		for ci := range chunks {
+			chunks[ci].corrected = rapid.SliceOfN(fp, 0, 3).Draw(t, "corrected")
+			for range rapid.IntRange(0, 150).Draw(t, "kids") {
+				k := kid{hash: fp.Draw(t, "kid"), flags: rapid.SampledFrom(kidFlags).Draw(t, "flags")}
+				chunks[ci].kids = append(chunks[ci].kids, k)
+				kids = append(kids, k)
+			}
+		}
+		// The sequential merge, as bfs did it before it was parallel.
+		model := map[uint64]bool{}
+		for _, h := range before {
+			model[h] = true
+		}
+		var want []bool
+		for _, ch := range chunks {
+			for _, h := range ch.corrected {
+				model[h] = true
+			}
+			for _, k := range ch.kids {
+				want = append(want, !model[k.hash] || k.is(kidPanic))
+				model[k.hash] = true
+			}
+		}
+		workers := rapid.IntRange(1, 5).Draw(t, "workers")
+		spawn := func(f func()) { go f() }
+		if rapid.Bool().Draw(t, "sequential") {
+			spawn = nil
+		}
+		e := &explorer{opts: Options{Workers: workers, Spawn: spawn}}
+		seen := newFPSet()
+		for _, h := range before {
+			seen.add(h)
+		}
+		keep, nk := e.newKids(chunks, seen)
+		var wantCounts newKidCounts
+		for x, w := range want {
+			require.Equal(t, w, keep[x>>6]>>(x&63)&1 == 1, "kid %d of %d, %d workers", x, len(want), workers)
+			if w {
+				k := kids[x]
+				wantCounts.kept++
+				if k.is(kidQuiet) {
+					wantCounts.quiet++
+				}
+				wantCounts.uncheckedOrFound = wantCounts.uncheckedOrFound || k.is(kidPredicted) || k.is(kidFound)
+			}
+		}
+		require.Len(t, keep, (len(want)+63)/64)
+		require.Equal(t, wantCounts, nk)
+		require.Equal(t, len(model), seen.len())
+		for h := range model {
+			require.True(t, seen.has(h), "%#x", h)
+		}
 	})
 }
