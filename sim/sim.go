@@ -484,7 +484,7 @@ func (s *Sim) stepBefore(limit Time) bool {
 		}
 		// The event lives in the state, not on the heap: handlers may
 		// take its address, and a local would escape and allocate.
-		st.cur = st.q.pop()
+		st.q.popInto(&st.cur)
 		if st.skip(&st.cur) {
 			continue
 		}
