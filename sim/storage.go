@@ -294,13 +294,17 @@ func (a *indexArea) set(i uint64, v indexSlot) {
 	// The window grows to i: slots base+w..base+k, of which any number
 	// stored in far moves in.
 	a.reserve(int(k) + 1)
-	for j := w; j <= k; j++ {
-		x, ok := a.far[a.base+j]
-		if ok {
-			delete(a.far, a.base+j)
-			a.n++
+	if len(a.far) == 0 { // the usual case: nothing to look up per slot
+		a.vals = a.vals[:k+1]
+	} else {
+		for j := w; j <= k; j++ {
+			x, ok := a.far[a.base+j]
+			if ok {
+				delete(a.far, a.base+j)
+				a.n++
+			}
+			a.vals = append(a.vals, x)
 		}
-		a.vals = append(a.vals, x)
 	}
 	if a.vals[k].v == nil {
 		a.n++
