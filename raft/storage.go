@@ -153,7 +153,9 @@ func (n *Node) restore(env *sim.Env) {
 	// truncation or a compaction).
 	stored := make([]Entry, 0, n.storedEntries(env)) // one array for all
 	for i := n.log.snapIndex + 1; ; i++ {
-		b, ok := env.LoadAt(logPrefix, uint64(i))
+		// PeekAt, not LoadAt: decodeEntry copies what it keeps (the
+		// request's strings), so the stored bytes need no copy of their own.
+		b, ok := env.PeekAt(logPrefix, uint64(i))
 		if !ok {
 			break
 		}

@@ -167,6 +167,19 @@ func (e *Env) LoadAt(prefix string, i uint64) ([]byte, bool) {
 	return e.store.GetAt(prefix, i)
 }
 
+// PeekAt is LoadAt without the copy, for a restart's recovery, which
+// decodes every stored entry once and keeps none of their bytes. The
+// caller must not change the value, and must not keep it (or anything
+// that aliases it) past the handler it is called in: the store writes a
+// value's bytes again in place when the same key is stored again. No other
+// write changes them (a fork's copy of a store never writes into the
+// values it shares, and a delete leaves them be), so a value peeked here
+// stays as read until this process stores under its key.
+func (e *Env) PeekAt(prefix string, i uint64) ([]byte, bool) {
+	e.mustStore("PeekAt")
+	return e.store.PeekAt(prefix, i)
+}
+
 // HasAt reports whether IndexKey(prefix, i) is stored, without making
 // the key or copying the value.
 func (e *Env) HasAt(prefix string, i uint64) bool {

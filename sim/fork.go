@@ -351,6 +351,7 @@ func (st *state) ownCheckers() {
 		} else {
 			cs[i] = deepCopyValue(c)
 		}
+		st.markSharer(i, cs[i])
 	}
 	st.checkers = cs
 }

@@ -638,3 +638,50 @@ func TestFireIsARecordedChoice(t *testing.T) {
 	assert.Equal(t, ChoiceTimer, tr.Choices[0].Action)
 	assert.Equal(t, buf.String(), string(traceOf(t, cfg, tr.Choices)))
 }
+
+// sharing is a CheckerSharer that counts its CheckShared calls; its Check
+// must never run while it is a sharer in the list. After turnAt calls it
+// returns a plain counting checker as its next copy.
+type sharing struct {
+	n, turnAt int
+	plain     *counting
+}
+
+func (*sharing) Name() string { return "sharing" }
+func (*sharing) Check(*Sim, *Event) error {
+	panic("Check called on a CheckerSharer")
+}
+func (c *sharing) CheckShared(*Sim, *Event) (Checker, error) {
+	c.n++
+	if c.n == c.turnAt {
+		return c.plain, nil
+	}
+	return nil, nil
+}
+
+// TestSharersAreToldApart: runCheckers calls a CheckerSharer's
+// CheckShared and any other checker's Check, past the checkers its
+// bitmask tells apart (sharerBits) too, and a sharer that hands back a
+// plain checker as its next copy gets Check from then on.
+func TestSharersAreToldApart(t *testing.T) {
+	s, _ := New(pingConfig(1), pingFactory())
+	early := &sharing{turnAt: 4, plain: &counting{}}
+	s.AddChecker(early)
+	var plain []*counting
+	for range sharerBits - 1 {
+		c := &counting{}
+		plain = append(plain, c)
+		s.AddChecker(c)
+	}
+	late := &sharing{turnAt: 100}
+	s.AddChecker(late) // index sharerBits: asked its type each time
+	for i := 0; i < 9; i++ {
+		require.True(t, s.Step())
+	}
+	require.Empty(t, s.Violations())
+	assert.Equal(t, 4, early.n, "CheckShared until it handed back a plain checker")
+	assert.Equal(t, 5, early.plain.n, "the plain copy's Check after that")
+	assert.Equal(t, 9, late.n)
+	assert.Equal(t, 9, plain[0].n)
+	assert.Equal(t, 9, plain[sharerBits-2].n)
+}

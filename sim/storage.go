@@ -81,8 +81,17 @@ type indexSlot struct {
 }
 
 // indexGapMax is the most absent slots a store past the window's end adds
-// to the window; a number further out goes to far.
-const indexGapMax = 64
+// to the window whatever its size; a number further out goes to far,
+// unless the window stays at least 1/indexSparseMax full. That lets a
+// window take a numbering with regular gaps larger than indexGapMax (the
+// etcd-raft adapter numbers entries in binary-coded decimal: 99 is 0x99,
+// 100 is 0x100, 102 numbers further on) instead of sending every entry
+// past the first gap to the map, while no pattern of numbers makes the
+// array more than indexSparseMax slots per stored key (plus indexGapMax).
+const (
+	indexGapMax    = 64
+	indexSparseMax = 8
+)
 
 // indexDigits is the length of an index key's number: 16 hex digits.
 const indexDigits = 16
@@ -274,7 +283,7 @@ func (a *indexArea) set(i uint64, v indexSlot) {
 		return
 	case a.n == 0:
 		a.base, a.vals, a.off, k, w = i, a.mem[:0], 0, 0, 0
-	case i >= a.base && k-w <= indexGapMax:
+	case i >= a.base && (k-w <= indexGapMax || k < indexSparseMax*uint64(a.n+1)):
 	default:
 		if a.far == nil {
 			a.far = make(map[uint64]indexSlot)
@@ -285,13 +294,17 @@ func (a *indexArea) set(i uint64, v indexSlot) {
 	// The window grows to i: slots base+w..base+k, of which any number
 	// stored in far moves in.
 	a.reserve(int(k) + 1)
-	for j := w; j <= k; j++ {
-		x, ok := a.far[a.base+j]
-		if ok {
-			delete(a.far, a.base+j)
-			a.n++
+	if len(a.far) == 0 { // the usual case: nothing to look up per slot
+		a.vals = a.vals[:k+1]
+	} else {
+		for j := w; j <= k; j++ {
+			x, ok := a.far[a.base+j]
+			if ok {
+				delete(a.far, a.base+j)
+				a.n++
+			}
+			a.vals = append(a.vals, x)
 		}
-		a.vals = append(a.vals, x)
 	}
 	if a.vals[k].v == nil {
 		a.n++

@@ -186,3 +186,46 @@ func TestIndexAreaLogReusesArray(t *testing.T) {
 	}
 	require.False(t, s.HasAt("log/", first-1))
 }
+
+// bcd is the etcd-raft adapter's numbering of entry i (entryAt): the
+// number whose hex digits are i's decimal digits.
+func bcd(i uint64) uint64 {
+	var n uint64
+	for shift := 0; i > 0; shift += 4 {
+		n |= (i % 10) << shift
+		i /= 10
+	}
+	return n
+}
+
+// TestIndexAreaTakesRegularGaps stores a log numbered in binary-coded
+// decimal, whose gaps at 100 and 1000 are wider than indexGapMax: the
+// window takes them (before indexSparseMax, every entry from 100 on went
+// to the far map), and a pattern of numbers that doubles each time still
+// keeps the window within indexSparseMax slots per key.
+func TestIndexAreaTakesRegularGaps(t *testing.T) {
+	s := newStorage()
+	for i := uint64(1); i <= 1500; i++ {
+		s.putAt("e/", bcd(i), []byte{byte(i)})
+		if i > 300 { // a compaction that trails the log's end
+			require.True(t, s.delAt("e/", bcd(i-300)), "entry %d", i-300)
+		}
+	}
+	a := s.area("e/")
+	require.Empty(t, a.far, "entries in the far map")
+	require.Equal(t, 300, a.len())
+	for i := uint64(1201); i <= 1500; i++ {
+		v, ok := s.PeekAt("e/", bcd(i))
+		require.True(t, ok, "entry %d", i)
+		require.Equal(t, []byte{byte(i)}, v, "entry %d", i)
+	}
+
+	s = newStorage()
+	for k := uint64(0); k < 40; k++ {
+		s.putAt("log/", 1<<k, []byte{1})
+	}
+	a = s.area("log/")
+	require.Equal(t, 40, a.len())
+	require.LessOrEqual(t, len(a.vals), indexSparseMax*(a.n+1)+indexGapMax,
+		"window of %d slots for %d keys in it", len(a.vals), a.n)
+}
