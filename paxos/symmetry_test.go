@@ -357,3 +357,18 @@ func TestSymmetryScenarioFile(t *testing.T) {
 	require.Equal(t, explore.FoundNothing, p.Found, "%v", p)
 	require.Equal(t, []int64{831, 453}, []int64{p.States + p.QuietStates, s.States + s.QuietStates}, "plain %v\nsymmetry %v", p, s)
 }
+
+// TestProposersOptionChecked: options.proposers and workload.nodes that
+// name no node, or repeat one, are refused with the field named.
+func TestProposersOptionChecked(t *testing.T) {
+	sc := scenario.Default("paxos")
+	sc.Nodes = 3
+	require.NoError(t, sc.Revalidate())
+	require.ErrorContains(t, sc.SetOption("proposers=[4]"), `field "options.proposers": n4 is not a node (want n1..n3)`)
+	require.ErrorContains(t, sc.SetOption("proposers=[2, 1]"), `field "options.proposers": [n2 n1] is not in increasing order without repeats`)
+	sc.ResetOptions()
+	sc.Workload.Nodes = []sim.NodeID{4}
+	require.ErrorContains(t, sc.Revalidate(), `field "workload.nodes": n4 is not a node (want n1..n3)`)
+	sc.Workload.Nodes = []sim.NodeID{1, 1}
+	require.ErrorContains(t, sc.Revalidate(), `field "workload.nodes": [n1 n1] is not a list of nodes in increasing order without repeats`)
+}

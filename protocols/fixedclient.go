@@ -93,16 +93,20 @@ func (c *FixedClient) AppendState(b []byte) []byte {
 // AppendStatePermuted implements sim.SymmetricProcess. Every node the
 // client names (the leader it believes in, the node its attempt went
 // to) is one of Workload.Nodes, which the group fixes (sim.Sim.Symmetry
-// refuses it otherwise), so the renamed state is the state.
+// refuses it otherwise), or a leader a refusal pointed it to, which must
+// be fixed too (a Paxos leader is a proposer), so the renamed state is
+// the state. It asserts both.
 func (c *FixedClient) AppendStatePermuted(b []byte, p sim.Permutation) []byte {
 	for _, id := range c.w.Nodes {
 		if p.Of(id) != id {
 			panic(fmt.Sprintf("client: %v moves %v, which the client sends to (workload.nodes %v)", p, id, c.w.Nodes))
 		}
 	}
+	// A refusal's hint may point outside the list (to another proposer);
+	// it must still be a node the group fixes.
 	for _, id := range []sim.NodeID{c.leader, c.to} {
-		if id != 0 && !slices.Contains(c.w.Nodes, id) {
-			panic(fmt.Sprintf("client: names %v, not among workload.nodes %v", id, c.w.Nodes))
+		if p.Of(id) != id {
+			panic(fmt.Sprintf("client: %v moves %v, which the client names (a leader hint it followed; workload.nodes %v)", p, id, c.w.Nodes))
 		}
 	}
 	return c.AppendState(b)

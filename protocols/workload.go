@@ -44,7 +44,9 @@ type Workload struct {
 	// silences a client from the middle without changing what the rest do.
 	Idle []int `json:"idle,omitempty" yaml:"idle"`
 	// Nodes lists the nodes clients send requests to, in increasing order
-	// (empty: every node). A protocol where only some nodes serve clients
+	// (empty: every node): the first pick and the next node after a
+	// time-out or a refusal without a hint are among them; a refusal's
+	// leader hint is followed wherever it points. A protocol where only some nodes serve clients
 	// (Paxos with options.proposers) names them here; its clients then
 	// never single out the others (FixedClient).
 	Nodes []sim.NodeID `json:"nodes,omitempty" yaml:"nodes"`
