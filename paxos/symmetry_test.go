@@ -356,6 +356,14 @@ func TestSymmetryScenarioFile(t *testing.T) {
 	p, s := sameVerdict(t, build, explore.Options{DepthMax: 7}, 2)
 	require.Equal(t, explore.FoundNothing, p.Found, "%v", p)
 	require.Equal(t, []int64{831, 453}, []int64{p.States + p.QuietStates, s.States + s.QuietStates}, "plain %v\nsymmetry %v", p, s)
+
+	// The two-proposer run docs/explore.md searches to depth 12: its two
+	// acceptors are interchangeable, shallower.
+	sc, err = scenario.Load("../testdata/explore/paxos-single-two-proposers.yaml")
+	require.NoError(t, err)
+	p, s = sameVerdict(t, build, explore.Options{DepthMax: 6}, 2)
+	require.Less(t, s.States+s.QuietStates, p.States+p.QuietStates, "plain %v\nsymmetry %v", p, s)
+	t.Logf("two proposers: plain %v\nsymmetry %v", p, s)
 }
 
 // TestProposersOptionChecked: options.proposers and workload.nodes that
