@@ -329,6 +329,9 @@ func (n *Node) becomeFollower(env *sim.Env, leader sim.NodeID) {
 	n.role, n.step = roleFollower, (*Node).stepFollower
 	n.leader = leader
 	n.recov = nil
+	if !n.cfg.proposes(n.id) {
+		return // an acceptor and learner only: no election clock (Options.Proposers)
+	}
 	n.timeout = n.electionTimeout(env)
 	n.deadline = env.Now() + n.timeout
 	n.wake(env)

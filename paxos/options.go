@@ -42,6 +42,16 @@ type Options struct {
 	// ignore the values acceptors report in phase 1 (P2c broken). Empty:
 	// correct.
 	Bug string `json:"bug,omitempty" yaml:"bug"`
+	// Proposers names the nodes that may start a ballot, in increasing
+	// order (empty: every node, as in Paxos Made Simple). The others are
+	// acceptors and learners only: no election clock, no phase 1, no
+	// gap-filling no-ops, and a client request that reaches one is not
+	// proposed (Multi-Paxos points the client at the leader it believes
+	// in; the Synod protocol answers it once a value is chosen). Clients
+	// should then send to proposers only (workload.nodes). With a strict
+	// subset the acceptor-only nodes are interchangeable, which a model
+	// checker may use (symmetry.go).
+	Proposers []sim.NodeID `json:"proposers,omitempty" yaml:"proposers"`
 }
 
 // The deliberate bugs (mutants), each a classic mistake behind a one-line
@@ -113,5 +123,18 @@ func (o *Options) resolve(n int) (*config, error) {
 	if o.SnapshotEvery < 0 {
 		return nil, fmt.Errorf("options.snapshot_every: %d is negative", o.SnapshotEvery)
 	}
+	for i, id := range o.Proposers {
+		if id < 1 || int(id) > n {
+			return nil, fmt.Errorf("options.proposers: %v is not a node (want n1..n%d)", id, n)
+		}
+		if i > 0 && id <= o.Proposers[i-1] {
+			return nil, fmt.Errorf("options.proposers: %v is not in increasing order without repeats", o.Proposers)
+		}
+	}
 	return &config{Options: *o, n: n, q1: q1, q2: q2}, nil
+}
+
+// proposes reports whether node id may start a ballot (Options.Proposers).
+func (c *config) proposes(id sim.NodeID) bool {
+	return len(c.Proposers) == 0 || slices.Contains(c.Proposers, id)
 }

@@ -10,6 +10,9 @@ import (
 // startElection runs phase 1a for a fresh ballot above every ballot seen:
 // one Prepare covers every slot above this node's chosen prefix.
 func (n *Node) startElection(env *sim.Env) {
+	if !n.cfg.proposes(n.id) {
+		panic(fmt.Sprintf("%v starts an election but is not among options.proposers %v", n.id, n.cfg.Proposers))
+	}
 	n.stats.Elections++
 	n.ballot = n.maxSeen.next(n.id)
 	n.maxSeen = n.ballot

@@ -205,7 +205,9 @@ func (n *SingleNode) onRequest(env *sim.Env, req *protocols.Request) {
 		n.waiters = append(n.waiters, waiter{req.Client, req.Seq})
 	}
 propose:
-	if n.phase == phaseIdle && n.retryID == 0 {
+	// A node that is not a proposer (Options.Proposers) only waits for
+	// the decision, which the proposer tells every learner.
+	if n.phase == phaseIdle && n.retryID == 0 && n.cfg.proposes(n.id) {
 		n.own = *req
 		n.startBallot(env)
 	}
@@ -220,6 +222,9 @@ func (n *SingleNode) answer(client sim.NodeID, seq int64) *protocols.Response {
 
 // startBallot runs phase 1a for a ballot above every ballot seen.
 func (n *SingleNode) startBallot(env *sim.Env) {
+	if !n.cfg.proposes(n.id) {
+		panic(fmt.Sprintf("%v starts a ballot but is not among options.proposers %v", n.id, n.cfg.Proposers))
+	}
 	n.stats.Elections++
 	n.ballot = n.maxSeen.next(n.id)
 	n.maxSeen = n.ballot

@@ -21,18 +21,25 @@ import (
 // the rest (peers, slot keys, the key-value state: the snapshot in stable
 // storage plus the applied slots).
 
-// AppendState implements sim.StateAppender for the explorer.
-func (n *Node) AppendState(b []byte) []byte {
+// AppendState implements sim.StateAppender for the explorer. It is the
+// identity's case of the permuted encoding (symmetry.go), so that the two
+// cannot drift apart.
+func (n *Node) AppendState(b []byte) []byte { return n.appendState(b, sim.Permutation{}) }
+
+// appendState appends the node's state with every node id x in it
+// written as p.Of(x): ballots, the sets of acceptors that answered, the
+// leader believed in, and the no-ops a leader names itself in.
+func (n *Node) appendState(b []byte, p sim.Permutation) []byte {
 	b = append(b, roleByte(n.role))
-	b = appendBallot(b, n.promised)
-	b = appendBallot(b, n.ballot)
-	b = appendBallot(b, n.maxSeen)
-	b = binary.AppendUvarint(b, uint64(n.promises))
+	b = appendBallot(b, n.promised, p)
+	b = appendBallot(b, n.ballot, p)
+	b = appendBallot(b, n.maxSeen, p)
+	b = binary.AppendUvarint(b, uint64(permutedVoters(n.promises, p)))
 	b = binary.AppendVarint(b, n.recovMax)
 	b = binary.AppendVarint(b, n.nextSlot)
 	b = binary.AppendVarint(b, n.hbGen) // the live heartbeat timer's argument
-	b = binary.AppendUvarint(b, uint64(n.answered))
-	b = binary.AppendVarint(b, int64(n.leader))
+	b = binary.AppendUvarint(b, uint64(permutedVoters(n.answered, p)))
+	b = binary.AppendVarint(b, int64(p.Of(n.leader)))
 	b = appendBool(b, n.wakeID != 0)
 	b = appendBool(b, n.catchSent)
 	b = binary.AppendVarint(b, n.base)
@@ -44,14 +51,14 @@ func (n *Node) AppendState(b []byte) []byte {
 		sl := &n.log[i]
 		b = appendBool(b, sl.hasAcc)
 		if sl.hasAcc {
-			b = appendBallot(b, sl.acc)
-			b = appendRequest(b, &sl.accCmd)
+			b = appendBallot(b, sl.acc, p)
+			b = appendRequest(b, &sl.accCmd, p)
 		}
 		b = appendBool(b, sl.chosen)
 		if sl.chosen {
-			b = appendRequest(b, &sl.cmd)
+			b = appendRequest(b, &sl.cmd, p)
 		}
-		b = binary.AppendUvarint(b, uint64(sl.acks))
+		b = binary.AppendUvarint(b, uint64(permutedVoters(sl.acks, p)))
 		b = appendBool(b, sl.fresh)
 	}
 	if n.recov != nil {
@@ -64,8 +71,8 @@ func (n *Node) AppendState(b []byte) []byte {
 		for _, s := range slots {
 			r := n.recov[s]
 			b = binary.AppendVarint(b, s)
-			b = appendBallot(b, r.ballot)
-			b = appendRequest(b, &r.cmd)
+			b = appendBallot(b, r.ballot, p)
+			b = appendRequest(b, &r.cmd, p)
 			b = appendBool(b, r.decided)
 		}
 	} else {
@@ -76,22 +83,28 @@ func (n *Node) AppendState(b []byte) []byte {
 
 // AppendState implements sim.StateAppender for the explorer: the three
 // roles' state, and whether a retry or backoff timer is pending (its id
-// says nothing more: a stale one is always canceled).
-func (n *SingleNode) AppendState(b []byte) []byte {
-	b = appendBallot(b, n.promised)
+// says nothing more: a stale one is always canceled). It is the
+// identity's case of the permuted encoding (symmetry.go).
+func (n *SingleNode) AppendState(b []byte) []byte { return n.appendState(b, sim.Permutation{}) }
+
+// appendState appends the node's state with every node id x in it
+// written as p.Of(x): ballots and the sets of acceptors that answered.
+// (Clients are no nodes: the waiters and the commands stay.)
+func (n *SingleNode) appendState(b []byte, p sim.Permutation) []byte {
+	b = appendBallot(b, n.promised, p)
 	b = appendBool(b, n.hasAcc)
 	if n.hasAcc {
-		b = appendBallot(b, n.acc)
-		b = appendRequest(b, &n.accVal)
+		b = appendBallot(b, n.acc, p)
+		b = appendRequest(b, &n.accVal, p)
 	}
 	b = append(b, byte(n.phase))
-	b = appendBallot(b, n.ballot)
-	b = appendBallot(b, n.maxSeen)
-	b = appendRequest(b, &n.own)
-	b = appendRequest(b, &n.value)
-	b = appendBallot(b, n.best)
-	b = binary.AppendUvarint(b, uint64(n.promises))
-	b = binary.AppendUvarint(b, uint64(n.accepts))
+	b = appendBallot(b, n.ballot, p)
+	b = appendBallot(b, n.maxSeen, p)
+	b = appendRequest(b, &n.own, p)
+	b = appendRequest(b, &n.value, p)
+	b = appendBallot(b, n.best, p)
+	b = binary.AppendUvarint(b, uint64(permutedVoters(n.promises, p)))
+	b = binary.AppendUvarint(b, uint64(permutedVoters(n.accepts, p)))
 	b = appendBool(b, n.retryID != 0)
 	b = binary.AppendUvarint(b, uint64(len(n.waiters)))
 	for _, w := range n.waiters {
@@ -100,7 +113,7 @@ func (n *SingleNode) AppendState(b []byte) []byte {
 	}
 	b = appendBool(b, n.decided)
 	if n.decided {
-		b = appendRequest(b, &n.chosen)
+		b = appendRequest(b, &n.chosen, p)
 	}
 	return b
 }
@@ -117,9 +130,10 @@ func roleByte(role string) byte {
 	return 0
 }
 
-func appendBallot(b []byte, x Ballot) []byte {
+// appendBallot appends x with its proposer renamed by p.
+func appendBallot(b []byte, x Ballot, p sim.Permutation) []byte {
 	b = binary.AppendVarint(b, x.Round)
-	return binary.AppendVarint(b, int64(x.Node))
+	return binary.AppendVarint(b, int64(p.Of(x.Node)))
 }
 
 func appendBool(b []byte, v bool) []byte {
@@ -134,8 +148,10 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func appendRequest(b []byte, r *protocols.Request) []byte {
-	b = binary.AppendVarint(b, int64(r.Client))
+// appendRequest appends r with its client renamed by p: p leaves clients
+// alone, and renames the leader a gap-filling no-op names (noopBy).
+func appendRequest(b []byte, r *protocols.Request, p sim.Permutation) []byte {
+	b = binary.AppendVarint(b, int64(p.Of(r.Client)))
 	b = binary.AppendVarint(b, r.Seq)
 	b = appendString(b, string(r.Op.Kind))
 	b = appendString(b, r.Op.Key)

@@ -43,6 +43,13 @@ type Workload struct {
 	// others keep their numbers, and so their random streams: the shrinker
 	// silences a client from the middle without changing what the rest do.
 	Idle []int `json:"idle,omitempty" yaml:"idle"`
+	// Nodes lists the nodes clients send requests to, in increasing order
+	// (empty: every node): the first pick and the next node after a
+	// time-out or a refusal without a hint are among them; a refusal's
+	// leader hint is followed wherever it points. A protocol where only some nodes serve clients
+	// (Paxos with options.proposers) names them here; its clients then
+	// never single out the others (FixedClient).
+	Nodes []sim.NodeID `json:"nodes,omitempty" yaml:"nodes"`
 }
 
 // IsIdle reports whether client id is listed in Idle.
@@ -180,6 +187,11 @@ func (w *Workload) Validate() error {
 	}
 	if w.MaxOps < 0 {
 		return fmt.Errorf("max_ops: %d is negative", w.MaxOps)
+	}
+	for i, id := range w.Nodes {
+		if id < 1 || id > sim.MaxNodes || i > 0 && id <= w.Nodes[i-1] {
+			return fmt.Errorf("nodes: %v is not a list of nodes in increasing order without repeats", w.Nodes)
+		}
 	}
 	for i, c := range w.Idle {
 		if c < 1 || c > w.Clients {
@@ -400,7 +412,7 @@ func (c *KVClient) begin(env *sim.Env, call sim.Time) {
 	c.redirects = 0
 	c.deadline = env.Now() + c.w.OpTimeout
 	if c.leader == 0 {
-		nodes := env.Nodes()
+		nodes := c.nodes(env)
 		c.leader = nodes[env.Rand().IntN(len(nodes))]
 	}
 	c.send(env)
@@ -467,8 +479,16 @@ func (c *KVClient) value(env *sim.Env, suffix string) string {
 	return string(append(b, suffix...))
 }
 
+// nodes are the nodes the client sends to (Workload.Nodes).
+func (c *KVClient) nodes(env *sim.Env) []sim.NodeID {
+	if len(c.w.Nodes) > 0 {
+		return c.w.Nodes
+	}
+	return env.Nodes()
+}
+
 func (c *KVClient) nextNode(env *sim.Env, after sim.NodeID) sim.NodeID {
-	nodes := env.Nodes()
+	nodes := c.nodes(env)
 	for i, n := range nodes {
 		if n == after {
 			return nodes[(i+1)%len(nodes)]

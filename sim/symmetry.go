@@ -227,6 +227,14 @@ type SymmetricProcess interface {
 	Symmetric() error
 }
 
+// NodeNamer is implemented by a SymmetricProcess whose behaviour names
+// nodes by id (a client that sends to a list of nodes): the group must fix
+// every node it names, so Symmetry refuses a group that moves one.
+type NodeNamer interface {
+	// NamedNodes lists the nodes the process names.
+	NamedNodes() []NodeID
+}
+
 // SymmetricMessage is a message with a permuted encoding: its
 // StateAppender encoding with every node id x written as p.Of(x).
 type SymmetricMessage interface {
@@ -250,12 +258,29 @@ func (s *Sim) Symmetry() error {
 		sp, ok := e.p.(SymmetricProcess)
 		if !ok {
 			if e.id < 0 {
-				return fmt.Errorf("symmetry needs every process to be interchangeable or fixed; client %v (%T) offers no permuted encoding (its requests choose nodes by id): search without clients", e.id, e.p)
+				return fmt.Errorf("symmetry needs every process to be interchangeable or fixed; client %v (%T) offers no permuted encoding (its requests choose nodes by id): search without clients, or with clients that send to fixed nodes only (workload.nodes)", e.id, e.p)
 			}
 			return fmt.Errorf("symmetry needs a protocol whose nodes are interchangeable (sim.SymmetricProcess); %v is a %T, which does not offer it", e.id, e.p)
 		}
 		if err := sp.Symmetric(); err != nil {
 			return fmt.Errorf("symmetry: %v: %w", e.id, err)
+		}
+	}
+	classes := s.SymmetryClasses()
+	for _, e := range st.procs {
+		nn, ok := e.p.(NodeNamer)
+		if !ok {
+			continue
+		}
+		for _, id := range nn.NamedNodes() {
+			if int(id) < 1 || int(id) > len(classes) {
+				continue
+			}
+			for j, c := range classes {
+				if NodeID(j+1) != id && c == classes[id-1] {
+					return fmt.Errorf("symmetry: %v names %v by id, and %v is interchangeable with %v (symmetry class %d), so renaming them changes what %v does: name only nodes the group fixes", e.id, id, id, NodeID(j+1), c, e.id)
+				}
+			}
 		}
 	}
 	for i := range st.q.heap {

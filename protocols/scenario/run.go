@@ -63,7 +63,7 @@ func Build(sc *Scenario) (*Instance, error) {
 			}
 			f.Client = nc
 		} else {
-			f.Client = func(sim.NodeID) sim.Process { return protocols.NewKVClient(&w, w.Stop) }
+			f.Client = func(sim.NodeID) sim.Process { return protocols.NewWorkloadClient(&w, w.Stop) }
 		}
 	}
 	s, err := sim.New(cfg, f)

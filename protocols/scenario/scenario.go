@@ -269,6 +269,9 @@ func (sc *Scenario) resolve() error {
 		if err := sc.Workload.Validate(); err != nil {
 			return sc.errPath("workload." + err.Error())
 		}
+		if ns := sc.Workload.Nodes; len(ns) > 0 && int(ns[len(ns)-1]) > sc.Nodes {
+			return sc.errAt("workload.nodes", fmt.Sprintf("%v is not a node (want n1..n%d)", ns[len(ns)-1], sc.Nodes))
+		}
 		if err := spec.CheckMix(sc.Workload.Mix); err != nil {
 			return sc.errPath("workload." + err.Error())
 		}

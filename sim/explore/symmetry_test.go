@@ -134,8 +134,8 @@ func TestSymmetryNeedsInterchangeableNodes(t *testing.T) {
 		options        []string
 		want           string
 	}{
-		{"paxos", 3, 0, nil, "symmetry needs a protocol whose nodes are interchangeable"},
-		{"paxos-single", 3, 0, nil, "symmetry needs a protocol whose nodes are interchangeable"},
+		{"paxos", 3, 0, nil, "options.proposers is empty, so every node proposes"},
+		{"paxos-single", 3, 0, nil, "options.proposers is empty, so every node proposes"},
 		{"paxos-commit", 4, 1, nil, "paxos-commit offers no permuted encoding"},
 		{"2pc", 3, 1, []string{"vote_no=0.1"}, "vote_no"},
 		{"2pc", 4, 1, nil, "options.accounts 8 is not a multiple of the 3 participants"},

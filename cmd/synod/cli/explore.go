@@ -106,7 +106,7 @@ Goals and prunes are comparisons over the nodes' views, joined by commas:
 	fl.BoolVar(&f.noDrops, "no-drops", false, "multiset network: do not branch on dropping messages")
 	fl.BoolVar(&f.noDuplicates, "no-duplicates", false, "multiset network: do not branch on duplicating messages")
 	fl.BoolVar(&f.noStepCache, "no-step-cache", false, "bfs: take every branch for real instead of reusing cached local steps (slower; see docs/explore.md)")
-	fl.BoolVar(&f.symmetry, "symmetry", false, "bfs/dfs: keep one state of each class equal up to a permutation of the node ids (raft; 2pc participants; see docs/explore.md)")
+	fl.BoolVar(&f.symmetry, "symmetry", false, "bfs/dfs: keep one state of each class equal up to a permutation of the node ids (raft; 2pc participants; paxos acceptor-only nodes; see docs/explore.md)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress lines")
 	return cmd
 }
