@@ -94,7 +94,7 @@ func RunIsolated(t *Test, cmd *exec.Cmd) Result {
 		r.Kind, r.Failure = "error", fmt.Sprintf("cannot start the test process: %v", err)
 		return r
 	}
-	waitErr, kind, why := watchChild(cmd)
+	kind, why, waitErr := watchChild(cmd)
 	if kind != "" {
 		r.Kind, r.Failure = kind, why+"\n"+tail(buf.String())
 		return r
@@ -114,10 +114,10 @@ func RunIsolated(t *Test, cmd *exec.Cmd) Result {
 }
 
 // watchChild waits for a started child, stopping it when it passes
-// childCPUMax of CPU time or childWallMax of wall-clock time. It returns
-// the child's exit error, or, when it stopped the child, the failure's
-// kind and message.
-func watchChild(cmd *exec.Cmd) (waitErr error, kind, why string) {
+// childCPUMax of CPU time or childWallMax of wall-clock time. It returns,
+// when it stopped the child, the failure's kind and message, else the
+// child's exit error.
+func watchChild(cmd *exec.Cmd) (kind, why string, waitErr error) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	tick := time.NewTicker(childPollEvery)
@@ -126,7 +126,7 @@ func watchChild(cmd *exec.Cmd) (waitErr error, kind, why string) {
 	for {
 		select {
 		case err := <-done:
-			return err, "", ""
+			return "", "", err
 		case <-tick.C:
 		}
 		wall := time.Since(start)
@@ -138,13 +138,13 @@ func watchChild(cmd *exec.Cmd) (waitErr error, kind, why string) {
 		case used > childCPUMax:
 			_ = cmd.Process.Kill()
 			<-done
-			return nil, "time-limit", fmt.Sprintf("the test used %v of CPU time without finishing and was stopped (the bound is %v of CPU time per graded test, whatever the machine's load; no handler was stuck, or the watchdog would have named it: the solution is too slow, or the process spun outside the simulation)",
-				used.Round(time.Millisecond), childCPUMax)
+			return "time-limit", fmt.Sprintf("the test used %v of CPU time without finishing and was stopped (the bound is %v of CPU time per graded test, whatever the machine's load; no handler was stuck, or the watchdog would have named it: the solution is too slow, or the process spun outside the simulation)",
+				used.Round(time.Millisecond), childCPUMax), nil
 		case wall > childWallMax:
 			_ = cmd.Process.Kill()
 			<-done
-			return nil, "infinite-loop", fmt.Sprintf("the test did not finish within %v of wall-clock time, having used %v of CPU time, and was stopped (its watchdog did not fire: the process was stuck outside the simulation)",
-				childWallMax, used.Round(time.Millisecond))
+			return "infinite-loop", fmt.Sprintf("the test did not finish within %v of wall-clock time, having used %v of CPU time, and was stopped (its watchdog did not fire: the process was stuck outside the simulation)",
+				childWallMax, used.Round(time.Millisecond)), nil
 		}
 	}
 }

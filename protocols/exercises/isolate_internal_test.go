@@ -25,7 +25,7 @@ func TestChildStoppedByCPUTime(t *testing.T) {
 	shortNets(t, 500*time.Millisecond, time.Minute)
 	cmd := exec.Command("sh", "-c", "while :; do :; done")
 	require.NoError(t, cmd.Start())
-	_, kind, why := watchChild(cmd)
+	kind, why, _ := watchChild(cmd)
 	require.Equal(t, "time-limit", kind, why)
 	require.Contains(t, why, "of CPU time without finishing")
 }
@@ -40,7 +40,7 @@ func TestStarvedChildNotStoppedByTheClock(t *testing.T) {
 	shortNets(t, 300*time.Millisecond, time.Minute)
 	cmd := exec.Command("sleep", "1.5")
 	require.NoError(t, cmd.Start())
-	err, kind, why := watchChild(cmd)
+	kind, why, err := watchChild(cmd)
 	require.Empty(t, kind, why)
 	require.NoError(t, err)
 }
@@ -51,7 +51,7 @@ func TestBlockedChildStoppedByTheClock(t *testing.T) {
 	shortNets(t, time.Minute, 500*time.Millisecond)
 	cmd := exec.Command("sleep", "60")
 	require.NoError(t, cmd.Start())
-	_, kind, why := watchChild(cmd)
+	kind, why, _ := watchChild(cmd)
 	require.Equal(t, "infinite-loop", kind, why)
 	require.True(t, strings.Contains(why, "stuck outside the simulation"), why)
 }
