@@ -42,85 +42,18 @@ func symmetrySim(t testing.TB, protocol string, nodes int, proposers string, cli
 	return inst.Sim
 }
 
-// symmetryClosure searches every state within depth (depth-first, within
-// the fault budget) and checks the permuted encodings against the states
-// the search reaches: the identity's renaming is the state itself; every
-// renaming of a state by the group is a state the search reaches too
-// (the acceptor-only nodes are interchangeable, so a schedule that does
-// to n3 what another does to n2 exists); and two states share a
-// canonical fingerprint exactly when one is a renaming of the other. It
-// returns the first few problems, the states and how many of their
-// renamings (by a permutation other than the identity, and different)
-// the search reached.
+// symmetryClosure searches every state within depth and the fault
+// budget and checks the permuted encodings against the states the search
+// reaches (explore.SymmetryClosure): the acceptor-only nodes are
+// interchangeable, so a schedule that does to n3 what another does to n2
+// exists, and every renaming is reached. A state with a crashed node is
+// checked for its renamings only (the group is formed with every node
+// up). It returns the first few problems, the states and how many of
+// their renamings the search reached.
 func symmetryClosure(t *testing.T, build func() *sim.Sim, depth, faults int) (problems []string, states, renamed int) {
-	type seen struct {
-		renamed []uint64
-		canon   uint64
-	}
-	var perms []sim.Permutation
-	reached := map[uint64]seen{}
-	goal := func(s *sim.Sim) bool {
-		if perms == nil {
-			perms = s.SymmetryGroup()
-		}
-		fp, _ := s.Fingerprint(nil)
-		st := seen{renamed: make([]uint64, len(perms))}
-		for q, p := range perms {
-			h, err := s.PermutedFingerprint(p)
-			require.NoError(t, err)
-			st.renamed[q] = h
-		}
-		// The canonical fingerprint is asked of a run whose nodes are all
-		// up (a search makes its group once, at the root); a state with a
-		// crashed node is checked for its renamings only.
-		if s.Symmetry() == nil {
-			c, err := explore.CanonicalFingerprint(s)
-			require.NoError(t, err)
-			st.canon = c
-		}
-		reached[fp] = st
-		return false
-	}
-	r, err := explore.Run(build(), explore.Options{Mode: explore.DFS, DepthMax: depth, FaultBudget: faults, Workers: 1, Goal: goal})
+	rep, err := explore.SymmetryClosure(build(), explore.Options{DepthMax: depth, FaultBudget: faults}, true)
 	require.NoError(t, err)
-	require.Equal(t, explore.FoundNothing, r.Found, "%v", r)
-	class := map[uint64]map[uint64]bool{}
-	for fp, st := range reached {
-		if st.canon == 0 {
-			continue
-		}
-		if class[st.canon] == nil {
-			class[st.canon] = map[uint64]bool{}
-		}
-		class[st.canon][fp] = true
-	}
-	note := func(format string, args ...any) {
-		if len(problems) < 5 {
-			problems = append(problems, fmt.Sprintf(format, args...))
-		}
-	}
-	for fp, st := range reached {
-		if st.renamed[0] != fp {
-			note("state %#x renamed by the identity is %#x", fp, st.renamed[0])
-		}
-		orbit := map[uint64]bool{}
-		for q, h := range st.renamed {
-			orbit[h] = true
-			_, ok := reached[h]
-			if ok && q > 0 && h != fp {
-				renamed++
-			}
-			if !ok {
-				note("state %#x renamed by %v is %#x, which the search never reached", fp, perms[q], h)
-			}
-		}
-		for other := range class[st.canon] {
-			if !orbit[other] {
-				note("states %#x and %#x share the canonical fingerprint %#x but neither is a renaming of the other", fp, other, st.canon)
-			}
-		}
-	}
-	return problems, len(reached), renamed
+	return rep.Problems, rep.States, rep.Renamed
 }
 
 // TestSymmetryPermutedEncodings: both protocols' permuted encodings

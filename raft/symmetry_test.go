@@ -1,7 +1,6 @@
 package raft
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -27,76 +26,16 @@ func symmetrySim(t *testing.T, options ...string) *sim.Sim {
 	return inst.Sim
 }
 
-// symmetryClosure searches every state of 3-node Raft within depth
-// (depth-first, so every state is built) and checks the permuted
-// encodings against the states the search really reaches. The initial
-// state is symmetric and so is Raft, so the renaming of a reachable state
-// is reachable by the renamed schedule, as fast: the fingerprints reached
-// are closed under every permutation (sim.Sim.PermutedFingerprint), the
-// identity's renaming is the state itself, and two states share a
-// canonical fingerprint (explore.CanonicalFingerprint) exactly when one is
-// a renaming of the other. It returns the first few problems and the
-// number of states.
+// symmetryClosure searches every state of 3-node Raft within depth and
+// checks the permuted encodings against the states the search really
+// reaches (explore.SymmetryClosure): the initial state is symmetric and
+// so is Raft, so the fingerprints reached are closed under every
+// permutation. It returns the first few problems and the number of
+// states.
 func symmetryClosure(t *testing.T, depth int) (problems []string, states int) {
-	perms := sim.Permutations(3)
-	type seen struct {
-		renamed []uint64 // by permutation; [0] is the state's own
-		canon   uint64
-	}
-	reached := map[uint64]seen{}
-	goal := func(s *sim.Sim) bool {
-		fp, _ := s.Fingerprint(nil)
-		st := seen{renamed: make([]uint64, len(perms))}
-		for q, p := range perms {
-			h, err := s.PermutedFingerprint(p)
-			require.NoError(t, err)
-			st.renamed[q] = h
-		}
-		c, err := explore.CanonicalFingerprint(s)
-		require.NoError(t, err)
-		st.canon = c
-		reached[fp] = st
-		return false
-	}
-	r, err := explore.Run(symmetrySim(t), explore.Options{Mode: explore.DFS, DepthMax: depth, Workers: 1, Goal: goal})
+	rep, err := explore.SymmetryClosure(symmetrySim(t), explore.Options{DepthMax: depth}, true)
 	require.NoError(t, err)
-	require.Equal(t, explore.FoundNothing, r.Found, "%v", r)
-	require.Equal(t, int(r.States), len(reached), "every state is seen by the goal")
-	class := map[uint64]map[uint64]bool{} // canonical -> the states reached with it
-	for fp, st := range reached {
-		if class[st.canon] == nil {
-			class[st.canon] = map[uint64]bool{}
-		}
-		class[st.canon][fp] = true
-	}
-	note := func(format string, args ...any) {
-		if len(problems) < 5 {
-			problems = append(problems, fmt.Sprintf(format, args...))
-		}
-	}
-	for fp, st := range reached {
-		if st.renamed[0] != fp {
-			note("state %#x renamed by the identity is %#x", fp, st.renamed[0])
-		}
-		orbit := map[uint64]bool{}
-		for q, h := range st.renamed {
-			orbit[h] = true
-			if _, ok := reached[h]; !ok {
-				note("state %#x renamed by %v is %#x, which the search never reached", fp, perms[q], h)
-			}
-		}
-		for other := range class[st.canon] {
-			if !orbit[other] {
-				note("states %#x and %#x share the canonical fingerprint %#x but neither is a renaming of the other", fp, other, st.canon)
-			}
-		}
-		for h := range orbit {
-			if o, ok := reached[h]; ok && o.canon != st.canon {
-				note("state %#x and its renaming %#x have canonical fingerprints %#x and %#x", fp, h, st.canon, o.canon)
-			}
-		}
-	}
-	return problems, len(reached)
+	return rep.Problems, rep.States
 }
 
 // TestSymmetryPermutedEncodings: Raft's permuted encodings (votedFor, the

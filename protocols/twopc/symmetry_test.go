@@ -1,7 +1,6 @@
 package twopc
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -35,79 +34,15 @@ func symmetrySim(t *testing.T, options ...string) *sim.Sim {
 	return inst.Sim
 }
 
-// symmetryClosure searches every state within depth (depth-first, with
-// one crash or restart) and checks the permuted encodings against the
-// states the search reaches: the identity's renaming is the state itself,
-// and two states share a canonical fingerprint exactly when one is a
-// renaming of the other. It returns the first few problems, the states
-// and how many of their renamings (by a permutation other than the
-// identity) the search reached.
+// symmetryClosure searches every state within depth (the scenario
+// says which faults) and checks the permuted encodings against the states the
+// search reaches (explore.SymmetryClosure; closed: every renaming is
+// reached too). It returns the first few problems, the states and how
+// many of their renamings the search reached.
 func symmetryClosure(t *testing.T, depth int, closed bool, options ...string) (problems []string, states, renamed int) {
-	type seen struct {
-		renamed []uint64
-		canon   uint64
-	}
-	var perms []sim.Permutation
-	reached := map[uint64]seen{}
-	goal := func(s *sim.Sim) bool {
-		if perms == nil {
-			perms = s.SymmetryGroup()
-		}
-		fp, _ := s.Fingerprint(nil)
-		st := seen{renamed: make([]uint64, len(perms))}
-		for q, p := range perms {
-			h, err := s.PermutedFingerprint(p)
-			require.NoError(t, err)
-			st.renamed[q] = h
-		}
-		c, err := explore.CanonicalFingerprint(s)
-		require.NoError(t, err)
-		st.canon = c
-		reached[fp] = st
-		return false
-	}
-	r, err := explore.Run(symmetrySim(t, options...), explore.Options{Mode: explore.DFS, DepthMax: depth, Workers: 1, Goal: goal})
+	rep, err := explore.SymmetryClosure(symmetrySim(t, options...), explore.Options{DepthMax: depth}, closed)
 	require.NoError(t, err)
-	require.Equal(t, explore.FoundNothing, r.Found, "%v", r)
-	class := map[uint64]map[uint64]bool{}
-	for fp, st := range reached {
-		if class[st.canon] == nil {
-			class[st.canon] = map[uint64]bool{}
-		}
-		class[st.canon][fp] = true
-	}
-	note := func(format string, args ...any) {
-		if len(problems) < 5 {
-			problems = append(problems, fmt.Sprintf(format, args...))
-		}
-	}
-	for fp, st := range reached {
-		if st.renamed[0] != fp {
-			note("state %#x renamed by the identity is %#x", fp, st.renamed[0])
-		}
-		orbit := map[uint64]bool{}
-		for q, h := range st.renamed {
-			orbit[h] = true
-			_, ok := reached[h]
-			if ok && q > 0 && h != fp {
-				renamed++
-			}
-			if !ok && closed {
-				note("state %#x renamed by %v is %#x, which the search never reached", fp, perms[q], h)
-			}
-		}
-		for other := range class[st.canon] {
-			if !orbit[other] {
-				note("states %#x and %#x share the canonical fingerprint %#x but neither is a renaming of the other", fp, other, st.canon)
-			}
-		}
-		for h := range orbit {
-			if o, ok := reached[h]; ok && o.canon != st.canon {
-				note("state %#x and its renaming %#x have canonical fingerprints %#x and %#x", fp, h, st.canon, o.canon)
-			}
-		}
-	}
-	return problems, len(reached), renamed
+	return rep.Problems, rep.States, rep.Renamed
 }
 
 // TestSymmetryPermutedEncodings: 2PC's permuted encodings (participants
