@@ -178,31 +178,11 @@ func clientsTo(t *testing.T, protocol, nodes string) *sim.Sim {
 // which checker, and whether the search was exhaustive.
 func sameVerdict(t *testing.T, build func() *sim.Sim, opts explore.Options, groupSize int) (plain, sym *explore.Result) {
 	t.Helper()
-	var rs [2]*explore.Result
-	for i, on := range []bool{false, true} {
-		o := opts
-		o.Symmetry, o.Strict, o.Workers = on, true, 2
-		o.Spawn = func(w func()) { go w() }
-		r, err := explore.Run(build(), o)
-		require.NoError(t, err, "symmetry %v: %v", on, r)
-		rs[i] = r
-	}
-	p, s := rs[0], rs[1]
-	require.Equal(t, p.Found, s.Found, "plain: %v\nsymmetry: %v", p, s)
-	require.Equal(t, p.Depth, s.Depth, "plain: %v\nsymmetry: %v", p, s)
-	require.Equal(t, p.Bound, s.Bound, "plain: %v\nsymmetry: %v", p, s)
-	require.Equal(t, p.Exhaustive(), s.Exhaustive(), "plain: %v\nsymmetry: %v", p, s)
-	if p.Violation != nil {
-		require.Equal(t, p.Violation.Checker, s.Violation.Checker, "plain: %v\nsymmetry: %v", p, s)
-	}
-	if p.Found == explore.FoundNothing {
-		// A renaming of a state is a state: the plain search reaches at
-		// least as many, and at most the group's size times as many.
-		pn, sn := p.States+p.QuietStates, s.States+s.QuietStates
-		require.LessOrEqual(t, sn, pn)
-		require.LessOrEqual(t, pn, int64(groupSize)*sn)
-	}
-	return p, s
+	opts.Strict, opts.Workers = true, 2
+	opts.Spawn = func(w func()) { go w() }
+	plain, sym, err := explore.SymmetryVerdicts(build, opts, groupSize)
+	require.NoError(t, err)
+	return plain, sym
 }
 
 // commas renders 26048 as 26,048.

@@ -140,3 +140,50 @@ func SymmetryClosure(root *sim.Sim, opts Options, closed bool) (ClosureReport, e
 	rep.States = len(reached)
 	return rep, nil
 }
+
+// SymmetryVerdicts runs the search opts describes twice, on runs build
+// makes, without and with Options.Symmetry, and reports the first way
+// their verdicts differ: what was found, at which depth (breadth-first:
+// the shortest, and a renaming of a state is as far), which checker, the
+// bound that stopped the search, and whether it was exhaustive. When
+// nothing was found it also checks the counts: the plain search reaches
+// at least as many states as the symmetric one and at most groupSize
+// times as many (a renaming of a state is a state). It returns both
+// results.
+func SymmetryVerdicts(build func() *sim.Sim, opts Options, groupSize int) (plain, sym *Result, err error) {
+	var rs [2]*Result
+	for i, on := range []bool{false, true} {
+		o := opts
+		o.Symmetry = on
+		r, err := Run(build(), o)
+		if err != nil {
+			return nil, nil, fmt.Errorf("symmetry %v: %w", on, err)
+		}
+		rs[i] = r
+	}
+	p, s := rs[0], rs[1]
+	differ := func(what string, a, b any) error {
+		return fmt.Errorf("%s differs: %v without symmetry, %v with\nplain: %v\nsymmetry: %v", what, a, b, p, s)
+	}
+	switch {
+	case p.Found != s.Found:
+		return p, s, differ("what was found", p.Found, s.Found)
+	case p.Depth != s.Depth:
+		return p, s, differ("the depth", p.Depth, s.Depth)
+	case p.Bound != s.Bound:
+		return p, s, differ("the bound", p.Bound, s.Bound)
+	case p.Exhaustive() != s.Exhaustive():
+		return p, s, differ("exhaustiveness", p.Exhaustive(), s.Exhaustive())
+	case (p.Violation == nil) != (s.Violation == nil):
+		return p, s, differ("the violation", p.Violation, s.Violation)
+	case p.Violation != nil && p.Violation.Checker != s.Violation.Checker:
+		return p, s, differ("the checker", p.Violation.Checker, s.Violation.Checker)
+	}
+	if p.Found == FoundNothing {
+		pn, sn := p.States+p.QuietStates, s.States+s.QuietStates
+		if sn > pn || pn > int64(groupSize)*sn {
+			return p, s, fmt.Errorf("states reached: %d without symmetry, %d with: not within a factor of 1 to %d\nplain: %v\nsymmetry: %v", pn, sn, groupSize, p, s)
+		}
+	}
+	return p, s, nil
+}
