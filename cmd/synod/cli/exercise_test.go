@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,21 +114,11 @@ func TestGradeReportsInfiniteLoop(t *testing.T) {
 		t.Skip("builds and grades a package in a subprocess")
 	}
 	t.Parallel() // see labDir
-	dir := labDir(t)
-	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
-	require.Equal(t, 0, code, errs)
-	path := filepath.Join(dir, "raft.go")
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	src := string(b)
-	for name, body := range electionSolution {
-		if name == "onElectionTimeout" {
-			body = strings.Replace(body, "\tn.term++\n", "\tn.term++\n\tfor n.term > 3 {\n\t\tn.commit++\n\t}\n", 1)
-		}
-		src = replaceBody(t, src, name, body)
-	}
-	require.NoError(t, os.WriteFile(path, []byte(src+observe), 0o644))
-	code, out, errs := run(t, "grade", dir, "--short")
+	spin := map[string]string{"onElectionTimeout": strings.Replace(electionSolution["onElectionTimeout"],
+		"\tn.term++\n", "\tn.term++\n\tfor n.term > 3 {\n\t\tn.commit++\n\t}\n", 1)}
+	require.NotEqual(t, electionSolution["onElectionTimeout"], spin["onElectionTimeout"])
+	dir, path, src := newLab(t, "raft-election", "raft.go", electionSolution, spin)
+	code, out, errs := gradeLab(t, dir, path, src+observe, "--short")
 	require.Equal(t, 1, code, out+errs)
 	// The seeds column counts the seeds reached, the hanging one
 	// included (never 0: the watchdog writes the result).
@@ -149,6 +140,39 @@ func replaceBody(t *testing.T, src, name, body string) string {
 	open := i + strings.Index(src[i:], "{\n") + 2
 	end := open + strings.Index(src[open:], "\n}\n")
 	return src[:open] + body + src[end:]
+}
+
+// newLab makes a lab of exercise in a fresh directory (labDir), as
+// `synod exercise init` does for a student, and returns it with the path
+// of its file and that file's source with the solutions' bodies filled in
+// (a later map's body for a method replaces an earlier one's: the
+// snapshot solution extends the replication one, which extends the
+// election one).
+func newLab(t *testing.T, exercise, file string, solutions ...map[string]string) (dir, path, src string) {
+	t.Helper()
+	dir = labDir(t)
+	code, _, errs := run(t, "exercise", "init", exercise, dir)
+	require.Equal(t, 0, code, errs)
+	path = filepath.Join(dir, file)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	bodies := map[string]string{}
+	for _, m := range solutions {
+		maps.Copy(bodies, m)
+	}
+	src = string(b)
+	for name, body := range bodies {
+		src = replaceBody(t, src, name, body)
+	}
+	return dir, path, src
+}
+
+// gradeLab writes src to the lab's file at path and grades the lab with
+// `synod grade dir args...`.
+func gradeLab(t *testing.T, dir, path, src string, args ...string) (code int, out, errs string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, []byte(src), 0o644))
+	return run(t, append([]string{"grade", dir}, args...)...)
 }
 
 // electionSolution fills in the raft-election TODOs of the skeleton, as a
@@ -224,18 +248,8 @@ func TestGradeSolvedElectionFullMarks(t *testing.T) {
 		t.Skip("builds and grades a package in a subprocess")
 	}
 	t.Parallel() // see labDir
-	dir := labDir(t)
-	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
-	require.Equal(t, 0, code, errs)
-	path := filepath.Join(dir, "raft.go")
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	src := string(b)
-	for name, body := range electionSolution {
-		src = replaceBody(t, src, name, body)
-	}
-	require.NoError(t, os.WriteFile(path, []byte(src+observe), 0o644))
-	code, out, errs := run(t, "grade", dir)
+	dir, path, src := newLab(t, "raft-election", "raft.go", electionSolution)
+	code, out, errs := gradeLab(t, dir, path, src+observe)
 	require.Equal(t, 0, code, out+errs)
 	assert.Contains(t, out, "SCORE 90/90")
 }
@@ -365,20 +379,10 @@ func TestGradeSolvedSynodFullMarks(t *testing.T) {
 		t.Skip("builds and grades a package in a subprocess")
 	}
 	t.Parallel() // see labDir
-	dir := labDir(t)
-	code, _, errs := run(t, "exercise", "init", "paxos-single", dir)
-	require.Equal(t, 0, code, errs)
-	path := filepath.Join(dir, "paxos.go")
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	src := string(b)
-	for name, body := range synodSolution {
-		src = replaceBody(t, src, name, body)
-	}
+	dir, path, src := newLab(t, "paxos-single", "paxos.go", synodSolution)
 	src = strings.Replace(src, "import (\n", "import (\n\t\"encoding/json\"\n\t\"slices\"\n", 1)
 	src = strings.Replace(src, "\tballot   Ballot\n", "\tballot   Ballot\n\tseen     int64\n", 1)
-	require.NoError(t, os.WriteFile(path, []byte(src+synodHelpers), 0o644))
-	code, out, errs := run(t, "grade", dir)
+	code, out, errs := gradeLab(t, dir, path, src+synodHelpers)
 	require.Equal(t, 0, code, out+errs)
 	assert.Contains(t, out, "SCORE 65/65")
 
@@ -386,8 +390,7 @@ func TestGradeSolvedSynodFullMarks(t *testing.T) {
 	// promises report and proposes its own. Two values get chosen.
 	bad := strings.Replace(src, "best, n.proposal = p.Accepted, *p.Value", "best = p.Accepted", 1)
 	require.NotEqual(t, src, bad)
-	require.NoError(t, os.WriteFile(path, []byte(bad+synodHelpers), 0o644))
-	code, out, errs = run(t, "grade", dir)
+	code, out, errs = gradeLab(t, dir, path, bad+synodHelpers)
 	require.Equal(t, 1, code, out+errs)
 	assert.Contains(t, out, "FAIL: violation")
 	assert.Contains(t, out, "agreement")
@@ -571,20 +574,10 @@ func TestGradeSolved2PCFullMarks(t *testing.T) {
 		t.Skip("builds and grades a package in a subprocess")
 	}
 	t.Parallel() // see labDir
-	dir := labDir(t)
-	code, _, errs := run(t, "exercise", "init", "2pc-recovery", dir)
-	require.Equal(t, 0, code, errs)
-	path := filepath.Join(dir, "twopc.go")
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	src := string(b)
-	for name, body := range twopcSolution {
-		src = replaceBody(t, src, name, body)
-	}
+	dir, path, src := newLab(t, "2pc-recovery", "twopc.go", twopcSolution)
 	src = strings.Replace(src, "import (\n", "import (\n\t\"encoding/json\"\n\t\"slices\"\n", 1)
 	src = strings.Replace(src, "\tseq  int64\n}", "\tseq  int64\n\tinc  int64\n\n\toutcomes map[twopc.TxnID]twopc.Outcome\n}", 1)
-	require.NoError(t, os.WriteFile(path, []byte(src+twopcHelpers), 0o644))
-	code, out, errs := run(t, "grade", dir)
+	code, out, errs := gradeLab(t, dir, path, src+twopcHelpers)
 	require.Equal(t, 0, code, out+errs)
 	assert.Contains(t, out, "SCORE 60/60")
 
@@ -592,8 +585,7 @@ func TestGradeSolved2PCFullMarks(t *testing.T) {
 	// crash, the transfer it promised: the balances no longer add up.
 	bad := strings.Replace(src, "\tenv.Store(fmt.Sprintf(\"p/%d\", m.Txn), mustJSON(prepared{Txn: m.Txn, Ops: m.Ops}))\n", "", 1)
 	require.NotEqual(t, src, bad)
-	require.NoError(t, os.WriteFile(path, []byte(bad+twopcHelpers), 0o644))
-	code, out, errs = run(t, "grade", dir)
+	code, out, errs = gradeLab(t, dir, path, bad+twopcHelpers)
 	require.Equal(t, 1, code, out+errs)
 	assert.Contains(t, out, "FAIL: atomicity")
 	assert.Contains(t, out, "balances add up to")
@@ -765,21 +757,7 @@ func TestGradeSolvedRaftFullMarks(t *testing.T) {
 		t.Skip("builds and grades a package in a subprocess")
 	}
 	t.Parallel() // see labDir
-	dir := labDir(t)
-	code, _, errs := run(t, "exercise", "init", "raft-election", dir)
-	require.Equal(t, 0, code, errs)
-	path := filepath.Join(dir, "raft.go")
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	src := string(b)
-	for name, body := range electionSolution {
-		if _, ok := replicationSolution[name]; !ok {
-			src = replaceBody(t, src, name, body)
-		}
-	}
-	for name, body := range replicationSolution {
-		src = replaceBody(t, src, name, body)
-	}
+	dir, path, src := newLab(t, "raft-election", "raft.go", electionSolution, replicationSolution)
 	src = strings.Replace(src, "import (\n", "import (\n\t\"encoding/json\"\n", 1)
 	require.NoError(t, os.WriteFile(path, []byte(src+observe+replicationHelpers), 0o644))
 	gradeTest := filepath.Join(dir, "grade_test.go")
@@ -799,8 +777,7 @@ func TestGradeSolvedRaftFullMarks(t *testing.T) {
 	// Forgetting everything at a restart passes the first two exercises
 	// and fails the persistence tests.
 	amnesia := replaceBody(t, src, "restore", "")
-	require.NoError(t, os.WriteFile(path, []byte(amnesia+observe+replicationHelpers), 0o644))
-	code, out, errs := run(t, "grade", dir)
+	code, out, errs := gradeLab(t, dir, path, amnesia+observe+replicationHelpers)
 	require.Equal(t, 1, code, out+errs)
 	assert.Contains(t, out, "full-cluster-restart         0/15")
 }
@@ -927,22 +904,7 @@ func TestGradeSolvedRaftSnapshotsFullMarks(t *testing.T) {
 		t.Skip("builds and grades a package in a subprocess")
 	}
 	t.Parallel() // see labDir
-	dir := labDir(t)
-	code, _, errs := run(t, "exercise", "init", "raft-snapshots", dir)
-	require.Equal(t, 0, code, errs)
-	path := filepath.Join(dir, "raft.go")
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	src := string(b)
-	bodies := map[string]string{}
-	for _, m := range []map[string]string{electionSolution, replicationSolution, snapshotSolution} {
-		for name, body := range m {
-			bodies[name] = body
-		}
-	}
-	for name, body := range bodies {
-		src = replaceBody(t, src, name, body)
-	}
+	dir, path, src := newLab(t, "raft-snapshots", "raft.go", electionSolution, replicationSolution, snapshotSolution)
 	// A follower whose snapshot is past the leader's probe answers with its
 	// commit index, where the leader's entries are sure to match.
 	src = strings.Replace(src, "\tif m.PrevLogIndex > n.lastIndex() {", "\tif m.PrevLogIndex < n.snapIndex {\n\t\tenv.Send(from, &AppendEntriesReply{Term: n.term, Match: n.commit})\n\t\treturn\n\t}\n\tif m.PrevLogIndex > n.lastIndex() {", 1)
@@ -1220,16 +1182,7 @@ func TestGradeSolvedMultiPaxosFullMarks(t *testing.T) {
 		t.Skip("builds and grades a package in a subprocess")
 	}
 	t.Parallel() // see labDir
-	dir := labDir(t)
-	code, _, errs := run(t, "exercise", "init", "multi-paxos", dir)
-	require.Equal(t, 0, code, errs)
-	path := filepath.Join(dir, "multipaxos.go")
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	src := string(b)
-	for name, body := range multiPaxosSolution {
-		src = replaceBody(t, src, name, body)
-	}
+	dir, path, src := newLab(t, "multi-paxos", "multipaxos.go", multiPaxosSolution)
 	for _, r := range [][2]string{
 		{"import (\n", "import (\n\t\"encoding/json\"\n"},
 		{"\ttimer   sim.TimerID\n}", "\ttimer   sim.TimerID\n\tprops   map[int64]protocols.Request\n}"},
@@ -1240,8 +1193,7 @@ func TestGradeSolvedMultiPaxosFullMarks(t *testing.T) {
 		require.NotEqual(t, src, next, r[0])
 		src = next
 	}
-	require.NoError(t, os.WriteFile(path, []byte(src+multiPaxosHelpers), 0o644))
-	code, out, errs := run(t, "grade", dir)
+	code, out, errs := gradeLab(t, dir, path, src+multiPaxosHelpers)
 	require.Equal(t, 0, code, out+errs)
 	assert.Contains(t, out, "SCORE 115/115")
 }
