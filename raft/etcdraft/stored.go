@@ -1,0 +1,67 @@
+package etcdraft
+
+import (
+	"github.com/synod-dev/synod/protocols"
+	"github.com/synod-dev/synod/sim"
+	pb "go.etcd.io/raft/v3/raftpb"
+)
+
+// storedLog reads a node's log from its stable storage: the checkers'
+// view of the truth, for live and crashed nodes alike.
+type storedLog struct{ st *sim.Storage }
+
+// snapshot returns the index and term of the stored snapshot, or the boot
+// snapshot.
+func (l storedLog) snapshot() (index, term uint64) {
+	b, ok := l.st.Peek(keySnapshot)
+	if !ok {
+		return bootIndex, bootTerm
+	}
+	d := protocols.Decoder{B: b}
+	return d.Uvarint(), d.Uvarint()
+}
+
+// entry returns the stored entry at index, decoded into a new raftpb
+// entry that owns its data.
+func (l storedLog) entry(index uint64) (*pb.Entry, bool) {
+	b, ok := l.st.GetAt(entryAt(index))
+	if !ok {
+		return nil, false
+	}
+	e, err := decodeEntry(index, b)
+	if err != nil {
+		return nil, false
+	}
+	return e, true
+}
+
+// peek returns the term and data of the stored entry at index without
+// copying or allocating (the checkers read entries after every event):
+// data is the store's own, valid until the next event and never to be
+// changed; a checker that keeps it copies it.
+func (l storedLog) peek(index uint64) (term uint64, data []byte, ok bool) {
+	b, ok := l.st.PeekAt(entryAt(index))
+	if !ok {
+		return 0, nil, false
+	}
+	d := protocols.Decoder{B: b}
+	term = d.Uvarint()
+	d.Uvarint() // the entry's type
+	n := d.Uvarint()
+	if d.Err != nil || n > uint64(len(d.B)) {
+		return 0, nil, false
+	}
+	return term, d.B[:n:n], true
+}
+
+// term returns the term at index: of an entry, or of the snapshot that
+// ends at index.
+func (l storedLog) term(index uint64) (uint64, bool) {
+	if t, _, ok := l.peek(index); ok {
+		return t, true
+	}
+	if si, st := l.snapshot(); si == index {
+		return st, true
+	}
+	return 0, false
+}
