@@ -17,8 +17,9 @@ import (
 //
 //	hs          term, vote, commit
 //	snap        index, term, voters, the key-value store at index
-//	e/<index>   one log entry: term, type, data (index zero-padded to 20
-//	            digits so that Keys lists the log in order)
+//	e/<index>   one log entry: term, type, data (index in 16 zero-padded
+//	            hex digits, sim.IndexKey, so that Keys lists the log in
+//	            order: entry 26 is e/000000000000001a)
 const (
 	keyHardState = "hs"
 	keySnapshot  = "snap"
@@ -34,44 +35,15 @@ const (
 	bootTerm  = 1
 )
 
-// entryKey is e/<index in 20 decimal digits>, written by hand: it is made
-// for every entry written, deleted and read by the checkers, and
-// fmt.Sprintf was a tenth of a chaos run's CPU.
-func entryKey(index uint64) string {
-	var b [len(prefixEntry) + 20]byte
-	copy(b[:], prefixEntry)
-	for k := len(b) - 1; k >= len(prefixEntry); k-- {
-		b[k] = byte('0' + index%10)
-		index /= 10
-	}
-	return string(b[:])
-}
-
 // entryAt names entry index's key by number, for env.StoreAt and its
-// siblings, which keep such keys in an array instead of hashing key
-// strings: the store reads any key that ends in 16 hex digits as a prefix
-// and a number, and so the key e/<20 decimal digits> as the prefix e/ and
-// its first 4 digits, and the number whose hex digits are the last 16
-// decimal ones (binary-coded decimal). Below 10^16 the prefix is always
-// e/0000, and the key is never made.
-func entryAt(index uint64) (prefix string, n uint64) {
-	if index >= entryAreaMax {
-		k := entryKey(index)
-		prefix = k[:len(k)-16]
-		index %= entryAreaMax
-	} else {
-		prefix = prefixEntry + "0000"
-	}
-	for shift := 0; index > 0; shift += 4 {
-		n |= (index % 10) << shift
-		index /= 10
-	}
-	return prefix, n
-}
-
-// entryAreaMax is 10^16: the first index whose key has a digit other than
-// 0 in its first four.
-const entryAreaMax = 10_000_000_000_000_000
+// siblings: the key is sim.IndexKey(prefixEntry, index), e/ and the index
+// in 16 zero-padded hex digits, which lists the log in order. The store
+// keeps such keys in an array indexed by the number, and a log's entries
+// are consecutive numbers, so the array is dense and no key string is made
+// or hashed (only a trace names the key). Decimal keys, which the adapter
+// used before, read to the store as a binary-coded decimal number: a sparse
+// array, reallocated at every decimal carry.
+func entryAt(index uint64) (prefix string, n uint64) { return prefixEntry, index }
 
 // The node's reads and writes of stored entries, by number (entryAt).
 

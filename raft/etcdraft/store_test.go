@@ -3,6 +3,7 @@ package etcdraft
 import (
 	"encoding/binary"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,13 +14,18 @@ import (
 	"github.com/synod-dev/synod/sim"
 )
 
-// entryAt names by number the very key entryKey makes, so that the store,
-// the trace and the checkers see the same keys as before it.
-func TestEntryAtNamesEntryKey(t *testing.T) {
-	for _, i := range []uint64{0, 1, 9, 10, 11, 99, 100, 12345, 1 << 32, entryAreaMax - 1, entryAreaMax,
-		entryAreaMax + 1, 123*entryAreaMax + 456, math.MaxUint64} {
-		require.Equal(t, entryKey(i), sim.IndexKey(entryAt(i)), "index %d", i)
+// Entry keys are e/ and the index in 16 hex digits, so that a listing of
+// the keys is the log in order.
+func TestEntryKeys(t *testing.T) {
+	for _, c := range []struct {
+		index uint64
+		key   string
+	}{{1, "e/0000000000000001"}, {26, "e/000000000000001a"}, {1000, "e/00000000000003e8"}, {math.MaxUint64, "e/ffffffffffffffff"}} {
+		require.Equal(t, c.key, sim.IndexKey(entryAt(c.index)), "index %d", c.index)
 	}
+	keys := []string{sim.IndexKey(entryAt(10)), sim.IndexKey(entryAt(9)), sim.IndexKey(entryAt(256)), sim.IndexKey(entryAt(255))}
+	slices.Sort(keys)
+	require.Equal(t, []string{"e/0000000000000009", "e/000000000000000a", "e/00000000000000ff", "e/0000000000000100"}, keys)
 }
 
 // The encoders' room is exact: uvarintLen is binary.AppendUvarint's length.
