@@ -3,6 +3,8 @@ package protocols
 import (
 	"encoding/binary"
 	"errors"
+
+	"github.com/synod-dev/synod/sim"
 )
 
 // Encoder appends a compact binary encoding; protocols use it to persist
@@ -141,5 +143,30 @@ func (d *Decoder) Request() Request {
 	r.Op.Key = d.String()
 	r.Op.Value = d.String()
 	r.Op.Expect = d.String()
+	return r
+}
+
+// RequestRef is a client request read in place from its encoding
+// (Decoder.RequestRef): the operation's key, value and expected value
+// alias the encoded bytes instead of being copied into strings. A replica
+// that applies a command from its log (KV.ApplyRef) keeps only part of it,
+// and copying the rest on every node for every command was garbage. It is
+// valid while the encoded bytes are unchanged.
+type RequestRef struct {
+	Client             sim.NodeID
+	Seq                int64
+	Kind               OpKind
+	Key, Value, Expect []byte
+}
+
+// RequestRef reads a client request in place (see RequestRef).
+func (d *Decoder) RequestRef() RequestRef {
+	var r RequestRef
+	r.Client = NodeIDOf(d.Varint())
+	r.Seq = d.Varint()
+	r.Kind = d.opKind()
+	r.Key = d.next()
+	r.Value = d.next()
+	r.Expect = d.next()
 	return r
 }

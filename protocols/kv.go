@@ -130,21 +130,25 @@ func NewKV() *KV { return &KV{Data: map[string]string{}, Last: map[sim.NodeID]*A
 
 // Duplicate returns the cached response if req was already applied.
 func (kv *KV) Duplicate(req *Request) (*Response, bool) {
-	return duplicate(kv.Last[req.Client], req)
-}
-
-// duplicate is Duplicate given the client's session entry a (nil: none).
-func duplicate(a *Applied, req *Request) (*Response, bool) {
-	if a == nil || req.Seq > a.Seq {
+	r, ok := duplicate(kv.Last[req.Client], req.Client, req.Seq)
+	if !ok {
 		return nil, false
 	}
-	r := a.Response
-	if req.Seq < a.Seq {
+	return &r, true
+}
+
+// duplicate is Duplicate for request seq of client, given the client's
+// session entry a (nil: none).
+func duplicate(a *Applied, client sim.NodeID, seq int64) (Response, bool) {
+	if a == nil || seq > a.Seq {
+		return Response{}, false
+	}
+	if seq < a.Seq {
 		// An older request of a client that has moved on: its answer is
 		// gone, and the client no longer waits for it.
-		r = Response{Client: req.Client, Seq: req.Seq, Status: StatusFail, Err: "stale request"}
+		return Response{Client: client, Seq: seq, Status: StatusFail, Err: "stale request"}, true
 	}
-	return &r, true
+	return a.Response, true
 }
 
 // Apply applies req once and returns its response; a request applied before
@@ -160,45 +164,62 @@ func (kv *KV) Apply(req *Request) *Response {
 // (Raft's KVStateMachine: every node applies each command, only the leader
 // answers, so a response allocated per command was mostly garbage).
 func (kv *KV) ApplyTo(r *Response, req *Request) {
-	if req.Op.Kind == OpNoop {
-		*r = Response{Client: req.Client, Seq: req.Seq, Status: StatusOK}
+	applyOp(kv, r, req.Client, req.Seq, req.Op.Kind, req.Op.Key, req.Op.Value, req.Op.Expect)
+}
+
+// ApplyRef is ApplyTo for a request read in place from its encoding
+// (Decoder.RequestRef), for a replica that decodes each command from its
+// log on every node: it makes strings only of what the store keeps (the
+// key and value a write stores), never of what it only reads (a get's
+// key, a cas's expected value, a refused cas's new value). req's bytes
+// are not kept.
+func (kv *KV) ApplyRef(r *Response, req *RequestRef) {
+	applyOp(kv, r, req.Client, req.Seq, req.Kind, req.Key, req.Value, req.Expect)
+}
+
+// applyOp is ApplyTo and ApplyRef: the operation's strings are either
+// strings or bytes read in place, and string(key) of bytes allocates only
+// where the map keeps the key (Go makes no string for a look-up or a
+// comparison).
+func applyOp[T string | []byte](kv *KV, r *Response, client sim.NodeID, seq int64, kind OpKind, key, value, expect T) {
+	if kind == OpNoop {
+		*r = Response{Client: client, Seq: seq, Status: StatusOK}
 		return
 	}
-	last := kv.Last[req.Client] // looked up once: see remember
-	if dup, ok := duplicate(last, req); ok {
-		*r = *dup
+	last := kv.Last[client] // looked up once, and written in place below
+	if dup, ok := duplicate(last, client, seq); ok {
+		*r = dup
 		return
 	}
-	*r = Response{Client: req.Client, Seq: req.Seq, Status: StatusOK}
-	op := req.Op
-	old, found := kv.Data[op.Key]
-	switch op.Kind {
+	*r = Response{Client: client, Seq: seq, Status: StatusOK}
+	old, found := kv.Data[string(key)]
+	switch kind {
 	case OpGet:
 		r.Value, r.Found = old, found
 	case OpPut:
-		kv.Data[op.Key] = op.Value
+		kv.Data[string(key)] = string(value)
 	case OpAppend:
-		kv.Data[op.Key] = old + op.Value
+		kv.Data[string(key)] = old + string(value)
 	case OpCAS:
 		r.Value, r.Found = old, found
-		if old == op.Expect {
-			kv.Data[op.Key] = op.Value
+		if old == string(expect) {
+			kv.Data[string(key)] = string(value)
 			r.Swapped = true
 		}
 	default:
-		r.Status, r.Err = StatusFail, fmt.Sprintf("unknown operation %q", op.Kind)
+		r.Status, r.Err = StatusFail, fmt.Sprintf("unknown operation %q", kind)
 	}
 	switch {
-	case req.Client == 0:
+	case client == 0:
 	case last != nil:
 		// The client's entry is overwritten in place: an allocation less
 		// per applied command (the hot path of every replication
 		// protocol). That is sound because nothing outside the store holds
 		// an *Applied: Duplicate and Apply hand out copies, and Clone
 		// copies every entry.
-		*last = Applied{Seq: req.Seq, Response: *r}
+		*last = Applied{Seq: seq, Response: *r}
 	default:
-		kv.Last[req.Client] = &Applied{Seq: req.Seq, Response: *r}
+		kv.Last[client] = &Applied{Seq: seq, Response: *r}
 	}
 }
 

@@ -51,3 +51,54 @@ func TestDecoderReadsRequestsBack(t *testing.T) {
 		require.Error(t, short.Err, "a truncated encoding of %q read without error", kind)
 	}
 }
+
+// ApplyRef, which reads a command in place from its encoding, leaves the
+// store and answers exactly as ApplyTo does with the decoded request, for
+// every operation, retries and stale retries included; the store owns what
+// it keeps (the encoding is overwritten afterwards); and a get or a
+// refused cas of a key the store has allocates nothing.
+func TestApplyRefAppliesAsApplyTo(t *testing.T) {
+	reqs := []Request{
+		{Client: -1, Seq: 1, Op: Op{Kind: OpPut, Key: "k", Value: "a"}},
+		{Client: -2, Seq: 1, Op: Op{Kind: OpAppend, Key: "k", Value: "b"}},
+		{Client: -1, Seq: 2, Op: Op{Kind: OpGet, Key: "k"}},
+		{Client: -1, Seq: 2, Op: Op{Kind: OpGet, Key: "k"}}, // a retry
+		{Client: -2, Seq: 2, Op: Op{Kind: OpCAS, Key: "k", Expect: "x", Value: "c"}},
+		{Client: -2, Seq: 3, Op: Op{Kind: OpCAS, Key: "k", Expect: "ab", Value: "c"}},
+		{Client: -2, Seq: 1, Op: Op{Kind: OpPut, Key: "k", Value: "stale"}},
+		{Client: -3, Seq: 1, Op: Op{Kind: OpGet, Key: "missing"}},
+		{Client: -3, Seq: 2, Op: Op{Kind: OpNoop}},
+		{Client: -3, Seq: 3, Op: Op{Kind: "frob", Key: "k"}},
+	}
+	want, got := NewKV(), NewKV()
+	for i, req := range reqs {
+		var wr, gr Response
+		want.ApplyTo(&wr, &req)
+		var enc Encoder
+		enc.Request(&req)
+		d := Decoder{B: enc.B}
+		ref := d.RequestRef()
+		require.NoError(t, d.Err, "request %d", i)
+		got.ApplyRef(&gr, &ref)
+		for k := range enc.B {
+			enc.B[k] = 0 // the store must have copied what it keeps
+		}
+		require.Equal(t, wr, gr, "request %d: %s", i, req.Describe())
+		require.Equal(t, want, got, "request %d: %s", i, req.Describe())
+	}
+	get := Request{Client: -1, Seq: 10, Op: Op{Kind: OpGet, Key: "k"}}
+	cas := Request{Client: -1, Seq: 11, Op: Op{Kind: OpCAS, Key: "k", Expect: "nope", Value: "v"}}
+	for _, req := range []Request{get, cas} {
+		var enc Encoder
+		enc.Request(&req)
+		var r Response
+		allocs := testing.AllocsPerRun(10, func() {
+			d := Decoder{B: enc.B}
+			ref := d.RequestRef()
+			ref.Seq = req.Seq + 1000 // past the session entry: applied, not a duplicate
+			got.ApplyRef(&r, &ref)
+			req.Seq += 1000
+		})
+		require.Zero(t, allocs, "%s", req.Describe())
+	}
+}

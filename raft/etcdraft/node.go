@@ -65,6 +65,9 @@ type Node struct {
 	// first, at most one per client.
 	reads []pendingRead
 
+	// resp is apply's response to each command, copied when it is sent.
+	resp protocols.Response
+
 	// The last batch of log writes, for the Log Matching checker.
 	writeGen         uint64
 	writeLo, writeHi uint64
@@ -404,15 +407,21 @@ func (n *Node) apply(env *sim.Env, ents []*pb.Entry) {
 		if e.GetType() != pb.EntryNormal || len(e.GetData()) == 0 {
 			continue // a new leader's empty entry
 		}
-		req, err := decodeCommand(e.GetData())
-		if err != nil {
-			panic(fmt.Sprintf("%v: entry %d: %v", n.id, idx, err))
+		// Every node applies every command and only the proposer answers,
+		// so the command is read in place and the response written to
+		// n.resp: the store copies what it keeps, and the response is
+		// copied only to be sent.
+		d := protocols.Decoder{B: e.GetData()}
+		req := d.RequestRef()
+		if d.Err != nil {
+			panic(fmt.Sprintf("%v: entry %d: %v", n.id, idx, d.Err))
 		}
-		resp := n.kv.Apply(&req)
+		n.kv.ApplyRef(&n.resp, &req)
 		if p, ok := n.pending[req.Client]; ok && p.seq <= req.Seq {
 			delete(n.pending, req.Client)
 			if p.seq == req.Seq {
-				env.Send(req.Client, resp)
+				sent := n.resp
+				env.Send(req.Client, &sent)
 			}
 		}
 	}
