@@ -3,6 +3,7 @@ package etcdraft
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,19 +15,20 @@ import (
 // Msg carries one etcd raftpb.Message over the simulated network. In a
 // trace it appears with the message's deterministic protobuf encoding
 // (Raw) beside the key values (msgFields), so a trace holds exactly what
-// etcd sent. In a run it holds only the message itself, as etcd sent it:
-// the key values are read from it when a trace or a view asks (a Msg is
-// made for every message sent, and filling the key values in at every
-// send was the largest allocation of the adapter, an eighth of a chaos
-// run's bytes). Every delivery hands etcd a copy of what etcd may change
-// (copyMessage): duplicated deliveries and different nodes never see each
-// other's changes, as over a real network, without paying for a protobuf
-// encoding and decoding per message (that is done only when a trace is
-// written). A Msg is immutable once sent; a Msg decoded from a trace has
-// only its trace fields.
+// etcd sent; reading a trace decodes Raw back into the message. In a run
+// it holds only the message itself, as etcd sent it: the key values are
+// read from it when a trace or a view asks (a Msg is made for every
+// message sent, and filling the key values in at every send was the
+// largest allocation of the adapter, an eighth of a chaos run's bytes).
+// Msg is a value holding one pointer, so that making it a sim.Message
+// allocates nothing (a *Msg was one allocation per message sent). Every
+// delivery hands etcd a copy of what etcd may change (copyMessage):
+// duplicated deliveries and different nodes never see each other's
+// changes, as over a real network, without paying for a protobuf encoding
+// and decoding per message (that is done only when a trace is written).
+// A Msg is immutable once sent.
 type Msg struct {
 	pm *pb.Message
-	tr *msgFields
 }
 
 // msgFields is a Msg as a trace holds it.
@@ -44,12 +46,9 @@ type msgFields struct {
 	Raw []byte `json:"raw"`
 }
 
-// fields returns the message's key values: read from the carried message,
-// or as the trace had them. Raw is left empty for a carried message.
-func (m *Msg) fields() msgFields {
-	if m.tr != nil {
-		return *m.tr
-	}
+// fields returns the message's key values, read from the carried message.
+// Raw is left empty.
+func (m Msg) fields() msgFields {
 	p := m.pm
 	if p == nil {
 		return msgFields{}
@@ -62,19 +61,13 @@ func (m *Msg) fields() msgFields {
 }
 
 // typeName is the message's type, as etcd names it.
-func (m *Msg) typeName() string {
-	if m.pm != nil {
-		return messageTypeName(m.pm.GetType())
-	}
-	return m.fields().Type
-}
+func (m Msg) typeName() string { return messageTypeName(m.pm.GetType()) }
 
-// MarshalJSON encodes the message's trace fields with Raw filled in from
-// the carried message. It does not change m: a message may be shared by
-// clones of a run that execute in parallel.
-func (m *Msg) MarshalJSON() ([]byte, error) {
+// MarshalJSON encodes the message's trace fields with Raw, the carried
+// message's encoding.
+func (m Msg) MarshalJSON() ([]byte, error) {
 	out := m.fields()
-	if out.Raw == nil && m.pm != nil {
+	if m.pm != nil {
 		raw, err := marshalOpts.Marshal(m.pm)
 		if err != nil {
 			return nil, fmt.Errorf("encode %s: %v", out.Type, err)
@@ -84,22 +77,32 @@ func (m *Msg) MarshalJSON() ([]byte, error) {
 	return json.Marshal(&out)
 }
 
-// UnmarshalJSON reads a message from a trace: its fields, and Raw, from
-// which unwrap decodes the etcd message.
+// UnmarshalJSON reads a message from a trace: it decodes Raw, and refuses
+// key values that are not Raw's (a trace edited by hand), so that what a
+// view shows of the message is what a replay would deliver.
 func (m *Msg) UnmarshalJSON(b []byte) error {
 	var f msgFields
 	if err := json.Unmarshal(b, &f); err != nil {
 		return err
 	}
-	*m = Msg{tr: &f}
+	pm := new(pb.Message)
+	if err := proto.Unmarshal(f.Raw, pm); err != nil {
+		return fmt.Errorf("decode %s: %v", f.Type, err)
+	}
+	got := Msg{pm: pm}.fields()
+	f.Raw = nil
+	if !reflect.DeepEqual(got, f) {
+		return fmt.Errorf("%s: the fields say %+v, but raw is %+v", f.Type, f, got)
+	}
+	*m = Msg{pm: pm}
 	return nil
 }
 
 // MessageType implements sim.Message.
-func (*Msg) MessageType() string { return "etcdraft.Msg" }
+func (Msg) MessageType() string { return "etcdraft.Msg" }
 
 // Describe renders "MsgApp term=3 index=12/2 n=3 commit=11".
-func (m *Msg) Describe() string {
+func (m Msg) Describe() string {
 	f := m.fields()
 	var b strings.Builder
 	b.WriteString(f.Type)
@@ -138,9 +141,9 @@ var marshalOpts = proto.MarshalOptions{Deterministic: true}
 // entries it points to are log entries, which etcd never changes. The
 // entries slice is clipped to its length, so that a node that keeps it as
 // its log (unwrap) copies it when it appends.
-func wrap(m *pb.Message) *Msg {
+func wrap(m *pb.Message) Msg {
 	m.Entries = slices.Clip(m.Entries)
-	return &Msg{pm: m}
+	return Msg{pm: m}
 }
 
 // messageTypeNames holds etcd's message type names by number: protobuf's
@@ -168,21 +171,14 @@ func messageTypeName(t pb.MessageType) string {
 // unwrap returns the etcd message for one delivery: the sent message
 // itself when etcd only reads what it steps, and otherwise a copy of what
 // etcd may change (changedByStep).
-func (m *Msg) unwrap() (*pb.Message, error) {
-	if m.pm != nil {
-		if changedByStep(m.pm.GetType()) {
-			return copyMessage(m.pm), nil
-		}
-		return m.pm, nil
-	}
-	if m.tr == nil {
+func (m Msg) unwrap() (*pb.Message, error) {
+	if m.pm == nil {
 		return nil, fmt.Errorf("an empty etcd-raft message")
 	}
-	var out pb.Message
-	if err := proto.Unmarshal(m.tr.Raw, &out); err != nil {
-		return nil, fmt.Errorf("decode %s: %v", m.tr.Type, err)
+	if changedByStep(m.pm.GetType()) {
+		return copyMessage(m.pm), nil
 	}
-	return &out, nil
+	return m.pm, nil
 }
 
 // changedByStep reports whether etcd may change a message of type t that
@@ -262,12 +258,12 @@ func clone[T any](p *T) *T {
 // sharingLog keeps every message sent with a copy of it as it was sent
 // (Options.sharing, tests only).
 type sharingLog struct {
-	msgs []*Msg
+	msgs []Msg
 	sent []*pb.Message
 }
 
 // record keeps w and a copy of its message; a nil log keeps nothing.
-func (l *sharingLog) record(w *Msg) {
+func (l *sharingLog) record(w Msg) {
 	if l == nil {
 		return
 	}

@@ -199,7 +199,7 @@ func (n *Node) recover(env *sim.Env) error {
 func (n *Node) Receive(env *sim.Env, from sim.NodeID, msg sim.Message) {
 	n.maybeCompact(env)
 	switch m := msg.(type) {
-	case *Msg:
+	case Msg:
 		n.step(env, from, m)
 	case *protocols.Request:
 		n.request(env, m)
@@ -208,7 +208,7 @@ func (n *Node) Receive(env *sim.Env, from sim.NodeID, msg sim.Message) {
 	}
 }
 
-func (n *Node) step(env *sim.Env, from sim.NodeID, m *Msg) {
+func (n *Node) step(env *sim.Env, from sim.NodeID, m Msg) {
 	pm, err := m.unwrap()
 	if err != nil {
 		env.Logf("dropping message from %v: %v", from, err)

@@ -29,7 +29,7 @@ func init() {
 			return func(id sim.NodeID) protocols.Node { return New(o, id, members) }, nil
 		},
 		Checkers:     func(protocols.Cluster) []sim.Checker { return NewCheckers() },
-		Messages:     []sim.Message{&Msg{}},
+		Messages:     []sim.Message{Msg{}},
 		Linearizable: true,
 	})
 }

@@ -58,13 +58,13 @@ func TestSharingCheckCatchesAChangedMessage(t *testing.T) {
 	c := newCluster(t, chaos(1, opts))
 	c.s.RunUntil(sim.Second)
 	require.Empty(t, log.changed())
-	var app *Msg
+	var app Msg
 	for _, w := range log.msgs {
 		if w.pm.GetType() == pb.MsgApp {
 			app = w
 		}
 	}
-	require.NotNil(t, app, "no append sent in the first second")
+	require.NotNil(t, app.pm, "no append sent in the first second")
 	got, err := app.unwrap()
 	require.NoError(t, err)
 	got.To = proto.Uint64(got.GetFrom()) // the mistake
