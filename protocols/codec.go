@@ -112,10 +112,17 @@ func (d *Decoder) next() []byte {
 // entry. Any other name is copied as it is.
 func (d *Decoder) opKind() OpKind {
 	b := d.next()
-	for _, k := range [...]OpKind{OpPut, OpGet, OpAppend, OpCAS, OpNoop} {
-		if string(b) == string(k) {
-			return k
-		}
+	switch OpKind(b) { // a switch on the bytes makes no string
+	case OpPut:
+		return OpPut
+	case OpGet:
+		return OpGet
+	case OpAppend:
+		return OpAppend
+	case OpCAS:
+		return OpCAS
+	case OpNoop:
+		return OpNoop
 	}
 	return OpKind(b)
 }

@@ -67,6 +67,9 @@ type Node struct {
 
 	// resp is apply's response to each command, copied when it is sent.
 	resp protocols.Response
+	// scratch is where the node encodes what it stores: the store copies
+	// it, so one buffer serves every write.
+	scratch []byte
 
 	// The last batch of log writes, for the Log Matching checker.
 	writeGen         uint64
@@ -168,21 +171,30 @@ func (n *Node) recover(env *sim.Env) error {
 	// tail a leader cut off, a snapshot deletes what it covers), so that
 	// probing finds the stored range without listing and sorting every
 	// key (etcd then refuses a commit index past the log's end). A restart
-	// reads the whole log: its entries are decoded into one block (by
-	// decodeEntry, each in the bytes Load copied for it).
-	count := uint64(0)
-	for env.HasAt(entryAt(n.snapIndex + 1 + count)) {
+	// reads the whole log: its entries are decoded into one block
+	// (entryBlock), their bytes copied into one array, which etcd's
+	// MemoryStorage keeps as the entries' data.
+	count, size := uint64(0), 0
+	for {
+		b, ok := peekEntry(env, n.snapIndex+1+count)
+		if !ok {
+			break
+		}
 		count++
+		size += len(b)
 	}
 	if count == 0 {
 		return nil
 	}
 	ents := make([]*pb.Entry, count)
 	blk := newEntryBlock(int(count))
+	buf := make([]byte, 0, size)
 	for k := range count {
 		index := n.snapIndex + 1 + k
-		b, _ := loadEntry(env, index)
-		e, err := blk.decode(index, b)
+		b, _ := peekEntry(env, index)
+		start := len(buf)
+		buf = append(buf, b...)
+		e, err := blk.decode(index, buf[start:len(buf):len(buf)])
 		if err != nil {
 			return err
 		}
@@ -314,7 +326,8 @@ func (n *Node) handle(env *sim.Env, rd *raft.Ready) {
 		if hs.GetTerm() != n.term {
 			reset = true
 		}
-		env.Store(keyHardState, encodeHardState(hs))
+		n.scratch = appendHardState(n.scratch[:0], hs)
+		env.Store(keyHardState, n.scratch)
 		if err := n.ms.SetHardState(hs); err != nil {
 			panic(fmt.Sprintf("%v: set hard state: %v", n.id, err))
 		}
@@ -361,7 +374,8 @@ func (n *Node) appendEntries(env *sim.Env, ents []*pb.Entry) {
 				e = &pb.Entry{Index: e.Index, Term: e.Term, Type: e.Type, Data: []byte("corrupt")}
 			}
 		}
-		storeEntry(env, e.GetIndex(), encodeEntry(e))
+		n.scratch = appendEntry(n.scratch[:0], e)
+		storeEntry(env, e.GetIndex(), n.scratch)
 	}
 	for i := hi + 1; i <= n.lastStored; i++ {
 		deleteEntry(env, i)

@@ -57,18 +57,18 @@ func deleteEntry(env *sim.Env, index uint64) {
 	env.DeleteAt(p, n)
 }
 
-func loadEntry(env *sim.Env, index uint64) ([]byte, bool) {
+// peekEntry returns the stored entry's bytes without a copy: they are
+// the store's, to be copied before the handler returns (Env.PeekAt).
+func peekEntry(env *sim.Env, index uint64) ([]byte, bool) {
 	p, n := entryAt(index)
-	return env.LoadAt(p, n)
+	return env.PeekAt(p, n)
 }
 
-// encodeEntry is an entry as stored: term, type, data. Each encoder here
-// starts with the exact room it needs (uvarintLen), so that a write makes
-// one allocation instead of one per growth of the buffer.
-func encodeEntry(e *pb.Entry) []byte {
-	data := e.GetData()
-	size := uvarintLen(e.GetTerm()) + uvarintLen(uint64(e.GetType())) + uvarintLen(uint64(len(data))) + len(data)
-	enc := protocols.Encoder{B: make([]byte, 0, size)}
+// appendEntry appends an entry as stored: term, type, data. The store
+// copies what it is given, so the node encodes every write into one
+// buffer of its own (Node.scratch) and a write allocates nothing.
+func appendEntry(dst []byte, e *pb.Entry) []byte {
+	enc := protocols.Encoder{B: dst}
 	enc.Uvarint(e.GetTerm())
 	enc.Uvarint(uint64(e.GetType()))
 	enc.Bytes(e.GetData())
@@ -119,8 +119,9 @@ func (blk *entryBlock) decode(index uint64, b []byte) (*pb.Entry, error) {
 	return &blk.ents[k], nil
 }
 
-func encodeHardState(hs *pb.HardState) []byte {
-	enc := protocols.Encoder{B: make([]byte, 0, uvarintLen(hs.GetTerm())+uvarintLen(hs.GetVote())+uvarintLen(hs.GetCommit()))}
+// appendHardState appends a hard state as stored (see appendEntry).
+func appendHardState(dst []byte, hs *pb.HardState) []byte {
+	enc := protocols.Encoder{B: dst}
 	enc.Uvarint(hs.GetTerm())
 	enc.Uvarint(hs.GetVote())
 	enc.Uvarint(hs.GetCommit())
@@ -174,7 +175,9 @@ func newSnapshot(index, term uint64, voters []uint64, data []byte) *pb.Snapshot 
 	}}
 }
 
-// encodeCommand is a client request as a log entry's data.
+// encodeCommand is a client request as a log entry's data. etcd keeps it,
+// so it is allocated with the exact room it needs (uvarintLen): one
+// allocation instead of one per growth of the buffer.
 func encodeCommand(r *protocols.Request) []byte {
 	size := varintLen(int64(r.Client)) + varintLen(r.Seq) + uvarintLen(uint64(len(r.Op.Kind))) + len(r.Op.Kind) +
 		uvarintLen(uint64(len(r.Op.Key))) + len(r.Op.Key) + uvarintLen(uint64(len(r.Op.Value))) + len(r.Op.Value) +
