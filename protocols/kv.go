@@ -134,7 +134,8 @@ func (kv *KV) Duplicate(req *Request) (*Response, bool) {
 	if !ok {
 		return nil, false
 	}
-	return &r, true
+	dup := r // allocated here, not for every request
+	return &dup, true
 }
 
 // duplicate is Duplicate for request seq of client, given the client's
