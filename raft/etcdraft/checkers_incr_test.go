@@ -1,0 +1,241 @@
+package etcdraft
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.etcd.io/raft/v3"
+
+	"github.com/synod-dev/synod/sim"
+)
+
+// The checkers read only what changed since they last looked (check.go):
+// a node's last write batch, its newly applied entries, nothing again
+// after a restart, nothing below what every node compacted. These tests
+// inject the mistakes each checker exists for where that shortcut could
+// hide them: after crashes and restarts, with the log compacted into
+// snapshots (and the checkers' records of it forgotten), and with checks
+// that do not follow every event (a full pass over every node).
+
+// incrVariant is one way of running the checkers.
+type incrVariant struct {
+	name       string
+	snapshot   int // Options.SnapshotEntries
+	checkEvery int // sim.Config.CheckEvery
+}
+
+var incrVariants = []incrVariant{
+	{name: "plain"},
+	{name: "snapshots", snapshot: 8},
+	{name: "check-every-7", checkEvery: 7},
+	{name: "snapshots-check-every-7", snapshot: 8, checkEvery: 7},
+}
+
+// corruptRun runs a chaos cluster (crashes and restarts, partitions,
+// pauses) in which n2's disk stores entry index wrong (its data, or its
+// term if term), and returns its violations by checker.
+func corruptRun(t *testing.T, v incrVariant, seed, index uint64, term bool) (map[string][]string, *cluster) {
+	t.Helper()
+	opts := DefaultOptions()
+	opts.SnapshotEntries = v.snapshot
+	opts.corrupt, opts.corruptIndex, opts.corruptTerm = 2, index, term
+	o := chaos(seed, opts)
+	o.keepGoing = true
+	o.duration = 8 * sim.Second
+	// Besides the nemesis's crashes, n2 for certain.
+	o.faults = []sim.ScheduledFault{
+		{At: 1500 * sim.Millisecond, Fault: sim.Fault{Kind: sim.FaultCrash, Node: 2}},
+		{At: 1800 * sim.Millisecond, Fault: sim.Fault{Kind: sim.FaultRestart, Node: 2}},
+	}
+	c := newClusterEvery(t, o, v.checkEvery)
+	c.s.AddFaultObserver(&c.crashes)
+	c.s.Run()
+	require.NoError(t, c.s.Err())
+	by := map[string][]string{}
+	for _, x := range c.s.Violations() {
+		by[x.Checker] = append(by[x.Checker], x.Message)
+	}
+	return by, c
+}
+
+// newClusterEvery is newCluster with the checkers run every checkEvery
+// events (0: every event).
+func newClusterEvery(t *testing.T, o clusterOpts, checkEvery int) *cluster {
+	t.Helper()
+	o.checkEvery = checkEvery
+	return newCluster(t, o)
+}
+
+// Log Matching and State Machine Safety catch an entry whose stored data
+// is garbage on one node, written late in a run with crashes (so by a
+// restarted node, and after the checkers forgot the compacted start of
+// the log in the snapshot variants), whichever way the checkers run.
+func TestCheckersCatchCorruptDataIncrementally(t *testing.T) {
+	for _, v := range incrVariants {
+		t.Run(v.name, func(t *testing.T) {
+			const index = 300 // past compactPruneMin: the records below were forgotten
+			by, c := corruptRun(t, v, 1, index, false)
+			t.Logf("%v", by)
+			requireRestartedAndPruned(t, c, v, index)
+			want := fmt.Sprintf("entry %d/", index)
+			assert.True(t, anyContains(by[NameLogMatching], want), "log matching missed it: %v", by)
+			assert.True(t, anyContains(by[NameStateMachineSafety], fmt.Sprintf("at index %d", index)), "state machine safety missed it: %v", by)
+			assert.Empty(t, by[NameElectionSafety])
+		})
+	}
+}
+
+// Log Matching's previous-term rule across restarts and snapshots: n2
+// stores entry index one term too high, so its entry index+1 follows a
+// term no other node's does. (The node's next batch may follow the wrong
+// term from the checker's memory of the batch before, or from storage.)
+func TestLogMatchingCatchesAWrongTermIncrementally(t *testing.T) {
+	for _, v := range incrVariants {
+		t.Run(v.name, func(t *testing.T) {
+			const index = 300
+			by, c := corruptRun(t, v, 1, index, true)
+			t.Logf("%v", by)
+			requireRestartedAndPruned(t, c, v, index)
+			// Either n2's entry index has a term no other node's has, and
+			// the entry after it follows the wrong term, or (if n2 then
+			// leads) index itself differs: one of them is reported.
+			after := fmt.Sprintf("entry %d/", index+1)
+			assert.True(t, anyContains(by[NameLogMatching], after) && anyContains(by[NameLogMatching], "follows term"),
+				"log matching missed the entry after the wrong term: %v", by)
+		})
+	}
+}
+
+// requireRestartedAndPruned makes sure a run exercised what the test is
+// about: n2 crashed and came back before the first violation (so a
+// restarted n2 wrote the corrupt entry), and in the snapshot variants the
+// checkers forgot the compacted start of the log.
+func requireRestartedAndPruned(t *testing.T, c *cluster, v incrVariant, index uint64) {
+	t.Helper()
+	require.NotNil(t, c.node(2), "n2 is up at the end")
+	require.GreaterOrEqual(t, c.node(2).lastStored, index, "the run did not reach entry %d", index)
+	vs := c.s.Violations()
+	require.NotEmpty(t, vs)
+	require.NotEmpty(t, c.crashes.at[2], "n2 never crashed")
+	require.Less(t, c.crashes.at[2][0], vs[0].Time, "n2 crashed before the violation")
+	if v.snapshot == 0 {
+		return
+	}
+	var lm *LogMatching
+	for _, ch := range c.s.Checkers() {
+		if x, ok := ch.(*LogMatching); ok {
+			lm = x
+		}
+	}
+	require.NotNil(t, lm)
+	require.Positive(t, lm.base, "log matching forgot nothing: the test does not cover pruning")
+	require.Positive(t, lm.lk.cpt.least(c.s))
+}
+
+// Leader Completeness, after compaction and pruning: a leader whose
+// stored entry differs from one that others applied is caught when it
+// takes office, whether checked after its event or in a full pass.
+func TestLeaderCompletenessCatchesAfterCompaction(t *testing.T) {
+	for _, every := range []int{0, 7} {
+		t.Run(fmt.Sprintf("check-every-%d", every), func(t *testing.T) {
+			const index = 300
+			opts := DefaultOptions()
+			opts.SnapshotEntries = 8
+			opts.corrupt, opts.corruptIndex = 3, index
+			c := newClusterEvery(t, clusterOpts{seed: 1, clients: 3, duration: 20 * sim.Second, opts: opts, keepGoing: true}, every)
+			// Until another node applied the entry and n3 stores it
+			// uncompacted.
+			ok := c.s.RunUntilCond(func(s *sim.Sim) bool {
+				n3 := nodeOf(s, 3)
+				if n3 == nil || n3.snapIndex >= index || n3.lastStored < index {
+					return false
+				}
+				for _, id := range []sim.NodeID{1, 2, 4, 5} {
+					if n := nodeOf(s, id); n != nil && n.applied >= index {
+						return true
+					}
+				}
+				return false
+			}, 2_000_000)
+			require.True(t, ok, "no node applied entry %d while n3 kept it", index)
+			lcBefore := count(c.s.Violations(), NameLeaderCompleteness)
+			require.Zero(t, lcBefore)
+			n := c.node(3)
+			n.state, n.term = raft.StateLeader, n.term+100 // a leader that lacks entry index
+			// A check with no event: a full pass over every node. (After
+			// n3's next event etcd's own term would overwrite the forged
+			// one.)
+			c.s.Check()
+			var msgs []string
+			for _, v := range c.s.Violations() {
+				if v.Checker == NameLeaderCompleteness {
+					msgs = append(msgs, v.Message)
+				}
+			}
+			require.NotEmpty(t, msgs)
+			assert.Contains(t, msgs[0], fmt.Sprintf("without committed entry %d/", index))
+		})
+	}
+}
+
+// The checkers forget what every node compacted: over a long run with
+// snapshots their records stay within the longest log plus
+// compactPruneMin, instead of growing with the run.
+func TestCheckersMemoryIsBounded(t *testing.T) {
+	opts := DefaultOptions()
+	opts.SnapshotEntries = 16
+	c := newCluster(t, clusterOpts{seed: 2, clients: 3, duration: 20 * sim.Second, opts: opts})
+	c.runUntil(20 * sim.Second)
+	cs := c.s.Checkers()
+	lm, sms := cs[1].(*LogMatching), cs[2].(*StateMachineSafety)
+	var longest, applied uint64
+	for _, id := range c.s.Nodes() {
+		n := c.node(id)
+		require.NotNil(t, n)
+		longest = max(longest, n.lastStored-n.snapIndex)
+		applied = max(applied, n.applied)
+	}
+	t.Logf("applied %d; log matching keeps %d from %d, applied log %d from %d; longest log %d",
+		applied, len(lm.seen), lm.base, len(sms.applied.ents), sms.applied.base, longest)
+	require.Greater(t, applied, uint64(4*compactPruneMin), "the run is too short to show the bound")
+	bound := longest + 2*compactPruneMin
+	assert.LessOrEqual(t, uint64(len(lm.seen)), bound)
+	assert.LessOrEqual(t, uint64(len(sms.applied.ents)), bound)
+	assert.Positive(t, lm.base)
+	assert.Positive(t, sms.applied.base)
+}
+
+func count(vs []sim.Violation, checker string) int {
+	k := 0
+	for _, v := range vs {
+		if v.Checker == checker {
+			k++
+		}
+	}
+	return k
+}
+
+func anyContains(msgs []string, sub string) bool {
+	for _, m := range msgs {
+		if strings.Contains(m, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// crashLog records when each node crashed.
+type crashLog struct{ at map[sim.NodeID][]sim.Time }
+
+func (l *crashLog) ObserveFault(s *sim.Sim, _ int64, f *sim.Fault) {
+	if f.Kind != sim.FaultCrash {
+		return
+	}
+	if l.at == nil {
+		l.at = map[sim.NodeID][]sim.Time{}
+	}
+	l.at[f.Node] = append(l.at[f.Node], s.Now())
+}
