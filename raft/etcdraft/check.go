@@ -460,7 +460,12 @@ type appliedLog struct {
 	// not report it (Leader Completeness, if it runs first), kept for
 	// State Machine Safety.
 	unreported error
-	nodes      [sim.MaxNodes + 1]alNode
+	// doneIndex and doneCheck are the run's Index and LastCheckIndex at
+	// the last update after an event (done): its second reader in the
+	// same check skips it.
+	doneIndex, doneCheck int64
+	done                 bool
+	nodes                [sim.MaxNodes + 1]alNode
 }
 
 type appliedEntry struct {
@@ -493,9 +498,14 @@ func (a *appliedLog) end() uint64 { return a.base + uint64(len(a.ents)) }
 
 // update reads what the nodes the look found applied since the last call
 // and reports the first disagreement. Its two readers call it after the
-// same event: the second call finds each node's cursor at its applied
-// index and reads nothing.
-func (a *appliedLog) update(s *sim.Sim, lk *look, ids []sim.NodeID) error {
+// same event: the second call returns at once (and would find each
+// node's cursor at its applied index if it did not).
+func (a *appliedLog) update(s *sim.Sim, ev *sim.Event, lk *look, ids []sim.NodeID) error {
+	idx, last := s.Index(), s.LastCheckIndex()
+	if ev != nil && a.done && idx == a.doneIndex && last == a.doneCheck {
+		return nil
+	}
+	a.done = false
 	for _, id := range ids {
 		n := lk.node[id]
 		if n == nil {
@@ -558,6 +568,7 @@ func (a *appliedLog) update(s *sim.Sim, lk *look, ids []sim.NodeID) error {
 		}
 	}
 	forget(&a.ents, &a.base, lk.cpt.least(s))
+	a.done, a.doneIndex, a.doneCheck = ev != nil, idx, last
 	return nil
 }
 
@@ -578,7 +589,7 @@ func (c *StateMachineSafety) Name() string { return NameStateMachineSafety }
 
 // Check implements sim.Checker.
 func (c *StateMachineSafety) Check(s *sim.Sim, ev *sim.Event) error {
-	err := c.applied.update(s, c.lk, c.lk.take(s, ev))
+	err := c.applied.update(s, ev, c.lk, c.lk.take(s, ev))
 	if err == nil {
 		err = c.applied.unreported
 	}
@@ -611,7 +622,7 @@ func (c *LeaderCompleteness) Name() string { return NameLeaderCompleteness }
 func (c *LeaderCompleteness) Check(s *sim.Sim, ev *sim.Event) error {
 	ids := c.lk.take(s, ev)
 	a := c.applied
-	if err := a.update(s, c.lk, ids); err != nil && a.unreported == nil {
+	if err := a.update(s, ev, c.lk, ids); err != nil && a.unreported == nil {
 		a.unreported = err // State Machine Safety's to report
 	}
 	for _, id := range ids {
