@@ -170,13 +170,6 @@ type compacted struct {
 	snap  [sim.MaxNodes + 1]uint64
 }
 
-// compactPruneMin is how far past a checker's first kept index the floor
-// must move before the checker forgets, so that forgetting (a copy of what
-// it keeps) is paid once per this many compacted entries. The checkers
-// keep the entries from the floor on, at most compactPruneMin more: their
-// memory is bounded by the longest log a node stores.
-const compactPruneMin = 256
-
 func (c *compacted) saw(id sim.NodeID, snapIndex uint64) {
 	if c.snap[id] != snapIndex {
 		c.snap[id], c.stale = snapIndex, true
@@ -195,20 +188,45 @@ func (c *compacted) least(s *sim.Sim) uint64 {
 	return c.floor
 }
 
-// forget drops, from a checker's record by index starting at *base, the
-// entries at or below floor, once there are compactPruneMin of them.
-func forget[T any](recs *[]T, base *uint64, floor uint64) {
-	if floor < *base+compactPruneMin {
-		return
+// records holds a checker's records by log index, from base on, in
+// chunks of recordsChunk: growing never copies what is there (a slice
+// that doubled was a tenth of the checkers' time), and forgetting what
+// every node compacted drops whole chunks. The checkers keep the records
+// from the floor's chunk on: their memory is bounded by the longest log
+// a node stores, plus a chunk.
+type records[T any] struct {
+	base   uint64 // the index of chunks[0][0], a multiple of recordsChunk
+	chunks [][]T
+}
+
+// recordsChunk is the number of records in a chunk.
+const recordsChunk = 256
+
+// end is one past the last index with room.
+func (r *records[T]) end() uint64 { return r.base + uint64(len(r.chunks))*recordsChunk }
+
+// at returns the record at index (at least base), making room up to it.
+func (r *records[T]) at(index uint64) *T {
+	if index < r.base {
+		panic(fmt.Sprintf("record %d asked for below the first kept, %d", index, r.base))
 	}
-	if drop := floor + 1 - *base; drop < uint64(len(*recs)) {
-		clear((*recs)[:drop]) // let the copies of entries go
-		*recs = (*recs)[drop:]
-	} else {
-		clear(*recs)
-		*recs = (*recs)[:0]
+	k := (index - r.base) / recordsChunk
+	for uint64(len(r.chunks)) <= k {
+		r.chunks = append(r.chunks, make([]T, recordsChunk))
 	}
-	*base = floor + 1
+	return &r.chunks[k][(index-r.base)%recordsChunk]
+}
+
+// forget drops the chunks that hold only indexes at or below floor.
+func (r *records[T]) forget(floor uint64) {
+	for len(r.chunks) > 0 && r.base+recordsChunk-1 <= floor {
+		r.chunks[0] = nil
+		r.chunks = r.chunks[1:]
+		r.base += recordsChunk
+	}
+	if len(r.chunks) == 0 && r.base+recordsChunk-1 <= floor {
+		r.base = floor + 1 - (floor+1)%recordsChunk
+	}
 }
 
 // ElectionSafety: at most one node is leader in any term (Raft §5.2).
@@ -259,10 +277,9 @@ func (c *ElectionSafety) Check(s *sim.Sim, ev *sim.Event) error {
 // costs one comparison of bytes and is decoded only when it differs.
 type LogMatching struct {
 	lk *look
-	// seen holds, by index from base on, the entries seen there (the ones
-	// below base were compacted by every node).
-	seen  []indexSeen
-	base  uint64
+	// seen holds, by index, the entries seen there (below its base:
+	// compacted by every node, forgotten).
+	seen  records[indexSeen]
 	nodes [sim.MaxNodes + 1]lmNode
 }
 
@@ -300,14 +317,6 @@ func NewLogMatching() *LogMatching {
 // Name implements sim.Checker.
 func (c *LogMatching) Name() string { return NameLogMatching }
 
-// at returns the entries seen at index, making room up to it.
-func (c *LogMatching) at(index uint64) *indexSeen {
-	for c.base+uint64(len(c.seen)) <= index {
-		c.seen = append(c.seen, indexSeen{})
-	}
-	return &c.seen[index-c.base]
-}
-
 // Check implements sim.Checker. A node's storage changes only while it
 // runs; each write batch is checked once, and a node seen for the first
 // time (or after a restart, or a skipped check) is checked in full.
@@ -337,8 +346,8 @@ func (c *LogMatching) Check(s *sim.Sim, ev *sim.Event) error {
 		if prevOK {
 			prev = t.lastTerm
 		}
-		if lo < c.base { // compacted by every node: never the case
-			lo, prevOK = c.base, false
+		if lo < c.seen.base { // compacted by every node: never the case
+			lo, prevOK = c.seen.base, false
 		}
 		if t.node != n { // (no pointer written after every batch: see look.node)
 			t.node = n
@@ -366,7 +375,7 @@ func (c *LogMatching) Check(s *sim.Sim, ev *sim.Event) error {
 			}
 		}
 	}
-	forget(&c.seen, &c.base, c.lk.cpt.least(s))
+	c.seen.forget(c.lk.cpt.least(s))
 	return nil
 }
 
@@ -374,7 +383,7 @@ func (c *LogMatching) Check(s *sim.Sim, ev *sim.Event) error {
 // against the entry seen at that index and term, or records it; it
 // returns b's term.
 func (c *LogMatching) entry(id sim.NodeID, index uint64, b []byte, prev uint64) (uint64, error) {
-	is := c.at(index)
+	is := c.seen.at(index)
 	if is.first.raw == string(b) {
 		return is.first.term, is.first.follows(id, index, prev)
 	}
@@ -454,8 +463,7 @@ func describePair(a, b []byte) (string, string) {
 // the entries from the node's stable storage, comparing them as stored
 // (equal bytes are equal entries).
 type appliedLog struct {
-	ents []appliedEntry // by index from base on (below: compacted by every node)
-	base uint64
+	ents records[appliedEntry] // by index (below its base: compacted by every node)
 	// unreported is a disagreement found by an update whose caller does
 	// not report it (Leader Completeness, if it runs first), kept for
 	// State Machine Safety.
@@ -493,9 +501,6 @@ type alNode struct {
 
 func newAppliedLog() *appliedLog { return &appliedLog{} }
 
-// end is one past the last index recorded.
-func (a *appliedLog) end() uint64 { return a.base + uint64(len(a.ents)) }
-
 // update reads what the nodes the look found applied since the last call
 // and reports the first disagreement. Its two readers call it after the
 // same event: the second call returns at once (and would find each
@@ -531,7 +536,7 @@ func (a *appliedLog) update(s *sim.Sim, ev *sim.Event, lk *look, ids []sim.NodeI
 			continue
 		}
 		log := storedLog{s.Storage(id)}
-		from := max(t.cursor+1, a.base)
+		from := max(t.cursor+1, a.ents.base)
 		// The entries up to the node's snapshot are never applied again;
 		// past intact and the snapshot, the node's entries are read from
 		// from on and make intact reach its applied index if they
@@ -546,10 +551,7 @@ func (a *appliedLog) update(s *sim.Sim, ev *sim.Event, lk *look, ids []sim.NodeI
 			if !ok {
 				continue // covered by a snapshot
 			}
-			for a.end() <= i {
-				a.ents = append(a.ents, appliedEntry{})
-			}
-			was := &a.ents[i-a.base]
+			was := a.ents.at(i)
 			if was.raw == "" {
 				term, _, ok := parseEntry(b)
 				if !ok {
@@ -567,7 +569,7 @@ func (a *appliedLog) update(s *sim.Sim, ev *sim.Event, lk *look, ids []sim.NodeI
 			}
 		}
 	}
-	forget(&a.ents, &a.base, lk.cpt.least(s))
+	a.ents.forget(lk.cpt.least(s))
 	a.done, a.doneIndex, a.doneCheck = ev != nil, idx, last
 	return nil
 }
@@ -632,8 +634,8 @@ func (c *LeaderCompleteness) Check(s *sim.Sim, ev *sim.Event) error {
 		}
 		c.checked[id] = n.term
 		log := storedLog{s.Storage(id)}
-		for i := max(n.snapIndex+1, a.base); i < a.end(); i++ {
-			e := &a.ents[i-a.base]
+		for i := max(n.snapIndex+1, a.ents.base); i < a.ents.end(); i++ {
+			e := a.ents.at(i)
 			if e.raw == "" || e.committedBy >= n.term {
 				continue
 			}

@@ -78,7 +78,7 @@ func newClusterEvery(t *testing.T, o clusterOpts, checkEvery int) *cluster {
 func TestCheckersCatchCorruptDataIncrementally(t *testing.T) {
 	for _, v := range incrVariants {
 		t.Run(v.name, func(t *testing.T) {
-			const index = 300 // past compactPruneMin: the records below were forgotten
+			const index = 300 // past recordsChunk: the records below were forgotten
 			by, c := corruptRun(t, v, 1, index, false)
 			t.Logf("%v", by)
 			requireRestartedAndPruned(t, c, v, index)
@@ -133,7 +133,7 @@ func requireRestartedAndPruned(t *testing.T, c *cluster, v incrVariant, index ui
 		}
 	}
 	require.NotNil(t, lm)
-	require.Positive(t, lm.base, "log matching forgot nothing: the test does not cover pruning")
+	require.Positive(t, lm.seen.base, "log matching forgot nothing: the test does not cover pruning")
 	require.Positive(t, lm.lk.cpt.least(c.s))
 }
 
@@ -185,7 +185,7 @@ func TestLeaderCompletenessCatchesAfterCompaction(t *testing.T) {
 
 // The checkers forget what every node compacted: over a long run with
 // snapshots their records stay within the longest log plus
-// compactPruneMin, instead of growing with the run.
+// a chunk (recordsChunk), instead of growing with the run.
 func TestCheckersMemoryIsBounded(t *testing.T) {
 	opts := DefaultOptions()
 	opts.SnapshotEntries = 16
@@ -201,13 +201,13 @@ func TestCheckersMemoryIsBounded(t *testing.T) {
 		applied = max(applied, n.applied)
 	}
 	t.Logf("applied %d; log matching keeps %d from %d, applied log %d from %d; longest log %d",
-		applied, len(lm.seen), lm.base, len(sms.applied.ents), sms.applied.base, longest)
-	require.Greater(t, applied, uint64(4*compactPruneMin), "the run is too short to show the bound")
-	bound := longest + 2*compactPruneMin
-	assert.LessOrEqual(t, uint64(len(lm.seen)), bound)
-	assert.LessOrEqual(t, uint64(len(sms.applied.ents)), bound)
-	assert.Positive(t, lm.base)
-	assert.Positive(t, sms.applied.base)
+		applied, lm.seen.end()-lm.seen.base, lm.seen.base, sms.applied.ents.end()-sms.applied.ents.base, sms.applied.ents.base, longest)
+	require.Greater(t, applied, uint64(4*recordsChunk), "the run is too short to show the bound")
+	bound := longest + 2*recordsChunk
+	assert.LessOrEqual(t, lm.seen.end()-lm.seen.base, bound)
+	assert.LessOrEqual(t, sms.applied.ents.end()-sms.applied.ents.base, bound)
+	assert.Positive(t, lm.seen.base)
+	assert.Positive(t, sms.applied.ents.base)
 }
 
 func count(vs []sim.Violation, checker string) int {
@@ -284,7 +284,7 @@ func TestStateMachineSafetyRereadsRewrittenEntriesAfterRestart(t *testing.T) {
 	n.writeGen, n.writeLo, n.writeHi = n.writeGen+1, i, n.lastStored
 	require.Zero(t, c.s.Check())
 	require.Less(t, a.nodes[2].intact, i)
-	was := &a.ents[i-a.base]
+	was := a.ents.at(i)
 	was.raw = string(encodeEntry(newEntry(i, was.term, []byte("other"))))
 	was.node = 5
 	restartN2(t, c)
@@ -305,7 +305,7 @@ func TestLogMatchingRereadsAfterUnseenWrites(t *testing.T) {
 	c.runUntil(sim.Second)
 	lm := c.s.Checkers()[1].(*LogMatching)
 	i := c.node(2).lastStored - 3
-	is := lm.at(i)
+	is := lm.seen.at(i)
 	term := is.first.term
 	is.first.raw = string(encodeEntry(newEntry(i, term, []byte("other"))))
 	is.first.node = 5
