@@ -1,7 +1,6 @@
 package etcdraft
 
 import (
-	"bytes"
 	"fmt"
 
 	"go.etcd.io/raft/v3"
@@ -25,13 +24,18 @@ const (
 )
 
 // NewCheckers returns fresh checkers of the four Raft safety properties.
-// State Machine Safety and Leader Completeness share one record of what
-// the nodes applied, so that the entries are read once per event, not
-// twice.
+// They share one look at the nodes per event (look), and State Machine
+// Safety and Leader Completeness share one record of what the nodes
+// applied, so that the nodes are found once per event, not four times,
+// and the applied entries read once, not twice.
 func NewCheckers() []sim.Checker {
-	applied := newAppliedLog()
-	return []sim.Checker{NewElectionSafety(), NewLogMatching(),
-		&StateMachineSafety{applied: applied}, &LeaderCompleteness{applied: applied}}
+	lk, applied := newLook(4), newAppliedLog()
+	return []sim.Checker{
+		&ElectionSafety{lk: lk, leaders: map[uint64]sim.NodeID{}},
+		&LogMatching{lk: lk},
+		&StateMachineSafety{lk: lk, applied: applied},
+		&LeaderCompleteness{lk: lk, applied: applied},
+	}
 }
 
 // scope finds the nodes an event may have changed. A node's state (its
@@ -73,9 +77,161 @@ func nodeOf(s *sim.Sim, id sim.NodeID) *Node {
 	return n
 }
 
+// look is the nodes an event may have changed (scope), each with its live
+// etcd-raft node, found once per check for the checkers that share it:
+// finding a node costs loads of memory the event's handler has left cold,
+// and the four checkers each finding it were a third of their time. The
+// first of them to run after an event looks; the others, run in the same
+// check, take what it found. A look is taken at most users times, and only
+// at the run's Index and LastCheckIndex it was made at (both move with
+// every event and every check), so that no later check, in this run or in
+// a fork or restored checkpoint that copied the checkers, reuses it. A
+// check with no event (a test calling Check directly) always looks again.
+type look struct {
+	sc        scope
+	users     int   // the checkers sharing the look
+	left      int   // how many of them have yet to take the current one
+	index     int64 // the run's Index when the current one was made
+	lastCheck int64 // and its LastCheckIndex
+	found     lookFound
+	cpt       compacted
+	// node holds, by id, the live etcd-raft node last found (nil: down).
+	// It is written only when it changes (a crash, a restart): a pointer
+	// written after every event costs a write barrier while the garbage
+	// collector runs.
+	node [sim.MaxNodes + 1]*Node
+}
+
+// lookFound is which nodes the current look found.
+type lookFound uint8
+
+const (
+	foundNone lookFound = iota // after a fault, or an event at a client
+	foundOne                   // the node the event went to (scope.one)
+	foundAll                   // every node
+)
+
+func newLook(users int) *look { return &look{users: users} }
+
+// take returns the nodes the event may have changed; lk.node has the live
+// node of each.
+func (lk *look) take(s *sim.Sim, ev *sim.Event) []sim.NodeID {
+	idx, last := s.Index(), s.LastCheckIndex()
+	if ev != nil && lk.left > 0 && idx == lk.index && last == lk.lastCheck {
+		lk.left--
+		switch lk.found {
+		case foundOne:
+			return lk.sc.one[:]
+		case foundAll:
+			return s.Nodes()
+		}
+		return nil
+	}
+	lk.index, lk.lastCheck, lk.left = idx, last, 0
+	if ev != nil {
+		lk.left = lk.users - 1
+	}
+	ids := lk.sc.nodes(s, ev)
+	switch {
+	case len(ids) == 0:
+		lk.found = foundNone
+	case &ids[0] == &lk.sc.one[0]: // scope's own array: the event's node
+		lk.found = foundOne
+	default:
+		lk.found = foundAll
+	}
+	for _, id := range ids {
+		n := nodeOf(s, id)
+		if lk.node[id] != n {
+			lk.node[id] = n
+		}
+		if n != nil {
+			lk.cpt.saw(id, n.snapIndex)
+		}
+	}
+	return ids
+}
+
+// compacted tracks, per node, the snapshot index the node was last seen
+// with, so that the checkers forget what every node has compacted: no
+// node writes, applies or reads an entry at or below its snapshot index,
+// so no check ever needs one at or below the least of them (the floor),
+// now or later. A node's snapshot index never decreases: it installs only
+// snapshots ahead of its log, compacts only what it applied, and a
+// restart recovers the stored snapshot. A node never seen (not started
+// yet, or a checker's first look has not reached it) counts as 0, so
+// nothing is forgotten while it may still join with an empty log.
+type compacted struct {
+	// floor is the least snapshot index, computed again only when one
+	// changed (stale): the checkers ask after every event, a snapshot is
+	// rare.
+	floor uint64
+	stale bool
+	snap  [sim.MaxNodes + 1]uint64
+}
+
+func (c *compacted) saw(id sim.NodeID, snapIndex uint64) {
+	if c.snap[id] != snapIndex {
+		c.snap[id], c.stale = snapIndex, true
+	}
+}
+
+// least returns the floor.
+func (c *compacted) least(s *sim.Sim) uint64 {
+	if c.stale {
+		c.stale = false
+		c.floor = c.snap[s.Nodes()[0]]
+		for _, id := range s.Nodes() {
+			c.floor = min(c.floor, c.snap[id])
+		}
+	}
+	return c.floor
+}
+
+// records holds a checker's records by log index, from base on, in
+// chunks of recordsChunk: growing never copies what is there (a slice
+// that doubled was a tenth of the checkers' time), and forgetting what
+// every node compacted drops whole chunks. The checkers keep the records
+// from the floor's chunk on: their memory is bounded by the longest log
+// a node stores, plus a chunk.
+type records[T any] struct {
+	base   uint64 // the index of chunks[0][0], a multiple of recordsChunk
+	chunks [][]T
+}
+
+// recordsChunk is the number of records in a chunk.
+const recordsChunk = 256
+
+// end is one past the last index with room.
+func (r *records[T]) end() uint64 { return r.base + uint64(len(r.chunks))*recordsChunk }
+
+// at returns the record at index (at least base), making room up to it.
+func (r *records[T]) at(index uint64) *T {
+	if index < r.base {
+		panic(fmt.Sprintf("record %d asked for below the first kept, %d", index, r.base))
+	}
+	k := (index - r.base) / recordsChunk
+	for uint64(len(r.chunks)) <= k {
+		r.chunks = append(r.chunks, make([]T, recordsChunk))
+	}
+	return &r.chunks[k][(index-r.base)%recordsChunk]
+}
+
+// forget drops the chunks that hold only indexes at or below floor.
+func (r *records[T]) forget(floor uint64) {
+	for len(r.chunks) > 0 && r.base+recordsChunk-1 <= floor {
+		r.chunks[0] = nil
+		r.chunks = r.chunks[1:]
+		r.base += recordsChunk
+	}
+	if len(r.chunks) == 0 && r.base+recordsChunk-1 <= floor {
+		r.base = floor + 1 - (floor+1)%recordsChunk
+	}
+}
+
 // ElectionSafety: at most one node is leader in any term (Raft §5.2).
 type ElectionSafety struct {
-	sc      scope
+	lk      *look
 	leaders map[uint64]sim.NodeID
 	// led is the term each node was last recorded leading, so that a
 	// leader's every event does not look its term up.
@@ -83,15 +239,17 @@ type ElectionSafety struct {
 }
 
 // NewElectionSafety returns the Election Safety checker.
-func NewElectionSafety() *ElectionSafety { return &ElectionSafety{leaders: map[uint64]sim.NodeID{}} }
+func NewElectionSafety() *ElectionSafety {
+	return &ElectionSafety{lk: newLook(1), leaders: map[uint64]sim.NodeID{}}
+}
 
 // Name implements sim.Checker.
 func (c *ElectionSafety) Name() string { return NameElectionSafety }
 
 // Check implements sim.Checker.
 func (c *ElectionSafety) Check(s *sim.Sim, ev *sim.Event) error {
-	for _, id := range c.sc.nodes(s, ev) {
-		n := nodeOf(s, id)
+	for _, id := range c.lk.take(s, ev) {
+		n := c.lk.node[id]
 		if n == nil || n.state != raft.StateLeader || c.led[id] == n.term {
 			continue
 		}
@@ -113,30 +271,47 @@ func (c *ElectionSafety) Check(s *sim.Sim, ev *sim.Event) error {
 // storage: an (index, term) pair always carries the same data and follows
 // the same previous term. Since a term's leader writes one entry per index,
 // agreement at (i, t) then implies agreement at i-1, and so on down.
+//
+// Entries are compared as stored (term, type, data): equal bytes are
+// equal entries, so the entry a follower stores, the same as its leader's,
+// costs one comparison of bytes and is decoded only when it differs.
 type LogMatching struct {
-	sc scope
-	// seen holds, by index, the entries seen there, one per term (a
-	// slice, not a map: every entry written is looked up, and an index
-	// rarely holds more than one term).
-	seen  [][]entrySeen
+	lk *look
+	// seen holds, by index, the entries seen there (below its base:
+	// compacted by every node, forgotten).
+	seen  records[indexSeen]
 	nodes [sim.MaxNodes + 1]lmNode
 }
 
+// indexSeen holds the entries seen at one index: almost always of one
+// term (first), and of more only where a later leader overwrote an entry.
+type indexSeen struct {
+	first entrySeen // raw "": nothing seen yet
+	more  []entrySeen
+}
+
 type entrySeen struct {
+	// raw is the entry as first stored: term, type, data (never empty).
+	// A string, not a slice, to keep an index's record in 64 bytes.
+	raw      string
 	term     uint64
-	data     string
 	prevTerm uint64
 	node     sim.NodeID
 }
 
+// lmNode is what the checker last read of a node: the node (a restart
+// makes a new one), its write batch, and the last entry of that batch
+// with its stored term, which the node's next batch follows if it
+// appends after it (across a restart too: see carriesOn).
 type lmNode struct {
-	node *Node
-	gen  uint64
+	node           *Node
+	gen            uint64
+	last, lastTerm uint64 // last 0: not known
 }
 
 // NewLogMatching returns the Log Matching checker.
 func NewLogMatching() *LogMatching {
-	return &LogMatching{}
+	return &LogMatching{lk: newLook(1)}
 }
 
 // Name implements sim.Checker.
@@ -146,26 +321,41 @@ func (c *LogMatching) Name() string { return NameLogMatching }
 // runs; each write batch is checked once, and a node seen for the first
 // time (or after a restart, or a skipped check) is checked in full.
 func (c *LogMatching) Check(s *sim.Sim, ev *sim.Event) error {
-	for _, id := range c.sc.nodes(s, ev) {
-		n := nodeOf(s, id)
+	for _, id := range c.lk.take(s, ev) {
+		n := c.lk.node[id]
 		if n == nil {
 			continue
 		}
 		t := &c.nodes[id]
+		if carriesOn(t.node, t.gen, n) {
+			t.node, t.gen = n, 0 // its writes are counted from 0
+		}
 		if t.node == n && t.gen == n.writeGen {
 			continue
 		}
 		lo, hi := n.writeLo, n.writeHi
-		if t.node != n || t.gen+1 != n.writeGen {
+		next := t.node == n && t.gen+1 == n.writeGen
+		if !next {
 			lo, hi = n.snapIndex+1, n.lastStored
 		}
-		t.node, t.gen = n, n.writeGen
-		log := storedLog{s.Storage(id)}
 		// The batch is read in order, each entry's term serving as the
-		// next one's previous term.
-		prev, prevOK := uint64(0), false
+		// next one's previous term. The entry before the batch is the
+		// last of the node's previous batch if the batch appends to it:
+		// nothing else wrote to the storage since the checker read it.
+		prev, prevOK := uint64(0), next && t.last > 0 && t.last+1 == lo
+		if prevOK {
+			prev = t.lastTerm
+		}
+		if lo < c.seen.base { // compacted by every node: never the case
+			lo, prevOK = c.seen.base, false
+		}
+		if t.node != n { // (no pointer written after every batch: see look.node)
+			t.node = n
+		}
+		t.gen, t.last, t.lastTerm = n.writeGen, 0, 0
+		log := storedLog{s.Storage(id)}
 		for i := lo; i <= hi; i++ {
-			term, data, ok := log.peek(i)
+			b, ok := log.raw(i)
 			if !ok {
 				prevOK = false
 				continue // compacted since
@@ -175,58 +365,121 @@ func (c *LogMatching) Check(s *sim.Sim, ev *sim.Event) error {
 					return fmt.Errorf("%v stores entry %d but neither entry %d nor a snapshot ending there", id, i, i-1)
 				}
 			}
-			if err := c.entry(id, i, term, data, prev); err != nil {
+			term, err := c.entry(id, i, b, prev)
+			if err != nil {
 				return err
 			}
 			prev = term
+			if i == hi {
+				t.last, t.lastTerm = hi, term
+			}
+		}
+	}
+	c.seen.forget(c.lk.cpt.least(s))
+	return nil
+}
+
+// entry checks the stored entry b at index, after an entry of term prev,
+// against the entry seen at that index and term, or records it; it
+// returns b's term.
+func (c *LogMatching) entry(id sim.NodeID, index uint64, b []byte, prev uint64) (uint64, error) {
+	is := c.seen.at(index)
+	if is.first.raw == string(b) {
+		return is.first.term, is.first.follows(id, index, prev)
+	}
+	term, _, ok := parseEntry(b)
+	if !ok {
+		return 0, fmt.Errorf("%v stores entry %d as %d bytes that do not decode", id, index, len(b))
+	}
+	was := is.find(term)
+	if was == nil {
+		e := entrySeen{raw: string(b), term: term, prevTerm: prev, node: id}
+		if is.first.raw == "" {
+			is.first = e
+		} else {
+			is.more = append(is.more, e)
+		}
+		return term, nil
+	}
+	if was.raw != string(b) {
+		now, then := describePair(b, []byte(was.raw))
+		return 0, fmt.Errorf("entry %d/%d is %s on %v but %s on %v", index, term, now, id, then, was.node)
+	}
+	return term, was.follows(id, index, prev)
+}
+
+// find returns the entry seen of the given term, or nil.
+func (is *indexSeen) find(term uint64) *entrySeen {
+	if is.first.raw != "" && is.first.term == term {
+		return &is.first
+	}
+	for k := range is.more {
+		if is.more[k].term == term {
+			return &is.more[k]
 		}
 	}
 	return nil
 }
 
-func (c *LogMatching) entry(id sim.NodeID, index, term uint64, data []byte, prev uint64) error {
-	for uint64(len(c.seen)) <= index {
-		c.seen = append(c.seen, nil)
-	}
-	var was *entrySeen
-	for k := range c.seen[index] {
-		if c.seen[index][k].term == term {
-			was = &c.seen[index][k]
-			break
-		}
-	}
-	if was == nil {
-		c.seen[index] = append(c.seen[index], entrySeen{term: term, data: string(data), prevTerm: prev, node: id})
-		return nil
-	}
-	if was.data != string(data) {
-		return fmt.Errorf("entry %d/%d is %s on %v but %s on %v", index, term,
-			describeData(data), id, describeData([]byte(was.data)), was.node)
-	}
-	if was.prevTerm != prev {
-		return fmt.Errorf("entry %d/%d follows term %d on %v but term %d on %v", index, term, prev, id, was.prevTerm, was.node)
+// follows checks that the same entry on node id follows the same term.
+func (e *entrySeen) follows(id sim.NodeID, index, prev uint64) error {
+	if e.prevTerm != prev {
+		return fmt.Errorf("entry %d/%d follows term %d on %v but term %d on %v", index, e.term, prev, id, e.prevTerm, e.node)
 	}
 	return nil
+}
+
+// carriesOn reports whether n, found where a checker last saw node old
+// after old's write batch gen, starts from the stable storage old left
+// and the checker has read all of it: old wrote nothing after the checker
+// last looked, and n has written at most one batch (which the checker then
+// reads). That is a restart, which reads the storage and writes nothing
+// to it: a checker then needs to read only what the new incarnation
+// writes, not its whole log again (restarts were two fifths of what the
+// checkers read). It is also a checker copied with a run (a fork, a
+// checkpoint) that meets the run's copy of the node it knew: then n is
+// old at or after the same batch, and reading that batch again is
+// harmless; any more batches, and the caller reads n's whole log. The
+// adapter counts every batch it writes (Node.writeGen); a crash and a
+// restart write nothing.
+func carriesOn(old *Node, gen uint64, n *Node) bool {
+	return old != nil && old != n && old.writeGen == gen && n.writeGen <= 1
+}
+
+// describePair renders two stored entries that differ: their data, and
+// their stored bytes when the data reads the same (the type differs).
+func describePair(a, b []byte) (string, string) {
+	_, da, _ := parseEntry(a)
+	_, db, _ := parseEntry(b)
+	sa, sb := describeData(da), describeData(db)
+	if sa == sb {
+		sa, sb = fmt.Sprintf("%s (stored as %x)", sa, a), fmt.Sprintf("%s (stored as %x)", sb, b)
+	}
+	return sa, sb
 }
 
 // appliedLog records, per index, the entry some node applied there: every
 // such entry is committed. It follows each node's applied index and reads
-// the entries from the node's stable storage.
+// the entries from the node's stable storage, comparing them as stored
+// (equal bytes are equal entries).
 type appliedLog struct {
-	sc    scope
-	ents  []appliedEntry // by index
-	nodes [sim.MaxNodes + 1]alNode
+	ents records[appliedEntry] // by index (below its base: compacted by every node)
 	// unreported is a disagreement found by an update whose caller does
 	// not report it (Leader Completeness, if it runs first), kept for
 	// State Machine Safety.
 	unreported error
+	// doneIndex and doneCheck are the run's Index and LastCheckIndex at
+	// the last update after an event (done): its second reader in the
+	// same check skips it.
+	doneIndex, doneCheck int64
+	done                 bool
+	nodes                [sim.MaxNodes + 1]alNode
 }
 
 type appliedEntry struct {
-	known bool
-	term  uint64
-	data  []byte
-	node  sim.NodeID
+	raw  string // the entry as stored (a copy); "": none known
+	term uint64
+	node sim.NodeID
 	// committedBy bounds the term the entry was committed in: a node
 	// learns of a commit from a leader of its own term or an earlier one,
 	// so the entry was committed in a term no later than the term of any
@@ -234,67 +487,103 @@ type appliedEntry struct {
 	committedBy uint64
 }
 
+// alNode is what the checker knows of a node: the node (a restart makes a
+// new one), the last index it read the node applying (cursor), the
+// node's last write batch it saw (gen), and intact: every entry up to
+// intact in the node's storage was read by the checker at its apply and
+// has not been written since. A restart re-applies the log from the
+// snapshot, reading the same storage: the entries up to intact are the
+// ones the checker compared before, and are not read again.
 type alNode struct {
-	node   *Node
-	cursor uint64
+	node                *Node
+	cursor, gen, intact uint64
 }
 
 func newAppliedLog() *appliedLog { return &appliedLog{} }
 
-// update reads what each live node applied since the last call and
-// reports the first disagreement. Its two readers call it after the same
-// event: the second call finds nothing new (the run's Index has not
-// moved) and returns at once.
-func (a *appliedLog) update(s *sim.Sim, ev *sim.Event) error {
-	if a.sc.started && s.Index() == a.sc.last {
+// update reads what the nodes the look found applied since the last call
+// and reports the first disagreement. Its two readers call it after the
+// same event: the second call returns at once (and would find each
+// node's cursor at its applied index if it did not).
+func (a *appliedLog) update(s *sim.Sim, ev *sim.Event, lk *look, ids []sim.NodeID) error {
+	idx, last := s.Index(), s.LastCheckIndex()
+	if ev != nil && a.done && idx == a.doneIndex && last == a.doneCheck {
 		return nil
 	}
-	for _, id := range a.sc.nodes(s, ev) {
-		n := nodeOf(s, id)
+	a.done = false
+	for _, id := range ids {
+		n := lk.node[id]
 		if n == nil {
 			continue
 		}
 		t := &a.nodes[id]
 		if t.node != n {
-			t.node, t.cursor = n, n.startApplied
+			if !carriesOn(t.node, t.gen, n) {
+				t.intact = 0
+			}
+			t.node, t.cursor, t.gen = n, n.startApplied, 0
+		}
+		if t.gen != n.writeGen {
+			if t.gen+1 == n.writeGen && n.writeLo > 0 {
+				t.intact = min(t.intact, n.writeLo-1)
+			} else {
+				t.intact = 0 // writes the checker did not see
+			}
+			t.gen = n.writeGen
 		}
 		if n.applied <= t.cursor {
 			t.cursor = n.applied
 			continue
 		}
 		log := storedLog{s.Storage(id)}
-		from := t.cursor + 1
+		from := max(t.cursor+1, a.ents.base)
+		// The entries up to the node's snapshot are never applied again;
+		// past intact and the snapshot, the node's entries are read from
+		// from on and make intact reach its applied index if they
+		// follow it.
+		if from <= max(t.intact, n.snapIndex)+1 {
+			from = max(from, t.intact+1)
+			t.intact = n.applied // read below, or before and unchanged
+		}
 		t.cursor = n.applied // a disagreement is reported once
 		for i := from; i <= n.applied; i++ {
-			term, data, ok := log.peek(i)
+			b, ok := log.raw(i)
 			if !ok {
 				continue // covered by a snapshot
 			}
-			for uint64(len(a.ents)) <= i {
-				a.ents = append(a.ents, appliedEntry{})
-			}
-			was := &a.ents[i]
-			if !was.known {
-				*was = appliedEntry{known: true, term: term, data: bytes.Clone(data), node: id, committedBy: n.term}
+			was := a.ents.at(i)
+			if was.raw == "" {
+				term, _, ok := parseEntry(b)
+				if !ok {
+					return fmt.Errorf("%v applied entry %d, stored as %d bytes that do not decode", id, i, len(b))
+				}
+				*was = appliedEntry{raw: string(b), term: term, node: id, committedBy: n.term}
 				continue
 			}
 			was.committedBy = min(was.committedBy, n.term)
-			if was.term != term || !bytes.Equal(was.data, data) {
+			if was.raw != string(b) {
+				term, _, _ := parseEntry(b)
+				now, then := describePair(b, []byte(was.raw))
 				return fmt.Errorf("%v applied %s (term %d) at index %d, but %v applied %s (term %d)",
-					id, describeData(data), term, i, was.node, describeData(was.data), was.term)
+					id, now, term, i, was.node, then, was.term)
 			}
 		}
 	}
+	a.ents.forget(lk.cpt.least(s))
+	a.done, a.doneIndex, a.doneCheck = ev != nil, idx, last
 	return nil
 }
 
 // StateMachineSafety: no two nodes apply different commands at one index
 // (Raft §5.4.3).
-type StateMachineSafety struct{ applied *appliedLog }
+type StateMachineSafety struct {
+	lk      *look
+	applied *appliedLog
+}
 
 // NewStateMachineSafety returns the State Machine Safety checker.
 func NewStateMachineSafety() *StateMachineSafety {
-	return &StateMachineSafety{applied: newAppliedLog()}
+	return &StateMachineSafety{lk: newLook(1), applied: newAppliedLog()}
 }
 
 // Name implements sim.Checker.
@@ -302,7 +591,7 @@ func (c *StateMachineSafety) Name() string { return NameStateMachineSafety }
 
 // Check implements sim.Checker.
 func (c *StateMachineSafety) Check(s *sim.Sim, ev *sim.Event) error {
-	err := c.applied.update(s, ev)
+	err := c.applied.update(s, ev, c.lk, c.lk.take(s, ev))
 	if err == nil {
 		err = c.applied.unreported
 	}
@@ -318,14 +607,14 @@ func (c *StateMachineSafety) Check(s *sim.Sim, ev *sim.Event) error {
 // office late, when delayed votes arrive, after later terms committed
 // entries it lacks: that is legal.)
 type LeaderCompleteness struct {
-	sc      scope
+	lk      *look
 	applied *appliedLog
 	checked [sim.MaxNodes + 1]uint64 // the term each node's leadership was last checked in
 }
 
 // NewLeaderCompleteness returns the Leader Completeness checker.
 func NewLeaderCompleteness() *LeaderCompleteness {
-	return &LeaderCompleteness{applied: newAppliedLog()}
+	return &LeaderCompleteness{lk: newLook(1), applied: newAppliedLog()}
 }
 
 // Name implements sim.Checker.
@@ -333,25 +622,27 @@ func (c *LeaderCompleteness) Name() string { return NameLeaderCompleteness }
 
 // Check implements sim.Checker.
 func (c *LeaderCompleteness) Check(s *sim.Sim, ev *sim.Event) error {
-	if err := c.applied.update(s, ev); err != nil && c.applied.unreported == nil {
-		c.applied.unreported = err // State Machine Safety's to report
+	ids := c.lk.take(s, ev)
+	a := c.applied
+	if err := a.update(s, ev, c.lk, ids); err != nil && a.unreported == nil {
+		a.unreported = err // State Machine Safety's to report
 	}
-	for _, id := range c.sc.nodes(s, ev) {
-		n := nodeOf(s, id)
+	for _, id := range ids {
+		n := c.lk.node[id]
 		if n == nil || n.state != raft.StateLeader || c.checked[id] == n.term {
 			continue
 		}
 		c.checked[id] = n.term
 		log := storedLog{s.Storage(id)}
-		for i := n.snapIndex + 1; i < uint64(len(c.applied.ents)); i++ {
-			a := c.applied.ents[i]
-			if !a.known || a.committedBy >= n.term {
+		for i := max(n.snapIndex+1, a.ents.base); i < a.ents.end(); i++ {
+			e := a.ents.at(i)
+			if e.raw == "" || e.committedBy >= n.term {
 				continue
 			}
-			term, data, ok := log.peek(i)
-			if !ok || term != a.term || !bytes.Equal(data, a.data) {
+			if b, ok := log.raw(i); !ok || string(b) != e.raw {
+				_, data, _ := parseEntry([]byte(e.raw))
 				return fmt.Errorf("%v leads term %d without committed entry %d/%d (%s, applied by %v)",
-					id, n.term, i, a.term, describeData(a.data), a.node)
+					id, n.term, i, e.term, describeData(data), e.node)
 			}
 		}
 	}

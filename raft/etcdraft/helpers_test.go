@@ -21,6 +21,7 @@ type cluster struct {
 	s       *sim.Sim
 	opts    *Options
 	clients int
+	crashes crashLog // filled once a test adds it as a fault observer
 }
 
 type clusterOpts struct {
@@ -33,6 +34,9 @@ type clusterOpts struct {
 	faults    []sim.ScheduledFault
 	nemesis   *sim.NemesisConfig
 	keepGoing bool
+	// checkEvery runs the checkers after every checkEvery-th event only
+	// (0: after every event).
+	checkEvery int
 }
 
 func newCluster(t testing.TB, o clusterOpts) *cluster {
@@ -58,7 +62,7 @@ func newCluster(t testing.TB, o clusterOpts) *cluster {
 	w.Clients = o.clients
 	stop := o.duration - w.OpTimeout
 	s, err := sim.New(sim.Config{Seed: o.seed, Nodes: o.nodes, Clients: o.clients, Duration: o.duration,
-		Network: o.net, Faults: o.faults, Nemesis: o.nemesis, KeepGoing: o.keepGoing}, sim.Factory{
+		Network: o.net, Faults: o.faults, Nemesis: o.nemesis, KeepGoing: o.keepGoing, CheckEvery: o.checkEvery}, sim.Factory{
 		Node:   func(id sim.NodeID) sim.Process { return New(o.opts, id, members) },
 		Client: func(sim.NodeID) sim.Process { return protocols.NewKVClient(&w, stop) },
 	})

@@ -35,15 +35,19 @@ func (l storedLog) entry(index uint64) (*pb.Entry, bool) {
 	return e, true
 }
 
-// peek returns the term and data of the stored entry at index without
-// copying or allocating (the checkers read entries after every event):
-// data is the store's own, valid until the next event and never to be
-// changed; a checker that keeps it copies it.
-func (l storedLog) peek(index uint64) (term uint64, data []byte, ok bool) {
-	b, ok := l.st.PeekAt(entryAt(index))
-	if !ok {
-		return 0, nil, false
-	}
+// raw returns the stored entry at index as stored (term, type, data),
+// without copying: the store's own bytes, valid until the next event and
+// never to be changed; a checker that keeps them copies them. The
+// checkers compare entries in this form, where equal bytes are equal
+// entries, and decode one (parseEntry) only to learn its term or explain
+// a difference.
+func (l storedLog) raw(index uint64) ([]byte, bool) {
+	return l.st.PeekAt(entryAt(index))
+}
+
+// parseEntry returns the term and data of a stored entry (its data
+// aliases b).
+func parseEntry(b []byte) (term uint64, data []byte, ok bool) {
 	d := protocols.Decoder{B: b}
 	term = d.Uvarint()
 	d.Uvarint() // the entry's type
@@ -57,8 +61,11 @@ func (l storedLog) peek(index uint64) (term uint64, data []byte, ok bool) {
 // term returns the term at index: of an entry, or of the snapshot that
 // ends at index.
 func (l storedLog) term(index uint64) (uint64, bool) {
-	if t, _, ok := l.peek(index); ok {
-		return t, true
+	if b, ok := l.raw(index); ok {
+		if t, _, ok := parseEntry(b); ok {
+			return t, true
+		}
+		return 0, false
 	}
 	if si, st := l.snapshot(); si == index {
 		return st, true
