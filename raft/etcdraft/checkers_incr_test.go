@@ -285,7 +285,7 @@ func TestStateMachineSafetyRereadsRewrittenEntriesAfterRestart(t *testing.T) {
 	require.Zero(t, c.s.Check())
 	require.Less(t, a.nodes[2].intact, i)
 	was := a.ents.at(i)
-	was.raw = string(encodeEntry(newEntry(i, was.term, []byte("other"))))
+	was.raw = string(appendEntry(nil, newEntry(i, was.term, []byte("other"))))
 	was.node = 5
 	restartN2(t, c)
 	vs := c.s.Violations()
@@ -307,7 +307,7 @@ func TestLogMatchingRereadsAfterUnseenWrites(t *testing.T) {
 	i := c.node(2).lastStored - 3
 	is := lm.seen.at(i)
 	term := is.first.term
-	is.first.raw = string(encodeEntry(newEntry(i, term, []byte("other"))))
+	is.first.raw = string(appendEntry(nil, newEntry(i, term, []byte("other"))))
 	is.first.node = 5
 
 	// The old n2 wrote nothing unseen: its log is not read again.
