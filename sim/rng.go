@@ -48,7 +48,11 @@ func (r *Rand) Chance(p float64) bool {
 	if p >= 1 {
 		return true
 	}
-	return r.Float64() < p
+	// r.Float64() < p, drawn straight from the generator: the same
+	// draw as math/rand/v2's Float64 (53 bits over 2^53) without its
+	// call through the Source interface, paid by every send on a lossy
+	// or duplicating link.
+	return float64(r.pcg.Uint64()<<11>>11)/(1<<53) < p
 }
 
 // Between returns a uniformly random time in [lo, hi]; lo when hi <= lo.

@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 )
@@ -56,23 +58,37 @@ type storeEntry struct {
 }
 
 // indexArea holds the stored keys IndexKey(prefix, i) of one prefix: those
-// in the window base..base+len(vals)-1 in vals (a nil value where absent; a
-// stored value is never nil, see emptyValue), any others in far. Each slot
-// keeps its entry's part of the store's fingerprint, so that a delete or an
-// overwrite does not hash the old value again. A log stores at
-// its end and deletes at both ends, so far stays empty unless a process
+// in the window base..base+w-1 in slots, any others in far. Each
+// slot keeps its entry's part of the store's fingerprint, so that a delete
+// or an overwrite does not hash the old value again. A log stores at its
+// end and deletes at both ends, so far stays empty unless a process
 // stores numbers more than indexGapMax apart.
+//
+// The window holds positions in slots, not the slots themselves: a window
+// may be mostly holes (the etcd-raft adapter's decimal numbering leaves
+// six of every sixteen numbers unused, and more at each carry), and a
+// hole then costs 4 bytes the collector never scans instead of a slot's
+// 32 that it does; growing the window copies as little.
 type indexArea struct {
 	prefix string
 	base   uint64
-	vals   []indexSlot
-	// mem is the whole array vals lies in, from off on: slots deleted at
-	// the front (a log's compaction) are room to slide the window back
-	// into before growing the array.
-	mem []indexSlot
+	// The window is mem[off:off+w]: its k-th element is 1 + the position
+	// in slots of number base+k, or 0 where base+k is not stored. mem
+	// holds 0 outside it; numbers deleted at the front (a log's
+	// compaction) are room to slide the window back into before growing
+	// the array. (An offset and length, not a slice of mem, so that a
+	// deep copy of the store, which copies each slice apart, keeps one
+	// array: see Sim.Clone.)
+	mem []int32
 	off int
-	n   int // non-nil values in vals
-	far map[uint64]indexSlot
+	w   int
+	n   int // numbers stored in the window
+	// slots holds the window's entries in no order (a stored value is
+	// never nil, see emptyValue); free lists the positions of deleted
+	// ones, zeroed and taken again before slots grows.
+	slots []indexSlot
+	free  []int32
+	far   map[uint64]indexSlot
 }
 
 type indexSlot struct {
@@ -93,6 +109,10 @@ const (
 	indexSparseMax = 8
 )
 
+// indexSlotsMax bounds the entries an area's window holds: its array counts
+// them in int32.
+const indexSlotsMax = math.MaxInt32 - 1
+
 // indexDigits is the length of an index key's number: 16 hex digits.
 const indexDigits = 16
 
@@ -102,11 +122,12 @@ var emptyValue = []byte{}
 
 // storageBlock is a copy of a store of a few keys, in one allocation.
 type storageBlock struct {
-	s       Storage
-	entries [4]storeEntry
-	values  [64]byte
-	logs    [1]indexArea
-	logVals [4]indexSlot
+	s        Storage
+	entries  [4]storeEntry
+	values   [64]byte
+	logs     [1]indexArea
+	logWin   [4]int32
+	logSlots [4]indexSlot
 }
 
 // storeSmallMax is the most keys a store holds as a slice.
@@ -200,7 +221,10 @@ func (s *Storage) copyInto(spare *Storage) *Storage {
 		var b *storageBlock
 		if spare != nil && spare.blk != nil && spare != s {
 			b = spare.blk
-			clear(b.logVals[:]) // an index area's slots past its window are empty
+			// An index area's window holds 0 past its end, and its free
+			// slots nothing.
+			clear(b.logWin[:])
+			clear(b.logSlots[:])
 		} else {
 			b = &storageBlock{}
 		}
@@ -210,8 +234,7 @@ func (s *Storage) copyInto(spare *Storage) *Storage {
 		b.s.logs = b.logs[:0]
 		if len(s.logs) > 0 {
 			a := s.logs[0]
-			a.mem, a.off = b.logVals[:], 0
-			a.vals = append(a.mem[:0], a.vals...)
+			a.copyWindow(b.logWin[:], b.logSlots[:0])
 			b.s.logs = append(b.s.logs, a)
 		}
 		return &b.s
@@ -219,11 +242,28 @@ func (s *Storage) copyInto(spare *Storage) *Storage {
 	c := &Storage{small: slices.Clone(s.small), data: maps.Clone(s.data), logs: slices.Clone(s.logs), bytes: s.bytes, shared: true, fp: s.fp, canon: s.canon}
 	for k := range c.logs {
 		a := &c.logs[k]
-		a.vals, a.far = slices.Clone(a.vals), maps.Clone(a.far)
-		a.mem, a.off = a.vals[:cap(a.vals)], 0
+		a.copyWindow(make([]int32, a.w), make([]indexSlot, 0, a.n))
+		a.far = maps.Clone(a.far)
 	}
 	return c
 }
+
+// copyWindow moves the area (a copy of another's fields) into arrays of
+// its own: the window into mem (zeroed, at least as long), its entries
+// into slots (empty, room for them), in window order with no free ones.
+func (a *indexArea) copyWindow(mem []int32, slots []indexSlot) {
+	old, oldSlots := a.window(), a.slots
+	a.mem, a.off, a.slots, a.free = mem, 0, slots, nil
+	for k, j := range old {
+		if j != 0 {
+			a.slots = append(a.slots, oldSlots[j-1])
+			mem[k] = int32(len(a.slots))
+		}
+	}
+}
+
+// window is the window's part of mem.
+func (a *indexArea) window() []int32 { return a.mem[a.off : a.off+a.w] }
 
 // fitsBlock reports whether the store's index areas fit a storageBlock.
 func (s *Storage) fitsBlock() bool {
@@ -231,7 +271,7 @@ func (s *Storage) fitsBlock() bool {
 	case 0:
 		return true
 	case 1:
-		return len(s.logs[0].vals) <= len(storageBlock{}.logVals) && s.logs[0].far == nil
+		return s.logs[0].w <= len(storageBlock{}.logWin) && s.logs[0].far == nil
 	}
 	return false
 }
@@ -261,28 +301,56 @@ func (s *Storage) area(prefix string) *indexArea {
 
 // get returns the slot at i and whether it is stored.
 func (a *indexArea) get(i uint64) (indexSlot, bool) {
-	if k := i - a.base; i >= a.base && k < uint64(len(a.vals)) {
-		v := a.vals[k]
-		return v, v.v != nil
+	if k := i - a.base; i >= a.base && k < uint64(a.w) {
+		if j := a.mem[a.off+int(k)]; j != 0 {
+			return a.slots[j-1], true
+		}
+		return indexSlot{}, false
 	}
 	v, ok := a.far[i]
 	return v, ok
+}
+
+// place stores v at window offset k, in the slot k has or a new one.
+func (a *indexArea) place(k uint64, v indexSlot) {
+	at := &a.mem[a.off+int(k)]
+	if j := *at; j != 0 {
+		a.slots[j-1] = v
+		return
+	}
+	var j int
+	if n := len(a.free); n > 0 {
+		j = int(a.free[n-1])
+		a.free = a.free[:n-1]
+		a.slots[j] = v
+	} else {
+		if len(a.slots) == cap(a.slots) {
+			// Doubling, where append grows a large array by a quarter: a
+			// log grows to its length once, copying as little as the
+			// window does.
+			a.slots = append(make([]indexSlot, 0, max(2*len(a.slots), 16)), a.slots...)
+		}
+		j = len(a.slots)
+		if j >= indexSlotsMax {
+			panic(fmt.Sprintf("storage: more than %d entries under prefix %q", indexSlotsMax, a.prefix))
+		}
+		a.slots = append(a.slots, v)
+	}
+	*at = int32(j + 1)
+	a.n++
 }
 
 // set stores v (its value not nil) at i.
 func (a *indexArea) set(i uint64, v indexSlot) {
 	// k is i's offset in the window, meaningful when i >= base; offsets,
 	// not ends, so that a window reaching the largest uint64 does not wrap.
-	k, w := i-a.base, uint64(len(a.vals))
+	k, w := i-a.base, uint64(a.w)
 	switch {
 	case i >= a.base && k < w:
-		if a.vals[k].v == nil {
-			a.n++
-		}
-		a.vals[k] = v
+		a.place(k, v)
 		return
 	case a.n == 0:
-		a.base, a.vals, a.off, k, w = i, a.mem[:0], 0, 0, 0
+		a.base, a.off, a.w, k, w = i, 0, 0, 0, 0
 	case i >= a.base && (k-w <= indexGapMax || k < indexSparseMax*uint64(a.n+1)):
 	default:
 		if a.far == nil {
@@ -294,22 +362,17 @@ func (a *indexArea) set(i uint64, v indexSlot) {
 	// The window grows to i: slots base+w..base+k, of which any number
 	// stored in far moves in.
 	a.reserve(int(k) + 1)
-	if len(a.far) == 0 { // the usual case: nothing to look up per slot
-		a.vals = a.vals[:k+1]
-	} else {
-		for j := w; j <= k; j++ {
-			x, ok := a.far[a.base+j]
-			if ok {
+	a.w = int(k) + 1 // mem holds 0 past the window: the new numbers are holes
+	if len(a.far) > 0 {
+		for j := w; j < k; j++ {
+			if x, ok := a.far[a.base+j]; ok {
 				delete(a.far, a.base+j)
-				a.n++
+				a.place(j, x)
 			}
-			a.vals = append(a.vals, x)
 		}
+		delete(a.far, i) // v replaces it
 	}
-	if a.vals[k].v == nil {
-		a.n++
-	}
-	a.vals[k] = v
+	a.place(k, v)
 }
 
 // reserve makes room for a window of need slots: it slides the window to
@@ -320,32 +383,40 @@ func (a *indexArea) reserve(need int) {
 	if a.off+need <= len(a.mem) {
 		return
 	}
-	w := len(a.vals)
+	w := a.w
 	if need <= len(a.mem)*3/4 {
-		copy(a.mem, a.vals)
-		clear(a.mem[w : a.off+w]) // the old slots past the new end
+		copy(a.mem, a.window())
+		clear(a.mem[w : a.off+w]) // the old numbers past the new end
 	} else {
-		a.mem = make([]indexSlot, max(2*need, 16))
-		copy(a.mem, a.vals)
+		mem := make([]int32, max(2*need, 16))
+		copy(mem, a.window())
+		a.mem = mem
 	}
-	a.vals, a.off = a.mem[:w], 0
+	a.off = 0
 }
 
 // del removes i, and reports whether it was stored.
 func (a *indexArea) del(i uint64) bool {
-	if k := i - a.base; i >= a.base && k < uint64(len(a.vals)) {
-		if a.vals[k].v == nil {
+	if k := i - a.base; i >= a.base && k < uint64(a.w) {
+		at := &a.mem[a.off+int(k)]
+		j := *at
+		if j == 0 {
 			return false
 		}
-		a.vals[k] = indexSlot{}
+		*at = 0
+		a.slots[j-1] = indexSlot{} // the value is the collector's now
+		a.free = append(a.free, j-1)
 		a.n--
-		for len(a.vals) > 0 && a.vals[0].v == nil {
-			a.vals = a.vals[1:]
+		if a.n == 0 { // every slot is free: start again from the first
+			a.slots, a.free = a.slots[:0], a.free[:0]
+		}
+		for a.w > 0 && a.mem[a.off] == 0 {
+			a.w--
 			a.base++
 			a.off++
 		}
-		for len(a.vals) > 0 && a.vals[len(a.vals)-1].v == nil {
-			a.vals = a.vals[:len(a.vals)-1]
+		for a.w > 0 && a.mem[a.off+a.w-1] == 0 {
+			a.w--
 		}
 		return true
 	}
@@ -361,9 +432,9 @@ func (a *indexArea) len() int { return a.n + len(a.far) }
 
 // each calls f with every stored number and value, in no set order.
 func (a *indexArea) each(f func(i uint64, v []byte)) {
-	for k := range a.vals {
-		if v := a.vals[k].v; v != nil {
-			f(a.base+uint64(k), v)
+	for k, j := range a.window() {
+		if j != 0 {
+			f(a.base+uint64(k), a.slots[j-1].v)
 		}
 	}
 	for i, v := range a.far {
@@ -537,9 +608,10 @@ func (s *Storage) setCanon(c StorageCanon) {
 	}
 	for k := range s.logs {
 		a := &s.logs[k]
-		for j := range a.vals {
-			if v := &a.vals[j]; v.v != nil {
-				v.fp = s.indexFP(a.prefix, a.base+uint64(j), v.v)
+		for k, j := range a.window() {
+			if j != 0 {
+				v := &a.slots[j-1]
+				v.fp = s.indexFP(a.prefix, a.base+uint64(k), v.v)
 				s.fp += v.fp
 			}
 		}
@@ -606,8 +678,8 @@ func (s *Storage) putAt(prefix string, i uint64, value []byte) {
 	if a == nil {
 		a0 := indexArea{prefix: prefix}
 		if s.blk != nil && len(s.logs) == 0 {
-			a0.mem = s.blk.logVals[:]
-			a0.vals = a0.mem[:0]
+			a0.mem = s.blk.logWin[:]
+			a0.slots = s.blk.logSlots[:0]
 		}
 		s.logs = append(s.logs, a0)
 		a = &s.logs[len(s.logs)-1]

@@ -14,8 +14,12 @@ import (
 // TestStorageModel: a store behaves as a map, whether it is small (a
 // sorted slice) or has grown into a map, and whether a key is reached as a
 // string or, for index keys (IndexKey), by prefix and number; its
-// fingerprint and size are the sums over what it holds; a copy changes
-// independently of the store it was copied from.
+// fingerprint and size are the sums over what it holds; a copy, a fork's
+// (copy) or a checkpoint's (deepCopy, which copies each slice apart),
+// changes independently of the store it was copied from and stays a
+// store: before index areas kept their window as an offset into one
+// array, a deep copy split the window from its array and a log emptied
+// and stored again brought deleted entries back.
 func TestStorageModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := newStorage()
@@ -52,7 +56,11 @@ func TestStorageModel(t *testing.T) {
 			case 3:
 				copies = append(copies, s)
 				models = append(models, maps.Clone(model))
-				s = s.copy()
+				if rapid.Bool().Draw(t, "deep") {
+					s = deepCopy(s)
+				} else {
+					s = s.copy()
+				}
 			default:
 				v := rapid.SliceOfN(rapid.Byte(), 0, valueMax).Draw(t, "value")
 				if at {
@@ -92,15 +100,31 @@ func TestStorageModel(t *testing.T) {
 			for _, a := range c.logs {
 				// The window lies in its array at off, and the array holds
 				// nothing outside it.
-				require.LessOrEqual(t, a.off+len(a.vals), len(a.mem))
-				if len(a.vals) > 0 {
-					require.Same(t, &a.mem[a.off], &a.vals[0])
-				}
+				require.LessOrEqual(t, a.off+a.w, len(a.mem))
 				for j := range a.mem {
-					if j < a.off || j >= a.off+len(a.vals) {
-						require.Nil(t, a.mem[j].v, "slot %d outside the window [%d, %d)", j, a.off, a.off+len(a.vals))
+					if j < a.off || j >= a.off+a.w {
+						require.Zero(t, a.mem[j], "number %d outside the window [%d, %d)", j, a.off, a.off+a.w)
 					}
 				}
+				// Every slot is the window's at one number, or free and
+				// empty, never both.
+				owner := make([]int, len(a.slots))
+				n := 0
+				for k, j := range a.window() {
+					if j != 0 {
+						n++
+						require.Zero(t, owner[j-1], "slot %d held by numbers %d and %d", j-1, owner[j-1]-1, k)
+						owner[j-1] = k + 1
+						require.NotNil(t, a.slots[j-1].v, "number %d", k)
+					}
+				}
+				require.Equal(t, a.n, n)
+				for _, j := range a.free {
+					require.Zero(t, owner[j], "free slot %d held by number %d", j, owner[j]-1)
+					require.Nil(t, a.slots[j].v, "free slot %d", j)
+					owner[j] = -1
+				}
+				require.Equal(t, len(a.slots), n+len(a.free), "slots lost or listed free twice")
 			}
 			for _, prefix := range []string{"", "k", "log/", "log/00000000000000", "e/", "e/0000000000000000"} {
 				var want []string
@@ -158,7 +182,8 @@ func TestIndexKey(t *testing.T) {
 
 // TestIndexAreaLogReusesArray: a log that appends at the back and compacts
 // at the front slides its window back into the array it has instead of
-// growing a new one, and keeps every value where it was.
+// growing a new one, takes the slots of compacted entries for new ones,
+// and keeps every value where it was.
 func TestIndexAreaLogReusesArray(t *testing.T) {
 	s := newStorage()
 	val := func(i uint64) []byte { return []byte(fmt.Sprintf("v%d", i)) }
@@ -167,7 +192,7 @@ func TestIndexAreaLogReusesArray(t *testing.T) {
 		next++
 		s.putAt("log/", next-1, val(next-1))
 	}
-	mem := &s.logs[0].mem[0]
+	mem, slots := &s.logs[0].mem[0], cap(s.logs[0].slots)
 	for round := range 20 {
 		for ; first <= next-30; first++ { // compact all but the last 30
 			require.True(t, s.delAt("log/", first))
@@ -177,6 +202,7 @@ func TestIndexAreaLogReusesArray(t *testing.T) {
 			next++
 		}
 		require.Same(t, mem, &s.logs[0].mem[0], "round %d grew a new array", round)
+		require.Equal(t, slots, cap(s.logs[0].slots), "round %d grew the slots: compacted ones not taken again", round)
 	}
 	require.Equal(t, int(next-first), s.Len())
 	for i := first; i < next; i++ {
@@ -226,6 +252,6 @@ func TestIndexAreaTakesRegularGaps(t *testing.T) {
 	}
 	a = s.area("log/")
 	require.Equal(t, 40, a.len())
-	require.LessOrEqual(t, len(a.vals), indexSparseMax*(a.n+1)+indexGapMax,
-		"window of %d slots for %d keys in it", len(a.vals), a.n)
+	require.LessOrEqual(t, a.w, indexSparseMax*(a.n+1)+indexGapMax,
+		"window of %d slots for %d keys in it", a.w, a.n)
 }
