@@ -1,6 +1,7 @@
 package protocols
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -101,4 +102,31 @@ func TestApplyRefAppliesAsApplyTo(t *testing.T) {
 		})
 		require.Zero(t, allocs, "%s", req.Describe())
 	}
+}
+
+// RequestRef reads what Request reads, in place: the same fields from a
+// whole encoding (long integers and strings included), and from every
+// truncation of it the same error, with the fields read before the
+// truncation and nothing after it.
+func TestRequestRefReadsAsRequest(t *testing.T) {
+	long := strings.Repeat("v", 200) // a length prefix of two bytes
+	want := Request{Client: -1000, Seq: 1 << 40, Op: Op{Kind: OpCAS, Key: "k1", Value: long, Expect: "x"}}
+	var e Encoder
+	e.Request(&want)
+	e.Uvarint(7)
+	for end := 0; end <= len(e.B); end++ {
+		d, dref := Decoder{B: e.B[:end]}, Decoder{B: e.B[:end]}
+		got, ref := d.Request(), dref.RequestRef()
+		require.Equal(t, d.Err, dref.Err, "prefix of %d bytes", end)
+		require.Equal(t, got, Request{Client: ref.Client, Seq: ref.Seq,
+			Op: Op{Kind: ref.Kind, Key: string(ref.Key), Value: string(ref.Value), Expect: string(ref.Expect)}},
+			"prefix of %d bytes", end)
+		if end == len(e.B) {
+			require.NoError(t, dref.Err)
+			require.Equal(t, want, got)
+			require.Equal(t, uint64(7), dref.Uvarint(), "RequestRef did not leave the decoder after the request")
+		}
+	}
+	sticky := Decoder{B: e.B, Err: errShort}
+	require.Equal(t, RequestRef{}, sticky.RequestRef(), "a decoder with an error read on")
 }
