@@ -192,24 +192,27 @@ func applyOp[T string | []byte](kv *KV, r *Response, client sim.NodeID, seq int6
 		*r = dup
 		return
 	}
-	*r = Response{Client: client, Seq: seq, Status: StatusOK}
-	old, found := kv.Data[string(key)]
+	// The response is built on the stack and copied out twice, to the
+	// caller and to the session entry: each write to a field of *r (on
+	// the heap) would cost a write barrier while the collector runs.
+	resp := Response{Client: client, Seq: seq, Status: StatusOK}
 	switch kind {
 	case OpGet:
-		r.Value, r.Found = old, found
+		resp.Value, resp.Found = kv.Data[string(key)]
 	case OpPut:
-		kv.Data[string(key)] = string(value)
+		kv.Data[string(key)] = string(value) // the old value is not needed
 	case OpAppend:
-		kv.Data[string(key)] = old + string(value)
+		kv.Data[string(key)] = kv.Data[string(key)] + string(value)
 	case OpCAS:
-		r.Value, r.Found = old, found
-		if old == string(expect) {
+		resp.Value, resp.Found = kv.Data[string(key)]
+		if resp.Value == string(expect) {
 			kv.Data[string(key)] = string(value)
-			r.Swapped = true
+			resp.Swapped = true
 		}
 	default:
-		r.Status, r.Err = StatusFail, fmt.Sprintf("unknown operation %q", kind)
+		resp.Status, resp.Err = StatusFail, fmt.Sprintf("unknown operation %q", kind)
 	}
+	*r = resp
 	switch {
 	case client == 0:
 	case last != nil:
@@ -218,9 +221,9 @@ func applyOp[T string | []byte](kv *KV, r *Response, client sim.NodeID, seq int6
 		// protocol). That is sound because nothing outside the store holds
 		// an *Applied: Duplicate and Apply hand out copies, and Clone
 		// copies every entry.
-		*last = Applied{Seq: seq, Response: *r}
+		*last = Applied{Seq: seq, Response: resp}
 	default:
-		kv.Last[client] = &Applied{Seq: seq, Response: *r}
+		kv.Last[client] = &Applied{Seq: seq, Response: resp}
 	}
 }
 
