@@ -1,10 +1,15 @@
 package protocols
 
 import (
+	"encoding/json"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/synod-dev/synod/sim"
 )
 
 // KV.Apply overwrites a client's session entry in place: what it handed
@@ -129,4 +134,67 @@ func TestRequestRefReadsAsRequest(t *testing.T) {
 	}
 	sticky := Decoder{B: e.B, Err: errShort}
 	require.Equal(t, RequestRef{}, sticky.RequestRef(), "a decoder with an error read on")
+}
+
+// kvMapEncoding is the layout of KV when its session table was a
+// map[sim.NodeID]*Applied: the snapshot format Encode keeps.
+type kvMapEncoding struct {
+	Data map[string]string       `json:"data"`
+	Last map[sim.NodeID]*Applied `json:"last"`
+}
+
+// The session table is a slice for clients' ids and a map for others,
+// but a store encodes byte for byte as it did when the table was a map
+// (the snapshot format: ids as text in string order, "c10" before "c2"), reads
+// back to the same answers, and clones to an independent copy that
+// encodes the same. The entries are followed here by a model kept as the
+// old map.
+func TestKVEncodesSessionsAsTheMap(t *testing.T) {
+	kv := NewKV()
+	model := kvMapEncoding{Data: map[string]string{}, Last: map[sim.NodeID]*Applied{}}
+	rng := rand.New(rand.NewPCG(3, 4))
+	ids := []sim.NodeID{-1, -2, -3, -9, -10, -11, -12, -100, -sim.MaxClients, -sim.MaxClients - 1, 0, 2, 7}
+	seqs := map[sim.NodeID]int64{}
+	kinds := []OpKind{OpGet, OpPut, OpAppend, OpCAS, OpNoop}
+	for i := range 400 {
+		id := ids[rng.IntN(len(ids))]
+		if rng.IntN(4) > 0 {
+			seqs[id]++ // else a retry, or a stale one after a crash of the client's memory
+		}
+		req := Request{Client: id, Seq: seqs[id] - int64(rng.IntN(2)), Op: Op{Kind: kinds[rng.IntN(len(kinds))],
+			Key: "k" + strconv.Itoa(rng.IntN(3)), Value: "<v&" + strconv.Itoa(i) + ">\u2028", Expect: "x"}}
+		a, known := model.Last[id]
+		resp := kv.Apply(&req)
+		if req.Op.Kind != OpNoop && id != 0 && (!known || req.Seq > a.Seq) {
+			model.Last[id] = &Applied{Seq: req.Seq, Response: *resp}
+		}
+	}
+	model.Data = kv.Data
+	want, err := json.Marshal(model)
+	require.NoError(t, err)
+	require.Equal(t, string(want), string(kv.Encode()))
+	require.Equal(t, len(model.Last), kv.Last.Len())
+	require.Contains(t, string(want), `"c1":`, "the run gave client c1 no session")
+	require.Contains(t, string(want), `"n7":`, "the run gave node n7 no session")
+
+	back, err := DecodeKV(want)
+	require.NoError(t, err)
+	clone := kv.Clone()
+	for _, c := range []*KV{back, clone} {
+		require.Equal(t, string(want), string(c.Encode()))
+		for id, a := range model.Last {
+			got, ok := c.Duplicate(&Request{Client: id, Seq: a.Seq})
+			require.True(t, ok, "%v", id)
+			require.Equal(t, a.Response, *got, "%v", id)
+		}
+	}
+	clone.Apply(&Request{Client: -1, Seq: 1 << 50, Op: Op{Kind: OpPut, Key: "k0", Value: "clone"}})
+	clone.Apply(&Request{Client: 7, Seq: 1 << 50, Op: Op{Kind: OpPut, Key: "k0", Value: "clone"}})
+	require.Equal(t, string(want), string(kv.Encode()), "applying to the clone changed the original")
+
+	empty, err := DecodeKV([]byte(`{"data":null,"last":null}`))
+	require.NoError(t, err)
+	require.Equal(t, `{"data":{},"last":{}}`, string(empty.Encode()))
+	_, err = DecodeKV([]byte(`{"data":{},"last":{"x":{}}}`))
+	require.Error(t, err, "a session of a client that is not a number")
 }
