@@ -329,8 +329,9 @@ func applyOp[T string | []byte](kv *KV, r *Response, client sim.NodeID, seq int6
 		// per applied command (the hot path of every replication
 		// protocol). That is sound because nothing outside the store holds
 		// an *Applied: Duplicate and Apply hand out copies, and Clone
-		// copies every entry.
-		*last = Applied{Seq: seq, Response: resp}
+		// copies every entry. The fields are assigned, not a new Applied:
+		// that built a temporary and copied it.
+		last.Seq, last.Response = seq, resp
 	default:
 		kv.Last.set(client, &Applied{Seq: seq, Response: resp})
 	}
