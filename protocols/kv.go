@@ -117,6 +117,30 @@ func (r *Response) Describe() string {
 type KV struct {
 	Data map[string]string `json:"data"`
 	Last Sessions          `json:"last"`
+
+	keys keyCache // not state: strings of keys written lately
+}
+
+// keyCache holds the strings of keys written lately, so that a write of a
+// key read in place (ApplyRef) stores the string the store has rather than
+// a new one: commands write few keys, over and over. Strings are
+// immutable, so the cache changes no answer and a copy of the store may
+// share it.
+type keyCache [keyCacheSize]string
+
+// keyCacheSize is the number of keys a keyCache holds.
+const keyCacheSize = 16
+
+// keyString returns key as a string to keep, from c if it holds it.
+func keyString[T string | []byte](c *keyCache, key T) string {
+	if len(key) == 0 {
+		return ""
+	}
+	slot := &c[((uint(len(key))*31+uint(key[0]))*31+uint(key[len(key)-1]))%keyCacheSize]
+	if *slot != string(key) { // a comparison makes no string
+		*slot = string(key)
+	}
+	return *slot
 }
 
 // Applied is the deduplication entry of one client.
@@ -309,13 +333,13 @@ func applyOp[T string | []byte](kv *KV, r *Response, client sim.NodeID, seq int6
 	case OpGet:
 		resp.Value, resp.Found = kv.Data[string(key)]
 	case OpPut:
-		kv.Data[string(key)] = string(value) // the old value is not needed
+		kv.Data[keyString(&kv.keys, key)] = string(value) // the old value is not needed
 	case OpAppend:
-		kv.Data[string(key)] = kv.Data[string(key)] + string(value)
+		kv.Data[keyString(&kv.keys, key)] = kv.Data[string(key)] + string(value)
 	case OpCAS:
 		resp.Value, resp.Found = kv.Data[string(key)]
 		if resp.Value == string(expect) {
-			kv.Data[string(key)] = string(value)
+			kv.Data[keyString(&kv.keys, key)] = string(value)
 			resp.Swapped = true
 		}
 	default:

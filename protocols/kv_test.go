@@ -75,6 +75,13 @@ func TestApplyRefAppliesAsApplyTo(t *testing.T) {
 		{Client: -3, Seq: 1, Op: Op{Kind: OpGet, Key: "missing"}},
 		{Client: -3, Seq: 2, Op: Op{Kind: OpNoop}},
 		{Client: -3, Seq: 3, Op: Op{Kind: "frob", Key: "k"}},
+		// Keys that share a slot of the store's key cache.
+		{Client: -3, Seq: 4, Op: Op{Kind: OpPut, Key: "kA0", Value: "1"}},
+		{Client: -3, Seq: 5, Op: Op{Kind: OpPut, Key: "kB0", Value: "2"}},
+		{Client: -3, Seq: 6, Op: Op{Kind: OpAppend, Key: "kA0", Value: "3"}},
+		{Client: -3, Seq: 7, Op: Op{Kind: OpCAS, Key: "kB0", Expect: "2", Value: "4"}},
+		{Client: -3, Seq: 8, Op: Op{Kind: OpGet, Key: "kA0"}},
+		{Client: -3, Seq: 9, Op: Op{Kind: OpPut, Key: "", Value: "empty key"}},
 	}
 	want, got := NewKV(), NewKV()
 	for i, req := range reqs {
@@ -107,6 +114,20 @@ func TestApplyRefAppliesAsApplyTo(t *testing.T) {
 		})
 		require.Zero(t, allocs, "%s", req.Describe())
 	}
+	// A put of a key the store has written lately makes one string, the
+	// value's: the key's string is the one the store has.
+	put := Request{Client: -1, Seq: 1 << 40, Op: Op{Kind: OpPut, Key: "kk", Value: "vv"}}
+	var enc Encoder
+	enc.Request(&put)
+	var r Response
+	allocs := testing.AllocsPerRun(10, func() {
+		d := Decoder{B: enc.B}
+		ref := d.RequestRef()
+		ref.Seq = put.Seq
+		got.ApplyRef(&r, &ref)
+		put.Seq++
+	})
+	require.Equal(t, 1.0, allocs, "%s", put.Describe())
 }
 
 // RequestRef reads what Request reads, in place: the same fields from a
