@@ -56,12 +56,12 @@ func (d *Decoder) Uvarint() uint64 {
 	if d.Err != nil {
 		return 0
 	}
-	v, n := binary.Uvarint(d.B)
-	if n <= 0 {
+	v, rest, ok := uvarintIn(d.B)
+	if !ok {
 		d.Err = errShort
 		return 0
 	}
-	d.B = d.B[n:]
+	d.B = rest
 	return v
 }
 
@@ -70,13 +70,51 @@ func (d *Decoder) Varint() int64 {
 	if d.Err != nil {
 		return 0
 	}
-	v, n := binary.Varint(d.B)
-	if n <= 0 {
+	v, rest, ok := varintIn(d.B)
+	if !ok {
 		d.Err = errShort
 		return 0
 	}
-	d.B = d.B[n:]
+	d.B = rest
 	return v
+}
+
+// uvarintIn reads an unsigned integer from the front of b and returns it
+// with the rest of b (ok false, b unchanged: truncated or overflowing).
+// Most integers a protocol stores are small, so a one-byte integer is
+// read without binary.Uvarint's loop; the decoders below work on a local
+// slice and write the Decoder once, since every node decodes every
+// command it applies.
+func uvarintIn(b []byte) (v uint64, rest []byte, ok bool) {
+	if len(b) > 0 && b[0] < 0x80 {
+		return uint64(b[0]), b[1:], true
+	}
+	v, n := binary.Uvarint(b)
+	if n <= 0 {
+		return 0, b, false
+	}
+	return v, b[n:], true
+}
+
+// varintIn is uvarintIn for a signed integer (binary.Varint's zig-zag
+// encoding).
+func varintIn(b []byte) (v int64, rest []byte, ok bool) {
+	ux, rest, ok := uvarintIn(b)
+	v = int64(ux >> 1)
+	if ux&1 != 0 {
+		v = ^v
+	}
+	return v, rest, ok
+}
+
+// bytesIn reads a length-prefixed byte string in place from the front of
+// b: the result aliases b (ok false, b unchanged: truncated).
+func bytesIn(b []byte) (s, rest []byte, ok bool) {
+	n, rest, ok := uvarintIn(b)
+	if !ok || uint64(len(rest)) < n {
+		return nil, b, false
+	}
+	return rest[:n:n], rest[n:], true
 }
 
 // String reads a string (one copy of its bytes, none when it is empty).
@@ -94,24 +132,25 @@ func (d *Decoder) Bytes() []byte {
 // next reads a length-prefixed byte string in place: the result aliases
 // d.B, so callers copy it (nil when the encoding is short).
 func (d *Decoder) next() []byte {
-	n := d.Uvarint()
 	if d.Err != nil {
 		return nil
 	}
-	if uint64(len(d.B)) < n {
+	b, rest, ok := bytesIn(d.B)
+	if !ok {
 		d.Err = errShort
 		return nil
 	}
-	b := d.B[:n:n]
-	d.B = d.B[n:]
+	d.B = rest
 	return b
 }
 
-// opKind reads an operation kind. The known kinds come back as the
-// constants, without a copy: restart recovery decodes one per stored
+// opKind reads an operation kind (see opKindOf).
+func (d *Decoder) opKind() OpKind { return opKindOf(d.next()) }
+
+// opKindOf is the operation kind named b. The known kinds come back as
+// the constants, without a copy: restart recovery decodes one per stored
 // entry. Any other name is copied as it is.
-func (d *Decoder) opKind() OpKind {
-	b := d.next()
+func opKindOf(b []byte) OpKind {
 	switch OpKind(b) { // a switch on the bytes makes no string
 	case OpPut:
 		return OpPut
@@ -166,14 +205,44 @@ type RequestRef struct {
 	Key, Value, Expect []byte
 }
 
-// RequestRef reads a client request in place (see RequestRef).
-func (d *Decoder) RequestRef() RequestRef {
-	var r RequestRef
-	r.Client = NodeIDOf(d.Varint())
-	r.Seq = d.Varint()
-	r.Kind = d.opKind()
-	r.Key = d.next()
-	r.Value = d.next()
-	r.Expect = d.next()
+// RequestRef reads a client request in place (see RequestRef). Every node
+// reads every command it applies this way, so the fields are read from a
+// local slice, which is written back to the Decoder once. As with the
+// other reads, a truncated encoding sets Err and leaves the fields from
+// the one that failed on zero.
+func (d *Decoder) RequestRef() (r RequestRef) {
+	if d.Err != nil {
+		return r
+	}
+	b := d.B
+	client, b, ok := varintIn(b)
+	if !ok {
+		return d.short(b, r)
+	}
+	r.Client = NodeIDOf(client)
+	if r.Seq, b, ok = varintIn(b); !ok {
+		return d.short(b, r)
+	}
+	kind, b, ok := bytesIn(b)
+	if !ok {
+		return d.short(b, r)
+	}
+	r.Kind = opKindOf(kind)
+	if r.Key, b, ok = bytesIn(b); !ok {
+		return d.short(b, r)
+	}
+	if r.Value, b, ok = bytesIn(b); !ok {
+		return d.short(b, r)
+	}
+	if r.Expect, b, ok = bytesIn(b); !ok {
+		return d.short(b, r)
+	}
+	d.B = b
+	return r
+}
+
+// short records a truncated encoding found at b while reading r.
+func (d *Decoder) short(b []byte, r RequestRef) RequestRef {
+	d.B, d.Err = b, errShort
 	return r
 }

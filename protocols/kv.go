@@ -115,8 +115,32 @@ func (r *Response) Describe() string {
 // that table instead of being applied twice (exactly-once semantics). The
 // table is part of the state and of every snapshot.
 type KV struct {
-	Data map[string]string       `json:"data"`
-	Last map[sim.NodeID]*Applied `json:"last"`
+	Data map[string]string `json:"data"`
+	Last Sessions          `json:"last"`
+
+	keys keyCache // not state: strings of keys written lately
+}
+
+// keyCache holds the strings of keys written lately, so that a write of a
+// key read in place (ApplyRef) stores the string the store has rather than
+// a new one: commands write few keys, over and over. Strings are
+// immutable, so the cache changes no answer and a copy of the store may
+// share it.
+type keyCache [keyCacheSize]string
+
+// keyCacheSize is the number of keys a keyCache holds.
+const keyCacheSize = 16
+
+// keyString returns key as a string to keep, from c if it holds it.
+func keyString[T string | []byte](c *keyCache, key T) string {
+	if len(key) == 0 {
+		return ""
+	}
+	slot := &c[((uint(len(key))*31+uint(key[0]))*31+uint(key[len(key)-1]))%keyCacheSize]
+	if *slot != string(key) { // a comparison makes no string
+		*slot = string(key)
+	}
+	return *slot
 }
 
 // Applied is the deduplication entry of one client.
@@ -126,11 +150,120 @@ type Applied struct {
 }
 
 // NewKV returns an empty store.
-func NewKV() *KV { return &KV{Data: map[string]string{}, Last: map[sim.NodeID]*Applied{}} }
+func NewKV() *KV { return &KV{Data: map[string]string{}} }
+
+// Sessions is the session table: the deduplication entry of each client
+// that has had a request applied. Every apply looks up its client's entry,
+// and clients are numbered -1, -2, ... (sim.MaxClients at most), so their
+// entries sit in a slice by -id-1 and are found without hashing; any other
+// id (a node sending requests itself, or one read from a snapshot) is kept
+// in a map. It encodes as the map from id to entry it stands for: the
+// snapshot format is that of map[sim.NodeID]*Applied (a null entry read
+// from a snapshot is taken as none).
+type Sessions struct {
+	clients []*Applied // by -id-1; nil: none
+	others  map[sim.NodeID]*Applied
+}
+
+// clientIndex is the slot of id in Sessions.clients (ok false: id is not
+// a client's, or beyond sim.MaxClients).
+func clientIndex(id sim.NodeID) (int, bool) {
+	i := -int(id) - 1
+	return i, i >= 0 && i < sim.MaxClients
+}
+
+// get returns id's entry (nil: none). The entry may be written in place.
+func (s *Sessions) get(id sim.NodeID) *Applied {
+	if i, ok := clientIndex(id); ok {
+		if i < len(s.clients) {
+			return s.clients[i]
+		}
+		return nil
+	}
+	return s.others[id]
+}
+
+// set makes a id's entry.
+func (s *Sessions) set(id sim.NodeID, a *Applied) {
+	if i, ok := clientIndex(id); ok {
+		if i >= len(s.clients) {
+			s.clients = append(s.clients, make([]*Applied, i+1-len(s.clients))...)
+		}
+		s.clients[i] = a
+		return
+	}
+	if s.others == nil {
+		s.others = map[sim.NodeID]*Applied{}
+	}
+	s.others[id] = a
+}
+
+// Len is the number of entries.
+func (s *Sessions) Len() int {
+	n := len(s.others)
+	for _, a := range s.clients {
+		if a != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// asMap is the table as the map it encodes as.
+func (s *Sessions) asMap() map[sim.NodeID]*Applied {
+	m := make(map[sim.NodeID]*Applied, s.Len())
+	for i, a := range s.clients {
+		if a != nil {
+			m[sim.NodeID(-i-1)] = a
+		}
+	}
+	maps.Copy(m, s.others)
+	return m
+}
+
+// MarshalJSON encodes the table as a map[sim.NodeID]*Applied, by
+// encoding one, so the bytes are encoding/json's (keys in string order).
+func (s Sessions) MarshalJSON() ([]byte, error) { return json.Marshal(s.asMap()) }
+
+// UnmarshalJSON reads what MarshalJSON wrote, adding its entries to the
+// table as decoding into a map would.
+func (s *Sessions) UnmarshalJSON(b []byte) error {
+	var m map[sim.NodeID]*Applied
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	for id, a := range m { // one slot per id: the order does not matter
+		if a != nil {
+			s.set(id, a)
+		}
+	}
+	return nil
+}
+
+// clone is a deep copy of the table: nothing outside it holds an entry,
+// so the entries are copied into one array.
+func (s *Sessions) clone() Sessions {
+	entries := make([]Applied, 0, s.Len())
+	c := Sessions{clients: make([]*Applied, len(s.clients))}
+	for i, a := range s.clients {
+		if a != nil {
+			entries = append(entries, *a)
+			c.clients[i] = &entries[len(entries)-1]
+		}
+	}
+	if s.others != nil {
+		c.others = make(map[sim.NodeID]*Applied, len(s.others))
+		for id, a := range s.others {
+			entries = append(entries, *a)
+			c.others[id] = &entries[len(entries)-1]
+		}
+	}
+	return c
+}
 
 // Duplicate returns the cached response if req was already applied.
 func (kv *KV) Duplicate(req *Request) (*Response, bool) {
-	r, ok := duplicate(kv.Last[req.Client], req.Client, req.Seq)
+	r, ok := duplicate(kv.Last.get(req.Client), req.Client, req.Seq)
 	if !ok {
 		return nil, false
 	}
@@ -187,29 +320,32 @@ func applyOp[T string | []byte](kv *KV, r *Response, client sim.NodeID, seq int6
 		*r = Response{Client: client, Seq: seq, Status: StatusOK}
 		return
 	}
-	last := kv.Last[client] // looked up once, and written in place below
+	last := kv.Last.get(client) // looked up once, and written in place below
 	if dup, ok := duplicate(last, client, seq); ok {
 		*r = dup
 		return
 	}
-	*r = Response{Client: client, Seq: seq, Status: StatusOK}
-	old, found := kv.Data[string(key)]
+	// The response is built on the stack and copied out twice, to the
+	// caller and to the session entry: each write to a field of *r (on
+	// the heap) would cost a write barrier while the collector runs.
+	resp := Response{Client: client, Seq: seq, Status: StatusOK}
 	switch kind {
 	case OpGet:
-		r.Value, r.Found = old, found
+		resp.Value, resp.Found = kv.Data[string(key)]
 	case OpPut:
-		kv.Data[string(key)] = string(value)
+		kv.Data[keyString(&kv.keys, key)] = string(value) // the old value is not needed
 	case OpAppend:
-		kv.Data[string(key)] = old + string(value)
+		kv.Data[keyString(&kv.keys, key)] = kv.Data[string(key)] + string(value)
 	case OpCAS:
-		r.Value, r.Found = old, found
-		if old == string(expect) {
-			kv.Data[string(key)] = string(value)
-			r.Swapped = true
+		resp.Value, resp.Found = kv.Data[string(key)]
+		if resp.Value == string(expect) {
+			kv.Data[keyString(&kv.keys, key)] = string(value)
+			resp.Swapped = true
 		}
 	default:
-		r.Status, r.Err = StatusFail, fmt.Sprintf("unknown operation %q", kind)
+		resp.Status, resp.Err = StatusFail, fmt.Sprintf("unknown operation %q", kind)
 	}
+	*r = resp
 	switch {
 	case client == 0:
 	case last != nil:
@@ -217,10 +353,11 @@ func applyOp[T string | []byte](kv *KV, r *Response, client sim.NodeID, seq int6
 		// per applied command (the hot path of every replication
 		// protocol). That is sound because nothing outside the store holds
 		// an *Applied: Duplicate and Apply hand out copies, and Clone
-		// copies every entry.
-		*last = Applied{Seq: seq, Response: *r}
+		// copies every entry. The fields are assigned, not a new Applied:
+		// that built a temporary and copied it.
+		last.Seq, last.Response = seq, resp
 	default:
-		kv.Last[client] = &Applied{Seq: seq, Response: *r}
+		kv.Last.set(client, &Applied{Seq: seq, Response: resp})
 	}
 }
 
@@ -241,9 +378,6 @@ func DecodeKV(b []byte) (*KV, error) {
 	}
 	if kv.Data == nil {
 		kv.Data = map[string]string{}
-	}
-	if kv.Last == nil {
-		kv.Last = map[sim.NodeID]*Applied{}
 	}
 	return kv, nil
 }
@@ -267,10 +401,5 @@ func (kv *KV) Clone() *KV {
 	if kv == nil {
 		return nil
 	}
-	c := &KV{Data: maps.Clone(kv.Data), Last: make(map[sim.NodeID]*Applied, len(kv.Last))}
-	for id, a := range kv.Last {
-		cp := *a
-		c.Last[id] = &cp
-	}
-	return c
+	return &KV{Data: maps.Clone(kv.Data), Last: kv.Last.clone()}
 }
