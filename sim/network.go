@@ -46,24 +46,45 @@ func (l Latency) Validate() error {
 	return nil
 }
 
-// fixed reports whether Sample draws nothing from its stream.
-func (l *Latency) fixed() bool {
-	switch l.Dist {
-	case "uniform", "normal", "exponential":
-		return false
+// latencyDist is a Latency's Dist decided once, when a link's model is
+// set (network.reset): every send samples its link's latency, and a switch
+// on the name compared strings each time.
+type latencyDist uint8
+
+const (
+	// distConstant is also what any other name samples as (Validate
+	// refuses them).
+	distConstant latencyDist = iota
+	distUniform
+	distNormal
+	distExponential
+)
+
+func distOf(name string) latencyDist {
+	switch name {
+	case "uniform":
+		return distUniform
+	case "normal":
+		return distNormal
+	case "exponential":
+		return distExponential
 	}
-	return true
+	return distConstant
 }
 
 // Sample draws one delay.
-func (l *Latency) Sample(r *Rand) Time {
+func (l *Latency) Sample(r *Rand) Time { return l.sample(distOf(l.Dist), r) }
+
+// sample is Sample with l.Dist decided already: dist is distOf(l.Dist).
+// A constant latency draws nothing from r (which may then be nil).
+func (l *Latency) sample(dist latencyDist, r *Rand) Time {
 	var d Time
-	switch l.Dist {
-	case "uniform":
+	switch dist {
+	case distUniform:
 		d = r.Between(l.Min, l.Max)
-	case "normal":
+	case distNormal:
 		d = Time(float64(l.Mean) + r.NormFloat64()*float64(l.StdDev))
-	case "exponential":
+	case distExponential:
 		d = l.Min + Time(r.ExpFloat64()*float64(l.Mean))
 	default:
 		d = l.Min
@@ -71,7 +92,7 @@ func (l *Latency) Sample(r *Rand) Time {
 	if d < l.Min {
 		d = l.Min
 	}
-	if l.Max > 0 && d > l.Max && l.Dist != "constant" {
+	if l.Max > 0 && d > l.Max && dist != distConstant {
 		d = l.Max
 	}
 	return d
@@ -82,7 +103,12 @@ type Link struct {
 	Latency   Latency
 	Loss      float64
 	Duplicate float64
+	// dist is distOf(Latency.Dist), set with Latency (network.reset).
+	dist latencyDist
 }
+
+// random reports whether a send over the link draws from its stream.
+func (l *Link) random() bool { return l.Loss > 0 || l.Duplicate > 0 || l.dist != distConstant }
 
 // LinkOverride replaces parts of the default model on some links. A zero
 // From or To matches every node.
@@ -224,6 +250,9 @@ func (n *network) reset() {
 				}
 			}
 		}
+	}
+	for i := range n.links {
+		n.links[i].dist = distOf(n.links[i].Latency.Dist)
 	}
 }
 

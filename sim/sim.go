@@ -779,7 +779,8 @@ func (st *state) send(e *Env, to NodeID, msg Message) {
 	}
 	li := e.idx*net.procs + t.idx
 	link := &net.links[li]
-	if link.Loss > 0 || link.Duplicate > 0 || net.fifo || !link.Latency.fixed() {
+	random := link.random()
+	if random || net.fifo {
 		// The link's stream or its FIFO clock changes: a fork copies the
 		// network first. A fixed, lossless link changes nothing.
 		st.ownNet()
@@ -787,7 +788,7 @@ func (st *state) send(e *Env, to NodeID, msg Message) {
 		link = &net.links[li]
 	}
 	var r *Rand
-	if link.Loss > 0 || link.Duplicate > 0 || !link.Latency.fixed() {
+	if random {
 		r = net.linkRand(e.idx, t.idx)
 	}
 	if r.Chance(link.Loss) {
@@ -826,7 +827,7 @@ func example(msg Message) string {
 }
 
 func (st *state) arrival(li int, depart Time, link *Link, r *Rand) Time {
-	at := depart + link.Latency.Sample(r)
+	at := depart + link.Latency.sample(link.dist, r)
 	if st.net.fifo {
 		if at < st.net.last[li] {
 			at = st.net.last[li]

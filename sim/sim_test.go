@@ -685,3 +685,41 @@ func TestSharersAreToldApart(t *testing.T) {
 	assert.Equal(t, 9, plain[0].n)
 	assert.Equal(t, 9, plain[sharerBits-2].n)
 }
+
+// TestLinkDist checks that every link's dist, decided once when the
+// network is built, names the distribution of the latency the link holds
+// (the default, the client latency or a link's override), so that a send
+// samples what the configuration says.
+func TestLinkDist(t *testing.T) {
+	over := Latency{Dist: "exponential", Min: Millisecond, Mean: 2 * Millisecond}
+	cfg := NetworkConfig{
+		Latency:       Latency{Dist: "uniform", Min: Millisecond, Max: 3 * Millisecond},
+		ClientLatency: &Latency{Dist: "constant", Min: Millisecond},
+		Links:         []LinkOverride{{From: 1, To: 2, Latency: &over}, {From: 3, Latency: &Latency{Dist: "normal", Min: Millisecond, Mean: 2 * Millisecond, StdDev: Millisecond}}},
+	}
+	n := newNetwork(cfg, 3, 1, 1)
+	for i, l := range n.links {
+		if got, want := l.dist, distOf(l.Latency.Dist); got != want {
+			t.Errorf("link %d->%d (%s): dist %d, want %d", i/n.procs, i%n.procs, l.Latency.Dist, got, want)
+		}
+	}
+	if got := n.links[0*n.procs+1].dist; got != distExponential {
+		t.Errorf("n1->n2 override: dist %d, want exponential %d", got, distExponential)
+	}
+	if got := n.links[2*n.procs+0].dist; got != distNormal {
+		t.Errorf("n3->n1 override: dist %d, want normal %d", got, distNormal)
+	}
+	if got := n.links[0*n.procs+3].dist; got != distConstant {
+		t.Errorf("n1->c1 client latency: dist %d, want constant %d", got, distConstant)
+	}
+	// The same stream gives the same delays through Sample and through
+	// the link's decided dist.
+	for _, l := range []Latency{cfg.Latency, over, *cfg.ClientLatency, *cfg.Links[1].Latency} {
+		a, b := NewRand(7, "x"), NewRand(7, "x")
+		for k := 0; k < 100; k++ {
+			if x, y := l.Sample(a), l.sample(distOf(l.Dist), b); x != y {
+				t.Fatalf("%s draw %d: Sample %v, sample %v", l.Dist, k, x, y)
+			}
+		}
+	}
+}
