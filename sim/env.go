@@ -72,8 +72,9 @@ func (e *Env) SetTimer(d Time, name string, arg int64) TimerID {
 	st := e.st
 	st.stats.TimersSet++
 	at := st.now + e.toTrue(d)
-	id := st.nextID
-	st.push(Event{Kind: KindTimer, At: at, To: e.id, Timer: Timer{ID: id, Name: name, Arg: arg}, epoch: e.epoch})
+	ev := st.pushNew(at)
+	id := ev.ID
+	ev.Kind, ev.To, ev.Timer, ev.epoch = KindTimer, e.id, Timer{ID: id, Name: name, Arg: arg}, e.epoch
 	e.ownTimers()
 	e.timers.add(id)
 	st.rec.effect(Effect{Kind: EffectTimer, ID: id, At: at, Name: name, Arg: arg})

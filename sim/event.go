@@ -126,18 +126,32 @@ func (q *queue) less(i, j int) bool {
 
 func (q *queue) len() int { return len(q.heap) }
 
-func (q *queue) push(ev Event) {
+func (q *queue) push(ev Event) { *q.pushNew(ev.At, ev.ID) = ev }
+
+// pushNew queues an event due at `at` with the given id and returns it in
+// the slab, zero but for At and ID, for the caller to fill in before the
+// queue changes again (a push may move the slab). A send filled in place
+// writes the one pointer it has (its message) through a write barrier,
+// where copying in a whole Event barriers each of its pointer words, nil
+// or not, while the collector marks.
+func (q *queue) pushNew(at Time, id EventID) *Event {
 	var slot int32
 	if n := len(q.free); n > 0 {
 		slot = q.free[n-1]
 		q.free = q.free[:n-1]
-		q.slab[slot] = ev
 	} else {
 		slot = int32(len(q.slab))
-		q.slab = append(q.slab, ev)
+		q.slab = append(q.slab, Event{})
 	}
-	q.heap = append(q.heap, qent{at: ev.At, id: ev.ID, slot: slot})
+	q.heap = append(q.heap, qent{at: at, id: id, slot: slot})
 	q.up(len(q.heap) - 1)
+	ev := &q.slab[slot]
+	if ev.Kind != 0 || ev.Msg != nil || ev.Fault != nil {
+		// popInto and take zero a slot as they free it.
+		panic(fmt.Sprintf("sim: queue slot %d freed but not zeroed: %s", slot, ev.Describe()))
+	}
+	ev.At, ev.ID = at, id
+	return ev
 }
 
 // pop removes the earliest event and returns it.

@@ -386,6 +386,15 @@ func (st *state) push(ev Event) EventID {
 	return ev.ID
 }
 
+// pushNew schedules an event due at `at`, giving it the next id, and
+// returns it zero but for At and ID: the caller fills in the rest at once
+// (see queue.pushNew).
+func (st *state) pushNew(at Time) *Event {
+	id := st.nextID
+	st.nextID++
+	return st.q.pushNew(at, id)
+}
+
 // Now is the current simulated time.
 func (s *Sim) Now() Time { return s.st.now }
 
@@ -767,7 +776,7 @@ func (st *state) send(e *Env, to NodeID, msg Message) {
 		depart += st.cfg.FsyncDelay
 	}
 	if t == e {
-		id := st.push(Event{Kind: kind, At: depart, From: e.id, To: to, Msg: msg, Sent: st.now})
+		id := st.pushSend(kind, depart, e.id, to, msg, false)
 		st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: depart, Msg: msg})
 		return
 	}
@@ -797,14 +806,21 @@ func (st *state) send(e *Env, to NodeID, msg Message) {
 		return
 	}
 	at := st.arrival(li, depart, link, r)
-	id := st.push(Event{Kind: kind, At: at, From: e.id, To: to, Msg: msg, Sent: st.now})
+	id := st.pushSend(kind, at, e.id, to, msg, false)
 	st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: at, Msg: msg})
 	if r.Chance(link.Duplicate) {
 		st.stats.Duplicated++
 		at := st.arrival(li, depart, link, r)
-		id := st.push(Event{Kind: kind, At: at, From: e.id, To: to, Msg: msg, Sent: st.now, Dup: true})
+		id := st.pushSend(kind, at, e.id, to, msg, true)
 		st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: at, Msg: msg, Dup: true})
 	}
+}
+
+// pushSend queues the delivery of msg from from to to at at, sent now.
+func (st *state) pushSend(kind EventKind, at Time, from, to NodeID, msg Message, dup bool) EventID {
+	ev := st.pushNew(at)
+	ev.Kind, ev.From, ev.To, ev.Msg, ev.Sent, ev.Dup = kind, from, to, msg, st.now, dup
+	return ev.ID
 }
 
 // unregistered explains a send of a message type the run did not declare.
