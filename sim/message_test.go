@@ -67,3 +67,34 @@ func TestUndeclaredMessageStopsAtFirstSend(t *testing.T) {
 		}
 	}
 }
+
+// valueMsg is a message type with a value receiver: both valueMsg and
+// *valueMsg are Messages, and they are different types.
+type valueMsg struct{ X int }
+
+func (valueMsg) MessageType() string { return "test.Value" }
+
+// TestTypeWord: the registered-type check compares interface type words,
+// which must be equal exactly when the dynamic types are, whatever the
+// values (and wherever they were made).
+func TestTypeWord(t *testing.T) {
+	same := [][2]Message{
+		{&pingMsg{Hop: 1}, &pingMsg{Hop: 2}},
+		{sharedPing, &pingMsg{}},
+		{valueMsg{1}, valueMsg{2}},
+		{&valueMsg{1}, &valueMsg{2}},
+	}
+	for _, p := range same {
+		if typeWord(p[0]) != typeWord(p[1]) {
+			t.Errorf("%T and %T: type words differ, want equal", p[0], p[1])
+		}
+	}
+	kinds := []Message{&pingMsg{}, &strayMsg{}, valueMsg{}, &valueMsg{}}
+	for i, a := range kinds {
+		for j, b := range kinds {
+			if eq := typeWord(a) == typeWord(b); eq != (i == j) {
+				t.Errorf("%T and %T: type words equal %v, want %v", a, b, eq, i == j)
+			}
+		}
+	}
+}
