@@ -55,6 +55,7 @@ type StorageCanon func(key string, value, scratch []byte) []byte
 type storeEntry struct {
 	key   string
 	value []byte
+	fp    uint64 // the entry's part of Storage.fp (entryFP)
 }
 
 // indexArea holds the stored keys IndexKey(prefix, i) of one prefix: those
@@ -474,8 +475,9 @@ func (s *Storage) set(key string, v []byte) {
 	switch {
 	case ok:
 		s.small[i].value = v
+		s.small[i].fp = s.entryFP(key, v)
 	case len(s.small) < storeSmallMax:
-		s.small = slices.Insert(s.small, i, storeEntry{key: key, value: v})
+		s.small = slices.Insert(s.small, i, storeEntry{key: key, value: v, fp: s.entryFP(key, v)})
 	default:
 		s.data = make(map[string][]byte, 2*storeSmallMax)
 		for _, e := range s.small {
@@ -600,11 +602,13 @@ func (s *Storage) indexFP(prefix string, i uint64, value []byte) uint64 {
 func (s *Storage) setCanon(c StorageCanon) {
 	s.canon = c
 	s.fp = 0
-	for _, k := range s.Keys("") {
-		if _, _, ok := splitIndexKey(k); !ok {
-			v, _ := s.lookup(k)
-			s.fp += s.entryFP(k, v)
-		}
+	for i := range s.small {
+		e := &s.small[i]
+		e.fp = s.entryFP(e.key, e.value)
+		s.fp += e.fp
+	}
+	for k, v := range s.data {
+		s.fp += s.entryFP(k, v) // a sum: the order does not matter
 	}
 	for k := range s.logs {
 		a := &s.logs[k]
@@ -663,7 +667,28 @@ func (s *Storage) put(key string, value []byte) {
 		s.putAt(p, i, value)
 		return
 	}
-	s.fp += s.entryFP(key, value)
+	fp := s.entryFP(key, value)
+	if s.data == nil {
+		// A small store finds the key once and keeps each entry's hash,
+		// so that an overwrite (a Raft node's hard state, on most of its
+		// steps) neither searches twice nor hashes the old value again.
+		i, ok := s.find(key)
+		if !ok && len(s.small) < storeSmallMax {
+			s.small = slices.Insert(s.small, i, storeEntry{key: key, value: s.keep(nil, false, value), fp: fp})
+			s.fp += fp
+			s.bytes += int64(len(value))
+			return
+		}
+		if ok {
+			e := &s.small[i]
+			s.fp += fp - e.fp
+			s.bytes -= int64(len(e.value))
+			e.value, e.fp = s.keep(e.value, true, value), fp
+			s.bytes += int64(len(value))
+			return
+		}
+	}
+	s.fp += fp
 	old, had := s.lookup(key)
 	if had {
 		s.fp -= s.entryFP(key, old)
@@ -703,12 +728,13 @@ func (s *Storage) del(key string) bool {
 	if !ok {
 		return false
 	}
-	s.fp -= s.entryFP(key, old)
 	s.bytes -= int64(len(old))
 	if s.data != nil {
+		s.fp -= s.entryFP(key, old)
 		delete(s.data, key)
 	} else {
 		i, _ := s.find(key)
+		s.fp -= s.small[i].fp
 		s.small = slices.Delete(s.small, i, i+1)
 	}
 	return true

@@ -145,6 +145,15 @@ func TestStorageModel(t *testing.T) {
 		s.setCanon(canon)
 		s.putAt("log/", 7, []byte("xyz"))
 		model[IndexKey("log/", 7)] = []byte("xyz")
+		// An overwrite, a new key and a delete after it: a small store
+		// keeps each entry's hash, which must be the canon's now.
+		s.put("k001", []byte("ab"))
+		model["k001"] = []byte("ab")
+		s.put("knew", []byte("cd"))
+		model["knew"] = []byte("cd")
+		_, had := model["k002"]
+		require.Equal(t, had, s.del("k002"))
+		delete(model, "k002")
 		var fp uint64
 		for k, v := range model {
 			fp += entryFingerprint(k, canon(k, v, nil))
