@@ -90,6 +90,13 @@ type indexArea struct {
 	slots []indexSlot
 	free  []int32
 	far   map[uint64]indexSlot
+	// head is indexKeyHead(prefix, headNum) when headOK: the part of the
+	// hash of the keys of the numbers i>>indexTailBits == headNum that
+	// their last digits do not change. Only putAt sets it, in a store
+	// this process owns (a copy has its own, see Env.ownStore).
+	headNum uint64
+	head    uint64
+	headOK  bool
 }
 
 type indexSlot struct {
@@ -202,11 +209,40 @@ func entryFingerprint(key string, value []byte) uint64 {
 
 // indexFingerprint is entryFingerprint(IndexKey(prefix, i), value).
 func indexFingerprint(prefix string, i uint64, value []byte) uint64 {
+	return fnvValue(indexKeyTail(indexKeyHead(prefix, i>>indexTailBits), i), value)
+}
+
+// An index key's hash is taken in two parts, the prefix with the number's
+// leading digits (the head), and the last indexTailBits/4 digits (the
+// tail), so that an index area can keep the head of the numbers it was
+// last given: a log's consecutive entries share it.
+const indexTailBits = 16
+
+// indexKeyHead is the FNV-1a state after prefix and the leading digits of
+// IndexKey(prefix, i), where hi is i>>indexTailBits.
+func indexKeyHead(prefix string, hi uint64) uint64 {
 	h := fnvString(fnvOffset, prefix)
-	for k := indexDigits - 1; k >= 0; k-- {
+	for k := (indexDigits - indexTailBits/4) - 1; k >= 0; k-- {
+		h = (h ^ uint64(hexDigits[(hi>>(4*k))&0xf])) * fnvPrime
+	}
+	return h
+}
+
+// indexKeyTail goes on from indexKeyHead with the last digits of i.
+func indexKeyTail(h, i uint64) uint64 {
+	for k := indexTailBits/4 - 1; k >= 0; k-- {
 		h = (h ^ uint64(hexDigits[(i>>(4*k))&0xf])) * fnvPrime
 	}
-	return fnvValue(h, value)
+	return h
+}
+
+// fingerprint is indexFingerprint(a.prefix, i, value), with the head of
+// the key's hash taken from the area's cache when i shares it.
+func (a *indexArea) fingerprint(i uint64, value []byte) uint64 {
+	if hi := i >> indexTailBits; !a.headOK || a.headNum != hi {
+		a.headNum, a.head, a.headOK = hi, indexKeyHead(a.prefix, hi), true
+	}
+	return fnvValue(indexKeyTail(a.head, i), value)
 }
 
 func newStorage() *Storage { return &Storage{} }
@@ -709,7 +745,12 @@ func (s *Storage) putAt(prefix string, i uint64, value []byte) {
 		s.logs = append(s.logs, a0)
 		a = &s.logs[len(s.logs)-1]
 	}
-	fp := s.indexFP(prefix, i, value)
+	var fp uint64
+	if s.canon == nil {
+		fp = a.fingerprint(i, value)
+	} else {
+		fp = s.indexFP(prefix, i, value)
+	}
 	s.fp += fp
 	old, had := a.get(i)
 	if had {

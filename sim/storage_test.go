@@ -264,3 +264,21 @@ func TestIndexAreaTakesRegularGaps(t *testing.T) {
 	require.LessOrEqual(t, a.w, indexSparseMax*(a.n+1)+indexGapMax,
 		"window of %d slots for %d keys in it", a.w, a.n)
 }
+
+// TestIndexFingerprint: an index key's fingerprint, taken in two parts and
+// with the first part cached by the area, is the hash of the whole key
+// string, for numbers on both sides of where the cached part changes and
+// in any order.
+func TestIndexFingerprint(t *testing.T) {
+	a := &indexArea{prefix: "e/"}
+	value := []byte("entry")
+	nums := []uint64{0, 1, 0xffff, 0x10000, 0xffff, 0x10001, 0x1fffe, 42, ^uint64(0), 1 << 63, 0x1234_5678_9abc_def0}
+	rapid.Check(t, func(t *rapid.T) {
+		nums := append(nums, rapid.SliceOf(rapid.Uint64()).Draw(t, "more")...)
+		for _, i := range nums {
+			want := entryFingerprint(IndexKey(a.prefix, i), value)
+			require.Equal(t, want, indexFingerprint(a.prefix, i, value), "number %#x", i)
+			require.Equal(t, want, a.fingerprint(i, value), "number %#x after %#x", i, a.headNum)
+		}
+	})
+}
