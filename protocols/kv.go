@@ -119,6 +119,9 @@ type KV struct {
 	Last Sessions          `json:"last"`
 
 	keys keyCache // not state: strings of keys written lately
+	// resp is the response to a request with no session entry to hold it
+	// (a no-op, a client 0, a stale retry): see ApplyShared.
+	resp Response
 }
 
 // keyCache holds the strings of keys written lately, so that a write of a
@@ -298,7 +301,7 @@ func (kv *KV) Apply(req *Request) *Response {
 // (Raft's KVStateMachine: every node applies each command, only the leader
 // answers, so a response allocated per command was mostly garbage).
 func (kv *KV) ApplyTo(r *Response, req *Request) {
-	applyOp(kv, r, req.Client, req.Seq, req.Op.Kind, req.Op.Key, req.Op.Value, req.Op.Expect)
+	*r = *applyOp(kv, req.Client, req.Seq, req.Op.Kind, req.Op.Key, req.Op.Value, req.Op.Expect)
 }
 
 // ApplyRef is ApplyTo for a request read in place from its encoding
@@ -308,26 +311,40 @@ func (kv *KV) ApplyTo(r *Response, req *Request) {
 // key, a cas's expected value, a refused cas's new value). req's bytes
 // are not kept.
 func (kv *KV) ApplyRef(r *Response, req *RequestRef) {
-	applyOp(kv, r, req.Client, req.Seq, req.Kind, req.Key, req.Value, req.Expect)
+	*r = *kv.ApplyShared(req)
 }
 
-// applyOp is ApplyTo and ApplyRef: the operation's strings are either
-// strings or bytes read in place, and string(key) of bytes allocates only
-// where the map keeps the key (Go makes no string for a look-up or a
-// comparison).
-func applyOp[T string | []byte](kv *KV, r *Response, client sim.NodeID, seq int64, kind OpKind, key, value, expect T) {
+// ApplyShared is ApplyRef returning the response where the store keeps
+// it (the client's session entry, or a response of the store's own for a
+// request without one), not a copy: for a replica on which every node
+// applies each command and only the one that proposed it answers, so
+// that the response is copied only to be sent. It is the store's: valid
+// until the next apply, never to be changed.
+func (kv *KV) ApplyShared(req *RequestRef) *Response {
+	return applyOp(kv, req.Client, req.Seq, req.Kind, req.Key, req.Value, req.Expect)
+}
+
+// applyOp is ApplyTo, ApplyRef and ApplyShared: the operation's strings
+// are either strings or bytes read in place, and string(key) of bytes
+// allocates only where the map keeps the key (Go makes no string for a
+// look-up or a comparison). It returns the response where the store keeps
+// it (ApplyShared).
+func applyOp[T string | []byte](kv *KV, client sim.NodeID, seq int64, kind OpKind, key, value, expect T) *Response {
 	if kind == OpNoop {
-		*r = Response{Client: client, Seq: seq, Status: StatusOK}
-		return
+		kv.resp = Response{Client: client, Seq: seq, Status: StatusOK}
+		return &kv.resp
 	}
 	last := kv.Last.get(client) // looked up once, and written in place below
-	if dup, ok := duplicate(last, client, seq); ok {
-		*r = dup
-		return
+	if last != nil && seq == last.Seq {
+		return &last.Response // a retry: its first response (duplicate)
 	}
-	// The response is built on the stack and copied out twice, to the
-	// caller and to the session entry: each write to a field of *r (on
-	// the heap) would cost a write barrier while the collector runs.
+	if dup, ok := duplicate(last, client, seq); ok {
+		kv.resp = dup
+		return &kv.resp
+	}
+	// The response is built on the stack and copied out once, to the
+	// session entry: each write to a field of a response on the heap
+	// would cost a write barrier while the collector runs.
 	resp := Response{Client: client, Seq: seq, Status: StatusOK}
 	switch kind {
 	case OpGet:
@@ -345,19 +362,24 @@ func applyOp[T string | []byte](kv *KV, r *Response, client sim.NodeID, seq int6
 	default:
 		resp.Status, resp.Err = StatusFail, fmt.Sprintf("unknown operation %q", kind)
 	}
-	*r = resp
 	switch {
 	case client == 0:
+		kv.resp = resp
+		return &kv.resp
 	case last != nil:
 		// The client's entry is overwritten in place: an allocation less
 		// per applied command (the hot path of every replication
 		// protocol). That is sound because nothing outside the store holds
-		// an *Applied: Duplicate and Apply hand out copies, and Clone
-		// copies every entry. The fields are assigned, not a new Applied:
-		// that built a temporary and copied it.
+		// an *Applied: Duplicate and Apply hand out copies, ApplyShared's
+		// caller copies before the next apply, and Clone copies every
+		// entry. The fields are assigned, not a new Applied: that built a
+		// temporary and copied it.
 		last.Seq, last.Response = seq, resp
+		return &last.Response
 	default:
-		kv.Last.set(client, &Applied{Seq: seq, Response: resp})
+		a := &Applied{Seq: seq, Response: resp}
+		kv.Last.set(client, a)
+		return &a.Response
 	}
 }
 

@@ -219,3 +219,32 @@ func TestKVEncodesSessionsAsTheMap(t *testing.T) {
 	_, err = DecodeKV([]byte(`{"data":{},"last":{"x":{}}}`))
 	require.Error(t, err, "a session of a client that is not a number")
 }
+
+// ApplyShared answers as ApplyTo, without a copy: a client's response is
+// its session entry's, so a retry gets the very same response, and the
+// next request of that client overwrites it (the caller copies what it
+// keeps).
+func TestApplySharedAnswersFromTheSession(t *testing.T) {
+	ref := func(req Request) *RequestRef {
+		var enc Encoder
+		enc.Request(&req)
+		d := Decoder{B: enc.B}
+		r := d.RequestRef()
+		require.NoError(t, d.Err)
+		return &r
+	}
+	want, got := NewKV(), NewKV()
+	put := Request{Client: -1, Seq: 1, Op: Op{Kind: OpPut, Key: "k", Value: "a"}}
+	get := Request{Client: -1, Seq: 2, Op: Op{Kind: OpGet, Key: "k"}}
+	noop := Request{Client: -2, Seq: 1, Op: Op{Kind: OpNoop}}
+	for _, req := range []Request{put, get, noop} {
+		var w Response
+		want.ApplyTo(&w, &req)
+		require.Equal(t, w, *got.ApplyShared(ref(req)), "%s", req.Describe())
+	}
+	first := got.ApplyShared(ref(get)) // a retry
+	require.Equal(t, Response{Client: -1, Seq: 2, Status: StatusOK, Value: "a", Found: true}, *first)
+	require.Same(t, &got.Last.get(-1).Response, first, "the session entry's response, not a copy")
+	got.ApplyShared(ref(Request{Client: -1, Seq: 3, Op: Op{Kind: OpGet, Key: "nope"}}))
+	require.Equal(t, int64(3), first.Seq, "overwritten by the client's next request")
+}

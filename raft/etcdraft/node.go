@@ -65,8 +65,6 @@ type Node struct {
 	// first, at most one per client.
 	reads []pendingRead
 
-	// resp is apply's response to each command, copied when it is sent.
-	resp protocols.Response
 	// scratch is where the node encodes what it stores: the store copies
 	// it, so one buffer serves every write.
 	scratch []byte
@@ -422,19 +420,19 @@ func (n *Node) apply(env *sim.Env, ents []*pb.Entry) {
 			continue // a new leader's empty entry
 		}
 		// Every node applies every command and only the proposer answers,
-		// so the command is read in place and the response written to
-		// n.resp: the store copies what it keeps, and the response is
-		// copied only to be sent.
+		// so the command is read in place and the response left where
+		// the store keeps it: the store copies what it keeps, and the
+		// response is copied only to be sent.
 		d := protocols.Decoder{B: e.GetData()}
 		req := d.RequestRef()
 		if d.Err != nil {
 			panic(fmt.Sprintf("%v: entry %d: %v", n.id, idx, d.Err))
 		}
-		n.kv.ApplyRef(&n.resp, &req)
+		resp := n.kv.ApplyShared(&req)
 		if p, ok := n.pending[req.Client]; ok && p.seq <= req.Seq {
 			delete(n.pending, req.Client)
 			if p.seq == req.Seq {
-				sent := n.resp
+				sent := *resp
 				env.Send(req.Client, &sent)
 			}
 		}
