@@ -66,8 +66,9 @@ type storeEntry struct {
 // stores numbers more than indexGapMax apart.
 //
 // The window holds positions in slots, not the slots themselves: a window
-// may be mostly holes (the etcd-raft adapter's decimal numbering leaves
-// six of every sixteen numbers unused, and more at each carry), and a
+// may be mostly holes (a numbering in binary-coded decimal, as the
+// etcd-raft adapter's keys once were, leaves six of every sixteen numbers
+// unused, and more at each carry), and a
 // hole then costs 4 bytes the collector never scans instead of a slot's
 // 32 that it does; growing the window copies as little.
 type indexArea struct {
@@ -107,9 +108,9 @@ type indexSlot struct {
 // indexGapMax is the most absent slots a store past the window's end adds
 // to the window whatever its size; a number further out goes to far,
 // unless the window stays at least 1/indexSparseMax full. That lets a
-// window take a numbering with regular gaps larger than indexGapMax (the
-// etcd-raft adapter numbers entries in binary-coded decimal: 99 is 0x99,
-// 100 is 0x100, 102 numbers further on) instead of sending every entry
+// window take a numbering with regular gaps larger than indexGapMax
+// (binary-coded decimal, as the etcd-raft adapter's keys once were: 99 is
+// 0x99, 100 is 0x100, 102 numbers further on) instead of sending every entry
 // past the first gap to the map, while no pattern of numbers makes the
 // array more than indexSparseMax slots per stored key (plus indexGapMax).
 const (

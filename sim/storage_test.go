@@ -222,8 +222,9 @@ func TestIndexAreaLogReusesArray(t *testing.T) {
 	require.False(t, s.HasAt("log/", first-1))
 }
 
-// bcd is the etcd-raft adapter's numbering of entry i (entryAt): the
-// number whose hex digits are i's decimal digits.
+// bcd numbers entry i in binary-coded decimal, the number whose hex
+// digits are i's decimal digits (the etcd-raft adapter's numbering before
+// its keys became hex): a numbering with regular gaps.
 func bcd(i uint64) uint64 {
 	var n uint64
 	for shift := 0; i > 0; shift += 4 {
