@@ -48,14 +48,8 @@ func (l storedLog) raw(index uint64) ([]byte, bool) {
 // parseEntry returns the term and data of a stored entry (its data
 // aliases b).
 func parseEntry(b []byte) (term uint64, data []byte, ok bool) {
-	d := protocols.Decoder{B: b}
-	term = d.Uvarint()
-	d.Uvarint() // the entry's type
-	n := d.Uvarint()
-	if d.Err != nil || n > uint64(len(d.B)) {
-		return 0, nil, false
-	}
-	return term, d.B[:n:n], true
+	term, _, data, err := entryFields(b)
+	return term, data, err == nil
 }
 
 // term returns the term at index: of an entry, or of the snapshot that
