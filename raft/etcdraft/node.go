@@ -167,32 +167,25 @@ func (n *Node) recover(env *sim.Env) error {
 	// The log: the entries from snapIndex+1 up to the first index with
 	// none. The adapter keeps them contiguous (appendEntries deletes the
 	// tail a leader cut off, a snapshot deletes what it covers), so that
-	// probing finds the stored range without listing and sorting every
-	// key (etcd then refuses a commit index past the log's end). A restart
-	// reads the whole log: its entries are decoded into one block
-	// (entryBlock), their bytes copied into one array, which etcd's
-	// MemoryStorage keeps as the entries' data.
-	count, size := uint64(0), 0
-	for {
-		b, ok := peekEntry(env, n.snapIndex+1+count)
-		if !ok {
-			break
-		}
-		count++
-		size += len(b)
-	}
+	// probing finds the stored range (storedLogEnd) without listing and
+	// sorting every key (etcd then refuses a commit index past the log's
+	// end). A restart reads the whole log, each entry once: the entries
+	// are decoded into one block (entryBlock), their data copied out of
+	// the store into the block's own arrays, which etcd's MemoryStorage
+	// keeps as the entries' data.
+	count := storedLogEnd(env, n.snapIndex) - n.snapIndex
 	if count == 0 {
 		return nil
 	}
 	ents := make([]*pb.Entry, count)
 	blk := newEntryBlock(int(count))
-	buf := make([]byte, 0, size)
 	for k := range count {
 		index := n.snapIndex + 1 + k
-		b, _ := peekEntry(env, index)
-		start := len(buf)
-		buf = append(buf, b...)
-		e, err := blk.decode(index, buf[start:len(buf):len(buf)])
+		b, ok := peekEntry(env, index)
+		if !ok {
+			return fmt.Errorf("entry %d of %d..%d is missing", index, n.snapIndex+1, n.snapIndex+count)
+		}
+		e, err := blk.decode(index, b)
 		if err != nil {
 			return err
 		}

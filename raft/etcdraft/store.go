@@ -65,6 +65,39 @@ func peekEntry(env *sim.Env, index uint64) ([]byte, bool) {
 	return env.PeekAt(p, n)
 }
 
+// storedLogEnd returns the index of the last stored entry of the log that
+// follows the snapshot at snapIndex (snapIndex if there is none).
+func storedLogEnd(env *sim.Env, snapIndex uint64) uint64 {
+	return logEnd(snapIndex, func(index uint64) bool {
+		p, n := entryAt(index)
+		return env.HasAt(p, n)
+	})
+}
+
+// logEnd returns the last index of the contiguous run of indexes from
+// after up that has reports (after itself if has(after+1) is false). The
+// adapter keeps the stored log contiguous (Node.recover), so logEnd
+// finds its end without reading every entry: it gallops out from after
+// and bisects, about twice log2 of the log's length probes, so that a
+// restart reads each entry once.
+func logEnd(after uint64, has func(uint64) bool) uint64 {
+	lo, step := after, uint64(1) // has(lo), or lo is after
+	for has(lo + step) {
+		lo += step
+		step *= 2
+	}
+	hi := lo + step // !has(hi)
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if has(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
 // appendEntry appends an entry as stored: term, type, data. The store
 // copies what it is given, so the node encodes every write into one
 // buffer of its own (Node.scratch) and a write allocates nothing.
@@ -76,6 +109,8 @@ func appendEntry(dst []byte, e *pb.Entry) []byte {
 	return enc.B
 }
 
+// decodeEntry returns the stored entry b, at index, as a new entry that
+// owns its data.
 func decodeEntry(index uint64, b []byte) (*pb.Entry, error) {
 	return newEntryBlock(1).decode(index, b)
 }
@@ -87,24 +122,44 @@ type entryBlock struct {
 	ents  []pb.Entry
 	nums  []uint64 // index and term of each entry
 	types []pb.EntryType
+	// data is where the entries' data are copied out of the store, in
+	// chunks of entryDataChunk bytes: etcd keeps them, and the store may
+	// write a value's bytes again in place (Env.PeekAt).
+	data []byte
 }
+
+// entryDataChunk is the size of the arrays a block copies its entries'
+// data into (one array for many entries, whose total is not known before
+// they are read), and so what it may leave unused at the end of each.
+const entryDataChunk = 4 << 10
 
 func newEntryBlock(n int) *entryBlock {
 	return &entryBlock{ents: make([]pb.Entry, 0, n), nums: make([]uint64, 0, 2*n), types: make([]pb.EntryType, 0, n)}
 }
 
 // decode decodes the stored entry b, at index, into the block's next
-// slot. Its data aliases b, which the caller must own (Load's copy).
+// slot, with a copy of its data: b is the store's, to be read and let go
+// (peekEntry).
 func (blk *entryBlock) decode(index uint64, b []byte) (*pb.Entry, error) {
 	if len(blk.ents) == cap(blk.ents) {
 		panic(fmt.Sprintf("entry block of %d is full at entry %d", cap(blk.ents), index))
 	}
-	term, typ, data, err := entryFields(b)
+	term, typ, stored, err := entryFields(b)
 	if err != nil {
 		return nil, fmt.Errorf("entry %d: %v", index, err)
 	}
-	if len(data) == 0 {
-		data = nil // as etcd made it: an empty entry has no data
+	var data []byte // as etcd made it: an empty entry has no data
+	if n := len(stored); n > 0 {
+		if cap(blk.data)-len(blk.data) < n {
+			room := n // the block's last entry: no more than it needs
+			if cap(blk.ents)-len(blk.ents) > 1 {
+				room = max(n, entryDataChunk)
+			}
+			blk.data = make([]byte, 0, room)
+		}
+		at := len(blk.data)
+		blk.data = append(blk.data, stored...)
+		data = blk.data[at : at+n : at+n]
 	}
 	blk.nums = append(blk.nums, index, term)
 	blk.types = append(blk.types, pb.EntryType(typ))

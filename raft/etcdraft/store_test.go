@@ -3,6 +3,7 @@ package etcdraft
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"slices"
 	"testing"
 
@@ -66,4 +67,51 @@ func TestEncodersAllocateOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, proto.Equal(hs, hsBack), "%v %v", hs, hsBack)
 	require.Zero(t, testing.AllocsPerRun(10, func() { b = appendEntry(b[:0], e); h = appendHardState(h[:0], hs) }))
+}
+
+// logEnd finds the end of a contiguous log by probing, for every length
+// near the powers of two it gallops by, after any snapshot, and counts its
+// probes.
+func TestLogEnd(t *testing.T) {
+	for _, after := range []uint64{0, 1, 37, 1 << 40} {
+		for length := uint64(0); length <= 260; length++ {
+			probes := 0
+			got := logEnd(after, func(i uint64) bool {
+				probes++
+				require.Greater(t, i, after, "probed at or before the snapshot")
+				return i-after <= length
+			})
+			require.Equal(t, after+length, got, "after %d, %d entries", after, length)
+			require.LessOrEqual(t, probes, 2*bits.Len64(length)+2, "after %d, %d entries", after, length)
+		}
+	}
+}
+
+// A decoded entry keeps a copy of its data, never the stored bytes it was
+// read from: the store writes a value again in place when its key is
+// stored again (a follower's log overwritten by a leader), and etcd keeps
+// the entries a restart hands it. One block's entries share arrays for
+// their data, each clipped to its own.
+func TestDecodedEntriesOwnTheirData(t *testing.T) {
+	blk := newEntryBlock(3)
+	var stored [][]byte
+	var ents []*pb.Entry
+	for i, data := range []string{"first", "", "third"} {
+		e := &pb.Entry{Index: proto.Uint64(uint64(10 + i)), Term: proto.Uint64(2), Type: pb.EntryNormal.Enum(), Data: []byte(data)}
+		if data == "" {
+			e.Data = nil
+		}
+		b := appendEntry(nil, e)
+		got, err := blk.decode(e.GetIndex(), b)
+		require.NoError(t, err)
+		require.True(t, proto.Equal(e, got), "%v %v", e, got)
+		require.Equal(t, len(got.Data), cap(got.Data), "entry %d's data is not clipped", e.GetIndex())
+		stored, ents = append(stored, b), append(ents, got)
+	}
+	for _, b := range stored {
+		clear(b) // the store writing over the values
+	}
+	require.Equal(t, "first", string(ents[0].Data))
+	require.Nil(t, ents[1].Data)
+	require.Equal(t, "third", string(ents[2].Data))
 }

@@ -24,7 +24,7 @@ func (l storedLog) snapshot() (index, term uint64) {
 // entry returns the stored entry at index, decoded into a new raftpb
 // entry that owns its data.
 func (l storedLog) entry(index uint64) (*pb.Entry, bool) {
-	b, ok := l.st.GetAt(entryAt(index))
+	b, ok := l.raw(index)
 	if !ok {
 		return nil, false
 	}
