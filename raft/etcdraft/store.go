@@ -74,12 +74,11 @@ func storedLogEnd(env *sim.Env, snapIndex uint64) uint64 {
 	})
 }
 
-// logEnd returns the last index of the contiguous run of indexes from
-// after up that has reports (after itself if has(after+1) is false). The
-// adapter keeps the stored log contiguous (Node.recover), so logEnd
-// finds its end without reading every entry: it gallops out from after
-// and bisects, about twice log2 of the log's length probes, so that a
-// restart reads each entry once.
+// logEnd returns end, given that has holds for the indexes after+1..end
+// and for none past end: a stored log, which the adapter keeps contiguous
+// (Node.recover). It finds the end without reading every entry, so that a
+// restart reads each entry once: it gallops out from after and bisects,
+// about twice log2 of the log's length probes.
 func logEnd(after uint64, has func(uint64) bool) uint64 {
 	lo, step := after, uint64(1) // has(lo), or lo is after
 	for has(lo + step) {
@@ -115,9 +114,10 @@ func decodeEntry(index uint64, b []byte) (*pb.Entry, error) {
 	return newEntryBlock(1).decode(index, b)
 }
 
-// entryBlock holds decoded entries and their fields (protobuf's optional
-// fields are pointers) in a few arrays, so that a restart, which decodes
-// the whole log, allocates per block rather than five times per entry.
+// entryBlock holds decoded entries, their fields (protobuf's optional
+// fields are pointers) and their data in a few arrays, so that a restart,
+// which decodes the whole log, allocates per block rather than five times
+// per entry.
 type entryBlock struct {
 	ents  []pb.Entry
 	nums  []uint64 // index and term of each entry
@@ -187,7 +187,10 @@ func entryFields(b []byte) (term, typ uint64, data []byte, err error) {
 		return 0, 0, nil, fmt.Errorf("bad type")
 	}
 	n, b, ok := uvarintIn(b)
-	if !ok || n > uint64(len(b)) {
+	if !ok {
+		return 0, 0, nil, fmt.Errorf("bad data length")
+	}
+	if n > uint64(len(b)) {
 		return 0, 0, nil, fmt.Errorf("data of %d bytes in %d", n, len(b))
 	}
 	return term, typ, b[:n:n], nil
