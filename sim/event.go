@@ -116,8 +116,10 @@ type qent struct {
 	fp uint64
 }
 
-func (q *queue) less(i, j int) bool {
-	a, b := &q.heap[i], &q.heap[j]
+// before is the queue's order: the earlier time first, then the lower id.
+// Ids are unique, so it is a total order: no two pending events tie, and
+// the order of pops does not depend on how the heap is laid out.
+func before(a, b *qent) bool {
 	if a.at != b.at {
 		return a.at < b.at
 	}
@@ -209,32 +211,42 @@ func (q *queue) find(id EventID) int {
 	return -1
 }
 
+// up and down sift the entry at i into place. They carry it aside and move
+// the entries it passes by one slot each, where swapping wrote it at every
+// level too; they compare exactly as swapping did, so the heap's layout,
+// which Fingerprint and Pending walk, is the same.
 func (q *queue) up(i int) {
+	h := q.heap
+	x := h[i]
 	for i > 0 {
 		p := (i - 1) / 2
-		if !q.less(i, p) {
+		if !before(&x, &h[p]) {
 			break
 		}
-		q.heap[i], q.heap[p] = q.heap[p], q.heap[i]
+		h[i] = h[p]
 		i = p
 	}
+	h[i] = x
 }
 
 func (q *queue) down(i int) {
-	n := len(q.heap)
+	h := q.heap
+	n := len(h)
+	x := h[i]
 	for {
 		l := 2*i + 1
-		if l >= n {
+		if l >= n || l < 0 { // l < 0: overflow, for the bounds check
 			break
 		}
 		m := l
-		if r := l + 1; r < n && q.less(r, l) {
+		if r := l + 1; r < n && before(&h[r], &h[l]) {
 			m = r
 		}
-		if !q.less(m, i) {
+		if !before(&h[m], &x) {
 			break
 		}
-		q.heap[i], q.heap[m] = q.heap[m], q.heap[i]
+		h[i] = h[m]
 		i = m
 	}
+	h[i] = x
 }
