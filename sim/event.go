@@ -150,10 +150,18 @@ func (q *queue) pushNew(at Time, id EventID) *Event {
 	ev := &q.slab[slot]
 	if ev.Kind != 0 || ev.Msg != nil || ev.Fault != nil {
 		// popInto and take zero a slot as they free it.
-		panic(fmt.Sprintf("sim: queue slot %d freed but not zeroed: %s", slot, ev.Describe()))
+		notZeroed(slot, ev)
 	}
 	ev.At, ev.ID = at, id
 	return ev
+}
+
+// notZeroed panics: pushNew found a freed slot still holding an event.
+// Out of line, the message's formatting costs a push nothing.
+//
+//go:noinline
+func notZeroed(slot int32, ev *Event) {
+	panic(fmt.Sprintf("sim: queue slot %d freed but not zeroed: %s", slot, ev.Describe()))
 }
 
 // pop removes the earliest event and returns it.

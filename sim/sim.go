@@ -777,7 +777,7 @@ func (st *state) send(e *Env, to NodeID, msg Message) {
 	if e.id.IsClient() {
 		kind = KindRequest
 	}
-	if e.id.IsClient() || to.IsClient() {
+	if kind == KindRequest || to.IsClient() {
 		st.stats.ClientMessages++
 	} else {
 		st.stats.Sent++
@@ -786,44 +786,61 @@ func (st *state) send(e *Env, to NodeID, msg Message) {
 	if e.persisted {
 		depart += st.cfg.FsyncDelay
 	}
+	// Effects are built only when recorded: an Effect literal is filled
+	// in on the stack before Record.effect looks whether it is wanted.
+	rec := st.recOn()
 	if t == e {
 		id := st.pushSend(kind, depart, e.id, to, msg, false)
-		st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: depart, Msg: msg})
+		if rec {
+			st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: depart, Msg: msg})
+		}
 		return
 	}
 	net := st.net
 	if net.blocked(e.idx, t.idx) {
 		st.stats.DroppedPartition++
-		st.rec.effect(Effect{Kind: EffectDrop, To: to, Msg: msg, Name: "partition"})
+		if rec {
+			st.rec.effect(Effect{Kind: EffectDrop, To: to, Msg: msg, Name: "partition"})
+		}
 		return
 	}
 	li := e.idx*net.procs + t.idx
 	link := &net.links[li]
 	random := link.random()
-	if random || net.fifo {
+	if (random || net.fifo) && st.cow&cowNet != 0 {
 		// The link's stream or its FIFO clock changes: a fork copies the
-		// network first. A fixed, lossless link changes nothing.
+		// network first. A fixed, lossless link changes nothing. (The
+		// test is ownNet's own, made here to save the call when the
+		// network is the run's already, as after a fork's first send.)
 		st.ownNet()
 		net = st.net
 		link = &net.links[li]
 	}
 	var r *Rand
 	if random {
-		r = net.linkRand(e.idx, t.idx)
+		if r = net.rng[li]; r == nil {
+			r = net.newLinkRand(e.idx, t.idx)
+		}
 	}
 	if r.Chance(link.Loss) {
 		st.stats.DroppedLoss++
-		st.rec.effect(Effect{Kind: EffectDrop, To: to, Msg: msg, Name: "loss"})
+		if rec {
+			st.rec.effect(Effect{Kind: EffectDrop, To: to, Msg: msg, Name: "loss"})
+		}
 		return
 	}
 	at := st.arrival(li, depart, link, r)
 	id := st.pushSend(kind, at, e.id, to, msg, false)
-	st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: at, Msg: msg})
+	if rec {
+		st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: at, Msg: msg})
+	}
 	if r.Chance(link.Duplicate) {
 		st.stats.Duplicated++
 		at := st.arrival(li, depart, link, r)
 		id := st.pushSend(kind, at, e.id, to, msg, true)
-		st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: at, Msg: msg, Dup: true})
+		if rec {
+			st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: at, Msg: msg, Dup: true})
+		}
 	}
 }
 
