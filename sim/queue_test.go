@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"reflect"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/require"
 	"pgregory.net/rapid"
@@ -137,4 +139,45 @@ func cmpQent(a, b qent) int {
 		return 1
 	}
 	return 0
+}
+
+// TestMoveEventMovesEveryField: moveEvent copies Event field by field, so
+// a field added to Event must be added there too. Every field (nested
+// ones too) is set to a value that is not zero, and the move must deliver
+// the whole event and leave the source zero, as a freed slot must be.
+func TestMoveEventMovesEveryField(t *testing.T) {
+	var src Event
+	fillNonZero(t, reflect.ValueOf(&src).Elem(), "Event")
+	want := src
+	var dst Event
+	moveEvent(&dst, &src)
+	require.Equal(t, want, dst, "moveEvent left a field behind")
+	require.True(t, reflect.ValueOf(src).IsZero(), "moveEvent left the source not zero: %+v", src)
+}
+
+// fillNonZero sets every leaf field of v, exported or not, to something
+// other than its zero value.
+func fillNonZero(t *testing.T, v reflect.Value, path string) {
+	v = reflect.NewAt(v.Type(), unsafe.Pointer(v.UnsafeAddr())).Elem() // settable even if unexported
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			fillNonZero(t, v.Field(i), path+"."+v.Type().Field(i).Name)
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(7)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(7)
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+	case reflect.Interface:
+		v.Set(reflect.ValueOf(&pingMsg{Hop: 1}))
+	default:
+		t.Fatalf("%s: fillNonZero does not know %v; teach it", path, v.Kind())
+	}
+	require.False(t, v.IsZero(), "%s still zero", path)
 }
