@@ -77,7 +77,9 @@ func (e *Env) SetTimer(d Time, name string, arg int64) TimerID {
 	ev.Kind, ev.To, ev.Timer, ev.epoch = KindTimer, e.id, Timer{ID: id, Name: name, Arg: arg}, e.epoch
 	e.ownTimers()
 	e.timers.add(id)
-	st.rec.effect(Effect{Kind: EffectTimer, ID: id, At: at, Name: name, Arg: arg})
+	if st.recOn() { // see state.send
+		st.rec.effect(Effect{Kind: EffectTimer, ID: id, At: at, Name: name, Arg: arg})
+	}
 	return id
 }
 

@@ -256,13 +256,16 @@ func (n *network) reset() {
 	}
 }
 
-func (n *network) linkRand(f, t int) *Rand {
+// newLinkRand makes the stream of the link from f to t (process indexes)
+// on its first draw. A send looks in rng itself first: made here, the
+// name's strings kept the lookup from being inlined.
+func (n *network) newLinkRand(f, t int) *Rand {
 	i := f*n.procs + t
-	r := n.rng[i]
-	if r == nil {
-		r = NewRand(n.seed, "net/"+procName(f, n.nodes)+"->"+procName(t, n.nodes))
-		n.rng[i] = r
+	if n.rng[i] != nil {
+		panic(fmt.Sprintf("sim: the stream of link %d->%d made twice", f, t))
 	}
+	r := NewRand(n.seed, "net/"+procName(f, n.nodes)+"->"+procName(t, n.nodes))
+	n.rng[i] = r
 	return r
 }
 

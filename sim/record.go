@@ -64,6 +64,12 @@ func (r *Record) effect(e Effect) {
 	}
 }
 
+// recOn reports whether the current event's effects are recorded (the
+// condition effect applies). A hot path asks it before building an
+// Effect: the 80-byte literal is filled in on the stack before effect
+// is called, wanted or not.
+func (st *state) recOn() bool { return st.rec != nil && st.rec.on }
+
 func (r *Record) outcome(s string) {
 	if r != nil && r.on {
 		r.Outcome = s

@@ -51,9 +51,16 @@ func (r *Rand) Chance(p float64) bool {
 	// r.Float64() < p, drawn straight from the generator: the same
 	// draw as math/rand/v2's Float64 (53 bits over 2^53) without its
 	// call through the Source interface, paid by every send on a lossy
-	// or duplicating link.
-	return float64(r.pcg.Uint64()<<11>>11)/(1<<53) < p
+	// or duplicating link. The 53 bits are compared with p scaled up
+	// instead of scaled down themselves: both scalings by 2^53 are exact
+	// (p < 1, and the bits are an integer below 2^53), so the outcome is
+	// the same, and the multiplication no longer waits for the draw.
+	return below53(r.pcg.Uint64()<<11>>11, p)
 }
+
+// below53 reports whether x/2^53 < p, for x < 2^53 and 0 < p < 1, as
+// Float64() < p decides it (TestBelow53MatchesFloat64).
+func below53(x uint64, p float64) bool { return float64(x) < p*(1<<53) }
 
 // Between returns a uniformly random time in [lo, hi]; lo when hi <= lo.
 func (r *Rand) Between(lo, hi Time) Time {

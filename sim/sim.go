@@ -253,11 +253,14 @@ type state struct {
 	cur       Event
 	recording bool
 	nodeIDs   []NodeID
-	// sendable says whether a message's type is one of factory.Messages
-	// (nil: any type may be sent). A function over a list built once by
-	// New and never changed, so that forks and deep copies share it (a
-	// deep copy would copy the list and its type words as plain data).
-	sendable func(Message) bool
+	// msgTypes holds the type words (typeWord) of factory.Messages, the
+	// only types a send may carry when checkTypes (else any may). Built
+	// once by New and never changed, so forks share it. A send scans it
+	// inline: it is a handful of words (etcd-raft 3, Raft 7), and calling
+	// a function value over the list cost the call and a load of its
+	// closure besides the scan.
+	msgTypes   []unsafe.Pointer
+	checkTypes bool
 }
 
 // New builds a run. Nothing happens until Step or Run.
@@ -289,15 +292,7 @@ func New(cfg Config, f Factory) (*Sim, error) {
 			}
 			types = append(types, typeWord(m))
 		}
-		st.sendable = func(m Message) bool {
-			t := typeWord(m)
-			for _, u := range types {
-				if u == t {
-					return true
-				}
-			}
-			return false
-		}
+		st.msgTypes, st.checkTypes = types, true
 	}
 	st.net = newNetwork(cfg.Network, cfg.Nodes, cfg.Clients, cfg.Seed)
 	down := map[NodeID]bool{}
@@ -770,14 +765,14 @@ func (st *state) send(e *Env, to NodeID, msg Message) {
 	if msg == nil {
 		panic(fmt.Sprintf("%v sent a nil message to %v", e.id, to))
 	}
-	if st.sendable != nil && !st.sendable(msg) {
+	if st.checkTypes && !slices.Contains(st.msgTypes, typeWord(msg)) {
 		panic(st.unregistered(e, to, msg))
 	}
 	kind := KindDeliver
 	if e.id.IsClient() {
 		kind = KindRequest
 	}
-	if e.id.IsClient() || to.IsClient() {
+	if kind == KindRequest || to.IsClient() {
 		st.stats.ClientMessages++
 	} else {
 		st.stats.Sent++
@@ -786,44 +781,61 @@ func (st *state) send(e *Env, to NodeID, msg Message) {
 	if e.persisted {
 		depart += st.cfg.FsyncDelay
 	}
+	// Effects are built only when recorded: an Effect literal is filled
+	// in on the stack before Record.effect looks whether it is wanted.
+	rec := st.recOn()
 	if t == e {
 		id := st.pushSend(kind, depart, e.id, to, msg, false)
-		st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: depart, Msg: msg})
+		if rec {
+			st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: depart, Msg: msg})
+		}
 		return
 	}
 	net := st.net
 	if net.blocked(e.idx, t.idx) {
 		st.stats.DroppedPartition++
-		st.rec.effect(Effect{Kind: EffectDrop, To: to, Msg: msg, Name: "partition"})
+		if rec {
+			st.rec.effect(Effect{Kind: EffectDrop, To: to, Msg: msg, Name: "partition"})
+		}
 		return
 	}
 	li := e.idx*net.procs + t.idx
 	link := &net.links[li]
 	random := link.random()
-	if random || net.fifo {
+	if (random || net.fifo) && st.cow&cowNet != 0 {
 		// The link's stream or its FIFO clock changes: a fork copies the
-		// network first. A fixed, lossless link changes nothing.
+		// network first. A fixed, lossless link changes nothing. (The
+		// test is ownNet's own, made here to save the call when the
+		// network is the run's already, as after a fork's first send.)
 		st.ownNet()
 		net = st.net
 		link = &net.links[li]
 	}
 	var r *Rand
 	if random {
-		r = net.linkRand(e.idx, t.idx)
+		if r = net.rng[li]; r == nil {
+			r = net.newLinkRand(e.idx, t.idx)
+		}
 	}
 	if r.Chance(link.Loss) {
 		st.stats.DroppedLoss++
-		st.rec.effect(Effect{Kind: EffectDrop, To: to, Msg: msg, Name: "loss"})
+		if rec {
+			st.rec.effect(Effect{Kind: EffectDrop, To: to, Msg: msg, Name: "loss"})
+		}
 		return
 	}
 	at := st.arrival(li, depart, link, r)
 	id := st.pushSend(kind, at, e.id, to, msg, false)
-	st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: at, Msg: msg})
+	if rec {
+		st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: at, Msg: msg})
+	}
 	if r.Chance(link.Duplicate) {
 		st.stats.Duplicated++
 		at := st.arrival(li, depart, link, r)
 		id := st.pushSend(kind, at, e.id, to, msg, true)
-		st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: at, Msg: msg, Dup: true})
+		if rec {
+			st.rec.effect(Effect{Kind: EffectSend, ID: id, To: to, At: at, Msg: msg, Dup: true})
+		}
 	}
 }
 
