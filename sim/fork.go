@@ -209,6 +209,12 @@ func (s *Sim) ForkInto(old *Sim) *Sim {
 		if all := cowProcess | cowTimers | cowStore | cowRand; pe.cow&all != all {
 			pe.cow |= all
 		}
+		// The fork shares the store: neither side writes it again, so
+		// turning its fingerprint on must not either (Storage.Fingerprint).
+		// Written only when it changes, like the flags above.
+		if ps := pe.store; ps != nil && !ps.frozen {
+			ps.frozen = true
+		}
 		ce := &envs[i]
 		*ce = *pe
 		ce.st = c
