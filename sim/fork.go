@@ -294,6 +294,10 @@ func (e *Env) ownTimers() {
 func (e *Env) ownStore() {
 	e.fpOK = false
 	if e.cow&cowStore == 0 {
+		if e.store != nil && e.store.frozen {
+			// A fork shares it, maybe on another goroutine.
+			panic(fmt.Sprintf("sim: %v writes a store a fork shares, without copying it", e.id))
+		}
 		return
 	}
 	e.cow &^= cowStore
