@@ -259,7 +259,7 @@ func (e *Env) appendState(b []byte) []byte {
 		b = append(b, 3)
 	}
 	if e.store != nil {
-		b = binary.LittleEndian.AppendUint64(b, e.store.fp)
+		b = binary.LittleEndian.AppendUint64(b, e.store.Fingerprint())
 	}
 	return append(b, 0xff)
 }

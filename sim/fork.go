@@ -209,6 +209,12 @@ func (s *Sim) ForkInto(old *Sim) *Sim {
 		if all := cowProcess | cowTimers | cowStore | cowRand; pe.cow&all != all {
 			pe.cow |= all
 		}
+		// The fork shares the store: neither side writes it again, so
+		// turning its fingerprint on must not either (Storage.Fingerprint).
+		// Written only when it changes, like the flags above.
+		if ps := pe.store; ps != nil && !ps.frozen {
+			ps.frozen = true
+		}
 		ce := &envs[i]
 		*ce = *pe
 		ce.st = c
@@ -288,6 +294,10 @@ func (e *Env) ownTimers() {
 func (e *Env) ownStore() {
 	e.fpOK = false
 	if e.cow&cowStore == 0 {
+		if e.store != nil && e.store.frozen {
+			// A fork shares it, maybe on another goroutine.
+			panic(fmt.Sprintf("sim: %v writes a store a fork shares, without copying it", e.id))
+		}
 		return
 	}
 	e.cow &^= cowStore

@@ -31,9 +31,20 @@ type Storage struct {
 	// shared: the values may be shared with a fork's copy (see Fork), so
 	// put never writes into an old value's array.
 	shared bool
-	// fp is the sum of the entries' hashes, kept up to date by put and
-	// del: the storage's part of Sim.Fingerprint, in any key order.
-	fp uint64
+	// fp is the sum of the entries' hashes, in any key order: the
+	// storage's part of Sim.Fingerprint. It is kept only once somebody
+	// asks for it (fpOn, set by Fingerprint): hashing every value put
+	// costs a run that never asks (most runs: only a model checker and
+	// some checkers do) about one percent of its time. From then on put
+	// and del keep it up to date, so each later ask is O(1). While fpOn
+	// is false, fp and every entry's fp are 0.
+	fp   uint64
+	fpOn bool
+	// frozen: a fork shares the store (set by Fork), so it is never
+	// written again, not even to turn fingerprints on: its readers may be
+	// forks on other goroutines. (Each Env that refers to it copies it
+	// before writing, see Env.ownStore.)
+	frozen bool
 	// spare is room for new values (a copy's block has some): each value
 	// put there is clipped to its length, so nothing writes past it.
 	spare []byte
@@ -55,7 +66,7 @@ type StorageCanon func(key string, value, scratch []byte) []byte
 type storeEntry struct {
 	key   string
 	value []byte
-	fp    uint64 // the entry's part of Storage.fp (entryFP)
+	fp    uint64 // the entry's part of Storage.fp (entryFP; 0 while not kept)
 }
 
 // indexArea holds the stored keys IndexKey(prefix, i) of one prefix: those
@@ -102,7 +113,7 @@ type indexArea struct {
 
 type indexSlot struct {
 	v  []byte
-	fp uint64 // the entry's part of Storage.fp
+	fp uint64 // the entry's part of Storage.fp (0 while not kept)
 }
 
 // indexGapMax is the most absent slots a store past the window's end adds
@@ -266,7 +277,7 @@ func (s *Storage) copyInto(spare *Storage) *Storage {
 		} else {
 			b = &storageBlock{}
 		}
-		b.s = Storage{small: append(b.entries[:0], s.small...), bytes: s.bytes, shared: true, fp: s.fp, spare: b.values[:0], blk: b, canon: s.canon}
+		b.s = Storage{small: append(b.entries[:0], s.small...), bytes: s.bytes, shared: true, fp: s.fp, fpOn: s.fpOn, spare: b.values[:0], blk: b, canon: s.canon}
 		// The block also has room for an index area and a few of its
 		// slots, whether the store has them yet or makes them later.
 		b.s.logs = b.logs[:0]
@@ -277,7 +288,7 @@ func (s *Storage) copyInto(spare *Storage) *Storage {
 		}
 		return &b.s
 	}
-	c := &Storage{small: slices.Clone(s.small), data: maps.Clone(s.data), logs: slices.Clone(s.logs), bytes: s.bytes, shared: true, fp: s.fp, canon: s.canon}
+	c := &Storage{small: slices.Clone(s.small), data: maps.Clone(s.data), logs: slices.Clone(s.logs), bytes: s.bytes, shared: true, fp: s.fp, fpOn: s.fpOn, canon: s.canon}
 	for k := range c.logs {
 		a := &c.logs[k]
 		a.copyWindow(make([]int32, a.w), make([]indexSlot, 0, a.n))
@@ -512,9 +523,9 @@ func (s *Storage) set(key string, v []byte) {
 	switch {
 	case ok:
 		s.small[i].value = v
-		s.small[i].fp = s.entryFP(key, v)
+		s.small[i].fp = s.newFP(key, v)
 	case len(s.small) < storeSmallMax:
-		s.small = slices.Insert(s.small, i, storeEntry{key: key, value: v, fp: s.entryFP(key, v)})
+		s.small = slices.Insert(s.small, i, storeEntry{key: key, value: v, fp: s.newFP(key, v)})
 	default:
 		s.data = make(map[string][]byte, 2*storeSmallMax)
 		for _, e := range s.small {
@@ -613,10 +624,32 @@ func (s *Storage) Len() int {
 // Bytes is the total size of stored values.
 func (s *Storage) Bytes() int64 { return s.bytes }
 
-// Fingerprint is a hash of the stored keys and values, in any order, kept
-// up to date by every write: a checker may skip re-reading a store whose
-// fingerprint has not changed since it last looked.
-func (s *Storage) Fingerprint() uint64 { return s.fp }
+// Fingerprint is a hash of the stored keys and values, in any order: a
+// checker may skip re-reading a store whose fingerprint has not changed
+// since it last looked. The first call hashes the whole store; from then
+// on every write keeps it up to date and a call is O(1). A store a fork
+// shares (frozen) is hashed again at each call instead, as nothing may
+// write to it; its first copy (the first write of either side) is
+// hashed once and kept.
+func (s *Storage) Fingerprint() uint64 {
+	if s.fpOn {
+		return s.fp
+	}
+	if s.frozen {
+		return s.fingerprintAll(false)
+	}
+	s.fp, s.fpOn = s.fingerprintAll(true), true
+	return s.fp
+}
+
+// newFP is the part of fp of an entry being stored: entryFP while the
+// store keeps its fingerprint, else 0 (not hashed at all).
+func (s *Storage) newFP(key string, value []byte) uint64 {
+	if !s.fpOn {
+		return 0
+	}
+	return s.entryFP(key, value)
+}
 
 // entryFP is an entry's part of fp.
 func (s *Storage) entryFP(key string, value []byte) uint64 {
@@ -635,33 +668,56 @@ func (s *Storage) indexFP(prefix string, i uint64, value []byte) uint64 {
 	return indexFingerprint(prefix, i, value)
 }
 
-// setCanon sets canon and computes fp again with it.
+// setCanon sets canon and computes fp again with it, if the store keeps
+// it (else the first Fingerprint hashes with canon).
 func (s *Storage) setCanon(c StorageCanon) {
 	s.canon = c
-	s.fp = 0
+	if s.fpOn {
+		s.fp = s.fingerprintAll(true)
+	}
+}
+
+// fingerprintAll hashes every entry and returns the sum, what fp is when
+// kept. With keep it also stores each entry's part beside it, for put and
+// del to go on from: the store must not be frozen.
+func (s *Storage) fingerprintAll(keep bool) uint64 {
+	if keep && s.frozen {
+		panic("storage: fingerprints kept in a store a fork shares")
+	}
+	var sum uint64
 	for i := range s.small {
 		e := &s.small[i]
-		e.fp = s.entryFP(e.key, e.value)
-		s.fp += e.fp
+		fp := s.entryFP(e.key, e.value)
+		if keep {
+			e.fp = fp
+		}
+		sum += fp
 	}
 	for k, v := range s.data {
-		s.fp += s.entryFP(k, v) // a sum: the order does not matter
+		sum += s.entryFP(k, v) // a sum: the order does not matter
 	}
 	for k := range s.logs {
 		a := &s.logs[k]
 		for k, j := range a.window() {
 			if j != 0 {
 				v := &a.slots[j-1]
-				v.fp = s.indexFP(a.prefix, a.base+uint64(k), v.v)
-				s.fp += v.fp
+				fp := s.indexFP(a.prefix, a.base+uint64(k), v.v)
+				if keep {
+					v.fp = fp
+				}
+				sum += fp
 			}
 		}
 		for i, v := range a.far {
-			v.fp = s.indexFP(a.prefix, i, v.v)
-			s.fp += v.fp
-			a.far[i] = v
+			fp := s.indexFP(a.prefix, i, v.v)
+			if keep {
+				v.fp = fp
+				a.far[i] = v
+			}
+			sum += fp
 		}
 	}
+	return sum
 }
 
 // keep returns the store's own copy of value: written over old, the value
@@ -704,7 +760,7 @@ func (s *Storage) put(key string, value []byte) {
 		s.putAt(p, i, value)
 		return
 	}
-	fp := s.entryFP(key, value)
+	fp := s.newFP(key, value)
 	if s.data == nil {
 		// A small store finds the key once and keeps each entry's hash,
 		// so that an overwrite (a Raft node's hard state, on most of its
@@ -728,7 +784,7 @@ func (s *Storage) put(key string, value []byte) {
 	s.fp += fp
 	old, had := s.lookup(key)
 	if had {
-		s.fp -= s.entryFP(key, old)
+		s.fp -= s.newFP(key, old)
 		s.bytes -= int64(len(old))
 	}
 	s.set(key, s.keep(old, had, value))
@@ -746,10 +802,12 @@ func (s *Storage) putAt(prefix string, i uint64, value []byte) {
 		s.logs = append(s.logs, a0)
 		a = &s.logs[len(s.logs)-1]
 	}
-	var fp uint64
-	if s.canon == nil {
+	var fp uint64 // 0 while the store keeps no fingerprint
+	switch {
+	case !s.fpOn:
+	case s.canon == nil:
 		fp = a.fingerprint(i, value)
-	} else {
+	default:
 		fp = s.indexFP(prefix, i, value)
 	}
 	s.fp += fp
@@ -772,7 +830,7 @@ func (s *Storage) del(key string) bool {
 	}
 	s.bytes -= int64(len(old))
 	if s.data != nil {
-		s.fp -= s.entryFP(key, old)
+		s.fp -= s.newFP(key, old)
 		delete(s.data, key)
 	} else {
 		i, _ := s.find(key)

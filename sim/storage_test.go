@@ -20,9 +20,17 @@ import (
 // store: before index areas kept their window as an offset into one
 // array, a deep copy split the window from its array and a log emptied
 // and stored again brought deleted entries back.
+//
+// The fingerprint is kept only once asked for: asked first at any point
+// (or from the start, or only at the end), and of a store a fork shares
+// (frozen, which must not be written), it is the sum over what the store
+// holds, as if every write had kept it.
 func TestStorageModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		s := newStorage()
+		if rapid.Bool().Draw(t, "eager") {
+			require.Zero(t, s.Fingerprint())
+		}
 		model := map[string][]byte{}
 		var copies []*Storage
 		var models []map[string][]byte
@@ -44,7 +52,7 @@ func TestStorageModel(t *testing.T) {
 				p, i, at = prefixes.Draw(t, "prefix"), nums.Draw(t, "num"), true
 				k = IndexKey(p, i)
 			}
-			switch rapid.IntRange(0, 9).Draw(t, "op") {
+			switch rapid.IntRange(0, 10).Draw(t, "op") {
 			case 0, 1, 2:
 				_, had := model[k]
 				if at {
@@ -56,11 +64,17 @@ func TestStorageModel(t *testing.T) {
 			case 3:
 				copies = append(copies, s)
 				models = append(models, maps.Clone(model))
+				var c *Storage
 				if rapid.Bool().Draw(t, "deep") {
-					s = deepCopy(s)
+					c = deepCopy(s)
 				} else {
-					s = s.copy()
+					c = s.copy()
 				}
+				// s is not written again: as when a fork shares it.
+				s.frozen, s = true, c
+			case 10: // somebody asks
+				require.Equal(t, modelFingerprint(model), s.Fingerprint())
+				require.True(t, s.fpOn)
 			default:
 				v := rapid.SliceOfN(rapid.Byte(), 0, valueMax).Draw(t, "value")
 				if at {
@@ -79,7 +93,20 @@ func TestStorageModel(t *testing.T) {
 		for i, c := range copies {
 			m := models[i]
 			require.Equal(t, len(m), c.Len())
-			var fp uint64
+			fpOn := c.fpOn
+			if !fpOn {
+				requireNoFingerprints(t, c)
+			}
+			require.Equal(t, modelFingerprint(m), c.Fingerprint(), "copy %d of %d", i, len(copies))
+			if c.frozen {
+				// Asking a shared store wrote nothing into it.
+				require.Equal(t, fpOn, c.fpOn, "copy %d", i)
+				if !fpOn {
+					requireNoFingerprints(t, c)
+				}
+			} else {
+				require.True(t, c.fpOn)
+			}
 			var n int64
 			for k, v := range m {
 				got, ok := c.Get(k)
@@ -92,10 +119,8 @@ func TestStorageModel(t *testing.T) {
 					require.Equal(t, string(v), string(got), k)
 					require.True(t, c.HasAt(p, i), k)
 				}
-				fp += entryFingerprint(k, v)
 				n += int64(len(v))
 			}
-			require.Equal(t, fp, c.fp)
 			require.Equal(t, n, c.Bytes())
 			for _, a := range c.logs {
 				// The window lies in its array at off, and the array holds
@@ -142,6 +167,11 @@ func TestStorageModel(t *testing.T) {
 		// A canon set later hashes every entry again, index keys too,
 		// and what is stored after it.
 		canon := func(_ string, v, scratch []byte) []byte { return append(scratch, v[:min(len(v), 1)]...) }
+		if rapid.Bool().Draw(t, "offBeforeCanon") {
+			s = s.copy()
+			s.fp, s.fpOn = 0, false
+			clearFingerprints(s)
+		}
 		s.setCanon(canon)
 		s.putAt("log/", 7, []byte("xyz"))
 		model[IndexKey("log/", 7)] = []byte("xyz")
@@ -160,6 +190,50 @@ func TestStorageModel(t *testing.T) {
 		}
 		require.Equal(t, fp, s.Fingerprint())
 	})
+}
+
+// modelFingerprint is a store's fingerprint as the sum over what it holds.
+func modelFingerprint(m map[string][]byte) uint64 {
+	var fp uint64
+	for k, v := range m {
+		fp += entryFingerprint(k, v)
+	}
+	return fp
+}
+
+// requireNoFingerprints: a store that keeps no fingerprint hashed nothing
+// (each entry's part and the sum are 0).
+func requireNoFingerprints(t require.TestingT, s *Storage) {
+	require.Zero(t, s.fp)
+	for _, e := range s.small {
+		require.Zero(t, e.fp, e.key)
+	}
+	for _, a := range s.logs {
+		for _, v := range a.slots {
+			require.Zero(t, v.fp, a.prefix)
+		}
+		for i, v := range a.far {
+			require.Zero(t, v.fp, "%s%d", a.prefix, i)
+		}
+	}
+}
+
+// clearFingerprints zeroes what a store keeps of its fingerprint, as a
+// store that never kept it has.
+func clearFingerprints(s *Storage) {
+	for i := range s.small {
+		s.small[i].fp = 0
+	}
+	for k := range s.logs {
+		a := &s.logs[k]
+		for j := range a.slots {
+			a.slots[j].fp = 0
+		}
+		for i, v := range a.far {
+			v.fp = 0
+			a.far[i] = v
+		}
+	}
 }
 
 // TestIndexKey: an index key is its prefix and 16 lowercase hex digits,
@@ -282,4 +356,41 @@ func TestIndexFingerprint(t *testing.T) {
 			require.Equal(t, want, a.fingerprint(i, value), "number %#x after %#x", i, a.headNum)
 		}
 	})
+}
+
+// BenchmarkStorageLog measures a log's writes as a consensus node makes
+// them: an entry appended by number, the hard state overwritten, the
+// oldest entry compacted away; with the fingerprint never asked for (as in
+// an etcd-raft chaos run) and kept up to date (asked once, as
+// raft.Persistence and a model checker do).
+func BenchmarkStorageLog(b *testing.B) {
+	for _, kept := range []bool{false, true} {
+		name := "unasked"
+		if kept {
+			name = "kept"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := newStorage()
+			if kept {
+				s.Fingerprint()
+			}
+			entry := make([]byte, 64)
+			hard := make([]byte, 24)
+			const window = 1000 // entries kept before compaction
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				n := uint64(i)
+				entry[0], hard[0] = byte(n), byte(n)
+				s.putAt("e/", n, entry)
+				s.put("hs", hard)
+				if n >= window {
+					s.delAt("e/", n-window)
+				}
+			}
+			b.StopTimer()
+			if kept != s.fpOn {
+				b.Fatalf("fingerprint kept %v, want %v", s.fpOn, kept)
+			}
+		})
+	}
 }
