@@ -56,7 +56,7 @@ func (d *Decoder) Uvarint() uint64 {
 	if d.Err != nil {
 		return 0
 	}
-	v, rest, ok := uvarintIn(d.B)
+	v, rest, ok := UvarintIn(d.B)
 	if !ok {
 		d.Err = errShort
 		return 0
@@ -79,13 +79,14 @@ func (d *Decoder) Varint() int64 {
 	return v
 }
 
-// uvarintIn reads an unsigned integer from the front of b and returns it
+// UvarintIn reads an unsigned integer from the front of b and returns it
 // with the rest of b (ok false, b unchanged: truncated or overflowing).
 // Most integers a protocol stores are small, so a one-byte integer is
 // read without binary.Uvarint's loop; the decoders below work on a local
 // slice and write the Decoder once, since every node decodes every
-// command it applies.
-func uvarintIn(b []byte) (v uint64, rest []byte, ok bool) {
+// command it applies. A protocol reading its own stored records on a hot
+// path may use it the same way.
+func UvarintIn(b []byte) (v uint64, rest []byte, ok bool) {
 	if len(b) > 0 && b[0] < 0x80 {
 		return uint64(b[0]), b[1:], true
 	}
@@ -96,10 +97,10 @@ func uvarintIn(b []byte) (v uint64, rest []byte, ok bool) {
 	return v, b[n:], true
 }
 
-// varintIn is uvarintIn for a signed integer (binary.Varint's zig-zag
+// varintIn is UvarintIn for a signed integer (binary.Varint's zig-zag
 // encoding).
 func varintIn(b []byte) (v int64, rest []byte, ok bool) {
-	ux, rest, ok := uvarintIn(b)
+	ux, rest, ok := UvarintIn(b)
 	v = int64(ux >> 1)
 	if ux&1 != 0 {
 		v = ^v
@@ -110,7 +111,7 @@ func varintIn(b []byte) (v int64, rest []byte, ok bool) {
 // bytesIn reads a length-prefixed byte string in place from the front of
 // b: the result aliases b (ok false, b unchanged: truncated).
 func bytesIn(b []byte) (s, rest []byte, ok bool) {
-	n, rest, ok := uvarintIn(b)
+	n, rest, ok := UvarintIn(b)
 	if !ok || uint64(len(rest)) < n {
 		return nil, b, false
 	}

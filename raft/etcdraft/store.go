@@ -1,7 +1,6 @@
 package etcdraft
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/bits"
 
@@ -180,13 +179,13 @@ func (blk *entryBlock) decode(index uint64, b []byte) (*pb.Entry, error) {
 // while the collector marks, three times per entry of a restart's log.
 func entryFields(b []byte) (term, typ uint64, data []byte, err error) {
 	var ok bool
-	if term, b, ok = uvarintIn(b); !ok {
+	if term, b, ok = protocols.UvarintIn(b); !ok {
 		return 0, 0, nil, fmt.Errorf("bad term")
 	}
-	if typ, b, ok = uvarintIn(b); !ok {
+	if typ, b, ok = protocols.UvarintIn(b); !ok {
 		return 0, 0, nil, fmt.Errorf("bad type")
 	}
-	n, b, ok := uvarintIn(b)
+	n, b, ok := protocols.UvarintIn(b)
 	if !ok {
 		return 0, 0, nil, fmt.Errorf("bad data length")
 	}
@@ -194,21 +193,6 @@ func entryFields(b []byte) (term, typ uint64, data []byte, err error) {
 		return 0, 0, nil, fmt.Errorf("data of %d bytes in %d", n, len(b))
 	}
 	return term, typ, b[:n:n], nil
-}
-
-// uvarintIn reads an unsigned integer from the front of b and returns it
-// with the rest of b (ok false: truncated or overflowing). Most integers
-// in a stored entry (a term, a type, a command's length) take one byte,
-// which is read without binary.Uvarint's loop.
-func uvarintIn(b []byte) (v uint64, rest []byte, ok bool) {
-	if len(b) > 0 && b[0] < 0x80 {
-		return uint64(b[0]), b[1:], true
-	}
-	v, n := binary.Uvarint(b)
-	if n <= 0 {
-		return 0, b, false
-	}
-	return v, b[n:], true
 }
 
 // appendHardState appends a hard state as stored (see appendEntry).
