@@ -324,10 +324,15 @@ func (st *state) ownCanceled() {
 	st.canceled = slices.Clone(st.canceled)
 }
 
+// ownNet gives the run a network of its own if a fork shares it. The test
+// is small enough to inline into a send; the copy is out of line.
 func (st *state) ownNet() {
-	if st.cow&cowNet == 0 {
-		return
+	if st.cow&cowNet != 0 {
+		st.copyNet()
 	}
+}
+
+func (st *state) copyNet() {
 	st.cow &^= cowNet
 	n := *st.net
 	n.links = append([]Link(nil), n.links...)

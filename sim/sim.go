@@ -810,11 +810,9 @@ func (st *state) send(e *Env, to NodeID, msg Message) {
 	li := e.idx*net.procs + t.idx
 	link := &net.links[li]
 	random := link.random()
-	if (random || net.fifo) && st.cow&cowNet != 0 {
+	if random || net.fifo {
 		// The link's stream or its FIFO clock changes: a fork copies the
-		// network first. A fixed, lossless link changes nothing. (The
-		// test is ownNet's own, made here to save the call when the
-		// network is the run's already, as after a fork's first send.)
+		// network first. A fixed, lossless link changes nothing.
 		st.ownNet()
 		net = st.net
 		link = &net.links[li]
